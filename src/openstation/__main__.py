@@ -1,0 +1,7 @@
+"""`python -m openstation` runs the command line."""
+
+from __future__ import annotations
+
+from openstation.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Users, groups, the strong-password policy and password hashing."""

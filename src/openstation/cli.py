@@ -1,0 +1,197 @@
+"""The command line: run, install, status, panel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from openstation.config.sections import Lifecycle
+from openstation.config.store import ConfigStore
+from openstation.datadir import DEFAULT_DATA_DIR, DataDir
+from openstation.device import Device, RunOptions, describe, initial_state
+from openstation.errors import DeviceNotRunningError, OpenStationError, UserInputError
+from openstation.hardware import load_or_create
+from openstation.lifecycle.status import Status
+from openstation.panel import control
+from openstation.remote import install_stream
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="openstation: a virtual Synology-style NAS (DSM 6.2).")
+panel_app = typer.Typer(no_args_is_help=True, help="The hardware panel: LEDs, beeper, RESET.")
+app.add_typer(panel_app, name="panel")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DataDirOption = Annotated[Path, typer.Option("--data-dir", help="The device's data directory.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def main() -> None:
+    """Entry point: every expected error is one line on stderr and exit code 1."""
+    try:
+        app(standalone_mode=False)
+    except OpenStationError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors and the like
+        from click.exceptions import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+@app.command()
+def run(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    model: Annotated[str | None, typer.Option(help="Model at first boot, e.g. DS918+.")] = None,
+    host: Annotated[list[str] | None, typer.Option(
+        help="Address to serve (repeatable). Default 127.0.0.1: not exposed to the LAN.")] = None,
+    http_port: Annotated[int | None, typer.Option(
+        help="HTTP port (default: the configured UI port, 5000; 0 picks a free one).")] = None,
+    https_port: Annotated[int | None, typer.Option(
+        help="HTTPS port (default: the configured UI port, 5001).")] = None,
+    findhost_port: Annotated[int, typer.Option(help="Synology Assistant UDP port.")] = 9999,
+    no_mdns: Annotated[bool, typer.Option("--no-mdns", help="Do not announce on mDNS.")] = False,
+) -> None:
+    """Boot one device and serve it until Ctrl-C / SIGTERM."""
+    for port in (http_port, https_port, findhost_port):
+        if port is not None and not 0 <= port <= 65535:
+            raise UserInputError(f"port {port} is out of range (0-65535)")
+    options = RunOptions(data_dir=data_dir, model=model, hosts=host or ["127.0.0.1"],
+                         http_port=http_port, https_port=https_port,
+                         findhost_port=findhost_port, mdns=not no_mdns)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(_serve(options))
+
+
+async def _serve(options: RunOptions) -> None:
+    device = Device(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await device.start()
+    facts = device.snapshot()
+    out.print(f"openstation {facts['model']} '{facts['server_name']}' is "
+              f"[bold]{facts['status']}[/bold] (serial {facts['serial']}, MAC {facts['mac']})",
+              highlight=False)
+    for url in device.urls():
+        out.print(f"  {url}", highlight=False)
+    out.print(f"  data directory: {options.data_dir}", highlight=False)
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        await device.stop()
+    out.print("stopped")
+
+
+@app.command()
+def install(
+    url: Annotated[str, typer.Option(help="The device, e.g. http://127.0.0.1:5000")],
+    server_name: Annotated[str, typer.Option(help="Server name, e.g. DiskStation.")],
+    admin_user: Annotated[str, typer.Option(help="The administrator to create.")],
+    password: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="The administrator's password (prompted when omitted).")],
+) -> None:
+    """Install (or reinstall) DSM on a device that is Not installed or Configuration lost."""
+    fields = {"server_name": server_name, "admin_user": admin_user, "password": password}
+    final = asyncio.run(_install(url, fields))
+    if not final.get("success"):
+        error = final.get("error", {})
+        problems = error.get("problems") or {}
+        for key, why in problems.items():
+            err.print(f"  {key}: {why}", highlight=False)
+        raise UserInputError(f"install refused: {error.get('message', 'unknown reason')}")
+    out.print(f"Installed. Sign in at {url} as {admin_user}.", highlight=False)
+
+
+async def _install(url: str, fields: dict[str, str]) -> dict[str, Any]:
+    final: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description:<36}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), console=out,
+                  transient=False) as progress:
+        task = progress.add_task("Installing", total=1.0)
+        async for line in install_stream(url, fields):
+            if line.get("done"):
+                final = line
+                break
+            progress.update(task, completed=float(line.get("progress", 0)),
+                            description=str(line.get("step", "")))
+    return final
+
+
+@app.command()
+def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+    """Show status, model, serial, MAC, server name, version and ports."""
+    facts = _status_facts(DataDir(data_dir))
+    if as_json:
+        out.print_json(json.dumps(facts))
+        return
+    table = Table(show_header=False, box=None)
+    for key in ("status", "status_code", "running", "model", "serial", "mac", "server_name",
+                "version", "http_port", "https_port"):
+        table.add_row(key.replace("_", " "), str(facts[key]))
+    if facts.get("listening"):
+        table.add_row("listening", ", ".join(f"{k} {v}" for k, v in facts["listening"].items()))
+    out.print(table)
+
+
+def _status_facts(data_dir: DataDir) -> dict[str, Any]:
+    try:
+        facts = asyncio.run(control.call(data_dir.control_socket, "GET", "/status"))
+        facts.pop("panel", None)
+        return facts
+    except DeviceNotRunningError:
+        pass
+    if not data_dir.hardware_file.exists():
+        raise UserInputError(f"{data_dir.root} holds no device (run `openstation run` first)")
+    hardware = load_or_create(data_dir.hardware_file, None)
+    if data_dir.config_db.exists():
+        store = ConfigStore.open_readonly(data_dir.config_db, hardware)
+        try:
+            facts = describe(hardware, store, Status.from_persisted(_lifecycle_state(store)))
+        finally:
+            store.close()
+    else:
+        facts = describe(hardware, None, Status.from_persisted(initial_state(data_dir)))
+    facts["running"] = False
+    return facts
+
+
+def _lifecycle_state(store: ConfigStore) -> str:
+    return store.get(Lifecycle).state
+
+
+@panel_app.command("status")
+def panel_status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+    """Show the STATUS and POWER LEDs and the beeps of the running device."""
+    facts = asyncio.run(control.call(DataDir(data_dir).control_socket, "GET", "/status"))
+    panel = facts.get("panel", {})
+    if as_json:
+        out.print_json(json.dumps({"status": facts.get("status"),
+                                   "status_code": facts.get("status_code"), **panel}))
+        return
+    status_led, power_led = panel.get("status_led", {}), panel.get("power_led", {})
+    out.print(f"status       {facts.get('status')}", highlight=False)
+    out.print(f"STATUS LED   {status_led.get('color')} {status_led.get('mode')}", highlight=False)
+    out.print(f"POWER LED    {power_led.get('color')} {power_led.get('mode')}", highlight=False)
+    out.print(f"beeps        {panel.get('beep_total', 0)}", highlight=False)
+    for beep in panel.get("beeps", [])[-5:]:
+        out.print(f"  {beep['count']} x {beep['kind']}: {beep['reason']}", highlight=False)

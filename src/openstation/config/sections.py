@@ -1,0 +1,272 @@
+"""Every configuration section, with its factory defaults declared once, on its fields.
+
+A *singleton* section is one record (ports, network, firewall settings …); a *collection*
+holds many records under a key (users, groups, shares, Key Manager entries, firewall rules).
+The reset plans and the install use these same declarations: "factory defaults" means
+`section.factory(hardware)`, nothing written anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+from openstation.hardware import Hardware
+
+SECRET = {"secret": True}
+
+
+def secret_fields(cls: type[Any]) -> frozenset[str]:
+    """Names of fields whose values the audit log never shows."""
+    return frozenset(
+        name for name, spec in cls.__dataclass_fields__.items() if spec.metadata.get("secret")
+    )
+
+
+@dataclass
+class Section:
+    """A singleton section: one record, stored under its `section` name."""
+
+    section: ClassVar[str] = ""
+
+    @classmethod
+    def factory(cls, hardware: Hardware) -> Self:
+        """The factory default of this section for this device."""
+        return cls()
+
+
+@dataclass
+class Record:
+    """A record of a collection, stored under (`section`, `key_field`'s value)."""
+
+    section: ClassVar[str] = ""
+    key_field: ClassVar[str] = "name"
+
+    @property
+    def key(self) -> str:
+        return str(getattr(self, self.key_field))
+
+
+# --- singletons -------------------------------------------------------------------------
+
+
+@dataclass
+class Lifecycle(Section):
+    """Install state: not_installed, ready or configuration_lost (DESIGN.md §3)."""
+
+    section: ClassVar[str] = "lifecycle"
+    state: str = "not_installed"
+    installed_at: float | None = None
+    installs: int = 0
+
+
+@dataclass
+class General(Section):
+    """Control Panel > Network > General: the server name."""
+
+    section: ClassVar[str] = "general"
+    server_name: str = ""
+
+    @classmethod
+    def factory(cls, hardware: Hardware) -> Self:
+        return cls(server_name=hardware.model.line.default_server_name)
+
+
+@dataclass
+class Ports(Section):
+    """Control Panel > Network > DSM Settings: the UI management ports."""
+
+    section: ClassVar[str] = "ports"
+    http: int = 5000
+    https: int = 5001
+
+
+@dataclass
+class Interface:
+    """One network interface: DHCP, or static IPv4."""
+
+    id: str
+    dhcp: bool = True
+    address: str = ""
+    netmask: str = ""
+    gateway: str = ""
+    mtu: int = 1500
+
+
+@dataclass
+class Network(Section):
+    """Control Panel > Network: gateway, DNS and every interface."""
+
+    section: ClassVar[str] = "network"
+    default_gateway: str = ""
+    dns: list[str] = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)
+
+    @classmethod
+    def factory(cls, hardware: Hardware) -> Self:
+        return cls(interfaces=[Interface(id=f"eth{n}") for n in range(len(hardware.macs))])
+
+
+@dataclass
+class PPPoE(Section):
+    """Control Panel > Network > PPPoE."""
+
+    section: ClassVar[str] = "pppoe"
+    enabled: bool = False
+    interface: str = "eth0"
+    username: str = ""
+    password: str = field(default="", metadata=SECRET)  # encrypted with the machine key
+    mtu: int = 1492
+    dns_from_provider: bool = True
+
+
+@dataclass
+class Firewall(Section):
+    """Control Panel > Security > Firewall: on/off and the action when no rule matches."""
+
+    section: ClassVar[str] = "firewall"
+    enabled: bool = False
+    default_action: str = "allow"
+
+
+@dataclass
+class AutoBlock(Section):
+    """Control Panel > Security > Account > Auto Block."""
+
+    section: ClassVar[str] = "autoblock"
+    enabled: bool = False
+    attempts: int = 10
+    within_minutes: int = 5
+    expire_days: int = 0  # 0: a block never expires
+    allow: list[str] = field(default_factory=list)
+    block: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PasswordPolicy(Section):
+    """Control Panel > User > Advanced > Password Settings: the strong-password rules."""
+
+    section: ClassVar[str] = "password_policy"
+    min_length: int = 8
+    mixed_case: bool = True
+    digit: bool = True
+    special: bool = True
+    exclude_username: bool = True
+
+
+@dataclass
+class LoginSettings(Section):
+    """Session idle timeout and the post-reset blank-admin window."""
+
+    section: ClassVar[str] = "login"
+    session_timeout_minutes: int = 15
+    blank_admin_window_minutes: int = 30
+
+
+@dataclass
+class HACluster(Section):
+    """High Availability cluster membership."""
+
+    section: ClassVar[str] = "ha_cluster"
+    member: bool = False
+    role: str = ""
+    cluster_name: str = ""
+    cluster_address: str = ""
+    peer: str = ""
+
+
+@dataclass
+class VMMCluster(Section):
+    """Virtual Machine Manager cluster membership."""
+
+    section: ClassVar[str] = "vmm_cluster"
+    member: bool = False
+    cluster_name: str = ""
+    members: list[str] = field(default_factory=list)
+
+
+# --- collections ------------------------------------------------------------------------
+
+
+@dataclass
+class User(Record):
+    """A local account. `disabled` is DSM's `expired=now`."""
+
+    section: ClassVar[str] = "users"
+    name: str = ""
+    uid: int = 0
+    description: str = ""
+    email: str = ""
+    password_hash: str = field(default="", metadata=SECRET)
+    disabled: bool = False
+    cannot_change_password: bool = False
+    password_never_expires: bool = True
+    must_change_password: bool = False
+    # After a Mode 1 reset: the blank password works until this time (epoch seconds).
+    blank_password_until: float | None = None
+    otp_secret: str = field(default="", metadata=SECRET)
+    system: bool = False
+
+
+@dataclass
+class Group(Record):
+    """A local group and its members."""
+
+    section: ClassVar[str] = "groups"
+    name: str = ""
+    gid: int = 0
+    description: str = ""
+    members: list[str] = field(default_factory=list)
+    system: bool = False
+
+
+@dataclass
+class Share(Record):
+    """A shared folder on volume1 and its settings."""
+
+    section: ClassVar[str] = "shares"
+    name: str = ""
+    uuid: str = ""
+    description: str = ""
+    hidden: bool = False
+    recycle_bin: bool = False
+    encrypted: bool = False
+    mount_on_startup: bool = False
+    # principal ("user:alice" / "group:users") -> "rw" | "ro" | "na"
+    permissions: dict[str, str] = field(default_factory=dict)
+    created: float = 0.0
+
+
+@dataclass
+class KeyEntry(Record):
+    """A Key Manager entry: a share's key, wrapped by the machine key or a passphrase."""
+
+    section: ClassVar[str] = "keys"
+    key_field: ClassVar[str] = "share"
+    share: str = ""
+    protection: str = "machine"  # "machine" | "passphrase"
+    wrapped_key: str = field(default="", metadata=SECRET)
+    created: float = 0.0
+
+
+@dataclass
+class FirewallRule(Record):
+    """One firewall rule, applied in `order`."""
+
+    section: ClassVar[str] = "firewall_rules"
+    key_field: ClassVar[str] = "rule_id"
+    rule_id: str = ""
+    order: int = 0
+    interface: str = "all"
+    ports: str = "all"
+    protocol: str = "all"
+    source: str = "all"
+    action: str = "allow"
+    enabled: bool = True
+
+
+SINGLETONS: tuple[type[Section], ...] = (
+    Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
+    LoginSettings, HACluster, VMMCluster,
+)
+COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule)

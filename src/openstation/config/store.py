@@ -1,0 +1,311 @@
+"""The configuration store: one SQLite file, typed sections, transactions, an audit log.
+
+Every change to the configuration goes through `ConfigStore.transaction()`; the audit
+entries of a change are written in the same SQLite transaction as the change, so the log
+can never claim a change that did not happen, nor miss one that did.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from openstation.config.codec import from_dict, to_dict
+from openstation.config.sections import COLLECTIONS, SINGLETONS, Record, Section, secret_fields
+from openstation.errors import NotFoundError, StoreError
+from openstation.hardware import Hardware
+
+S = TypeVar("S", bound=Section)
+R = TypeVar("R", bound=Record)
+
+Clock = Callable[[], float]
+REDACTED = "***"
+
+# MIGRATIONS[n] takes a database from schema version n to n + 1 (PRAGMA user_version).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sections (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE records (
+        section TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (section, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL, source TEXT NOT NULL,
+        action TEXT NOT NULL, section TEXT NOT NULL, key TEXT NOT NULL, detail TEXT NOT NULL
+    );
+    CREATE INDEX audit_section ON audit (section, id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audited change: when, who (and from where), what."""
+
+    id: int
+    at: float
+    actor: str
+    source: str
+    action: str
+    section: str
+    key: str
+    detail: dict[str, Any]
+
+
+def diff(old: dict[str, Any] | None, new: dict[str, Any] | None, secrets: frozenset[str]
+         ) -> dict[str, Any]:
+    """Field-by-field changes {field: [old, new]}, secrets shown as "***"."""
+    old, new = old or {}, new or {}
+    changes: dict[str, Any] = {}
+    for name in sorted(old.keys() | new.keys()):
+        before, after = old.get(name), new.get(name)
+        if before != after:
+            if name in secrets:
+                before = REDACTED if before else before
+                after = REDACTED if after else after
+            changes[name] = [before, after]
+    return changes
+
+
+class Transaction:
+    """Reads and writes inside one SQLite transaction; each write is audited."""
+
+    def __init__(self, store: ConfigStore, actor: str, source: str) -> None:
+        self._store = store
+        self.actor = actor
+        self.source = source
+        self.changes = 0
+
+    def get(self, cls: type[S]) -> S:
+        return self._store.get(cls)
+
+    def record(self, cls: type[R], key: str) -> R | None:
+        return self._store.record(cls, key)
+
+    def records(self, cls: type[R]) -> list[R]:
+        return self._store.records(cls)
+
+    def put(self, section: Section) -> dict[str, Any]:
+        """Store a singleton section; returns (and audits) what changed."""
+        old = self._store._raw_section(section.section)
+        new = to_dict(section)
+        changes = diff(old, new, secret_fields(type(section)))
+        if changes:
+            self._store._conn.execute(
+                "INSERT OR REPLACE INTO sections (name, data) VALUES (?, ?)",
+                (section.section, json.dumps(new)),
+            )
+            self.audit("set", section.section, "", changes)
+        return changes
+
+    def put_record(self, record: Record) -> dict[str, Any]:
+        """Create or replace one record of a collection; returns what changed."""
+        old = self._store._raw_record(record.section, record.key)
+        new = to_dict(record)
+        changes = diff(old, new, secret_fields(type(record)))
+        if changes:
+            self._store._conn.execute(
+                "INSERT OR REPLACE INTO records (section, key, data) VALUES (?, ?, ?)",
+                (record.section, record.key, json.dumps(new)),
+            )
+            self.audit("create" if old is None else "set", record.section, record.key, changes)
+        return changes
+
+    def delete_record(self, cls: type[Record], key: str) -> None:
+        """Delete one record; a missing one is a NotFoundError."""
+        cursor = self._store._conn.execute(
+            "DELETE FROM records WHERE section = ? AND key = ?", (cls.section, key)
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"no {cls.section} entry named {key!r}")
+        self.audit("delete", cls.section, key, {})
+
+    def audit(self, action: str, section: str, key: str, detail: dict[str, Any]) -> None:
+        """Add an audit entry that commits or rolls back with this transaction."""
+        self.changes += 1
+        self._store._conn.execute(
+            "INSERT INTO audit (at, actor, source, action, section, key, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self._store.clock(), self.actor, self.source, action, section, key,
+             json.dumps(detail, default=str)),
+        )
+
+
+class ConfigStore:
+    """Typed access to config.db; open it with `ConfigStore.open`."""
+
+    def __init__(self, conn: sqlite3.Connection, hardware: Hardware, clock: Clock) -> None:
+        self._conn = conn
+        self.hardware = hardware
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._tx: Transaction | None = None
+
+    @classmethod
+    def open(cls, path: Path, hardware: Hardware, *, clock: Clock = time.time,
+             create: bool = True, initial_state: str = "not_installed") -> ConfigStore:
+        """Open (creating if allowed) and migrate the database, or raise a one-line StoreError."""
+        if not path.exists() and not create:
+            raise StoreError(f"no configuration database at {path}")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                   timeout=10)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {path}: {exc}") from None
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # a commit survives power loss
+            conn.execute("PRAGMA foreign_keys=ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} was written by a newer openstation (schema {version}, this "
+                    f"version reads up to {SCHEMA_VERSION}); upgrade openstation to use it"
+                )
+            if version > 0:
+                check = conn.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise StoreError(f"{path} is corrupt ({check})")
+            store = cls(conn, hardware, clock)
+            store._migrate(version)
+            store._seed_defaults(initial_state)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path} is not a valid configuration database ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path, hardware: Hardware) -> ConfigStore:
+        """Open for reading only (a stopped device's status); never migrates or writes."""
+        if not path.exists():
+            raise StoreError(f"no configuration database at {path}")
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                   isolation_level=None, check_same_thread=False)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a valid configuration database ({exc})") from None
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(f"{path} was written by a newer openstation (schema {version})")
+        if version == 0:
+            conn.close()
+            raise StoreError(f"{path} is not initialised")
+        return cls(conn, hardware, time.time)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def get(self, cls: type[S]) -> S:
+        """The current value of a singleton section."""
+        raw = self._raw_section(cls.section)
+        return cls.factory(self.hardware) if raw is None else from_dict(cls, raw)
+
+    def record(self, cls: type[R], key: str) -> R | None:
+        """One record of a collection, or None."""
+        raw = self._raw_record(cls.section, key)
+        return None if raw is None else from_dict(cls, raw)
+
+    def records(self, cls: type[R]) -> list[R]:
+        """Every record of a collection, ordered by key."""
+        rows = self._conn.execute(
+            "SELECT data FROM records WHERE section = ? ORDER BY key", (cls.section,)
+        )
+        return [from_dict(cls, json.loads(data)) for (data,) in rows]
+
+    def count(self, cls: type[Record]) -> int:
+        """How many records a collection holds."""
+        row = self._conn.execute("SELECT COUNT(*) FROM records WHERE section = ?",
+                                 (cls.section,)).fetchone()
+        return int(row[0])
+
+    def audit_log(self, *, limit: int = 100, section: str | None = None,
+                  after_id: int = 0) -> list[AuditEntry]:
+        """Audit entries, newest first."""
+        query = "SELECT id, at, actor, source, action, section, key, detail FROM audit WHERE id > ?"
+        params: list[Any] = [after_id]
+        if section is not None:
+            query += " AND section = ?"
+            params.append(section)
+        query += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        return [
+            AuditEntry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
+            for row in self._conn.execute(query, params)
+        ]
+
+    # --- writes --------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, actor: str, source: str = "local") -> Iterator[Transaction]:
+        """One atomic, durable, audited change; a nested call joins the outer one."""
+        with self._lock:
+            if self._tx is not None:
+                yield self._tx
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._tx = Transaction(self, actor, source)
+            try:
+                yield self._tx
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._tx = None
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _raw_section(self, name: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT data FROM sections WHERE name = ?", (name,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def _raw_record(self, section: str, key: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT data FROM records WHERE section = ? AND key = ?", (section, key)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def _migrate(self, version: int) -> None:
+        for target in range(version, SCHEMA_VERSION):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {target + 1}")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _seed_defaults(self, initial_state: str) -> None:
+        """Write the factory default of every singleton section the database lacks."""
+        missing = [cls for cls in SINGLETONS if self._raw_section(cls.section) is None]
+        if not missing:
+            return
+        with self.transaction("system", "factory") as tx:
+            for cls in missing:
+                section = cls.factory(self.hardware)
+                if section.section == "lifecycle":
+                    section = from_dict(cls, {"state": initial_state})
+                tx.put(section)
+
+
+def section_names() -> list[str]:
+    """The names of every section, singletons first."""
+    return [cls.section for cls in SINGLETONS] + [cls.section for cls in COLLECTIONS]

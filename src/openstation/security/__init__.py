@@ -1,0 +1,1 @@
+"""TLS certificate, machine key, and (later) firewall and Auto Block."""

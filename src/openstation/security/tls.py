@@ -1,0 +1,62 @@
+"""The device's self-signed TLS certificate, made at first boot (and after a Mode 2 wipe)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from openstation.errors import StoreError
+from openstation.files import write_atomic
+
+
+def ensure_certificate(cert_path: Path, key_path: Path, common_name: str,
+                       addresses: list[str], now: dt.datetime) -> None:
+    """Create a self-signed certificate and key unless both already exist."""
+    if cert_path.exists() and key_path.exists():
+        return
+    cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())  # fast to make, unlike RSA: boot stays quick
+    name = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "openstation"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
+    alt_names: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.DNSName(common_name)]
+    for address in addresses:
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(address)))
+        except ValueError:
+            alt_names.append(x509.DNSName(address))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    write_atomic(key_path, key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()), mode=0o600)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+
+
+def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
+    """An SSL context serving the device certificate."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert_path, key_path)
+    except (OSError, ssl.SSLError) as exc:
+        raise StoreError(f"TLS certificate {cert_path} is unusable ({exc})") from None
+    return context

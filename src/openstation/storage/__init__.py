@@ -1,0 +1,1 @@
+"""Shared folders on volume1 and the metadata that lets a reinstalled system find them."""

@@ -1,0 +1,155 @@
+"""Routes a Web API request to its handler and shapes every outcome as DSM's envelope.
+
+No exception leaves this module as an HTTP 500: known errors become their DSM codes,
+anything else is logged and answered with code 100.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from openstation.errors import (
+    ConflictError,
+    NotFoundError,
+    OpenStationError,
+    UserInputError,
+    ValidationError,
+)
+from openstation.webapi import envelope
+from openstation.webapi.envelope import ApiError
+from openstation.webapi.registry import Api, Registry
+
+log = logging.getLogger(__name__)
+
+MAX_PARAMETER_BYTES = 1 << 20
+
+
+@dataclass
+class ApiCall:
+    """One parsed Web API call."""
+
+    api: Api
+    method: str
+    version: int
+    params: dict[str, str]
+    request: web.Request
+    session: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str, default: str | None = None) -> str:
+        """A required (or defaulted) parameter; missing → 114."""
+        value = self.params.get(name, default)
+        if value is None:
+            raise ApiError(envelope.MISSING_PARAMETER)
+        return value
+
+    def json_param(self, name: str, default: Any = None) -> Any:
+        """A parameter DSM sends as JSON (e.g. additional=["email"]); broken JSON → 120."""
+        raw = self.params.get(name)
+        if raw is None:
+            return default
+        try:
+            return json.loads(raw)
+        except ValueError:
+            # DSM also accepts a bare word where a JSON string is expected.
+            if raw and raw[0] not in "[{\"":
+                return raw
+            raise ApiError(envelope.INVALID_PARAMETER) from None
+
+    def int_param(self, name: str, default: int | None = None, *, low: int = 0,
+                  high: int = 2**31 - 1) -> int:
+        raw = self.params.get(name)
+        if raw is None:
+            if default is None:
+                raise ApiError(envelope.MISSING_PARAMETER)
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ApiError(envelope.INVALID_PARAMETER) from None
+        if not low <= value <= high:
+            raise ApiError(envelope.INVALID_PARAMETER)
+        return value
+
+
+Authenticator = Callable[[ApiCall], Awaitable[None]]
+
+
+def error_code(exc: OpenStationError) -> tuple[int, dict[str, Any]]:
+    """The DSM code (and extra fields) for a domain error: the one place this mapping lives."""
+    if isinstance(exc, ValidationError):
+        return envelope.INVALID_PARAMETER, {"errors": exc.problems}
+    if isinstance(exc, NotFoundError | ConflictError | UserInputError):
+        return envelope.INVALID_PARAMETER, {"errors": {"reason": str(exc)}}
+    return envelope.UNKNOWN, {}
+
+
+async def read_params(request: web.Request) -> dict[str, str]:
+    """Parameters from the query string and a form body (the body wins on a clash)."""
+    params = {key: value for key, value in request.query.items()}
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ):
+        if (request.content_length or 0) > MAX_PARAMETER_BYTES:
+            raise ApiError(envelope.INVALID_PARAMETER)
+        try:
+            form = await request.post()
+        except (ValueError, UnicodeDecodeError, AssertionError):
+            raise ApiError(envelope.INVALID_PARAMETER) from None
+        params.update({key: value for key, value in form.items() if isinstance(value, str)})
+    return params
+
+
+class Dispatcher:
+    """The aiohttp handler behind query.cgi, auth.cgi, entry.cgi and friends."""
+
+    def __init__(self, registry: Registry, authenticate: Authenticator | None = None) -> None:
+        self.registry = registry
+        self.authenticate = authenticate
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            call = await self._parse(request)
+            if call.api.needs_session and call.method not in call.api.public:
+                if self.authenticate is None:
+                    raise ApiError(envelope.SID_NOT_FOUND)
+                await self.authenticate(call)
+            result = await call.api.methods[call.method](call)
+        except ApiError as exc:
+            return envelope.failure(exc.code, **exc.extra)
+        except OpenStationError as exc:
+            code, extra = error_code(exc)
+            return envelope.failure(code, **extra)
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("Web API call failed")
+            return envelope.failure(envelope.UNKNOWN)
+        if isinstance(result, web.StreamResponse):
+            return result
+        return envelope.success(result)
+
+    async def _parse(self, request: web.Request) -> ApiCall:
+        params = await read_params(request)
+        name = request.match_info.get("api") or params.get("api")
+        method, version_text = params.get("method"), params.get("version")
+        if not name or not method or not version_text:
+            raise ApiError(envelope.NO_API_METHOD_VERSION)
+        api = self.registry.get(name)
+        if api is None:
+            raise ApiError(envelope.API_NOT_FOUND)
+        if method not in api.methods:
+            raise ApiError(envelope.METHOD_NOT_FOUND)
+        try:
+            version = int(version_text)
+        except ValueError:
+            raise ApiError(envelope.VERSION_NOT_SUPPORTED) from None
+        if not api.min_version <= version <= api.max_version:
+            raise ApiError(envelope.VERSION_NOT_SUPPORTED)
+        return ApiCall(api, method, version, params, request)

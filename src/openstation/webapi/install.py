@@ -1,0 +1,73 @@
+"""POST /webman/install.cgi: the install endpoint the CLI (and the web wizard) use.
+
+The answer streams one JSON object per line (application/x-ndjson): a progress line per
+step, then a last line with "done": true and "success". Invalid input is refused before
+any change, in that last line, with every problem named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from openstation.errors import ConflictError, ValidationError
+from openstation.lifecycle.install import Installer, InstallRequest
+from openstation.webapi.dispatch import read_params
+from openstation.webapi.envelope import ApiError
+
+FIELDS = ("server_name", "admin_user", "password")
+
+
+async def _fields(request: web.Request) -> dict[str, str]:
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            return {}
+        return {key: str(body[key]) for key in FIELDS if isinstance(body, dict) and key in body}
+    try:
+        return await read_params(request)
+    except ApiError:
+        return {}
+
+
+def install_handler(installer: Installer) -> Any:
+    """The aiohttp handler for the install endpoint."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        fields = await _fields(request)
+        missing = [key for key in FIELDS if not fields.get(key) and key != "password"]
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+
+        async def send(line: dict[str, Any]) -> None:
+            # The install goes on to the end even if the client has gone away.
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await response.write(json.dumps(line).encode() + b"\n")
+
+        if missing:
+            await send({"done": True, "success": False, "error": {
+                "message": "missing fields: " + ", ".join(missing),
+                "problems": {key: "is required" for key in missing}}})
+            return response
+        install = InstallRequest(fields["server_name"], fields["admin_user"],
+                                 fields.get("password", ""))
+        try:
+            async for progress in installer.install(install, actor=install.admin_user):
+                await send({"step": progress.step, "progress": progress.fraction,
+                            "detail": progress.detail})
+        except ValidationError as exc:
+            await send({"done": True, "success": False,
+                        "error": {"message": str(exc), "problems": exc.problems}})
+        except ConflictError as exc:
+            await send({"done": True, "success": False, "error": {"message": str(exc)}})
+        else:
+            await send({"done": True, "success": True})
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await response.write_eof()
+        return response
+
+    return handle

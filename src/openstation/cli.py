@@ -12,8 +12,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 
 from openstation.config.sections import Lifecycle
 from openstation.config.store import ConfigStore
@@ -40,19 +38,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def main() -> None:
     """Entry point: every expected error is one line on stderr and exit code 1."""
     try:
-        app(standalone_mode=False)
+        app()
     except OpenStationError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors and the like
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 @app.command()
@@ -123,6 +112,8 @@ def install(
 
 
 async def _install(url: str, fields: dict[str, str]) -> dict[str, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn  # kept out of `run`'s memory
+
     final: dict[str, Any] = {}
     with Progress(TextColumn("{task.description:<36}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), console=out,
@@ -144,6 +135,8 @@ def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = Fal
     if as_json:
         out.print_json(json.dumps(facts))
         return
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     for key in ("status", "status_code", "running", "model", "serial", "mac", "server_name",
                 "version", "http_port", "https_port"):

@@ -161,9 +161,7 @@ class ConfigStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}") from None
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")  # a commit survives power loss
-            conn.execute("PRAGMA foreign_keys=ON")
+            # Check before writing anything: a refused file must stay byte for byte.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(
@@ -174,6 +172,8 @@ class ConfigStore:
                 check = conn.execute("PRAGMA quick_check").fetchone()[0]
                 if check != "ok":
                     raise StoreError(f"{path} is corrupt ({check})")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # a commit survives power loss
             store = cls(conn, hardware, clock)
             store._migrate(version)
             store._seed_defaults(initial_state)

@@ -7,11 +7,6 @@ import ipaddress
 import ssl
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from openstation.errors import StoreError
 from openstation.files import write_atomic
 
@@ -21,6 +16,12 @@ def ensure_certificate(cert_path: Path, key_path: Path, common_name: str,
     """Create a self-signed certificate and key unless both already exist."""
     if cert_path.exists() and key_path.exists():
         return
+    # Imported here: only a first boot needs them, and they cost ~10 MB resident.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())  # fast to make, unlike RSA: boot stays quick
     name = x509.Name([

@@ -1,0 +1,52 @@
+"""Shared fixtures: a fake clock, a device identity, a data directory and a store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openstation.catalog import model_named
+from openstation.config.store import ConfigStore
+from openstation.datadir import DataDir
+from openstation.hardware import Hardware, new_hardware
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def hardware() -> Hardware:
+    import datetime as dt
+
+    return new_hardware(model_named("DS918+"), dt.datetime(2026, 11, 26), bytes(range(6)))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> DataDir:
+    data = DataDir(tmp_path / "data")
+    data.prepare()
+    return data
+
+
+@pytest.fixture
+def store(data_dir: DataDir, hardware: Hardware, clock: FakeClock) -> Iterator[ConfigStore]:
+    opened = ConfigStore.open(data_dir.config_db, hardware, clock=clock)
+    yield opened
+    opened.close()

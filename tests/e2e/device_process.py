@@ -1,0 +1,99 @@
+"""Start and stop a real `openstation run` process on ephemeral loopback ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+STRONG = "Str0ng!pass"
+
+
+def openstation(*args: str, timeout: float = 60, check: bool = False
+                ) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would."""
+    result = subprocess.run([sys.executable, "-m", "openstation", *args], capture_output=True,
+                            text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+    if check and result.returncode != 0:
+        raise AssertionError(f"openstation {args} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def get_json(url: str, timeout: float = 5) -> Any:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the device's certificate is self-signed
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+        assert response.headers["Content-Type"].startswith("application/json")
+        return json.loads(response.read())
+
+
+class DeviceProcess:
+    """One device process; `start()` returns once the Web API answers."""
+
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        self.data_dir = data_dir
+        self.args = args
+        self.proc: subprocess.Popen[str] | None = None
+        self.runtime: dict[str, Any] = {}
+
+    def start(self, timeout: float = 20) -> DeviceProcess:
+        runtime_file = self.data_dir / "system" / "running.json"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "openstation", "run", "--data-dir", str(self.data_dir),
+             "--http-port", "0", "--https-port", "0", "--findhost-port", "0", "--no-mdns",
+             *self.args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise AssertionError(f"device exited {self.proc.returncode}:\n{out}\n{err}")
+            try:
+                runtime = json.loads(runtime_file.read_text())
+            except (OSError, ValueError):
+                time.sleep(0.02)
+                continue
+            if runtime.get("pid") == self.proc.pid:
+                self.runtime = runtime
+                return self
+            time.sleep(0.02)
+        self.kill()
+        raise AssertionError("device did not come up in time")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.runtime['ports']['http']}"
+
+    @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.runtime['ports']['https']}"
+
+    def api(self, api: str, method: str, version: int = 1, **params: str) -> Any:
+        query = "&".join(f"{k}={v}" for k, v in
+                         {"api": api, "method": method, "version": version, **params}.items())
+        return get_json(f"{self.url}/webapi/entry.cgi?{query}")
+
+    def install(self, server_name: str = "nas1", user: str = "alice",
+                password: str = STRONG) -> subprocess.CompletedProcess[str]:
+        return openstation("install", "--url", self.url, "--server-name", server_name,
+                           "--admin-user", user, "--password", password)
+
+    def stop(self, timeout: float = 10) -> tuple[int, str, str]:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from openstation.catalog import model_named
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.hardware import Hardware, new_hardware
+from tests.e2e.device_process import DeviceProcess
 
 
 class FakeClock:
@@ -50,3 +51,18 @@ def store(data_dir: DataDir, hardware: Hardware, clock: FakeClock) -> Iterator[C
     opened = ConfigStore.open(data_dir.config_db, hardware, clock=clock)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def device_factory(tmp_path: Path) -> Iterator[Callable[..., DeviceProcess]]:
+    """Start real device processes; each is killed at the end of the test, pass or fail."""
+    started: list[DeviceProcess] = []
+
+    def start(data_dir: Path | None = None, *args: str) -> DeviceProcess:
+        device = DeviceProcess(data_dir or tmp_path / "data", *args)
+        started.append(device)
+        return device.start()
+
+    yield start
+    for device in started:
+        device.kill()

@@ -18,8 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from openstation import catalog
+from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
-from openstation.config.sections import General, Lifecycle, Ports
+from openstation.accounts.sessions import Sessions
+from openstation.config.sections import General, Lifecycle, LoginSettings, Ports
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.errors import PortInUseError
@@ -28,13 +30,17 @@ from openstation.hardware import Hardware, load_or_create
 from openstation.lifecycle.install import Installer
 from openstation.lifecycle.state import DeviceState
 from openstation.lifecycle.status import Status
+from openstation.network.addresses import served
 from openstation.panel.control import ControlServer
 from openstation.panel.indicators import Beep, Indicators
 from openstation.security.tls import ensure_certificate, server_context
+from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
-from openstation.webapi import info
+from openstation.webapi import auth, info, storage_info, system, users
+from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import Dispatcher
 from openstation.webapi.install import install_handler
+from openstation.webapi.login_crypto import LoginCrypto
 from openstation.webapi.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -121,14 +127,28 @@ class Device:
             raise
 
     async def _start_services(self) -> None:
-        AccountService(self.store).ensure_system_accounts()
+        booted_at = self.clock()
+        self.sessions = Sessions(
+            self.clock, lambda: self.store.get(LoginSettings).session_timeout_minutes * 60.0)
+        self.accounts = AccountService(self.store, on_signed_out=self.sessions.revoke_user)
+        self.accounts.ensure_system_accounts()
         self.state.set(Status.STARTING_SERVICES)
         ensure_certificate(
             self.data_dir.tls_cert, self.data_dir.tls_key, self.store.get(General).server_name,
             self.options.hosts, dt.datetime.now(dt.UTC),
         )
         self.installer = Installer(self.store, self.data_dir, self.state)
+        self.web = WebContext(
+            store=self.store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
+            clock=self.clock, sessions=self.sessions,
+            login=LoginService(self.store, self.sessions, self.clock, self._local_networks),
+            accounts=self.accounts, storage=StorageService(self.store, self.data_dir.volume),
+            crypto=LoginCrypto(self.clock), booted_at=booted_at)
         info.register(self.registry)
+        auth.register(self.registry, self.web)
+        users.register(self.registry, self.web)
+        system.register(self.registry, self.web, self.options.hosts)
+        storage_info.register(self.registry, self.web)
         app = self._web_app()
         configured = self.store.get(Ports)
         http = self.options.http_port if self.options.http_port is not None else configured.http
@@ -145,7 +165,8 @@ class Device:
 
     def _web_app(self) -> web.Application:
         app = web.Application(client_max_size=1 << 20)
-        dispatcher = Dispatcher(self.registry)
+        dispatcher = Dispatcher(self.registry, auth.make_authenticator(self.web),
+                                self.web.crypto.decrypt)
         for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
             app.router.add_route("*", f"/webapi/{path}", dispatcher.handle)
         app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
@@ -172,6 +193,10 @@ class Device:
                 assert server is not None
                 bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         return bound
+
+    def _local_networks(self) -> list[str]:
+        """The device's own subnets: where a blank admin password may be used from."""
+        return [entry.network for entry in served(self.options.hosts)]
 
     # --- stop ----------------------------------------------------------------------------
 

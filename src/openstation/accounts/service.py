@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from openstation.accounts.passwords import hash_password, verify_password
 from openstation.accounts.policy import name_problem, unmet_rules
 from openstation.config.sections import Group, PasswordPolicy, User
@@ -33,11 +36,28 @@ def system_accounts() -> tuple[list[User], list[Group]]:
     return users, groups
 
 
+@dataclass
+class UserChanges:
+    """What `set_user` may change; None leaves a field as it is."""
+
+    new_name: str | None = None
+    password: str | None = None  # "" or None: unchanged
+    description: str | None = None
+    email: str | None = None
+    disabled: bool | None = None
+    cannot_change_password: bool | None = None
+    password_never_expires: bool | None = None
+    must_change_password: bool | None = None
+
+
 class AccountService:
     """Create, check and change accounts; every change is one audited transaction."""
 
-    def __init__(self, store: ConfigStore) -> None:
+    def __init__(self, store: ConfigStore,
+                 on_signed_out: Callable[[str], object] | None = None) -> None:
         self.store = store
+        # Called with a user name whenever that user's sessions must end.
+        self.on_signed_out = on_signed_out or (lambda _name: None)
 
     def ensure_system_accounts(self, actor: str = "system") -> None:
         """Create `admin`, `guest` and the system groups where they are missing."""
@@ -78,7 +98,8 @@ class AccountService:
         with self.store.transaction(actor) as tx:
             uid = max([FIRST_USER_UID - 1, *(u.uid for u in tx.records(User))]) + 1
             user = User(name=name, uid=uid, description=description, email=email,
-                        password_hash=hash_password(password))
+                        password_hash=hash_password(password),
+                        password_changed=self.store.clock())
             tx.put_record(user)
             self._join(tx, USERS, name)
             if administrator:
@@ -94,13 +115,103 @@ class AccountService:
             if user is None:
                 raise NotFoundError(f"no user named {name!r}")
             user.password_hash = hash_password(password)
+            user.password_changed = self.store.clock()
             user.disabled = False
             user.must_change_password = False
             user.blank_password_until = None
             tx.put_record(user)
             if administrator:
                 self._join(tx, ADMINISTRATORS, name)
+        self.on_signed_out(name)
         return user
+
+    def set_user(self, name: str, changes: UserChanges, *, actor: str) -> User:
+        """Change an account; every invalid field is reported together, nothing changes."""
+        user = self.store.record(User, name)
+        if user is None:
+            raise NotFoundError(f"no user named {name!r}")
+        problems: dict[str, str] = {}
+        target = name
+        if changes.new_name is not None and changes.new_name != name:
+            if user.system:
+                problems["new_name"] = f"the system account {name!r} cannot be renamed"
+            elif (why := name_problem(changes.new_name)) is not None:
+                problems["new_name"] = why
+            elif self.store.record(User, changes.new_name) is not None:
+                problems["new_name"] = f"a user named {changes.new_name!r} already exists"
+            target = changes.new_name
+        if changes.password:
+            weak = self.password_problems(target, changes.password)
+            if weak:
+                problems["password"] = ", ".join(weak)
+        if changes.email is not None and changes.email and "@" not in changes.email:
+            problems["email"] = "is not an e-mail address"
+        if changes.disabled and not user.disabled and self._last_enabled_admin(name):
+            problems["expired"] = "the last enabled administrator cannot be disabled"
+        if problems:
+            raise (WeakPasswordError if list(problems) == ["password"] else ValidationError)(
+                problems)
+        with self.store.transaction(actor) as tx:
+            if changes.password:
+                user.password_hash = hash_password(changes.password)
+                user.password_changed = self.store.clock()
+                user.blank_password_until = None
+                user.must_change_password = False
+            for field_name in ("description", "email", "disabled", "cannot_change_password",
+                               "password_never_expires", "must_change_password"):
+                value = getattr(changes, field_name)
+                if value is not None:
+                    setattr(user, field_name, value)
+            if target != name:
+                tx.delete_record(User, name)
+                user.name = target
+                for group in tx.records(Group):
+                    if name in group.members:
+                        group.members = [target if m == name else m for m in group.members]
+                        tx.put_record(group)
+            tx.put_record(user)
+        if changes.password or changes.disabled or target != name:
+            self.on_signed_out(name)
+        return user
+
+    def change_own_password(self, name: str, old: str, new: str) -> None:
+        """A user changing their own password, proving the old one."""
+        user = self.store.record(User, name)
+        if user is None or not verify_password(user.password_hash, old):
+            raise ValidationError({"old_password": "is wrong"})
+        if user.cannot_change_password:
+            raise ConflictError("this account is not allowed to change its password")
+        self.set_user(name, UserChanges(password=new), actor=name)
+
+    def delete_user(self, name: str, *, actor: str) -> None:
+        """Delete an account (never a system account or the last enabled administrator)."""
+        user = self.store.record(User, name)
+        if user is None:
+            raise NotFoundError(f"no user named {name!r}")
+        if user.system:
+            raise ConflictError(f"the system account {name!r} cannot be deleted")
+        if self._last_enabled_admin(name):
+            raise ConflictError("the last enabled administrator cannot be deleted")
+        with self.store.transaction(actor) as tx:
+            tx.delete_record(User, name)
+            for group in tx.records(Group):
+                if name in group.members:
+                    group.members = [m for m in group.members if m != name]
+                    tx.put_record(group)
+        self.on_signed_out(name)
+
+    def administrators(self) -> list[str]:
+        group = self.store.record(Group, ADMINISTRATORS)
+        return list(group.members) if group else []
+
+    def _last_enabled_admin(self, name: str) -> bool:
+        """Whether `name` is the only enabled administrator left."""
+        enabled = []
+        for member in self.administrators():
+            user = self.store.record(User, member)
+            if user is not None and not user.disabled:
+                enabled.append(member)
+        return enabled == [name]
 
     def check_login(self, name: str, password: str) -> User | None:
         """The user whose name and password match, else None (same cost either way)."""

@@ -130,6 +130,15 @@ class Firewall(Section):
 
 
 @dataclass
+class BlockEntry:
+    """An address on the Auto Block block list, until `expires` (None: for ever)."""
+
+    address: str
+    added: float = 0.0
+    expires: float | None = None
+
+
+@dataclass
 class AutoBlock(Section):
     """Control Panel > Security > Account > Auto Block."""
 
@@ -138,8 +147,8 @@ class AutoBlock(Section):
     attempts: int = 10
     within_minutes: int = 5
     expire_days: int = 0  # 0: a block never expires
-    allow: list[str] = field(default_factory=list)
-    block: list[str] = field(default_factory=list)
+    allow: list[str] = field(default_factory=list)  # addresses or networks (CIDR)
+    block: list[BlockEntry] = field(default_factory=list)
 
 
 @dataclass
@@ -152,6 +161,7 @@ class PasswordPolicy(Section):
     digit: bool = True
     special: bool = True
     exclude_username: bool = True
+    max_age_days: int = 0  # 0: passwords never expire
 
 
 @dataclass
@@ -161,6 +171,7 @@ class LoginSettings(Section):
     section: ClassVar[str] = "login"
     session_timeout_minutes: int = 15
     blank_admin_window_minutes: int = 30
+    enforce_2step_admins: bool = False
 
 
 @dataclass
@@ -204,7 +215,10 @@ class User(Record):
     must_change_password: bool = False
     # After a Mode 1 reset: the blank password works until this time (epoch seconds).
     blank_password_until: float | None = None
-    otp_secret: str = field(default="", metadata=SECRET)
+    otp_secret: str = field(default="", metadata=SECRET)  # set: 2-step verification is on
+    # SHA-256 of the device tokens that may skip the 2-step code.
+    device_tokens: list[str] = field(default_factory=list, metadata=SECRET)
+    password_changed: float = 0.0
     system: bool = False
 
 

@@ -219,10 +219,11 @@ class ConfigStore:
         raw = self._raw_record(cls.section, key)
         return None if raw is None else from_dict(cls, raw)
 
-    def records(self, cls: type[R]) -> list[R]:
-        """Every record of a collection, ordered by key."""
+    def records(self, cls: type[R], offset: int = 0, limit: int = -1) -> list[R]:
+        """Records of a collection ordered by key (all of them, or one page)."""
         rows = self._conn.execute(
-            "SELECT data FROM records WHERE section = ? ORDER BY key", (cls.section,)
+            "SELECT data FROM records WHERE section = ? ORDER BY key LIMIT ? OFFSET ?",
+            (cls.section, limit, offset),
         )
         return [from_dict(cls, json.loads(data)) for (data,) in rows]
 

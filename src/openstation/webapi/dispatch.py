@@ -109,9 +109,11 @@ async def read_params(request: web.Request) -> dict[str, str]:
 class Dispatcher:
     """The aiohttp handler behind query.cgi, auth.cgi, entry.cgi and friends."""
 
-    def __init__(self, registry: Registry, authenticate: Authenticator | None = None) -> None:
+    def __init__(self, registry: Registry, authenticate: Authenticator | None = None,
+                 decrypt: Callable[[dict[str, str]], dict[str, str]] | None = None) -> None:
         self.registry = registry
         self.authenticate = authenticate
+        self.decrypt = decrypt  # DSM 7's encrypted login fields
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -137,6 +139,8 @@ class Dispatcher:
 
     async def _parse(self, request: web.Request) -> ApiCall:
         params = await read_params(request)
+        if self.decrypt is not None:
+            params = self.decrypt(params)
         name = request.match_info.get("api") or params.get("api")
         method, version_text = params.get("method"), params.get("version")
         if not name or not method or not version_text:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openstation.webapi.dispatch import ApiCall
 
-Handler = Callable[["ApiCall"], Awaitable["dict[str, Any] | None"]]
+# A handler returns the `data` of a success, or a whole response (cookies, files).
+Handler = Callable[["ApiCall"], Awaitable[Any]]
 
 
 @dataclass
@@ -29,6 +30,12 @@ class Api:
     # Whether methods need a session; a method can be listed in `public` to opt out.
     needs_session: bool = True
     public: frozenset[str] = frozenset()
+    # Methods that change state: they need the SynoToken when the login asked for one.
+    changes: frozenset[str] = frozenset()
+    # Methods only administrators may call (105 otherwise).
+    admin: frozenset[str] = frozenset()
+    # Methods a session that must first set a new password may still call.
+    while_restricted: frozenset[str] = frozenset()
 
     def info(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"path": self.path, "minVersion": self.min_version,

@@ -1,0 +1,227 @@
+"""Signing in: the order of checks, Auto Block, the rate limit, 2-step, the blank admin.
+
+Every refusal is a LoginRefused carrying DSM's auth code (DESIGN.md §7); the web layer maps
+it to the envelope. An unknown account and a wrong password cost the same argon2 check and
+give the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyotp
+
+from openstation.accounts.failures import FailureCounter
+from openstation.accounts.passwords import verify_password
+from openstation.accounts.service import ADMIN, AccountService
+from openstation.accounts.sessions import Session, Sessions
+from openstation.config.sections import AutoBlock, BlockEntry, LoginSettings, PasswordPolicy, User
+from openstation.config.store import ConfigStore
+
+# DSM's auth codes.
+WRONG_CREDENTIALS = 400
+DISABLED_ACCOUNT = 401
+PERMISSION_DENIED = 402
+OTP_REQUIRED = 403
+OTP_FAILED = 404
+OTP_ENFORCED = 406
+BLOCKED_IP = 407
+EXPIRED_CANNOT_CHANGE = 408
+PASSWORD_EXPIRED = 409
+MUST_CHANGE_PASSWORD = 410
+
+# Independent of Auto Block: this many failures from one source within the window and
+# further attempts are refused unchecked until the window has passed.
+RATE_LIMIT_FAILURES = 20
+RATE_LIMIT_WINDOW = 60.0
+
+MUST_CHANGE = "must_change_password"
+BLANK_ADMIN = "blank_admin"
+
+
+class LoginRefused(Exception):
+    """A refused login, with DSM's code and a sentence for people."""
+
+    def __init__(self, code: int, reason: str, **extra: object) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    account: str
+    password: str
+    ip: str
+    otp_code: str = ""
+    device_id: str = ""  # a device token from an earlier 2-step login
+    want_device_token: bool = False
+    want_synotoken: bool = False
+    session_name: str = ""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    session: Session
+    device_token: str | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def address_in(address: str, networks: list[str]) -> bool:
+    """Whether `address` equals or lies inside any entry (IP or CIDR) of `networks`."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in networks:
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class LoginService:
+    """Checks credentials and opens sessions."""
+
+    def __init__(self, store: ConfigStore, sessions: Sessions, clock: Callable[[], float],
+                 local_networks: Callable[[], list[str]]) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.clock = clock
+        self.local_networks = local_networks  # the device's own subnets, for the blank admin
+        self.accounts = AccountService(store)
+        self.rate_limit = FailureCounter(RATE_LIMIT_FAILURES, RATE_LIMIT_WINDOW)
+        self._autoblock: FailureCounter | None = None
+
+    def login(self, request: LoginRequest) -> LoginResult:
+        """Open a session or raise LoginRefused."""
+        now = self.clock()
+        self._check_source(request.ip, now)
+        user = self.store.record(User, request.account)
+        if (user is not None and user.blank_password_until is not None
+                and request.password == "" and user.name == ADMIN):
+            return self._blank_admin(user, request, now)
+        if not verify_password(user.password_hash if user else None, request.password) \
+                or user is None:
+            self._failed(request.ip, now)
+            raise LoginRefused(WRONG_CREDENTIALS, "wrong account or password")
+        if user.disabled:
+            raise LoginRefused(DISABLED_ACCOUNT, "this account is disabled")
+        device_token = self._second_step(user, request, now)
+        restricted = MUST_CHANGE if user.must_change_password else ""
+        self._check_expiry(user, now)
+        self.rate_limit.clear(request.ip)
+        session = self.sessions.create(
+            user.name, request.ip, synotoken=request.want_synotoken, restricted=restricted,
+            name=request.session_name, administrator=self.accounts.is_administrator(user.name))
+        return LoginResult(session, device_token)
+
+    def is_blocked(self, ip: str) -> bool:
+        """Whether Auto Block's block list holds `ip` now (the allow list wins)."""
+        settings = self.store.get(AutoBlock)
+        if address_in(ip, settings.allow):
+            return False
+        now = self.clock()
+        return any(entry.address == ip and (entry.expires is None or entry.expires > now)
+                   for entry in settings.block)
+
+    # --- the steps -----------------------------------------------------------------------
+
+    def _check_source(self, ip: str, now: float) -> None:
+        if self.is_blocked(ip):
+            raise LoginRefused(BLOCKED_IP, "this address is blocked by Auto Block")
+        if self.rate_limit.over_limit(ip, now):
+            wait = int(self.rate_limit.retry_after(ip, now)) + 1
+            raise LoginRefused(BLOCKED_IP, f"too many failed sign-ins; try again in {wait} s",
+                               retry_after=wait)
+
+    def _failed(self, ip: str, now: float) -> None:
+        self.rate_limit.record(ip, now)
+        settings = self.store.get(AutoBlock)
+        if not settings.enabled or address_in(ip, settings.allow):
+            return
+        counter = self._autoblock
+        window = settings.within_minutes * 60.0
+        if counter is None or counter.limit != settings.attempts or counter.window != window:
+            counter = self._autoblock = FailureCounter(settings.attempts, window)
+        if counter.record(ip, now):
+            counter.clear(ip)
+            expires = now + settings.expire_days * 86400 if settings.expire_days else None
+            with self.store.transaction("autoblock", ip) as tx:
+                current = tx.get(AutoBlock)
+                current.block = [e for e in current.block if e.address != ip]
+                current.block.append(BlockEntry(address=ip, added=now, expires=expires))
+                tx.put(current)
+
+    def _blank_admin(self, user: User, request: LoginRequest, now: float) -> LoginResult:
+        """After Mode 1: a blank `admin` password, only to set a new one, only for a while,
+        only from loopback or the device's own subnet."""
+        assert user.blank_password_until is not None
+        if now > user.blank_password_until:
+            self._failed(request.ip, now)
+            raise LoginRefused(
+                WRONG_CREDENTIALS,
+                "the blank admin password expired; press RESET again (Mode 1) to sign in "
+                "with a blank password")
+        if not self._is_local(request.ip):
+            raise LoginRefused(
+                PERMISSION_DENIED,
+                "a blank admin password is accepted only from this device's own network")
+        session = self.sessions.create(user.name, request.ip, synotoken=request.want_synotoken,
+                                       restricted=BLANK_ADMIN, name=request.session_name,
+                                       administrator=True)
+        return LoginResult(session)
+
+    def _is_local(self, ip: str) -> bool:
+        try:
+            if ipaddress.ip_address(ip).is_loopback:
+                return True
+        except ValueError:
+            return False
+        return address_in(ip, self.local_networks())
+
+    def _second_step(self, user: User, request: LoginRequest, now: float) -> str | None:
+        if not user.otp_secret:
+            if (self.store.get(LoginSettings).enforce_2step_admins
+                    and self.accounts.is_administrator(user.name)):
+                raise LoginRefused(OTP_ENFORCED, "2-step verification is required for "
+                                   "administrators; set it up first")
+            return None
+        if request.device_id and hash_token(request.device_id) in user.device_tokens:
+            return None
+        if not request.otp_code:
+            raise LoginRefused(OTP_REQUIRED, "enter the 2-step verification code")
+        if not pyotp.TOTP(user.otp_secret).verify(request.otp_code, for_time=int(now),
+                                                  valid_window=1):
+            self._failed(request.ip, now)
+            raise LoginRefused(OTP_FAILED, "wrong 2-step verification code")
+        if not request.want_device_token:
+            return None
+        token = secrets.token_urlsafe(24)
+        with self.store.transaction(user.name, request.ip) as tx:
+            current = tx.record(User, user.name)
+            if current is not None:
+                current.device_tokens = [*current.device_tokens[-9:], hash_token(token)]
+                tx.put_record(current)
+        return token
+
+    def _check_expiry(self, user: User, now: float) -> None:
+        max_age = self.store.get(PasswordPolicy).max_age_days
+        if not max_age or user.password_never_expires or not user.password_changed:
+            return
+        if now - user.password_changed > max_age * 86400:
+            if user.cannot_change_password:
+                raise LoginRefused(EXPIRED_CANNOT_CHANGE,
+                                   "the password expired and this account cannot change it")
+            raise LoginRefused(PASSWORD_EXPIRED, "the password expired; ask an administrator "
+                               "to set a new one")

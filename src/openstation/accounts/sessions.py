@@ -1,0 +1,84 @@
+"""Login sessions: random ids, idle timeout, revocation (pure; time is passed in).
+
+Sessions live in memory, as DSM's do: a restart signs everyone out. The clock is injected so
+tests move time by hand.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Session:
+    """One signed-in client."""
+
+    sid: str
+    user: str
+    ip: str
+    created: float
+    last_seen: float
+    synotoken: str | None = None
+    # Why the session may do nothing but set a new password ("" = unrestricted).
+    restricted: str = ""
+    name: str = ""  # the `session` parameter of the login (an app name)
+    administrator: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class SessionExpired(Exception):
+    """The session existed but was idle longer than the timeout."""
+
+
+class Sessions:
+    """Every live session of one device."""
+
+    def __init__(self, clock: Callable[[], float], idle_timeout: Callable[[], float],
+                 token: Callable[[int], str] = secrets.token_urlsafe) -> None:
+        self._clock = clock
+        self._idle_timeout = idle_timeout  # seconds, read on every check: it is configurable
+        self._token = token
+        self._by_sid: dict[str, Session] = {}
+
+    def create(self, user: str, ip: str, *, synotoken: bool, restricted: str = "",
+               name: str = "", administrator: bool = False) -> Session:
+        """A new session with a 128-bit random id (and a SynoToken if asked)."""
+        now = self._clock()
+        session = Session(sid=self._token(16), user=user, ip=ip, created=now, last_seen=now,
+                          synotoken=self._token(16) if synotoken else None,
+                          restricted=restricted, name=name, administrator=administrator)
+        self._by_sid[session.sid] = session
+        return session
+
+    def get(self, sid: str) -> Session | None:
+        """The live session `sid`, touched; None if unknown; SessionExpired if idle too long."""
+        session = self._by_sid.get(sid)
+        if session is None:
+            return None
+        now = self._clock()
+        if now - session.last_seen > self._idle_timeout():
+            del self._by_sid[sid]
+            raise SessionExpired(sid)
+        session.last_seen = now
+        return session
+
+    def end(self, sid: str) -> bool:
+        return self._by_sid.pop(sid, None) is not None
+
+    def revoke_user(self, user: str) -> int:
+        """End every session of `user` (password change, account disabled or deleted)."""
+        doomed = [sid for sid, s in self._by_sid.items() if s.user == user]
+        for sid in doomed:
+            del self._by_sid[sid]
+        return len(doomed)
+
+    def revoke_all(self) -> int:
+        """End every session (any reset)."""
+        count = len(self._by_sid)
+        self._by_sid.clear()
+        return count
+
+    def __len__(self) -> int:
+        return len(self._by_sid)

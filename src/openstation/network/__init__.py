@@ -1,0 +1,1 @@
+"""Network settings and the addresses the device serves (virtual backend for now)."""

@@ -1,0 +1,114 @@
+"""DSM 7's encrypted login: RSA-4096 wraps a passphrase, OpenSSL AES-256-CBC the fields.
+
+A client calls SYNO.API.Encryption getinfo, then sends `<cipherkey>={"rsa":…,"aes":…}`:
+`rsa` is the PKCS#1 v1.5 encryption of a passphrase under our public key, `aes` the OpenSSL
+"Salted__" AES-256-CBC encryption (MD5 key derivation) of the urlencoded login fields plus
+`<ciphertoken>=<server_time>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from openstation.errors import UserInputError
+
+CIPHER_KEY = "__cIpHeRtExT"
+CIPHER_TOKEN = "__cIpHeRtOkEn"
+TOKEN_MAX_AGE = 600.0  # seconds a getinfo answer's server_time stays acceptable
+
+
+def evp_bytes_to_key(passphrase: bytes, salt: bytes, size: int = 48) -> bytes:
+    """OpenSSL's EVP_BytesToKey with MD5 and one round: key (32) + IV (16)."""
+    derived, block = b"", b""
+    while len(derived) < size:
+        block = hashlib.md5(block + passphrase + salt, usedforsecurity=False).digest()
+        derived += block
+    return derived[:size]
+
+
+def openssl_aes_decrypt(blob: bytes, passphrase: bytes) -> bytes:
+    """Decrypt OpenSSL's `Salted__` AES-256-CBC format."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    if len(blob) < 32 or blob[:8] != b"Salted__" or (len(blob) - 16) % 16:
+        raise ValueError("not OpenSSL salted AES data")
+    material = evp_bytes_to_key(passphrase, blob[8:16])
+    decryptor = Cipher(algorithms.AES(material[:32]), modes.CBC(material[32:])).decryptor()
+    padded = decryptor.update(blob[16:]) + decryptor.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
+
+
+def openssl_aes_encrypt(plain: bytes, passphrase: bytes, salt: bytes) -> bytes:
+    """The client's side, for tests and tools: OpenSSL `Salted__` AES-256-CBC."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    material = evp_bytes_to_key(passphrase, salt)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(material[:32]), modes.CBC(material[32:])).encryptor()
+    return b"Salted__" + salt + encryptor.update(padded) + encryptor.finalize()
+
+
+class LoginCrypto:
+    """The device's RSA-4096 login key (made on first use, in a thread) and decryption."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._key: Any = None
+        self._making: asyncio.Task[Any] | None = None
+
+    async def info(self) -> dict[str, Any]:
+        """SYNO.API.Encryption getinfo's answer."""
+        key = await self._ensure_key()
+        modulus = key.public_key().public_numbers().n
+        return {"cipherkey": CIPHER_KEY, "ciphertoken": CIPHER_TOKEN,
+                "public_key": format(modulus, "x"), "server_time": int(self.clock())}
+
+    def decrypt(self, params: dict[str, str]) -> dict[str, str]:
+        """Params with the encrypted fields (if any) decrypted and merged in."""
+        raw = params.get(CIPHER_KEY)
+        if raw is None:
+            return params
+        if self._key is None:
+            raise UserInputError("encrypted fields without SYNO.API.Encryption getinfo first")
+        from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
+
+        try:
+            envelope = json.loads(raw)
+            passphrase = self._key.decrypt(base64.b64decode(envelope["rsa"]),
+                                           rsa_padding.PKCS1v15())
+            plain = openssl_aes_decrypt(base64.b64decode(envelope["aes"]), passphrase)
+            fields = dict(parse_qsl(plain.decode(), keep_blank_values=True))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise UserInputError("the encrypted login fields cannot be decrypted") from None
+        try:
+            issued = float(fields.pop(CIPHER_TOKEN))
+        except (KeyError, ValueError):
+            raise UserInputError("the encrypted login fields carry no valid token") from None
+        if abs(self.clock() - issued) > TOKEN_MAX_AGE:
+            raise UserInputError("the encrypted login fields are too old")
+        merged = {k: v for k, v in params.items() if k != CIPHER_KEY}
+        merged.update(fields)
+        return merged
+
+    async def _ensure_key(self) -> Any:
+        if self._key is None:
+            if self._making is None:
+                self._making = asyncio.ensure_future(asyncio.to_thread(_make_key))
+            self._key = await self._making
+        return self._key
+
+
+def _make_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=4096)

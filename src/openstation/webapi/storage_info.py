@@ -1,0 +1,111 @@
+"""Storage as DSM clients read it: SYNO.Storage.CGI.Storage, SYNO.Core.Share list and
+SYNO.FileStation.List list_share — figures from the file system holding volume1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from openstation.config.sections import Group, Share, User
+from openstation.storage.permissions import NO_ACCESS, READ_ONLY, access
+from openstation.webapi.context import WebContext
+from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.registry import Api, Registry
+
+VOLUME_ID = "volume_1"
+VOLUME_PATH = "/volume1"
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes used by the files below `folder` (links not followed)."""
+    total = 0
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return total
+
+
+def user_groups(ctx: WebContext, user: str) -> list[str]:
+    return [g.name for g in ctx.store.records(Group) if user in g.members]
+
+
+def register(registry: Registry, ctx: WebContext) -> None:
+    """Add the storage information APIs."""
+    model = ctx.hardware.model
+
+    async def load_info(call: ApiCall) -> dict[str, Any]:
+        usage = shutil.disk_usage(ctx.data_dir.volume)
+        disk_ids = [f"sata{n + 1}" for n in range(model.drive_bays)]
+        disks = [{"id": disk, "name": f"Drive {n + 1}", "device": f"/dev/{disk}",
+                  "smart_status": "normal", "status": "normal", "temp": 35,
+                  "exceed_bad_sector_thr": False, "below_remain_life_thr": False,
+                  "model": "Virtual Disk", "vendor": "openstation",
+                  "size_total": str(usage.total), "diskType": "SATA"}
+                 for n, disk in enumerate(disk_ids)]
+        size = {"total": str(usage.total), "used": str(usage.total - usage.free)}
+        return {
+            "disks": disks,
+            "storagePools": [{"id": "reuse_1", "disks": disk_ids, "deploy_path": VOLUME_ID,
+                              "pool_child": [{"id": VOLUME_ID}], "status": "normal",
+                              "size": size}],
+            "volumes": [{"id": VOLUME_ID, "status": "normal", "device_type": "shr_with_1_disk",
+                         "fs_type": "btrfs", "size": size, "vol_path": VOLUME_PATH}],
+            "env": {"status": {"system_crashed": False, "system_need_repair": False}},
+        }
+
+    async def share_list(call: ApiCall) -> dict[str, Any]:
+        shares = ctx.store.records(Share)
+        return {"total": len(shares), "shares": [{
+            "uuid": share.uuid, "name": share.name, "vol_path": VOLUME_PATH,
+            "desc": share.description, "hidden": share.hidden,
+            "enable_recycle_bin": share.recycle_bin, "encryption": 1 if share.encrypted else 0,
+            "is_aclmode": False, "unite_permission": False,
+            "share_quota_used": round(folder_bytes(ctx.data_dir.volume / share.name) / 2**20, 2),
+        } for share in shares]}
+
+    async def list_share(call: ApiCall) -> dict[str, Any]:
+        offset = call.int_param("offset", 0)
+        limit = call.int_param("limit", 0)
+        user = call.session.user
+        groups = user_groups(ctx, user)
+        usage = shutil.disk_usage(ctx.data_dir.volume)
+        account = ctx.store.record(User, user)
+        visible = []
+        for share in ctx.store.records(Share):
+            right = access(share.permissions, user, groups)
+            if right == NO_ACCESS:
+                continue
+            readonly = right == READ_ONLY
+            visible.append({
+                "isdir": True, "name": share.name, "path": f"/{share.name}",
+                "additional": {
+                    "mount_point_type": "",
+                    "owner": {"gid": 100, "group": "users", "uid": account.uid if account else 0,
+                              "user": user},
+                    "perm": {"acl": {"append": True, "del": not readonly,
+                                     "exec": True, "read": True, "write": not readonly},
+                             "acl_enable": False, "adv_right": {
+                                 "disable_download": False, "disable_list": False,
+                                 "disable_modify": False},
+                             "is_acl_mode": False, "is_share_readonly": readonly,
+                             "posix": 777, "share_right": "RO" if readonly else "RW"},
+                    "volume_status": {"freespace": usage.free, "totalspace": usage.total,
+                                      "readonly": False},
+                },
+            })
+        page = visible[offset:offset + limit] if limit else visible[offset:]
+        return {"offset": offset, "total": len(visible), "shares": page}
+
+    registry.add(Api("SYNO.Storage.CGI.Storage", "entry.cgi", 1, 1, {"load_info": load_info}))
+    registry.add(Api("SYNO.Core.Share", "entry.cgi", 1, 1, {"list": share_list}))
+    registry.add(Api("SYNO.FileStation.List", "entry.cgi", 1, 2, {"list_share": list_share}))

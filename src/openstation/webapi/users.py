@@ -124,8 +124,9 @@ def register(registry: Registry, ctx: WebContext) -> None:
 
     async def delete_user(call: ApiCall) -> dict[str, Any]:
         names = call.json_param("name")
-        for name in names if isinstance(names, list) else [names]:
-            accounts.delete_user(str(name), actor=actor(call))
+        with ctx.store.transaction(actor(call), "webapi"):  # all of them, or none
+            for name in names if isinstance(names, list) else [names]:
+                accounts.delete_user(str(name), actor=actor(call))
         return {}
 
     async def list_groups(call: ApiCall) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import secrets
 from urllib.parse import urlencode
 
 import aiohttp
-from yarl import URL
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from yarl import URL
 
 from openstation.accounts.service import UserChanges
 from openstation.config.sections import AutoBlock, LoginSettings, User

@@ -11,7 +11,7 @@ from openstation.catalog import model_named
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.hardware import Hardware, new_hardware
-from tests.e2e.device_process import DeviceProcess
+from openstation.testing import DeviceProcess
 
 
 class FakeClock:

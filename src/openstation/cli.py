@@ -7,13 +7,16 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from openstation.config.sections import Lifecycle
+from openstation.accounts.service import AccountService, UserChanges
+from openstation.config.sections import Lifecycle, User
 from openstation.config.store import ConfigStore
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
 from openstation.device import Device, RunOptions, describe, initial_state
@@ -27,6 +30,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="openstation: a virtual Synology-style NAS (DSM 6.2).")
 panel_app = typer.Typer(no_args_is_help=True, help="The hardware panel: LEDs, beeper, RESET.")
 app.add_typer(panel_app, name="panel")
+user_app = typer.Typer(no_args_is_help=True,
+                       help="Control Panel > User: accounts (running or stopped device).")
+app.add_typer(user_app, name="user")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -188,3 +194,97 @@ def panel_status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption
     out.print(f"beeps        {panel.get('beep_total', 0)}", highlight=False)
     for beep in panel.get("beeps", [])[-5:]:
         out.print(f"  {beep['count']} x {beep['kind']}: {beep['reason']}", highlight=False)
+
+
+# --- user ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _store(data_dir: Path) -> Iterator[ConfigStore]:
+    """The device's configuration store, whether the device runs or not."""
+    data = DataDir(data_dir)
+    if not data.hardware_file.exists() or not data.config_db.exists():
+        raise UserInputError(f"{data_dir} holds no device (run `openstation run` first)")
+    store = ConfigStore.open(data.config_db, load_or_create(data.hardware_file, None),
+                             create=False)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+PasswordOption = Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                             confirmation_prompt=True, help="The password.")]
+
+
+@user_app.command("list")
+def user_list(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+    """List accounts with their status (Disabled / Normal) and administrators."""
+    with _store(data_dir) as store:
+        users = store.records(User)
+        admins = AccountService(store).administrators()
+    rows: list[dict[str, Any]] = [
+        {"name": u.name, "uid": u.uid, "status": "Disabled" if u.disabled else "Normal",
+         "administrator": u.name in admins, "description": u.description,
+         "email": u.email, "two_step": bool(u.otp_secret)} for u in users]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    from rich.table import Table
+
+    table = Table("name", "uid", "status", "administrator", "description", "email")
+    for row in rows:
+        table.add_row(str(row["name"]), str(row["uid"]), str(row["status"]),
+                      "yes" if row["administrator"] else "", str(row["description"]),
+                      str(row["email"]))
+    out.print(table)
+
+
+@user_app.command("create")
+def user_create(name: str, password: PasswordOption,
+                data_dir: DataDirOption = DEFAULT_DATA_DIR,
+                admin: Annotated[bool, typer.Option("--admin", help="Add to administrators.")
+                                 ] = False,
+                description: str = "", email: str = "") -> None:
+    """Create an account (its password must pass the strong-password policy)."""
+    with _store(data_dir) as store:
+        AccountService(store).create_user(name, password, actor="cli", administrator=admin,
+                                          description=description, email=email)
+    out.print(f"created {name}", highlight=False)
+
+
+@user_app.command("set")
+def user_set(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
+             password: Annotated[str | None, typer.Option(help="A new password.")] = None,
+             new_name: str | None = None, description: str | None = None,
+             email: str | None = None) -> None:
+    """Change an account: password, name, description, e-mail."""
+    changes = UserChanges(new_name=new_name, password=password, description=description,
+                          email=email)
+    with _store(data_dir) as store:
+        AccountService(store).set_user(name, changes, actor="cli")
+    out.print(f"changed {name}", highlight=False)
+
+
+@user_app.command("disable")
+def user_disable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
+    """Disable an account ("Disable this account"); its sessions end."""
+    with _store(data_dir) as store:
+        AccountService(store).set_user(name, UserChanges(disabled=True), actor="cli")
+    out.print(f"disabled {name}", highlight=False)
+
+
+@user_app.command("enable")
+def user_enable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
+    """Enable a disabled account."""
+    with _store(data_dir) as store:
+        AccountService(store).set_user(name, UserChanges(disabled=False), actor="cli")
+    out.print(f"enabled {name}", highlight=False)
+
+
+@user_app.command("delete")
+def user_delete(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
+    """Delete an account (never a system account or the last enabled administrator)."""
+    with _store(data_dir) as store:
+        AccountService(store).delete_user(name, actor="cli")
+    out.print(f"deleted {name}", highlight=False)

@@ -16,7 +16,7 @@ from synology_dsm.exceptions import (
     SynologyDSMLoginInvalidException,
 )
 
-from tests.e2e.device_process import STRONG, DeviceProcess
+from openstation.testing import STRONG, DeviceProcess
 
 Factory = Callable[..., DeviceProcess]
 

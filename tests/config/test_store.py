@@ -152,3 +152,23 @@ def test_readonly_open_reads_without_writing(tmp_path: Path, hardware: Hardware)
     reader.close()
     with pytest.raises(StoreError):
         ConfigStore.open_readonly(tmp_path / "missing.db", hardware)
+
+
+def test_an_older_schema_is_migrated_keeping_its_data(tmp_path: Path, hardware: Hardware
+                                                      ) -> None:
+    from openstation.config.store import MIGRATIONS
+
+    path = tmp_path / "config.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("INSERT INTO records VALUES ('users', 'bob', '{\"name\": \"bob\", \"uid\": 7}')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = ConfigStore.open(path, hardware)
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    indexes = {row[1] for row in store._conn.execute("PRAGMA index_list(records)")}
+    assert "records_keys" in indexes
+    assert store.record(User, "bob") == User(name="bob", uid=7)
+    assert [u.name for u in store.records(User, offset=0, limit=1)] == ["bob"]
+    store.close()

@@ -14,7 +14,7 @@ from openstation.accounts.service import AccountService
 from openstation.config.sections import User
 from openstation.config.store import ConfigStore
 from openstation.hardware import load_or_create
-from tests.e2e.device_process import STRONG, DeviceProcess, get_json, openstation
+from openstation.testing import STRONG, DeviceProcess, get_json, openstation
 
 Factory = Callable[..., DeviceProcess]
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from openstation.config.sections import User
 from openstation.config.store import ConfigStore
 from openstation.hardware import load_or_create
-from tests.e2e.device_process import STRONG, DeviceProcess
+from openstation.testing import STRONG, DeviceProcess
 
 KNOWN_APIS = ["SYNO.API.Info", "SYNO.API.Auth", "SYNO.Core.User", "SYNO.Core.Group",
               "SYNO.DSM.Info", "SYNO.Core.User.PasswordPolicy", "SYNO.Core.NormalUser",

@@ -14,6 +14,7 @@ from openstation.accounts.login import (
     LoginRequest,
 )
 from openstation.accounts.sessions import SessionExpired
+from openstation.config.sections import User
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall, Authenticator
@@ -47,6 +48,13 @@ def make_authenticator(ctx: WebContext) -> Authenticator:
             raise ApiError(envelope.SID_NOT_FOUND)
         if session.ip != client_ip(call.request):
             raise ApiError(SOURCE_IP_MISMATCH)
+        # Changes made by another process (the CLI on the same data directory) end sessions
+        # too: a disabled, deleted or re-passworded account's session is dead.
+        user = ctx.store.record(User, session.user)
+        if (user is None or user.disabled
+                or (user.password_changed > session.created and not session.restricted)):
+            ctx.sessions.end(sid)
+            raise ApiError(envelope.SID_NOT_FOUND)
         if session.restricted and call.method not in call.api.while_restricted:
             raise ApiError(MUST_CHANGE_PASSWORD,
                            errors={"reason": "set a new password first"})

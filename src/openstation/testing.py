@@ -1,4 +1,5 @@
-"""Start and stop a real `openstation run` process on ephemeral loopback ports."""
+"""Start and stop real `openstation run` processes: for this project's tests and benchmarks,
+and for developers of NAS integrations who test against a virtual device."""
 
 from __future__ import annotations
 

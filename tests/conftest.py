@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,8 +59,8 @@ def device_factory(tmp_path: Path) -> Iterator[Callable[..., DeviceProcess]]:
     """Start real device processes; each is killed at the end of the test, pass or fail."""
     started: list[DeviceProcess] = []
 
-    def start(data_dir: Path | None = None, *args: str) -> DeviceProcess:
-        device = DeviceProcess(data_dir or tmp_path / "data", *args)
+    def start(data_dir: Path | None = None, *args: str, **options: Any) -> DeviceProcess:
+        device = DeviceProcess(data_dir or tmp_path / "data", *args, **options)
         started.append(device)
         return device.start()
 

@@ -16,6 +16,11 @@ PURE = [
     "openstation.lifecycle.state",
     "openstation.accounts.policy",
     "openstation.panel.indicators",
+    "openstation.panel.button",
+    "openstation.lifecycle.reset_plan",
+    "openstation.storage.permissions",
+    "openstation.accounts.sessions",
+    "openstation.accounts.failures",
 ]
 FORBIDDEN = {"asyncio", "socket", "sqlite3", "time", "aiohttp", "selectors", "subprocess"}
 

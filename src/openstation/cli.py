@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,8 +35,8 @@ user_app = typer.Typer(no_args_is_help=True,
                        help="Control Panel > User: accounts (running or stopped device).")
 app.add_typer(user_app, name="user")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 DataDirOption = Annotated[Path, typer.Option("--data-dir", help="The device's data directory.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -46,7 +47,7 @@ def main() -> None:
     try:
         app()
     except OpenStationError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"error: {exc}")
         sys.exit(1)
 
 
@@ -83,7 +84,7 @@ async def _serve(options: RunOptions) -> None:
     await device.start()
     facts = device.snapshot()
     out.print(f"openstation {facts['model']} '{facts['server_name']}' is "
-              f"[bold]{facts['status']}[/bold] (serial {facts['serial']}, MAC {facts['mac']})",
+              f"{facts['status']} (serial {facts['serial']}, MAC {facts['mac']})",
               highlight=False)
     for url in device.urls():
         out.print(f"  {url}", highlight=False)
@@ -176,6 +177,95 @@ def _status_facts(data_dir: DataDir) -> dict[str, Any]:
 
 def _lifecycle_state(store: ConfigStore) -> str:
     return store.get(Lifecycle).state
+
+
+def _panel(data_dir: Path, method: str, path: str, payload: dict[str, Any] | None = None
+           ) -> dict[str, Any]:
+    return asyncio.run(control.call(DataDir(data_dir).control_socket, method, path, payload))
+
+
+def _button(data_dir: Path, action: str) -> None:
+    answer = _panel(data_dir, "POST", "/button", {"action": action})
+    if "error" in answer:
+        raise UserInputError(f"the button cannot be {action}ed: {answer['error']}")
+
+
+@panel_app.command("press")
+def panel_press(hold: Annotated[float, typer.Option(help="Seconds to hold RESET down.")],
+                data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
+    """Press and hold the RESET button in real time (4 s: one beep; again: three)."""
+    if not 0 < hold <= 120:
+        raise UserInputError("--hold must be between 0 and 120 seconds")
+    _button(data_dir, "press")
+    try:
+        time.sleep(hold)
+    finally:
+        _button(data_dir, "release")
+    view = _panel(data_dir, "GET", "/status")["button"]
+    out.print(f"held {hold:g} s; button {view['state']}"
+              + (f", reset window open {view['window_left']:.1f} s" if view["window_open"]
+                 else ""), highlight=False)
+
+
+@panel_app.command("reset")
+def panel_reset(mode: Annotated[int, typer.Option(help="1: credentials and network; "
+                                                  "2: reinstall.")],
+                data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False
+                ) -> None:
+    """Do DSM's whole physical RESET sequence for Mode 1 or 2; print what it changed."""
+    if mode not in (1, 2):
+        raise UserInputError("--mode must be 1 or 2")
+    before = _panel(data_dir, "GET", "/status")["reset"]
+    hold = 4.3  # the ~4 s hold, with margin
+    err.print(f"holding RESET {hold} s … (one beep)")
+    _button(data_dir, "press")
+    time.sleep(hold)
+    _button(data_dir, "release")
+    if mode == 2:
+        time.sleep(0.5)
+        err.print(f"holding RESET again {hold} s … (three beeps)")
+        _button(data_dir, "press")
+        time.sleep(hold)
+        _button(data_dir, "release")
+    else:
+        err.print("waiting for the 10 s window to pass …")
+    last = _await_reset(DataDir(data_dir), before)
+    if as_json:
+        out.print_json(json.dumps(last))
+        return
+    out.print(f"Mode {last['mode']} reset done.", highlight=False)
+    for item_id, text in zip(last["changes"], last["plan"], strict=False):
+        changed = [f"{where} {_describe_changes(what)}"
+                   for where, what in last["changes"][item_id].items()]
+        out.print(f"  {text}: {'; '.join(changed) or 'already so'}", highlight=False)
+
+
+def _describe_changes(changes: dict[str, Any]) -> str:
+    """{"enabled": [true, false]} -> "enabled True -> False"."""
+    return ", ".join(f"{key} {value[0]!r} -> {value[1]!r}" if isinstance(value, list) else key
+                     for key, value in changes.items())
+
+
+def _await_reset(data_dir: DataDir, before: dict[str, Any], timeout: float = 60
+                 ) -> dict[str, Any]:
+    """Poll the panel until a new reset is done (riding out a Mode 2 reboot)."""
+    deadline = time.monotonic() + timeout
+    old_id = (before.get("last") or {}).get("id")
+    old_refusal = before.get("refused")
+    while time.monotonic() < deadline:
+        try:
+            reset = asyncio.run(control.call(data_dir.control_socket, "GET", "/status",
+                                             timeout=5))["reset"]
+        except DeviceNotRunningError:
+            time.sleep(0.1)  # the control socket is rebuilt by a Mode 2 reboot
+            continue
+        if reset.get("refused") and reset["refused"] != old_refusal:
+            raise UserInputError(f"reset refused: {reset['refused']['reason']}")
+        last = reset.get("last")
+        if last and last.get("id") != old_id and not reset.get("in_progress"):
+            return dict(last)
+        time.sleep(0.1)
+    raise UserInputError("the reset did not complete within 60 s")
 
 
 @panel_app.command("status")
@@ -288,3 +378,37 @@ def user_delete(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     with _store(data_dir) as store:
         AccountService(store).delete_user(name, actor="cli")
     out.print(f"deleted {name}", highlight=False)
+
+
+# --- log ----------------------------------------------------------------------------------
+
+
+@app.command("log")
+def show_log(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False,
+             limit: int = 50, section: str | None = None,
+             resets: Annotated[bool, typer.Option("--resets", help="Only resets.")] = False
+             ) -> None:
+    """The audit log (Log Center): who changed what, and every reset."""
+    data = DataDir(data_dir)
+    if not data.config_db.exists():
+        raise UserInputError(f"{data_dir} holds no configuration database")
+    store = ConfigStore.open_readonly(data.config_db, load_or_create(data.hardware_file, None))
+    try:
+        entries = store.audit_log(limit=limit, section="system" if resets else section)
+    finally:
+        store.close()
+    if resets:
+        entries = [e for e in entries if e.action == "reset"]
+    rows: list[dict[str, Any]] = [{"id": e.id, "at": e.at, "actor": e.actor, "source": e.source,
+             "action": e.action, "section": e.section, "key": e.key, "detail": e.detail}
+            for e in entries]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    from datetime import datetime
+
+    for row in reversed(rows):
+        when = datetime.fromtimestamp(row["at"]).strftime("%Y-%m-%d %H:%M:%S")
+        target = row["section"] + (f"/{row['key']}" if row["key"] else "")
+        out.print(f"{when}  {row['actor']:<10} {row['action']:<7} {target}  "
+                  f"{json.dumps(row['detail'])}", highlight=False, soft_wrap=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openstation.errors import DataDirError
+from openstation.failpoints import failpoint
 from openstation.files import fsync_dir
 
 DEFAULT_DATA_DIR = Path("openstation-data")
@@ -115,6 +116,7 @@ class DataDir:
                 shutil.rmtree(doomed)
             os.replace(target, doomed)
             fsync_dir(self.root)
+            failpoint("wipe-detached")
         self.system.mkdir(mode=0o700, exist_ok=True)
         fsync_dir(self.root)
         self.finish_interrupted_wipe()

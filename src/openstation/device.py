@@ -1,7 +1,13 @@
-"""One device: the store, lifecycle, panel and servers, wired together; start and stop."""
+"""One device: the store, lifecycle, panel and servers, wired together; boot, reset, stop.
+
+The panel (LEDs, beeper, RESET button) is hardware: it outlives the in-process reboot a
+Mode 2 reset does. Everything on the system partition (store, certificate, control socket)
+is torn down and built again by that reboot.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import errno
@@ -25,18 +31,30 @@ from openstation.config.sections import General, Lifecycle, LoginSettings, Ports
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.errors import PortInUseError
+from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.hardware import Hardware, load_or_create
+from openstation.lifecycle import journal as journals
 from openstation.lifecycle.install import Installer
+from openstation.lifecycle.journal import MODE1_DONE, WIPED, Journal
+from openstation.lifecycle.reset import (
+    ResetRefused,
+    apply_mode1,
+    new_journal,
+    record_mode2,
+    refusal,
+)
 from openstation.lifecycle.state import DeviceState
 from openstation.lifecycle.status import Status
 from openstation.network.addresses import served
+from openstation.panel.button import IllegalTransition
 from openstation.panel.control import ControlServer
+from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
-from openstation.webapi import auth, info, storage_info, system, users
+from openstation.webapi import auth, info, logs, storage_info, system, users
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import Dispatcher
 from openstation.webapi.install import install_handler
@@ -82,11 +100,6 @@ def describe(hardware: Hardware, store: ConfigStore | None, status: Status,
     }
 
 
-def boot_status(data_dir: DataDir, store: ConfigStore) -> Status:
-    """The lasting status the device comes up in."""
-    return Status.from_persisted(store.get(Lifecycle).state)
-
-
 def initial_state(data_dir: DataDir) -> str:
     """For a new config.db: a volume with a prior install means Configuration lost."""
     if volume_initialised(data_dir.volume_marker):
@@ -105,63 +118,93 @@ class Device:
         self.indicators = Indicators()
         self.indicators.follow(Status.BOOTING)
         self.state.subscribe(lambda _old, new: self.indicators.follow(new))
-        self.registry = Registry()
+        self.panel = PanelDriver(self.indicators, self._button_decided)
         self.ports: dict[str, int] = {}
-        self._runners: list[web.AppRunner] = []
+        self.resetting = False
+        self.last_reset: dict[str, Any] | None = None
+        self.reset_refused: dict[str, Any] | None = None
+        self._runners: dict[str, web.AppRunner] = {}
         self._control: ControlServer | None = None
-        self.store: ConfigStore
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.store: ConfigStore | None = None
         self.hardware: Hardware
 
     # --- boot ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Boot: prepare storage, open the store, bind every listener, report Ready."""
+        """Power on: prepare storage, finish any interrupted reset, start every service."""
         self.data_dir.prepare()
         self.hardware = load_or_create(self.data_dir.hardware_file, self.options.model)
-        self.store = ConfigStore.open(self.data_dir.config_db, self.hardware, clock=self.clock,
-                                      initial_state=initial_state(self.data_dir))
         try:
-            await self._start_services()
+            await self._boot()
         except BaseException:
-            await self.stop(beep=False)
+            await self._shutdown_services()
             raise
 
-    async def _start_services(self) -> None:
+    async def _boot(self) -> None:
+        self.state.set(Status.BOOTING)
+        pending = journals.read(self.data_dir.reset_journal)
+        if pending is not None and pending.mode == 2 and pending.phase != WIPED:
+            self._wipe(pending)  # power failed before the wipe was through: do it now
+        store = self.store = ConfigStore.open(
+            self.data_dir.config_db, self.hardware, clock=self.clock,
+            initial_state=initial_state(self.data_dir))
+        if pending is not None:
+            self._finish_at_boot(store, pending)
+        await self._start_services(store)
+
+    def _finish_at_boot(self, store: ConfigStore, pending: Journal) -> None:
+        """Complete the reset the journal describes (each step is idempotent)."""
+        if pending.mode == 1:
+            report = apply_mode1(store, pending)
+        else:
+            record_mode2(store, pending)
+            report = pending.report
+        journals.clear(self.data_dir.reset_journal)
+        self.last_reset = self._reset_summary(pending, report)
+
+    async def _start_services(self, store: ConfigStore) -> None:
         booted_at = self.clock()
         self.sessions = Sessions(
-            self.clock, lambda: self.store.get(LoginSettings).session_timeout_minutes * 60.0)
-        self.accounts = AccountService(self.store, on_signed_out=self.sessions.revoke_user)
+            self.clock, lambda: store.get(LoginSettings).session_timeout_minutes * 60.0)
+        self.accounts = AccountService(store, on_signed_out=self.sessions.revoke_user)
         self.accounts.ensure_system_accounts()
         self.state.set(Status.STARTING_SERVICES)
         ensure_certificate(
-            self.data_dir.tls_cert, self.data_dir.tls_key, self.store.get(General).server_name,
+            self.data_dir.tls_cert, self.data_dir.tls_key, store.get(General).server_name,
             self.options.hosts, dt.datetime.now(dt.UTC),
         )
-        self.installer = Installer(self.store, self.data_dir, self.state)
+        self.installer = Installer(store, self.data_dir, self.state)
         self.web = WebContext(
-            store=self.store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
+            store=store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
             clock=self.clock, sessions=self.sessions,
-            login=LoginService(self.store, self.sessions, self.clock, self._local_networks),
-            accounts=self.accounts, storage=StorageService(self.store, self.data_dir.volume),
+            login=LoginService(store, self.sessions, self.clock, self._local_networks),
+            accounts=self.accounts, storage=StorageService(store, self.data_dir.volume),
             crypto=LoginCrypto(self.clock), booted_at=booted_at)
+        self.registry = Registry()
         info.register(self.registry)
         auth.register(self.registry, self.web)
         users.register(self.registry, self.web)
         system.register(self.registry, self.web, self.options.hosts)
         storage_info.register(self.registry, self.web)
-        app = self._web_app()
-        configured = self.store.get(Ports)
+        logs.register(self.registry, self.web)
+        self._ssl = server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
+        http, https = self._wanted_ports(store)
+        self.ports["http"] = await self._listen("http", http)
+        self.ports["https"] = await self._listen("https", https)
+        self._control = ControlServer(self.data_dir.control_socket, self._control_routes())
+        await self._control.start()
+        self.state.set(Status.from_persisted(store.get(Lifecycle).state))
+        self._write_runtime_file()
+        self.indicators.beep(self.clock(), "boot complete")
+
+    def _wanted_ports(self, store: ConfigStore) -> tuple[int, int]:
+        """The configured UI ports, unless `run` was given ports of its own."""
+        configured = store.get(Ports)
         http = self.options.http_port if self.options.http_port is not None else configured.http
         https = (self.options.https_port if self.options.https_port is not None
                  else configured.https)
-        self.ports["http"] = await self._listen(app, http, None)
-        self.ports["https"] = await self._listen(
-            app, https, server_context(self.data_dir.tls_cert, self.data_dir.tls_key))
-        self._control = ControlServer(self.data_dir.control_socket, self._control_routes())
-        await self._control.start()
-        self.state.set(boot_status(self.data_dir, self.store))
-        self._write_runtime_file()
-        self.indicators.beep(self.clock(), "boot complete")
+        return http, https
 
     def _web_app(self) -> web.Application:
         app = web.Application(client_max_size=1 << 20)
@@ -174,49 +217,144 @@ class Device:
         app.router.add_get("/", self._home)
         return app
 
-    async def _listen(self, app: web.Application, port: int, ssl: Any) -> int:
-        """Serve `app` on `port` on every host; returns the bound port (for port 0)."""
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    async def _listen(self, kind: str, port: int) -> int:
+        """Serve the web app for `kind` (http/https) on `port` on every host; returns the
+        bound port (for port 0). The previous listener of that kind, if any, is replaced."""
+        runner = web.AppRunner(self._web_app(), access_log=None, handle_signals=False)
         await runner.setup()
-        self._runners.append(runner)
         bound = port
-        for host in self.options.hosts:
-            site = web.TCPSite(runner, host, bound, ssl_context=ssl, reuse_address=True)
-            try:
-                await site.start()
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    raise PortInUseError(f"port {port} on {host} is already in use") from None
-                raise PortInUseError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
-            if bound == 0:
-                server = site._server
-                assert server is not None
-                bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        try:
+            for host in self.options.hosts:
+                site = web.TCPSite(runner, host, bound, reuse_address=True,
+                                   ssl_context=self._ssl if kind == "https" else None)
+                try:
+                    await site.start()
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        raise PortInUseError(
+                            f"port {port} on {host} is already in use") from None
+                    raise PortInUseError(
+                        f"cannot listen on {host}:{port} ({exc.strerror})") from None
+                if bound == 0:
+                    server = site._server
+                    assert server is not None
+                    bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        except BaseException:
+            await runner.cleanup()
+            raise
+        old = self._runners.pop(kind, None)
+        self._runners[kind] = runner
+        if old is not None:
+            await old.cleanup()
         return bound
+
+    # --- the RESET button and the reset engine -------------------------------------------
+
+    def _button_decided(self, mode: int) -> None:
+        self._start_reset(mode, "button")
+
+    def _start_reset(self, mode: int, trigger: str) -> None:
+        """Run a reset in the background (its caller cannot wait: Mode 2 reboots)."""
+        task = asyncio.get_running_loop().create_task(self._reset_logged(mode, trigger))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reset_logged(self, mode: int, trigger: str) -> None:
+        try:
+            await self.reset(mode, trigger)
+        except ResetRefused as refused:
+            self.reset_refused = {"at": self.clock(), "mode": mode, "reason": str(refused)}
+            log.warning("reset refused: %s", refused)
+
+    async def reset(self, mode: int, trigger: str) -> dict[str, Any]:
+        """Mode 1 or Mode 2, crash-safely: journal first, then each idempotent step."""
+        if self.resetting:
+            raise ResetRefused("a reset is already in progress")
+        why = refusal(self.state.status, mode)
+        if why is not None:
+            raise ResetRefused(why)
+        assert self.store is not None
+        self.resetting = True
+        try:
+            pending = new_journal(mode, trigger, self.clock())
+            journals.write(self.data_dir.reset_journal, pending)
+            failpoint("journal-written")
+            report = apply_mode1(self.store, pending)
+            failpoint("mode1-committed")
+            self.sessions.revoke_all()
+            if mode == 1:
+                journals.clear(self.data_dir.reset_journal)
+                self.last_reset = self._reset_summary(pending, report)
+                await self._follow_ports()
+                return self.last_reset
+            pending.phase, pending.report = MODE1_DONE, report
+            journals.write(self.data_dir.reset_journal, pending)
+            failpoint("mode1-journaled")
+            await self._shutdown_services()
+            self._wipe(pending)
+            await self._boot()
+            assert self.last_reset is not None
+            return self.last_reset
+        finally:
+            self.resetting = False
+
+    def _wipe(self, pending: Journal) -> None:
+        self.state.set(Status.BOOTING)
+        self.data_dir.wipe_system()
+        failpoint("wiped")
+        pending.phase = WIPED
+        journals.write(self.data_dir.reset_journal, pending)
+        failpoint("wipe-journaled")
+
+    def _reset_summary(self, pending: Journal, report: dict[str, Any]) -> dict[str, Any]:
+        return {"id": pending.id, "mode": pending.mode, "trigger": pending.trigger,
+                "at": pending.decided_at, "plan": pending.plan, "changes": report}
+
+    async def _follow_ports(self) -> None:
+        """Move the listeners to the configured UI ports (after Mode 1 reset them)."""
+        assert self.store is not None
+        http, https = self._wanted_ports(self.store)
+        for kind, port in (("http", http), ("https", https)):
+            if port != self.ports.get(kind) and port != 0:
+                try:
+                    self.ports[kind] = await self._listen(kind, port)
+                except PortInUseError as exc:
+                    log.error("keeping the %s listener on port %s: %s", kind,
+                              self.ports.get(kind), exc)
+        self._write_runtime_file()
+
+    # --- stop ----------------------------------------------------------------------------
+
+    async def _shutdown_services(self) -> None:
+        """Close listeners, the control socket and the store (the panel stays)."""
+        if self._control is not None:
+            await self._control.stop()
+            self._control = None
+        for runner in list(self._runners.values()):
+            await runner.cleanup()
+        self._runners.clear()
+        self.ports.clear()
+        with contextlib.suppress(FileNotFoundError):
+            self.data_dir.runtime_file.unlink()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    async def stop(self) -> None:
+        """Power off: the long beep of a shutdown, every service closed, LEDs off."""
+        self.indicators.beep(self.clock(), "shutdown", kind=Beep.LONG)
+        self.panel.close()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._shutdown_services()
+        self.indicators.power_off()
+
+    # --- views ---------------------------------------------------------------------------
 
     def _local_networks(self) -> list[str]:
         """The device's own subnets: where a blank admin password may be used from."""
         return [entry.network for entry in served(self.options.hosts)]
-
-    # --- stop ----------------------------------------------------------------------------
-
-    async def stop(self, beep: bool = True) -> None:
-        """Close every listener and the store; the long beep of a shutdown."""
-        if beep:
-            self.indicators.beep(self.clock(), "shutdown", kind=Beep.LONG)
-        if self._control is not None:
-            await self._control.stop()
-            self._control = None
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
-        with contextlib.suppress(FileNotFoundError):
-            self.data_dir.runtime_file.unlink()
-        if hasattr(self, "store"):
-            self.store.close()
-        self.indicators.power_off()
-
-    # --- views ---------------------------------------------------------------------------
 
     def urls(self) -> list[str]:
         host = self.options.hosts[0]
@@ -224,11 +362,14 @@ class Device:
         return [f"http://{shown}:{self.ports['http']}/", f"https://{shown}:{self.ports['https']}/"]
 
     def snapshot(self) -> dict[str, Any]:
-        """Status, identity, LEDs and beeps: what `panel status` and `status` show."""
-        facts = describe(self.hardware, self.store, self.state.status, self.ports)
+        """Status, identity, LEDs, beeps and the button: what `panel status` shows."""
+        facts = describe(self.hardware, self.store, self.state.status, dict(self.ports))
         facts["running"] = True
         facts["pid"] = os.getpid()
         facts["panel"] = self.indicators.to_json()
+        facts["button"] = self.panel.view()
+        facts["reset"] = {"in_progress": self.resetting, "last": self.last_reset,
+                          "refused": self.reset_refused}
         return facts
 
     def _write_runtime_file(self) -> None:
@@ -240,11 +381,44 @@ class Device:
         async def status(_request: web.Request) -> web.Response:
             return web.json_response(self.snapshot())
 
-        return [("GET", "/status", status)]
+        async def button(request: web.Request) -> web.Response:
+            try:
+                action = (await request.json()).get("action")
+            except ValueError:
+                action = None
+            try:
+                if action == "press":
+                    self.panel.press()
+                elif action == "release":
+                    self.panel.release()
+                else:
+                    return web.json_response({"error": "action must be press or release"},
+                                             status=400)
+            except IllegalTransition as exc:
+                return web.json_response({"error": str(exc)}, status=409)
+            return web.json_response(self.panel.view())
+
+        async def reset(request: web.Request) -> web.Response:
+            # The decision as the button would take it; for tests and benchmarks.
+            try:
+                mode = int((await request.json()).get("mode"))
+            except (ValueError, TypeError, AttributeError):
+                mode = 0
+            if mode not in (1, 2):
+                return web.json_response({"error": "mode must be 1 or 2"}, status=400)
+            why = "a reset is already in progress" if self.resetting else refusal(
+                self.state.status, mode)
+            if why is not None:
+                return web.json_response({"error": why}, status=409)
+            self._start_reset(mode, "control")
+            return web.json_response({"accepted": True, "mode": mode})
+
+        return [("GET", "/status", status), ("POST", "/button", button),
+                ("POST", "/reset", reset)]
 
     async def _home(self, _request: web.Request) -> web.Response:
         status = self.state.status
-        name = self.store.get(General).server_name
+        name = self.store.get(General).server_name if self.store else ""
         hint = ("Install it with: openstation install --url URL --server-name NAME "
                 "--admin-user USER --password PW" if status.needs_install else "")
         body = (f"<!doctype html><title>{escape(name)}</title>"

@@ -39,19 +39,23 @@ def get_json(url: str, timeout: float = 5) -> Any:
 class DeviceProcess:
     """One device process; `start()` returns once the Web API answers."""
 
-    def __init__(self, data_dir: Path, *args: str) -> None:
+    def __init__(self, data_dir: Path, *args: str, ephemeral_ports: bool = True,
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.args = args
+        self.ephemeral_ports = ephemeral_ports  # False: listen on the configured UI ports
+        self.env = env or {}
         self.proc: subprocess.Popen[str] | None = None
         self.runtime: dict[str, Any] = {}
 
     def start(self, timeout: float = 20) -> DeviceProcess:
         runtime_file = self.data_dir / "system" / "running.json"
+        ports = ["--http-port", "0", "--https-port", "0"] if self.ephemeral_ports else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "openstation", "run", "--data-dir", str(self.data_dir),
-             "--http-port", "0", "--https-port", "0", "--findhost-port", "0", "--no-mdns",
-             *self.args],
+             *ports, "--findhost-port", "0", "--no-mdns", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **self.env},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -93,6 +97,11 @@ class DeviceProcess:
         self.proc.send_signal(signal.SIGTERM)
         out, err = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, out, err
+
+    def refresh(self) -> None:
+        """Re-read the running device's ports (they move, e.g. after a Mode 1 reset)."""
+        runtime_file = self.data_dir / "system" / "running.json"
+        self.runtime = json.loads(runtime_file.read_text())
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -1,0 +1,1 @@
+"""Being found and finding: Synology Assistant's findhost protocol, mDNS, SSDP."""

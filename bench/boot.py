@@ -32,7 +32,8 @@ def boot_once(data_dir: Path) -> tuple[float, float]:
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "openstation", "run", "--data-dir", str(data_dir),
-         "--http-port", "0", "--https-port", "0", "--findhost-port", "0", "--no-mdns"],
+         "--http-port", "0", "--https-port", "0", "--findhost-port", "0", "--ssdp-port", "0",
+         "--no-mdns"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:

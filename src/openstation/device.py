@@ -27,9 +27,13 @@ from openstation import catalog
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
-from openstation.config.sections import General, Lifecycle, LoginSettings, Ports
+from openstation.config.sections import General, Lifecycle, LoginSettings, Network, Ports
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
+from openstation.discovery.facts import DeviceFacts, ssdp_description
+from openstation.discovery.mdns import MdnsAdvertiser
+from openstation.discovery.responder import FindhostResponder
+from openstation.discovery.ssdp import DESCRIPTION_PATH, SsdpResponder
 from openstation.errors import PortInUseError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
@@ -46,7 +50,7 @@ from openstation.lifecycle.reset import (
 )
 from openstation.lifecycle.state import DeviceState
 from openstation.lifecycle.status import Status
-from openstation.network.addresses import served
+from openstation.network.addresses import primary, served
 from openstation.panel.button import IllegalTransition
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
@@ -54,7 +58,7 @@ from openstation.panel.indicators import Beep, Indicators
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
-from openstation.webapi import auth, info, logs, storage_info, system, users
+from openstation.webapi import assistant, auth, info, logs, storage_info, system, users
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import Dispatcher
 from openstation.webapi.install import install_handler
@@ -74,6 +78,7 @@ class RunOptions:
     http_port: int | None = None  # None: the configured UI management port
     https_port: int | None = None
     findhost_port: int = 9999
+    ssdp_port: int = 1900
     mdns: bool = True
 
 
@@ -118,6 +123,7 @@ class Device:
         self.indicators = Indicators()
         self.indicators.follow(Status.BOOTING)
         self.state.subscribe(lambda _old, new: self.indicators.follow(new))
+        self.state.subscribe(lambda _old, _new: self._announce())
         self.panel = PanelDriver(self.indicators, self._button_decided)
         self.ports: dict[str, int] = {}
         self.resetting = False
@@ -126,6 +132,9 @@ class Device:
         self._runners: dict[str, web.AppRunner] = {}
         self._control: ControlServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._findhost: FindhostResponder | None = None
+        self._ssdp: SsdpResponder | None = None
+        self._mdns: MdnsAdvertiser | None = None
         self.store: ConfigStore | None = None
         self.hardware: Hardware
 
@@ -194,6 +203,7 @@ class Device:
         self.ports["https"] = await self._listen("https", https)
         self._control = ControlServer(self.data_dir.control_socket, self._control_routes())
         await self._control.start()
+        await self._start_discovery()
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
         self._write_runtime_file()
         self.indicators.beep(self.clock(), "boot complete")
@@ -215,6 +225,8 @@ class Device:
         app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
         app.router.add_post("/webman/install.cgi", install_handler(self.installer))
         app.router.add_get("/", self._home)
+        app.router.add_get(DESCRIPTION_PATH, self._ssdp_description)
+        assistant.add_search_routes(app, self.options.hosts)
         return app
 
     async def _listen(self, kind: str, port: int) -> int:
@@ -247,6 +259,62 @@ class Device:
         if old is not None:
             await old.cleanup()
         return bound
+
+    # --- discovery ----------------------------------------------------------------------
+
+    async def _start_discovery(self) -> None:
+        self._findhost = FindhostResponder(self.options.hosts, self.options.findhost_port,
+                                           self.discovery_facts)
+        await self._findhost.start()
+        self.ports["findhost"] = self._findhost.port
+        self._ssdp = SsdpResponder(self.options.hosts, self.options.ssdp_port,
+                                   self.discovery_facts)
+        await self._ssdp.start()
+        self.ports["ssdp"] = self._ssdp.port
+        if self.options.mdns and self._mdns is None:
+            self._mdns = MdnsAdvertiser(self.options.hosts)
+            try:
+                await self._mdns.start(self.discovery_facts())
+            except OSError as exc:
+                log.warning("mDNS is off: %s", exc)
+                self._mdns = None
+
+    def discovery_facts(self) -> DeviceFacts:
+        """What findhost, mDNS and SSDP say about this device now."""
+        model = self.hardware.model
+        version = catalog.DEFAULT_VERSION
+        store = self.store
+        network = store.get(Network) if store else Network.factory(self.hardware)
+        eth0 = network.interfaces[0] if network.interfaces else None
+        status = self.state.status
+        return DeviceFacts(
+            server_name=(store.get(General).server_name if store
+                         else model.line.default_server_name),
+            model=model.name, product_line=model.line.value, unique_id=model.unique_id,
+            serial=self.hardware.serial, short_serial=self.hardware.short_serial,
+            macs=self.hardware.macs, version_short=version.short,
+            version_major=version.major, version_minor=version.minor, build=version.build,
+            update=version.update, http_port=self.ports.get("http", 0),
+            https_port=self.ports.get("https", 0), status_code=status.code,
+            status_label=status.label, installed=status is not Status.NOT_INSTALLED,
+            dhcp=eth0.dhcp if eth0 else True,
+            gateway=(eth0.gateway if eth0 and eth0.gateway else network.default_gateway),
+            dns=tuple(network.dns))
+
+    def _announce(self) -> None:
+        """Re-announce on mDNS after a change (status, name, ports)."""
+        if self._mdns is None or self.store is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            task = asyncio.get_running_loop().create_task(
+                self._mdns.update(self.discovery_facts()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _ssdp_description(self, _request: web.Request) -> web.Response:
+        address = primary(self.options.hosts).address
+        return web.Response(text=ssdp_description(self.discovery_facts(), address),
+                            content_type="text/xml")
 
     # --- the RESET button and the reset engine -------------------------------------------
 
@@ -286,6 +354,7 @@ class Device:
                 journals.clear(self.data_dir.reset_journal)
                 self.last_reset = self._reset_summary(pending, report)
                 await self._follow_ports()
+                self._announce()
                 return self.last_reset
             pending.phase, pending.report = MODE1_DONE, report
             journals.write(self.data_dir.reset_journal, pending)
@@ -330,6 +399,10 @@ class Device:
         if self._control is not None:
             await self._control.stop()
             self._control = None
+        for responder in (self._findhost, self._ssdp):
+            if responder is not None:
+                responder.close()
+        self._findhost = self._ssdp = None
         for runner in list(self._runners.values()):
             await runner.cleanup()
         self._runners.clear()
@@ -348,6 +421,9 @@ class Device:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self._shutdown_services()
+        if self._mdns is not None:
+            await self._mdns.close()  # withdraw the service record
+            self._mdns = None
         self.indicators.power_off()
 
     # --- views ---------------------------------------------------------------------------

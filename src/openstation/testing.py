@@ -53,7 +53,7 @@ class DeviceProcess:
         ports = ["--http-port", "0", "--https-port", "0"] if self.ephemeral_ports else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "openstation", "run", "--data-dir", str(self.data_dir),
-             *ports, "--findhost-port", "0", "--no-mdns", *self.args],
+             *ports, "--findhost-port", "0", "--ssdp-port", "0", "--no-mdns", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **self.env},
         )

@@ -49,7 +49,7 @@ class Api:
 @pytest.fixture
 async def device(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
     device = Device(RunOptions(data_dir=tmp_path / "data", http_port=0, https_port=0,
-                               mdns=False), clock=clock)
+                               findhost_port=0, ssdp_port=0, mdns=False), clock=clock)
     await device.start()
     async for _ in device.installer.install(InstallRequest("nas1", "alice", STRONG)):
         pass

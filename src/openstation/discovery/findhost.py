@@ -155,6 +155,7 @@ def encode(fields: Iterable[tuple[int | str, Any]]) -> bytes:
     """A packet from (id or name, value) pairs, in the order given; bytes are sent as is."""
     body = bytearray(MAGIC)
     for key, value in fields:
+        kind: Kind | None
         if isinstance(key, str):
             field_id, kind = BY_NAME[key]
         else:

@@ -1,0 +1,67 @@
+"""mDNS / DNS-SD: the device advertises `_http._tcp.local.` with DSM's TXT keys, on the
+interfaces it serves only; re-announced on change, withdrawn on shutdown."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from openstation.discovery.facts import DeviceFacts, mdns_txt
+from openstation.discovery.finder import HTTP_SERVICE
+from openstation.network.addresses import served
+
+log = logging.getLogger(__name__)
+
+
+class MdnsAdvertiser:
+    """One device's service record, kept current."""
+
+    def __init__(self, hosts: list[str]) -> None:
+        self.hosts = hosts
+        self._zc: Any = None
+        self._info: Any = None
+        self._last: tuple[Any, ...] | None = None
+
+    async def start(self, facts: DeviceFacts) -> None:
+        from zeroconf import IPVersion
+        from zeroconf.asyncio import AsyncZeroconf
+
+        interfaces: Any = [entry.address for entry in served(self.hosts)]
+        self._zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
+        self._info = self._service(facts)
+        await self._zc.async_register_service(self._info, allow_name_change=True)
+        self._last = self._key(facts)
+
+    async def update(self, facts: DeviceFacts) -> None:
+        """Re-announce when the name, ports, status or addresses changed."""
+        if self._zc is None or self._key(facts) == self._last:
+            return
+        new = self._service(facts)
+        if new.name != self._info.name:
+            await self._zc.async_unregister_service(self._info)
+            await self._zc.async_register_service(new, allow_name_change=True)
+        else:
+            await self._zc.async_update_service(new)
+        self._info, self._last = new, self._key(facts)
+
+    async def close(self) -> None:
+        if self._zc is None:
+            return
+        try:
+            await self._zc.async_unregister_all_services()
+        finally:
+            await self._zc.async_close()
+            self._zc = None
+
+    def _key(self, facts: DeviceFacts) -> tuple[Any, ...]:
+        return (facts.server_name, facts.http_port, facts.https_port, facts.status_label)
+
+    def _service(self, facts: DeviceFacts) -> Any:
+        from zeroconf.asyncio import AsyncServiceInfo
+
+        addresses = [socket.inet_aton(entry.address) for entry in served(self.hosts)]
+        return AsyncServiceInfo(
+            HTTP_SERVICE, f"{facts.server_name}.{HTTP_SERVICE}", port=facts.http_port,
+            properties=mdns_txt(facts), addresses=addresses,
+            server=f"{facts.server_name}.local.")

@@ -307,7 +307,7 @@ class Device:
             return
         with contextlib.suppress(RuntimeError):
             task = asyncio.get_running_loop().create_task(
-                self._mdns.update(self.discovery_facts()))
+                self._mdns.update(self.discovery_facts))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

@@ -40,10 +40,13 @@ class DeviceProcess:
     """One device process; `start()` returns once the Web API answers."""
 
     def __init__(self, data_dir: Path, *args: str, ephemeral_ports: bool = True,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, prefix: list[str] | None = None,
+                 discovery: bool = False) -> None:
         self.data_dir = data_dir
         self.args = args
+        self.prefix = prefix or []  # e.g. ["ip", "netns", "exec", NAME]
         self.ephemeral_ports = ephemeral_ports  # False: listen on the configured UI ports
+        self.discovery = discovery  # True: findhost 9999, SSDP 1900 and mDNS, as configured
         self.env = env or {}
         self.proc: subprocess.Popen[str] | None = None
         self.runtime: dict[str, Any] = {}
@@ -51,9 +54,11 @@ class DeviceProcess:
     def start(self, timeout: float = 20) -> DeviceProcess:
         runtime_file = self.data_dir / "system" / "running.json"
         ports = ["--http-port", "0", "--https-port", "0"] if self.ephemeral_ports else []
+        discovery = [] if self.discovery else [
+            "--findhost-port", "0", "--ssdp-port", "0", "--no-mdns"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "openstation", "run", "--data-dir", str(self.data_dir),
-             *ports, "--findhost-port", "0", "--ssdp-port", "0", "--no-mdns", *self.args],
+            [*self.prefix, sys.executable, "-m", "openstation", "run", "--data-dir", str(self.data_dir),
+             *ports, *discovery, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **self.env},
         )

@@ -3,8 +3,10 @@ interfaces it serves only; re-announced on change, withdrawn on shutdown."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from openstation.discovery.facts import DeviceFacts, mdns_txt
@@ -22,6 +24,7 @@ class MdnsAdvertiser:
         self._zc: Any = None
         self._info: Any = None
         self._last: tuple[Any, ...] | None = None
+        self._lock = asyncio.Lock()  # one re-announcement at a time, or names collide
 
     async def start(self, facts: DeviceFacts) -> None:
         from zeroconf import IPVersion
@@ -33,17 +36,19 @@ class MdnsAdvertiser:
         await self._zc.async_register_service(self._info, allow_name_change=True)
         self._last = self._key(facts)
 
-    async def update(self, facts: DeviceFacts) -> None:
-        """Re-announce when the name, ports, status or addresses changed."""
-        if self._zc is None or self._key(facts) == self._last:
-            return
-        new = self._service(facts)
-        if new.name != self._info.name:
-            await self._zc.async_unregister_service(self._info)
-            await self._zc.async_register_service(new, allow_name_change=True)
-        else:
-            await self._zc.async_update_service(new)
-        self._info, self._last = new, self._key(facts)
+    async def update(self, current: Callable[[], DeviceFacts]) -> None:
+        """Re-announce when the name, ports or status changed (read when our turn comes)."""
+        async with self._lock:
+            facts = current()
+            if self._zc is None or self._key(facts) == self._last:
+                return
+            new = self._service(facts)
+            if new.name != self._info.name:
+                await self._zc.async_unregister_service(self._info)
+                await self._zc.async_register_service(new, allow_name_change=True)
+            else:
+                await self._zc.async_update_service(new)
+            self._info, self._last = new, self._key(facts)
 
     async def close(self) -> None:
         if self._zc is None:

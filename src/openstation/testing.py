@@ -57,8 +57,8 @@ class DeviceProcess:
         discovery = [] if self.discovery else [
             "--findhost-port", "0", "--ssdp-port", "0", "--no-mdns"]
         self.proc = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "openstation", "run", "--data-dir", str(self.data_dir),
-             *ports, *discovery, *self.args],
+            [*self.prefix, sys.executable, "-m", "openstation", "run", "--data-dir",
+             str(self.data_dir), *ports, *discovery, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **self.env},
         )

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from openstation import netlab as netns
 from openstation.panel import control
 from openstation.testing import STRONG, DeviceProcess
-from tests import netns
 
 pytestmark = pytest.mark.skipif(not netns.available(),
                                 reason="needs root and iproute2 (CI runs as root)")

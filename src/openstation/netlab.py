@@ -1,4 +1,5 @@
-"""A throw-away network of namespaces joined by a bridge (root only; CI runs as root).
+"""A throw-away network of namespaces joined by a bridge, for tests and benchmarks (root
+only; CI runs as root).
 
 Nothing touches the machine's own namespace: the bridge lives in a namespace of its own,
 and each veth pair is created inside the namespaces it joins. Everything is deleted on exit,

@@ -23,18 +23,25 @@ from typing import Any
 
 from aiohttp import web
 
-from openstation import catalog
+from openstation import catalog, settings
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
-from openstation.config.sections import General, Lifecycle, LoginSettings, Network, Ports
+from openstation.config.sections import (
+    Firewall,
+    General,
+    Lifecycle,
+    LoginSettings,
+    Network,
+    Ports,
+)
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.discovery.facts import DeviceFacts, ssdp_description
 from openstation.discovery.mdns import MdnsAdvertiser
 from openstation.discovery.responder import FindhostResponder
 from openstation.discovery.ssdp import DESCRIPTION_PATH, SsdpResponder
-from openstation.errors import PortInUseError
+from openstation.errors import OpenStationError, PortInUseError, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.hardware import Hardware, load_or_create
@@ -51,14 +58,28 @@ from openstation.lifecycle.reset import (
 from openstation.lifecycle.state import DeviceState
 from openstation.lifecycle.status import Status
 from openstation.network.addresses import primary, served
+from openstation.network.service import NetworkService
+from openstation.network.validate import ports_problems
 from openstation.panel.button import IllegalTransition
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
+from openstation.security.firewall import FirewallPolicy
+from openstation.security.machine_key import MachineKey
+from openstation.security.service import SecurityService
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
-from openstation.webapi import assistant, auth, info, logs, storage_info, system, users
+from openstation.webapi import (
+    assistant,
+    auth,
+    info,
+    logs,
+    settings_api,
+    storage_info,
+    system,
+    users,
+)
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import Dispatcher
 from openstation.webapi.install import install_handler
@@ -184,6 +205,10 @@ class Device:
             self.options.hosts, dt.datetime.now(dt.UTC),
         )
         self.installer = Installer(store, self.data_dir, self.state)
+        self.machine_key = MachineKey.load_or_create(self.data_dir.machine_key)
+        self.network = NetworkService(store, self.machine_key)
+        self.security = SecurityService(store)
+        self.firewall = FirewallPolicy(store.get(Firewall), [], (0, 0))  # until bound
         self.web = WebContext(
             store=store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
             clock=self.clock, sessions=self.sessions,
@@ -197,10 +222,14 @@ class Device:
         system.register(self.registry, self.web, self.options.hosts)
         storage_info.register(self.registry, self.web)
         logs.register(self.registry, self.web)
+        settings_api.register(self.registry, self.web, self.network, self.security,
+                              self.change_ports, lambda: dict(self.ports),
+                              self._settings_changed)
         self._ssl = server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
         http, https = self._wanted_ports(store)
         self.ports["http"] = await self._listen("http", http)
         self.ports["https"] = await self._listen("https", https)
+        self._settings_changed()
         self._control = ControlServer(self.data_dir.control_socket, self._control_routes())
         await self._control.start()
         await self._start_discovery()
@@ -217,7 +246,7 @@ class Device:
         return http, https
 
     def _web_app(self) -> web.Application:
-        app = web.Application(client_max_size=1 << 20)
+        app = web.Application(client_max_size=1 << 20, middlewares=[self._firewall_gate])
         dispatcher = Dispatcher(self.registry, auth.make_authenticator(self.web),
                                 self.web.crypto.decrypt)
         for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
@@ -230,8 +259,13 @@ class Device:
         return app
 
     async def _listen(self, kind: str, port: int) -> int:
-        """Serve the web app for `kind` (http/https) on `port` on every host; returns the
-        bound port (for port 0). The previous listener of that kind, if any, is replaced."""
+        """Serve `kind` (http/https) on `port`, replacing its previous listener."""
+        runner, bound = await self._bind(kind, port)
+        await self._swap(kind, runner)
+        return bound
+
+    async def _bind(self, kind: str, port: int) -> tuple[web.AppRunner, int]:
+        """A new listener for `kind` on `port` on every host (port 0: a free one)."""
         runner = web.AppRunner(self._web_app(), access_log=None, handle_signals=False)
         await runner.setup()
         bound = port
@@ -254,21 +288,71 @@ class Device:
         except BaseException:
             await runner.cleanup()
             raise
+        return runner, bound
+
+    async def _swap(self, kind: str, runner: web.AppRunner) -> None:
         old = self._runners.pop(kind, None)
         self._runners[kind] = runner
         if old is not None:
             await old.cleanup()
-        return bound
+
+    async def change_ports(self, actor: str, http: int, https: int) -> dict[str, int]:
+        """Control Panel > Network > DSM Settings: bind the new ports first, then store them;
+        a busy or invalid port changes nothing."""
+        problems = ports_problems(http, https)
+        if problems:
+            raise ValidationError(problems)
+        assert self.store is not None
+        overridden = self.options.http_port is not None or self.options.https_port is not None
+        fresh: dict[str, tuple[web.AppRunner, int]] = {}
+        if not overridden:
+            try:
+                for kind, port in (("http", http), ("https", https)):
+                    if port != self.ports.get(kind):
+                        fresh[kind] = await self._bind(kind, port)
+            except PortInUseError as exc:
+                for runner, _ in fresh.values():
+                    await runner.cleanup()
+                raise ValidationError({f"{kind}_port": str(exc)}) from None
+        self.network.set_ports(actor, http, https)
+        for kind, (runner, port) in fresh.items():
+            await self._swap(kind, runner)
+            self.ports[kind] = port
+        self._settings_changed()
+        self._write_runtime_file()
+        return dict(self.ports)
+
+    def _settings_changed(self) -> None:
+        """Apply changed settings to the running device: firewall, announcements."""
+        if self.store is None:
+            return
+        self.firewall = self.security.policy((self.ports.get("http", 0),
+                                              self.ports.get("https", 0)))
+        self._announce()
+
+    @web.middleware
+    async def _firewall_gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """A source the firewall denies gets no answer: the connection is closed."""
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        port = sockname[1] if sockname else 0
+        if not self.firewall.allowed(request.remote or "", port, "tcp"):
+            if request.transport is not None:
+                request.transport.abort()
+            raise web.HTTPForbidden()
+        response: web.StreamResponse = await handler(request)
+        return response
 
     # --- discovery ----------------------------------------------------------------------
 
     async def _start_discovery(self) -> None:
-        self._findhost = FindhostResponder(self.options.hosts, self.options.findhost_port,
-                                           self.discovery_facts)
+        self._findhost = FindhostResponder(
+            self.options.hosts, self.options.findhost_port, self.discovery_facts,
+            allowed=lambda ip: self.firewall.allowed(ip, self.ports.get("findhost", 0), "udp"))
         await self._findhost.start()
         self.ports["findhost"] = self._findhost.port
-        self._ssdp = SsdpResponder(self.options.hosts, self.options.ssdp_port,
-                                   self.discovery_facts)
+        self._ssdp = SsdpResponder(
+            self.options.hosts, self.options.ssdp_port, self.discovery_facts,
+            allowed=lambda ip: self.firewall.allowed(ip, self.ports.get("ssdp", 0), "udp"))
         await self._ssdp.start()
         self.ports["ssdp"] = self._ssdp.port
         if self.options.mdns and self._mdns is None:
@@ -354,7 +438,7 @@ class Device:
                 journals.clear(self.data_dir.reset_journal)
                 self.last_reset = self._reset_summary(pending, report)
                 await self._follow_ports()
-                self._announce()
+                self._settings_changed()
                 return self.last_reset
             pending.phase, pending.report = MODE1_DONE, report
             journals.write(self.data_dir.reset_journal, pending)
@@ -489,8 +573,36 @@ class Device:
             self._start_reset(mode, "control")
             return web.json_response({"accepted": True, "mode": mode})
 
+        async def config(request: web.Request) -> web.Response:
+            try:
+                body = await request.json()
+                section, values = str(body["section"]), dict(body.get("values", {}))
+            except (ValueError, KeyError, TypeError):
+                return web.json_response({"error": "send {section, values}"}, status=400)
+            try:
+                if section == "ports" and values:
+                    current = self._wanted_ports(self.store) if self.store else (0, 0)
+                    typed = settings.convert(Ports, values)
+                    await self.change_ports("cli", typed.get("http", current[0]),
+                                            typed.get("https", current[1]))
+                    result = settings.read(self.store, section) if self.store else {}
+                elif values:
+                    assert self.store is not None
+                    result = settings.apply(self.store, self.network, self.security, section,
+                                            {k: str(v) for k, v in values.items()}, "cli")
+                    self._settings_changed()
+                else:
+                    assert self.store is not None
+                    result = settings.read(self.store, section)
+            except ValidationError as exc:
+                return web.json_response({"error": str(exc), "problems": exc.problems},
+                                         status=400)
+            except OpenStationError as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+            return web.json_response({"section": section, "values": result})
+
         return [("GET", "/status", status), ("POST", "/button", button),
-                ("POST", "/reset", reset)]
+                ("POST", "/reset", reset), ("POST", "/config", config)]
 
     async def _home(self, _request: web.Request) -> web.Response:
         status = self.state.status

@@ -33,7 +33,7 @@ from openstation.storage.service import StorageService
 from openstation.storage.volume import ShareMetadata, write_share_metadata
 
 BOB, CAROL = ("bob", "B0b!secret"), ("carol", "C4rol!pass")
-EXPECTED_RULES = [f"r{n}" for n in range(5)]
+EXPECTED_RULES = ["local", *(f"r{n}" for n in range(5))]
 
 
 def open_store(data: Path, readonly: bool = False) -> ConfigStore:
@@ -87,7 +87,9 @@ def configure_everything(data: Path, ports: tuple[int, int] = (5050, 5051)) -> N
                                              netmask="255.0.0.0")]))
         tx.put(PPPoE(enabled=True, username="isp-user", password="enc:pw", mtu=1480))
         tx.put(Firewall(enabled=True, default_action="deny"))
-        for n, rule in enumerate(EXPECTED_RULES):
+        # Loopback (the tests' own address) is let in; the default denies everything else.
+        tx.put_record(FirewallRule(rule_id="local", order=0, source="127.0.0.0/8"))
+        for n, rule in enumerate(EXPECTED_RULES[1:], start=1):
             tx.put_record(FirewallRule(rule_id=rule, order=n, source=f"10.0.{n}.0/24",
                                        action="deny"))
         tx.put(AutoBlock(enabled=True, attempts=5, allow=["10.1.1.1"],

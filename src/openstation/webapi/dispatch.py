@@ -62,6 +62,18 @@ class ApiCall:
                 return raw
             raise ApiError(envelope.INVALID_PARAMETER) from None
 
+    def bool_param(self, name: str) -> bool | None:
+        """A true/false parameter (true/false, 1/0, yes/no); absent → None, other → 120."""
+        raw = self.params.get(name)
+        if raw is None:
+            return None
+        lowered = raw.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ApiError(envelope.INVALID_PARAMETER, errors={name: "is not a boolean"})
+
     def int_param(self, name: str, default: int | None = None, *, low: int = 0,
                   high: int = 2**31 - 1) -> int:
         raw = self.params.get(name)

@@ -14,18 +14,6 @@ from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
-_FLAGS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-
-
-def _flag(call: ApiCall, name: str) -> bool | None:
-    raw = call.params.get(name)
-    if raw is None:
-        return None
-    try:
-        return _FLAGS[raw.strip().lower()]
-    except KeyError:
-        raise ApiError(envelope.INVALID_PARAMETER, errors={name: "is not a boolean"}) from None
-
 
 def _expired(call: ApiCall) -> bool | None:
     """DSM's `expired`: "normal" is enabled, "now" is disabled."""
@@ -91,8 +79,8 @@ def register(registry: Registry, ctx: WebContext) -> None:
                                     description=call.params.get("description", ""),
                                     email=call.params.get("email", ""))
         changes = UserChanges(
-            disabled=_expired(call), cannot_change_password=_flag(call, "cannot_chg_passwd"),
-            password_never_expires=_flag(call, "passwd_never_expire"))
+            disabled=_expired(call), cannot_change_password=call.bool_param("cannot_chg_passwd"),
+            password_never_expires=call.bool_param("passwd_never_expire"))
         if any(v is not None for v in vars(changes).values()):
             user = accounts.set_user(name, changes, actor=actor(call))
         return {"name": user.name, "uid": user.uid}
@@ -115,9 +103,9 @@ def register(registry: Registry, ctx: WebContext) -> None:
             description=call.params.get("description"),
             email=call.params.get("email"),
             disabled=_expired(call),
-            cannot_change_password=_flag(call, "cannot_chg_passwd"),
-            password_never_expires=_flag(call, "passwd_never_expire"),
-            must_change_password=_flag(call, "must_change_password"),
+            cannot_change_password=call.bool_param("cannot_chg_passwd"),
+            password_never_expires=call.bool_param("passwd_never_expire"),
+            must_change_password=call.bool_param("must_change_password"),
         )
         user = accounts.set_user(name, changes, actor=actor(call))
         return {"name": user.name, "uid": user.uid}
@@ -152,7 +140,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
         for param, field in (("mixed_case", "mixed_case"), ("included_numeric_char", "digit"),
                              ("included_special_char", "special"),
                              ("exclude_username", "exclude_username")):
-            value = _flag(call, param)
+            value = call.bool_param(param)
             if value is not None:
                 setattr(policy, field, value)
         policy.max_age_days = call.int_param("max_age_days", policy.max_age_days, high=3650)

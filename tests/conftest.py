@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Shared 2-core machines generate slowly at times: that is no failure of the code under test.
-settings.register_profile("openstation", deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.data_too_large])
-settings.load_profile("openstation")
-
 from openstation.catalog import model_named
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.hardware import Hardware, new_hardware
 from openstation.testing import DeviceProcess
+
+# Shared 2-core machines generate slowly at times: that is no failure of the code under test.
+settings.register_profile("openstation", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.data_too_large])
+settings.load_profile("openstation")
 
 
 class FakeClock:

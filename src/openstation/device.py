@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -64,7 +64,7 @@ from openstation.panel.button import IllegalTransition
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
-from openstation.security.firewall import FirewallPolicy
+from openstation.security.firewall import FirewallPolicy, services
 from openstation.security.machine_key import MachineKey
 from openstation.security.service import SecurityService
 from openstation.security.tls import ensure_certificate, server_context
@@ -208,7 +208,7 @@ class Device:
         self.machine_key = MachineKey.load_or_create(self.data_dir.machine_key)
         self.network = NetworkService(store, self.machine_key)
         self.security = SecurityService(store)
-        self.firewall = FirewallPolicy(store.get(Firewall), [], (0, 0))  # until bound
+        self.firewall = FirewallPolicy(store.get(Firewall), [])  # until the ports are bound
         self.web = WebContext(
             store=store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
             clock=self.clock, sessions=self.sessions,
@@ -233,6 +233,7 @@ class Device:
         self._control = ControlServer(self.data_dir.control_socket, self._control_routes())
         await self._control.start()
         await self._start_discovery()
+        self._settings_changed()
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
         self._write_runtime_file()
         self.indicators.beep(self.clock(), "boot complete")
@@ -294,7 +295,9 @@ class Device:
         old = self._runners.pop(kind, None)
         self._runners[kind] = runner
         if old is not None:
-            await old.cleanup()
+            # In the background: the request that asked for the move is still being answered
+            # on the old listener, and closing it waits for that very request.
+            self._background(old.cleanup())
 
     async def change_ports(self, actor: str, http: int, https: int) -> dict[str, int]:
         """Control Panel > Network > DSM Settings: bind the new ports first, then store them;
@@ -326,8 +329,10 @@ class Device:
         """Apply changed settings to the running device: firewall, announcements."""
         if self.store is None:
             return
-        self.firewall = self.security.policy((self.ports.get("http", 0),
-                                              self.ports.get("https", 0)))
+        ports = self.ports
+        self.firewall = self.security.policy(services(
+            ports.get("http", 0), ports.get("https", 0), ports.get("findhost", 0),
+            ports.get("ssdp", 0)))
         self._announce()
 
     @web.middleware
@@ -390,10 +395,7 @@ class Device:
         if self._mdns is None or self.store is None:
             return
         with contextlib.suppress(RuntimeError):
-            task = asyncio.get_running_loop().create_task(
-                self._mdns.update(self.discovery_facts))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._background(self._mdns.update(self.discovery_facts))
 
     async def _ssdp_description(self, _request: web.Request) -> web.Response:
         address = primary(self.options.hosts).address
@@ -407,7 +409,11 @@ class Device:
 
     def _start_reset(self, mode: int, trigger: str) -> None:
         """Run a reset in the background (its caller cannot wait: Mode 2 reboots)."""
-        task = asyncio.get_running_loop().create_task(self._reset_logged(mode, trigger))
+        self._background(self._reset_logged(mode, trigger))
+
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` as a task the device waits for when it stops."""
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -26,6 +26,7 @@ from openstation.config.sections import (
 from openstation.config.store import ConfigStore
 from openstation.errors import NotFoundError, ValidationError
 from openstation.network.service import NetworkService
+from openstation.security.firewall import services
 from openstation.security.service import SecurityService
 
 EDITABLE: dict[str, type[Section]] = {cls.section: cls for cls in (
@@ -106,7 +107,7 @@ def apply(store: ConfigStore, network: NetworkService, security: SecurityService
         network.set_ports(actor, typed.get("http", current.http),
                           typed.get("https", current.https))
     elif cls is Firewall:
-        security.set_firewall(actor, None, (0, 0), **typed)
+        security.set_firewall(actor, None, services(), **typed)
     elif cls is AutoBlock:
         security.set_autoblock(actor, **typed)
     else:

@@ -1,8 +1,8 @@
 """Firewall rules: validation and a compiled policy (pure).
 
 Rules apply in order; the first that matches decides, else the default action. A rule names
-ports (all, a built-in service, or a list of ports and ranges), a protocol (all, tcp, udp)
-and a source (all, an address, a subnet, or a range a-b). The compiled policy turns each
+ports (all, a built-in service — dsm, findhost, ssdp — or a list of ports and ranges), a
+protocol (all, tcp, udp) and a source (all, an address, a subnet, or a range a-b). The compiled policy turns each
 rule into integer ranges and memoises decisions per (source, port, protocol), so checking a
 connection costs a dictionary lookup, not a scan of 1,000 rules.
 """
@@ -15,11 +15,16 @@ from dataclasses import dataclass
 
 from openstation.config.sections import Firewall, FirewallRule
 
-SERVICES: dict[str, tuple[str, tuple[tuple[int, int], ...]]] = {
-    # name -> (protocol, port ranges); DSM's ports are the configured UI ports at compile time
-    "findhost": ("udp", ((9999, 9999),)),
-    "ssdp": ("udp", ((1900, 1900),)),
-}
+Services = dict[str, tuple[str, tuple[tuple[int, int], ...]]]  # name -> (protocol, ports)
+
+
+def services(http: int = 5000, https: int = 5001, findhost: int = 9999, ssdp: int = 1900
+             ) -> Services:
+    """The built-in services a rule may name, at the ports the device really uses."""
+    return {"dsm": ("tcp", ((http, http), (https, https))),
+            "findhost": ("udp", ((findhost, findhost),)),
+            "ssdp": ("udp", ((ssdp, ssdp),))}
+
 ACTIONS = ("allow", "deny")
 PROTOCOLS = ("all", "tcp", "udp")
 CACHE_SIZE = 65536
@@ -49,16 +54,13 @@ def parse_source(text: str) -> tuple[int, int]:
     return int(network.network_address), int(network.broadcast_address)
 
 
-def parse_ports(text: str, dsm_ports: tuple[int, int]) -> tuple[str | None,
-                                                                 tuple[tuple[int, int], ...]
-                                                                 | None]:
+def parse_ports(text: str, known: Services
+                ) -> tuple[str | None, tuple[tuple[int, int], ...] | None]:
     """(protocol forced by a service or None, port ranges or None for all)."""
     if text == "all":
         return None, None
-    if text == "dsm":
-        return "tcp", ((dsm_ports[0], dsm_ports[0]), (dsm_ports[1], dsm_ports[1]))
-    if text in SERVICES:
-        return SERVICES[text]
+    if text in known:
+        return known[text]
     ranges = []
     for part in text.split(","):
         first, _, last = part.strip().partition("-")
@@ -79,7 +81,7 @@ def rule_problems(rule: FirewallRule) -> dict[str, str]:
     except ValueError as exc:
         problems["source"] = f"{rule.source!r}: {exc}"
     try:
-        parse_ports(rule.ports, (5000, 5001))
+        parse_ports(rule.ports, services())
     except ValueError as exc:
         problems["ports"] = f"{rule.ports!r}: {exc}"
     if rule.protocol not in PROTOCOLS:
@@ -93,7 +95,8 @@ class FirewallPolicy:
     """Decides whether a source may reach a port."""
 
     def __init__(self, settings: Firewall, rules: list[FirewallRule],
-                 dsm_ports: tuple[int, int]) -> None:
+                 known: Services | None = None) -> None:
+        known = known or services()
         self.enabled = settings.enabled
         self.default_allow = settings.default_action == "allow"
         self.rules: list[CompiledRule] = []
@@ -101,7 +104,7 @@ class FirewallPolicy:
             if not rule.enabled:
                 continue
             low, high = parse_source(rule.source)
-            forced, ports = parse_ports(rule.ports, dsm_ports)
+            forced, ports = parse_ports(rule.ports, known)
             protocol = forced or rule.protocol
             self.rules.append(CompiledRule(low, high, ports, protocol, rule.action == "allow"))
         self._cache: OrderedDict[tuple[str, int, str], bool] = OrderedDict()

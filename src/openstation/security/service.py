@@ -9,7 +9,7 @@ from typing import Any
 from openstation.config.sections import AutoBlock, BlockEntry, Firewall, FirewallRule
 from openstation.config.store import ConfigStore
 from openstation.errors import ConflictError, ValidationError
-from openstation.security.firewall import ACTIONS, FirewallPolicy, rule_problems
+from openstation.security.firewall import ACTIONS, FirewallPolicy, Services, rule_problems
 
 
 def address_problem(text: str) -> str | None:
@@ -26,11 +26,10 @@ class SecurityService:
     def __init__(self, store: ConfigStore) -> None:
         self.store = store
 
-    def policy(self, dsm_ports: tuple[int, int]) -> FirewallPolicy:
-        return FirewallPolicy(self.store.get(Firewall), self.store.records(FirewallRule),
-                              dsm_ports)
+    def policy(self, known: Services) -> FirewallPolicy:
+        return FirewallPolicy(self.store.get(Firewall), self.store.records(FirewallRule), known)
 
-    def set_firewall(self, actor: str, client: str | None, dsm_ports: tuple[int, int], *,
+    def set_firewall(self, actor: str, client: str | None, known: Services, *,
                      enabled: bool | None = None, default_action: str | None = None,
                      rules: list[FirewallRule] | None = None, confirm: bool = False) -> None:
         """Change the firewall; refuse (unless confirmed) what would lock `client` out."""
@@ -53,8 +52,8 @@ class SecurityService:
         if problems:
             raise ValidationError(problems)
         if client is not None and not confirm:
-            policy = FirewallPolicy(settings, new_rules, dsm_ports)
-            if not any(policy.allowed(client, port, "tcp") for port in dsm_ports):
+            policy = FirewallPolicy(settings, new_rules, known)
+            if not any(policy.allowed(client, low, "tcp") for low, _ in known["dsm"][1]):
                 raise ConflictError(
                     f"these rules would lock out {client} (this connection); "
                     "send confirm_lockout=true to apply them anyway")

@@ -8,6 +8,7 @@ from typing import Any
 
 from openstation.config.sections import AutoBlock, Firewall, FirewallRule, General, Network
 from openstation.network.service import NetworkService
+from openstation.security.firewall import Services, services
 from openstation.security.service import SecurityService
 from openstation.webapi import envelope
 from openstation.webapi.auth import client_ip
@@ -30,6 +31,11 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
     def dsm_ports() -> tuple[int, int]:
         ports = current_ports()
         return ports.get("http", 5000), ports.get("https", 5001)
+
+    def known() -> Services:
+        ports = current_ports()
+        return services(ports.get("http", 5000), ports.get("https", 5001),
+                        ports.get("findhost", 9999), ports.get("ssdp", 1900))
 
     async def network_get(call: ApiCall) -> dict[str, Any]:
         config = ctx.store.get(Network)
@@ -106,7 +112,7 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
         return {"enable_firewall": settings.enabled, "default_action": settings.default_action}
 
     async def firewall_set(call: ApiCall) -> dict[str, Any]:
-        security.set_firewall(who(call), client_ip(call.request), dsm_ports(),
+        security.set_firewall(who(call), client_ip(call.request), known(),
                               enabled=call.bool_param("enable_firewall"),
                               default_action=call.params.get("default_action"),
                               confirm=bool(call.bool_param("confirm_lockout")))
@@ -140,7 +146,7 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
             except (TypeError, ValueError):
                 raise ApiError(envelope.INVALID_PARAMETER, errors={f"rules.{n}": "invalid"}
                                ) from None
-        security.set_firewall(who(call), client_ip(call.request), dsm_ports(), rules=rules,
+        security.set_firewall(who(call), client_ip(call.request), known(), rules=rules,
                               confirm=bool(call.bool_param("confirm_lockout")))
         changed()
         return await rules_list(call)

@@ -2,9 +2,10 @@
 
 Rules apply in order; the first that matches decides, else the default action. A rule names
 ports (all, a built-in service — dsm, findhost, ssdp — or a list of ports and ranges), a
-protocol (all, tcp, udp) and a source (all, an address, a subnet, or a range a-b). The compiled policy turns each
-rule into integer ranges and memoises decisions per (source, port, protocol), so checking a
-connection costs a dictionary lookup, not a scan of 1,000 rules.
+protocol (all, tcp, udp) and a source (all, an address, a subnet, or a range a-b). The
+compiled policy turns each rule into integer ranges and memoises decisions per (source,
+port, protocol), so checking a connection from a known source costs a dictionary lookup,
+not a scan of 1,000 rules.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="openstation: a virtual Synology-style NAS (DSM 6.2).")
 panel_app = typer.Typer(no_args_is_help=True, help="The hardware panel: LEDs, beeper, RESET.")
 app.add_typer(panel_app, name="panel")
+config_app = typer.Typer(no_args_is_help=True,
+                         help="Settings by section (general, network, eth0, pppoe, ports, "
+                              "firewall, autoblock, password_policy, login, …).")
+app.add_typer(config_app, name="config")
 user_app = typer.Typer(no_args_is_help=True,
                        help="Control Panel > User: accounts (running or stopped device).")
 app.add_typer(user_app, name="user")
@@ -471,3 +475,71 @@ def web_assistant(
         await serve_assistant(port, target or [], interface, not no_mdns, stop)
 
     asyncio.run(main())
+
+
+# --- config -------------------------------------------------------------------------------
+
+
+def _config(data_dir: Path, section: str, values: dict[str, str]) -> dict[str, Any]:
+    """Read or change a section: through the running device, or the store when stopped."""
+    data = DataDir(data_dir)
+    try:
+        answer = asyncio.run(control.call(data.control_socket, "POST", "/config",
+                                          {"section": section, "values": values}))
+    except DeviceNotRunningError:
+        return _config_stopped(data, section, values)
+    if "error" in answer:
+        for key, why in (answer.get("problems") or {}).items():
+            err.print(f"  {key}: {why}")
+        raise UserInputError(str(answer["error"]))
+    return dict(answer["values"])
+
+
+def _config_stopped(data: DataDir, section: str, values: dict[str, str]) -> dict[str, Any]:
+    from openstation import settings
+    from openstation.errors import ValidationError
+    from openstation.network.service import NetworkService
+    from openstation.security.machine_key import MachineKey
+    from openstation.security.service import SecurityService
+
+    with _store(data.root) as store:
+        if not values:
+            return settings.read(store, section)
+        network = NetworkService(store, MachineKey.load_or_create(data.machine_key))
+        try:
+            return settings.apply(store, network, SecurityService(store), section, values,
+                                  "cli")
+        except ValidationError as exc:
+            for key, why in exc.problems.items():
+                err.print(f"  {key}: {why}")
+            raise
+
+
+def _print_section(section: str, values: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(values))
+        return
+    for key, value in values.items():
+        out.print(f"{section}.{key} = {json.dumps(value)}")
+
+
+@config_app.command("get")
+def config_get(section: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
+               as_json: JsonOption = False) -> None:
+    """Show a section's settings."""
+    _print_section(section, _config(data_dir, section, {}), as_json)
+
+
+@config_app.command("set")
+def config_set(section: str, assignments: Annotated[list[str], typer.Argument(
+                   help="KEY=VALUE … (lists: comma-separated)")],
+               data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False
+               ) -> None:
+    """Change a section's settings (validated like the Control Panel; all or nothing)."""
+    values: dict[str, str] = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key:
+            raise UserInputError(f"not KEY=VALUE: {assignment!r}")
+        values[key.strip()] = value
+    _print_section(section, _config(data_dir, section, values), as_json)

@@ -14,12 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from webapi import hammer  # bench/webapi.py
-
 from openstation.config.sections import Firewall, FirewallRule
 from openstation.config.store import ConfigStore
 from openstation.hardware import load_or_create
 from openstation.testing import DeviceProcess
+from webapi import hammer  # bench/webapi.py
 
 
 def configure(data: Path, enabled: bool, rules: int) -> None:

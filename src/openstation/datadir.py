@@ -76,6 +76,10 @@ class DataDir:
         return self.root / "reset-journal.json"
 
     @property
+    def restore_journal(self) -> Path:
+        return self.root / "restore-journal.json"
+
+    @property
     def volume_marker(self) -> Path:
         """Written once, by the first install, on an empty volume."""
         return self.volume / "@openstation" / "volume.json"

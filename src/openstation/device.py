@@ -8,6 +8,7 @@ is torn down and built again by that reboot.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import errno
@@ -27,6 +28,9 @@ from openstation import catalog, settings
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
+from openstation.config import auto_backup
+from openstation.config import restore as restores
+from openstation.config.backup import BackupError, open_backup, seal
 from openstation.config.sections import (
     Firewall,
     General,
@@ -73,6 +77,7 @@ from openstation.storage.volume import volume_initialised
 from openstation.webapi import (
     assistant,
     auth,
+    config_backup,
     info,
     logs,
     settings_api,
@@ -156,6 +161,7 @@ class Device:
         self._findhost: FindhostResponder | None = None
         self._ssdp: SsdpResponder | None = None
         self._mdns: MdnsAdvertiser | None = None
+        self._backup_timer: asyncio.TimerHandle | None = None
         self.store: ConfigStore | None = None
         self.hardware: Hardware
 
@@ -181,6 +187,7 @@ class Device:
             initial_state=initial_state(self.data_dir))
         if pending is not None:
             self._finish_at_boot(store, pending)
+        self._finish_restore_at_boot(store)
         await self._start_services(store)
 
     def _finish_at_boot(self, store: ConfigStore, pending: Journal) -> None:
@@ -192,6 +199,16 @@ class Device:
             report = pending.report
         journals.clear(self.data_dir.reset_journal)
         self.last_reset = self._reset_summary(pending, report)
+
+    def _finish_restore_at_boot(self, store: ConfigStore) -> None:
+        """Replay a restore whose commit the power may have cut off (idempotent)."""
+        pending = restores.read_journal(self.data_dir.restore_journal)
+        if pending is None:
+            return
+        key = MachineKey.load_or_create(self.data_dir.machine_key)
+        restores.apply(store, pending["content"], pending["sections"], key, pending["actor"],
+                       pending["id"])
+        self.data_dir.restore_journal.unlink()
 
     async def _start_services(self, store: ConfigStore) -> None:
         booted_at = self.clock()
@@ -222,6 +239,8 @@ class Device:
         system.register(self.registry, self.web, self.options.hosts)
         storage_info.register(self.registry, self.web)
         logs.register(self.registry, self.web)
+        config_backup.register(self.registry, self.web, self.backup, self.restore_preview,
+                               self.restore)
         settings_api.register(self.registry, self.web, self.network, self.security,
                               self.change_ports, lambda: dict(self.ports),
                               self._settings_changed)
@@ -236,6 +255,7 @@ class Device:
         self._settings_changed()
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
         self._write_runtime_file()
+        self._daily_backup()
         self.indicators.beep(self.clock(), "boot complete")
 
     def _wanted_ports(self, store: ConfigStore) -> tuple[int, int]:
@@ -247,7 +267,8 @@ class Device:
         return http, https
 
     def _web_app(self) -> web.Application:
-        app = web.Application(client_max_size=1 << 20, middlewares=[self._firewall_gate])
+        # 64 MiB: room for a configuration backup upload; forms stay under 1 MiB (dispatch).
+        app = web.Application(client_max_size=64 << 20, middlewares=[self._firewall_gate])
         dispatcher = Dispatcher(self.registry, auth.make_authenticator(self.web),
                                 self.web.crypto.decrypt)
         for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
@@ -346,6 +367,68 @@ class Device:
             raise web.HTTPForbidden()
         response: web.StreamResponse = await handler(request)
         return response
+
+    # --- configuration backup -------------------------------------------------------------
+
+    def _daily_backup(self) -> None:
+        """Today's snapshot on volume1 (Ready devices only), and again in 24 hours."""
+        if self._backup_timer is not None:
+            self._backup_timer.cancel()
+        if self.store is not None and self.state.status is Status.READY:
+            try:
+                auto_backup.write_daily(self.store, self.machine_key, self.data_dir.volume,
+                                        self.clock())
+            except OSError as exc:
+                log.error("automatic configuration backup failed: %s", exc)
+        self._backup_timer = asyncio.get_running_loop().call_later(86400, self._daily_backup)
+
+    def backup(self, passphrase: str | None) -> bytes:
+        """A configuration backup file (secrets only inside a passphrase-encrypted one)."""
+        assert self.store is not None
+        content = restores.export(self.store, self.machine_key, with_secrets=bool(passphrase))
+        return seal(content, self.hardware.model_name, self.clock(), passphrase)
+
+    def restore_preview(self, raw: bytes, passphrase: str | None,
+                        sections: list[str] | None) -> dict[str, Any]:
+        """What restoring would change; changes nothing."""
+        assert self.store is not None
+        header, content = self._open_for_restore(raw, passphrase)
+        return {"model": header["model"], "created": header["created"],
+                "changes": restores.plan(self.store, content, sections)}
+
+    async def restore(self, raw: bytes, passphrase: str | None, sections: list[str] | None,
+                      actor: str) -> dict[str, Any]:
+        """Restore a backup: journaled, one transaction, sessions ended, settings live."""
+        _, content = self._open_for_restore(raw, passphrase)
+        assert self.store is not None
+        restores.plan(self.store, content, sections)  # refuses a bad backup before any change
+        restore_id = restores.new_restore_id()
+        restores.write_journal(self.data_dir.restore_journal, restore_id, content, sections,
+                               actor)
+        failpoint("restore-journaled")
+        report = restores.apply(self.store, content, sections, self.machine_key, actor,
+                                restore_id)
+        failpoint("restore-committed")
+        self.data_dir.restore_journal.unlink()
+        self.sessions.revoke_all()
+        await self._follow_ports()
+        self._settings_changed()
+        return report
+
+    def _open_for_restore(self, raw: bytes, passphrase: str | None
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if self.state.status is not Status.READY:
+            raise BackupError(f"the device is {self.state.status.label}: install it first, "
+                              "then restore")
+        header, content = open_backup(raw, passphrase)
+        if header["model"] != self.hardware.model_name:
+            raise BackupError(f"the backup is from a {header['model']}; this device is a "
+                              f"{self.hardware.model_name}")
+        return header, content
+
+    def newest_snapshot(self) -> bytes | None:
+        found = auto_backup.snapshots(self.data_dir.volume)
+        return found[0].read_bytes() if found else None
 
     # --- discovery ----------------------------------------------------------------------
 
@@ -486,6 +569,9 @@ class Device:
 
     async def _shutdown_services(self) -> None:
         """Close listeners, the control socket and the store (the panel stays)."""
+        if self._backup_timer is not None:
+            self._backup_timer.cancel()
+            self._backup_timer = None
         if self._control is not None:
             await self._control.stop()
             self._control = None
@@ -607,8 +693,33 @@ class Device:
                 return web.json_response({"error": str(exc)}, status=400)
             return web.json_response({"section": section, "values": result})
 
+        async def backup_restore(request: web.Request) -> web.Response:
+            try:
+                body = await request.json()
+                action = body["action"]
+                passphrase = body.get("passphrase") or None
+                raw = base64.b64decode(body.get("file", ""))
+                sections = body.get("sections") or None
+            except (ValueError, KeyError, TypeError):
+                return web.json_response({"error": "send {action, file, passphrase}"},
+                                         status=400)
+            try:
+                if action == "backup":
+                    return web.json_response(
+                        {"file": base64.b64encode(self.backup(passphrase)).decode()})
+                if action == "preview":
+                    return web.json_response(self.restore_preview(raw, passphrase, sections))
+                if action == "restore":
+                    changes = await self.restore(raw, passphrase, sections, "cli")
+                    return web.json_response({"changes": changes})
+            except OpenStationError as exc:
+                return web.json_response({"error": str(exc)}, status=400)
+            return web.json_response({"error": "action: backup, preview or restore"},
+                                     status=400)
+
         return [("GET", "/status", status), ("POST", "/button", button),
-                ("POST", "/reset", reset), ("POST", "/config", config)]
+                ("POST", "/reset", reset), ("POST", "/config", config),
+                ("POST", "/backup", backup_restore)]
 
     async def _home(self, _request: web.Request) -> web.Response:
         status = self.state.status

@@ -43,10 +43,11 @@ def open_store(data: Path, readonly: bool = False) -> ConfigStore:
 
 
 def volume_digest(volume: Path) -> str:
-    """SHA-256 over every path and byte below volume1 (metadata files included)."""
+    """SHA-256 over every path and byte below volume1 (metadata files included), except the
+    device's own daily configuration snapshots, which a boot may add (never a reset)."""
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(volume):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if d != "@config-backups")
         for name in sorted(files):
             path = Path(root) / name
             digest.update(str(path.relative_to(volume)).encode() + b"\0")

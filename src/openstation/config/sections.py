@@ -196,6 +196,15 @@ class VMMCluster(Section):
     members: list[str] = field(default_factory=list)
 
 
+@dataclass
+class ConfigBackupSettings(Section):
+    """Control Panel > Update & Restore > Configuration Backup: automatic daily snapshots."""
+
+    section: ClassVar[str] = "config_backup"
+    enabled: bool = True
+    keep_daily: int = 7
+
+
 # --- collections ------------------------------------------------------------------------
 
 
@@ -281,6 +290,6 @@ class FirewallRule(Record):
 
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
-    LoginSettings, HACluster, VMMCluster,
+    LoginSettings, HACluster, VMMCluster, ConfigBackupSettings,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule)

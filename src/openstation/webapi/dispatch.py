@@ -108,7 +108,8 @@ async def read_params(request: web.Request) -> dict[str, str]:
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded", "multipart/form-data"
     ):
-        if (request.content_length or 0) > MAX_PARAMETER_BYTES:
+        if request.content_type != "multipart/form-data" and \
+                (request.content_length or 0) > MAX_PARAMETER_BYTES:
             raise ApiError(envelope.INVALID_PARAMETER)
         try:
             form = await request.post()

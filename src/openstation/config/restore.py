@@ -1,0 +1,205 @@
+"""Export the configuration into a backup, show what a restore would change, restore it.
+
+A restore is one SQLite transaction, preceded by a journal (outside the system partition)
+that a boot replays if the power failed before the commit; it never touches volume1. Shares
+are matched by name to those registered from the volume: their settings come back, their
+data never moves; a share in the backup with no folder on the volume is reported, not
+invented.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from openstation.config.backup import BackupError
+from openstation.config.codec import from_dict, to_dict
+from openstation.config.sections import (
+    AutoBlock,
+    ConfigBackupSettings,
+    Firewall,
+    FirewallRule,
+    General,
+    Group,
+    HACluster,
+    KeyEntry,
+    LoginSettings,
+    Network,
+    PasswordPolicy,
+    Ports,
+    PPPoE,
+    Record,
+    Section,
+    Share,
+    User,
+    VMMCluster,
+    secret_fields,
+)
+from openstation.config.store import ConfigStore, diff
+from openstation.files import write_atomic
+from openstation.network.validate import network_problems, ports_problems
+from openstation.security.machine_key import MachineKey
+
+SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
+    General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
+    HACluster, VMMCluster, ConfigBackupSettings)}
+COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
+    User, Group, Share, KeyEntry, FirewallRule)}
+RESTORE_ACTION = "restore"
+
+
+def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> dict[str, Any]:
+    """Every section and collection; machine-key secrets only re-sealed by a passphrase."""
+    sections = {name: to_dict(store.get(cls)) for name, cls in SECTIONS.items()}
+    pppoe = sections["pppoe"]
+    sealed = pppoe.pop("password")
+    if with_secrets and sealed:
+        pppoe["password_plain"] = machine_key.decrypt(sealed)
+    collections = {name: [to_dict(r) for r in store.records(cls)]
+                   for name, cls in COLLECTIONS.items()}
+    collections["keys"] = [k for k in collections["keys"] if k["protection"] != "machine"]
+    return {"sections": sections, "collections": collections}
+
+
+def chosen_names(requested: list[str] | None) -> list[str]:
+    names = list(SECTIONS) + list(COLLECTIONS)
+    if not requested:
+        return names
+    unknown = [n for n in requested if n not in names]
+    if unknown:
+        raise BackupError(f"unknown sections {', '.join(unknown)}; known: {', '.join(names)}")
+    return [n for n in names if n in requested]
+
+
+def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Section],
+                                                                 dict[str, list[Record]],
+                                                                 str | None]:
+    """Typed sections from the content, checked like the Control Panel checks them."""
+    sections: dict[str, Section] = {}
+    collections: dict[str, list[Record]] = {}
+    pppoe_password: str | None = None
+    try:
+        for name in names:
+            if name in SECTIONS and name in content["sections"]:
+                raw = dict(content["sections"][name])
+                if name == "pppoe":
+                    pppoe_password = raw.pop("password_plain", None)
+                    raw["password"] = ""
+                sections[name] = from_dict(SECTIONS[name], raw)
+            elif name in COLLECTIONS and name in content["collections"]:
+                collections[name] = [from_dict(COLLECTIONS[name], dict(item))
+                                     for item in content["collections"][name]]
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise BackupError(f"the backup's {name} section is unreadable ({exc})") from None
+    network = sections.get("network")
+    if isinstance(network, Network):
+        ids = [i.id for i in network.interfaces]
+        problems = network_problems(network, ids)
+        if problems:
+            raise BackupError(f"the backup's network settings are invalid: {problems}")
+    ports = sections.get("ports")
+    if isinstance(ports, Ports) and ports_problems(ports.http, ports.https):
+        raise BackupError("the backup's UI ports are invalid")
+    if "users" in collections and not any(getattr(u, "name", "") == "admin"
+                                          for u in collections["users"]):
+        raise BackupError("the backup's users lack the system admin account")
+    return sections, collections, pppoe_password
+
+
+def plan(store: ConfigStore, content: dict[str, Any], requested: list[str] | None
+         ) -> dict[str, Any]:
+    """What a restore would change, per section (secrets redacted); changes nothing."""
+    names = chosen_names(requested)
+    sections, collections, _ = _decode(content, names)
+    changes: dict[str, Any] = {}
+    for name, section in sections.items():
+        current = to_dict(store.get(SECTIONS[name]))
+        wanted = to_dict(section)
+        if name == "pppoe":
+            wanted["password"] = current["password"]
+        changes[name] = diff(current, wanted, secret_fields(SECTIONS[name]))
+    for name, records in collections.items():
+        cls = COLLECTIONS[name]
+        current = {r.key: to_dict(r) for r in store.records(cls)}
+        wanted = {r.key: to_dict(r) for r in records}
+        if name == "shares":
+            missing = sorted(set(wanted) - set(current))
+            wanted = {k: v for k, v in wanted.items() if k in current}
+            entry: dict[str, Any] = {"changed": {k: diff(current[k], v, secret_fields(cls))
+                                                 for k, v in wanted.items()
+                                                 if diff(current[k], v, secret_fields(cls))}}
+            if missing:
+                entry["not_on_volume"] = missing
+            changes[name] = entry
+            continue
+        if name == "keys":
+            current = {k: v for k, v in current.items() if v["protection"] != "machine"}
+        changes[name] = {
+            "added": sorted(set(wanted) - set(current)),
+            "removed": sorted(set(current) - set(wanted)),
+            "changed": {k: diff(current[k], v, secret_fields(cls)) for k, v in wanted.items()
+                        if k in current and diff(current[k], v, secret_fields(cls))},
+        }
+    return changes
+
+
+def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | None,
+          machine_key: MachineKey, actor: str, restore_id: str) -> dict[str, Any]:
+    """Restore in one transaction; idempotent per `restore_id`."""
+    for entry in store.audit_log(limit=50, section="system"):
+        if entry.action == RESTORE_ACTION and entry.key == restore_id:
+            done: dict[str, Any] = entry.detail.get("changes", {})
+            return done
+    report = plan(store, content, requested)
+    sections, collections, pppoe_password = _decode(content, chosen_names(requested))
+    with store.transaction(actor, "restore") as tx:
+        for section in sections.values():
+            if isinstance(section, PPPoE):
+                section.password = (machine_key.encrypt(pppoe_password) if pppoe_password
+                                    else tx.get(PPPoE).password)
+            tx.put(section)
+        for name, records in collections.items():
+            cls = COLLECTIONS[name]
+            current = {r.key: r for r in tx.records(cls)}
+            if name == "shares":
+                for record in records:
+                    existing = current.get(record.key)
+                    if isinstance(record, Share) and isinstance(existing, Share):
+                        record.uuid, record.encrypted = existing.uuid, existing.encrypted
+                        tx.put_record(record)
+                continue
+            wanted = {r.key for r in records}
+            for key, record in current.items():
+                if key not in wanted and not (isinstance(record, KeyEntry)
+                                              and record.protection == "machine"):
+                    tx.delete_record(cls, key)
+            for record in records:
+                tx.put_record(record)
+        tx.audit(RESTORE_ACTION, "system", restore_id,
+                 {"sections": chosen_names(requested), "changes": report})
+    return report
+
+
+# --- the restore journal -----------------------------------------------------------------
+
+
+def new_restore_id() -> str:
+    return secrets.token_hex(8)
+
+
+def write_journal(path: Path, restore_id: str, content: dict[str, Any],
+                  requested: list[str] | None, actor: str) -> None:
+    body = {"id": restore_id, "content": content, "sections": requested, "actor": actor}
+    write_atomic(path, json.dumps(body).encode())
+
+
+def read_journal(path: Path) -> dict[str, Any] | None:
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        return loaded
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"the restore journal {path} is unreadable ({exc})") from None

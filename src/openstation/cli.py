@@ -111,9 +111,14 @@ def install(
     password: Annotated[str, typer.Option(
         prompt=True, hide_input=True, confirmation_prompt=True,
         help="The administrator's password (prompted when omitted).")],
+    restore_latest: Annotated[bool, typer.Option(
+        "--restore-latest", help="Then restore the newest automatic configuration snapshot "
+        "found on volume1.")] = False,
 ) -> None:
     """Install (or reinstall) DSM on a device that is Not installed or Configuration lost."""
     fields = {"server_name": server_name, "admin_user": admin_user, "password": password}
+    if restore_latest:
+        fields["restore"] = "latest"
     final = asyncio.run(_install(url, fields))
     if not final.get("success"):
         error = final.get("error", {})

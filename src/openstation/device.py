@@ -274,7 +274,8 @@ class Device:
         for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
             app.router.add_route("*", f"/webapi/{path}", dispatcher.handle)
         app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
-        app.router.add_post("/webman/install.cgi", install_handler(self.installer))
+        app.router.add_post("/webman/install.cgi",
+                            install_handler(self.installer, self._restore_latest))
         app.router.add_get("/", self._home)
         app.router.add_get(DESCRIPTION_PATH, self._ssdp_description)
         assistant.add_search_routes(app, self.options.hosts)
@@ -426,9 +427,13 @@ class Device:
                               f"{self.hardware.model_name}")
         return header, content
 
-    def newest_snapshot(self) -> bytes | None:
+    async def _restore_latest(self, actor: str) -> str:
+        """The reinstall wizard's offer: restore the newest snapshot found on volume1."""
         found = auto_backup.snapshots(self.data_dir.volume)
-        return found[0].read_bytes() if found else None
+        if not found:
+            raise BackupError("no automatic configuration snapshot on volume1")
+        await self.restore(found[0].read_bytes(), None, None, actor)
+        return found[0].name
 
     # --- discovery ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ invented.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from pathlib import Path
@@ -38,6 +39,8 @@ from openstation.config.sections import (
     secret_fields,
 )
 from openstation.config.store import ConfigStore, diff
+from openstation.errors import StoreError
+from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.network.validate import network_problems, ports_problems
 from openstation.security.machine_key import MachineKey
@@ -56,7 +59,10 @@ def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> d
     pppoe = sections["pppoe"]
     sealed = pppoe.pop("password")
     if with_secrets and sealed:
-        pppoe["password_plain"] = machine_key.decrypt(sealed)
+        # A secret sealed by another machine key (an older system partition) is lost.
+        with contextlib.suppress(StoreError):
+            pppoe["password_plain"] = machine_key.decrypt(sealed)
+
     collections = {name: [to_dict(r) for r in store.records(cls)]
                    for name, cls in COLLECTIONS.items()}
     collections["keys"] = [k for k in collections["keys"] if k["protection"] != "machine"]
@@ -160,6 +166,7 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
                 section.password = (machine_key.encrypt(pppoe_password) if pppoe_password
                                     else tx.get(PPPoE).password)
             tx.put(section)
+        failpoint("restore-sections")
         for name, records in collections.items():
             cls = COLLECTIONS[name]
             current = {r.key: r for r in tx.records(cls)}

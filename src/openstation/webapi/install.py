@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from openstation.errors import ConflictError, ValidationError
+from openstation.errors import ConflictError, OpenStationError, ValidationError
 from openstation.lifecycle.install import Installer, InstallRequest
 from openstation.webapi.dispatch import read_params
 from openstation.webapi.envelope import ApiError
 
-FIELDS = ("server_name", "admin_user", "password")
+FIELDS = ("server_name", "admin_user", "password", "restore")
+RestoreLatest = Callable[[str], Awaitable[str]]
 
 
 async def _fields(request: web.Request) -> dict[str, str]:
@@ -34,12 +36,13 @@ async def _fields(request: web.Request) -> dict[str, str]:
         return {}
 
 
-def install_handler(installer: Installer) -> Any:
-    """The aiohttp handler for the install endpoint."""
+def install_handler(installer: Installer, restore_latest: RestoreLatest) -> Any:
+    """The aiohttp handler for the install endpoint (`restore=latest`: then restore the
+    newest automatic configuration snapshot found on volume1)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         fields = await _fields(request)
-        missing = [key for key in FIELDS if not fields.get(key) and key != "password"]
+        missing = [key for key in ("server_name", "admin_user") if not fields.get(key)]
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
 
@@ -65,6 +68,16 @@ def install_handler(installer: Installer) -> Any:
         except ConflictError as exc:
             await send({"done": True, "success": False, "error": {"message": str(exc)}})
         else:
+            if fields.get("restore") == "latest":
+                await send({"step": "Restoring the configuration", "progress": 1.0})
+                try:
+                    detail = await restore_latest(install.admin_user)
+                except OpenStationError as exc:
+                    await send({"done": True, "success": False, "error": {
+                        "message": f"installed, but the restore failed: {exc}"}})
+                    return response
+                await send({"step": "Restored the configuration", "progress": 1.0,
+                            "detail": detail})
             await send({"done": True, "success": True})
         with contextlib.suppress(ConnectionError, RuntimeError):
             await response.write_eof()

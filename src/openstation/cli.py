@@ -279,6 +279,18 @@ def _await_reset(data_dir: DataDir, before: dict[str, Any], timeout: float = 60
     raise UserInputError("the reset did not complete within 60 s")
 
 
+@panel_app.command("open")
+def panel_open(data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
+    """Print the address of the front panel page (loopback only, with its token)."""
+    data = DataDir(data_dir)
+    facts = _panel(data_dir, "GET", "/status")
+    try:
+        token = data.panel_token.read_text().strip()
+    except OSError:
+        raise UserInputError("the device has no front panel token yet") from None
+    out.print(f"http://127.0.0.1:{facts['listening']['http']}/front#token={token}")
+
+
 @panel_app.command("status")
 def panel_status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
     """Show the STATUS and POWER LEDs and the beeps of the running device."""

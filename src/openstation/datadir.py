@@ -67,6 +67,11 @@ class DataDir:
         return self.system / "panel.sock"
 
     @property
+    def panel_token(self) -> Path:
+        """The front panel page's access token (mode 0600)."""
+        return self.system / "panel-token"
+
+    @property
     def runtime_file(self) -> Path:
         """Written by a running device: its pid and the addresses it listens on."""
         return self.system / "running.json"

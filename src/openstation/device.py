@@ -18,7 +18,6 @@ import os
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +73,8 @@ from openstation.security.service import SecurityService
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
+from openstation.ui.front import add_front_routes, load_or_create_token
+from openstation.ui.pages import Pages
 from openstation.webapi import (
     assistant,
     auth,
@@ -223,6 +224,7 @@ class Device:
         )
         self.installer = Installer(store, self.data_dir, self.state)
         self.machine_key = MachineKey.load_or_create(self.data_dir.machine_key)
+        load_or_create_token(self.data_dir.panel_token)
         self.network = NetworkService(store, self.machine_key)
         self.security = SecurityService(store)
         self.firewall = FirewallPolicy(store.get(Firewall), [])  # until the ports are bound
@@ -276,7 +278,10 @@ class Device:
         app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
         app.router.add_post("/webman/install.cgi",
                             install_handler(self.installer, self._restore_latest))
-        app.router.add_get("/", self._home)
+        Pages(self.web, self.network, self.security, self.change_ports,
+              lambda: dict(self.ports), self._settings_changed,
+              lambda: self.last_reset).routes(app)
+        add_front_routes(app, self.data_dir.panel_token, self.panel, self.snapshot)
         app.router.add_get(DESCRIPTION_PATH, self._ssdp_description)
         assistant.add_search_routes(app, self.options.hosts)
         return app
@@ -726,12 +731,3 @@ class Device:
                 ("POST", "/reset", reset), ("POST", "/config", config),
                 ("POST", "/backup", backup_restore)]
 
-    async def _home(self, _request: web.Request) -> web.Response:
-        status = self.state.status
-        name = self.store.get(General).server_name if self.store else ""
-        hint = ("Install it with: openstation install --url URL --server-name NAME "
-                "--admin-user USER --password PW" if status.needs_install else "")
-        body = (f"<!doctype html><title>{escape(name)}</title>"
-                f"<h1>{escape(name)} ({escape(self.hardware.model.name)})</h1>"
-                f"<p>Status: {escape(status.label)}</p><p>{escape(hint)}</p>")
-        return web.Response(text=body, content_type="text/html")

@@ -16,24 +16,20 @@ from aiohttp import web
 
 from openstation.errors import ConflictError, OpenStationError, ValidationError
 from openstation.lifecycle.install import Installer, InstallRequest
-from openstation.webapi.dispatch import read_params
-from openstation.webapi.envelope import ApiError
 
 FIELDS = ("server_name", "admin_user", "password", "restore")
 RestoreLatest = Callable[[str], Awaitable[str]]
 
 
-async def _fields(request: web.Request) -> dict[str, str]:
-    if request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except ValueError:
-            return {}
-        return {key: str(body[key]) for key in FIELDS if isinstance(body, dict) and key in body}
+async def _fields(request: web.Request) -> dict[str, str] | None:
+    """The install fields; None unless sent as JSON, which a cross-site form cannot send."""
+    if request.content_type != "application/json":
+        return None
     try:
-        return await read_params(request)
-    except ApiError:
+        body = await request.json()
+    except ValueError:
         return {}
+    return {key: str(body[key]) for key in FIELDS if isinstance(body, dict) and key in body}
 
 
 def install_handler(installer: Installer, restore_latest: RestoreLatest) -> Any:
@@ -42,6 +38,9 @@ def install_handler(installer: Installer, restore_latest: RestoreLatest) -> Any:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         fields = await _fields(request)
+        if fields is None:
+            return web.json_response({"done": True, "success": False, "error": {
+                "message": "send the install fields as application/json"}}, status=415)
         missing = [key for key in ("server_name", "admin_user") if not fields.get(key)]
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)

@@ -243,7 +243,8 @@ class Pages:
         if session is None or not session.restricted:
             raise web.HTTPSeeOther("/")
         return self.render("password.html", request, session, title="Create a strong password",
-                           user=session.user, policy=self.ctx.store.get(PasswordPolicy))
+                           account_name=session.user,
+                           policy=self.ctx.store.get(PasswordPolicy))
 
     async def password_set(self, request: web.Request) -> web.StreamResponse:
         session = self.session(request)
@@ -263,7 +264,8 @@ class Pages:
             except OpenStationError as exc:
                 messages = self.problems(exc)
         if messages:
-            return self.render("password.html", request, session, messages, user=session.user,
+            return self.render("password.html", request, session, messages,
+                               account_name=session.user,
                                policy=self.ctx.store.get(PasswordPolicy),
                                title="Create a strong password")
         response = web.HTTPSeeOther("/?changed=1")

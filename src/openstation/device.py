@@ -74,7 +74,7 @@ from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
 from openstation.ui.front import add_front_routes, load_or_create_token
-from openstation.ui.pages import Pages
+from openstation.ui.pages import BackupHooks, Pages
 from openstation.webapi import (
     assistant,
     auth,
@@ -279,8 +279,8 @@ class Device:
         app.router.add_post("/webman/install.cgi",
                             install_handler(self.installer, self._restore_latest))
         Pages(self.web, self.network, self.security, self.change_ports,
-              lambda: dict(self.ports), self._settings_changed,
-              lambda: self.last_reset).routes(app)
+              lambda: dict(self.ports), self._settings_changed, lambda: self.last_reset,
+              BackupHooks(self.backup, self.restore_preview, self.restore)).routes(app)
         add_front_routes(app, self.data_dir.panel_token, self.panel, self.snapshot)
         app.router.add_get(DESCRIPTION_PATH, self._ssdp_description)
         assistant.add_search_routes(app, self.options.hosts)

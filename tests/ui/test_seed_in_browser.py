@@ -248,3 +248,38 @@ def test_forms_show_bad_input(device_factory: Factory, page: Any) -> None:
     page.fill("#confirm", "N3w!pass")
     page.click('form[action="/personal"] button')
     assert "old_password" in page.inner_text(".error")
+
+
+def test_configuration_backup_page_exports_previews_and_restores(device_factory: Factory,
+                                                                 page: Any, tmp_path: Path
+                                                                 ) -> None:
+    data = tmp_path / "data"
+    device = device_factory(data)
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    sign_in(page, device.url + "/", "alice", STRONG)
+    page.wait_for_url("**/desktop")
+    page.goto(device.url + "/panel/restore")
+    with page.expect_download() as download:
+        page.click("#export")
+    saved = tmp_path / "backup.json"
+    download.value.save_as(saved)
+    assert b"openstation-config-backup" in saved.read_bytes()
+    openstation("config", "set", "general", "server_name=changed", "--data-dir", str(data),
+                check=True)
+    page.goto(device.url + "/panel/restore")
+    page.set_input_files("#file", str(tmp_path / "backup.json"))
+    page.click("#preview")
+    assert "server_name" in page.inner_text("#changes")
+    shot(page, "50-restore-preview")
+    page.click("#restore")
+    page.wait_for_url("**/?restored=1")
+    status = json.loads(openstation("status", "--data-dir", str(data), "--json",
+                                    check=True).stdout)
+    assert status["server_name"] == "nas1"
+    page.goto(device.url + "/")
+    sign_in(page, device.url + "/", "alice", STRONG)
+    page.goto(device.url + "/panel/restore")
+    page.set_input_files("#file", {"name": "bad.json", "mimeType": "application/json",
+                                   "buffer": b'{"magic": "nope"}'})
+    page.click("#preview")
+    assert "not an openstation configuration backup" in page.inner_text(".error")

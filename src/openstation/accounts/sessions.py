@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Session:
     name: str = ""  # the `session` parameter of the login (an app name)
     administrator: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    # Uploads waiting for a confirmation (a checked backup file before its restore).
+    pending: dict[str, Any] = field(default_factory=dict)
 
 
 class SessionExpired(Exception):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +53,16 @@ COOKIE = "id"
 LOGIN_CSRF = "login_csrf"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PortsChanger = Callable[[str, int, int], Awaitable[dict[str, int]]]
+MAX_PENDING = 4
+
+
+@dataclass
+class BackupHooks:
+    """The device's configuration backup operations, for the Update & Restore page."""
+
+    export: Callable[[str | None], bytes]
+    preview: Callable[[bytes, str | None, list[str] | None], dict[str, Any]]
+    restore: Callable[[bytes, str | None, list[str] | None, str], Awaitable[dict[str, Any]]]
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("openstation.ui", "templates"),
                           autoescape=True)
@@ -61,8 +73,8 @@ class Pages:
 
     def __init__(self, ctx: WebContext, network: NetworkService, security: SecurityService,
                  change_ports: PortsChanger, ports: Callable[[], dict[str, int]],
-                 changed: Callable[[], None], last_reset: Callable[[], dict[str, Any] | None]
-                 ) -> None:
+                 changed: Callable[[], None], last_reset: Callable[[], dict[str, Any] | None],
+                 backups: BackupHooks) -> None:
         self.ctx = ctx
         self.network = network
         self.security = security
@@ -70,6 +82,7 @@ class Pages:
         self.ports = ports
         self.changed = changed
         self.last_reset = last_reset
+        self.backups = backups
 
     def routes(self, app: web.Application) -> None:
         get, post = app.router.add_get, app.router.add_post
@@ -97,6 +110,10 @@ class Pages:
         get("/personal", self.signed_in(self.personal))
         post("/personal", self.signed_in(self.personal_save, csrf=True))
         get("/logs", self.admin(self.logs))
+        get("/panel/restore", self.admin(self.restore_page))
+        post("/panel/restore/export", self.admin(self.restore_export, csrf=True))
+        post("/panel/restore/preview", self.admin(self.restore_preview, csrf=True))
+        post("/panel/restore/apply", self.admin(self.restore_apply, csrf=True))
 
     # --- rendering and sessions ----------------------------------------------------------
 
@@ -182,6 +199,8 @@ class Pages:
             if request.query.get("installed") else []
         if request.query.get("changed"):
             messages = [("ok", "Your password was changed. Sign in with the new password.")]
+        if request.query.get("restored"):
+            messages = [("ok", "The configuration was restored. Sign in again.")]
         return self.login_page(request, messages)
 
     def login_page(self, request: web.Request, messages: list[tuple[str, str]],
@@ -471,3 +490,58 @@ class Pages:
             "detail": e.detail, "text": json.dumps(e.detail)[:400],
         } for e in self.ctx.store.audit_log(limit=300)]
         return self.render("logs.html", request, session, title="Log Center", entries=entries)
+
+    # --- Update & Restore > Configuration Backup -------------------------------------------
+
+    async def restore_page(self, request: web.Request, session: Session,
+                           messages: list[tuple[str, str]] | None = None,
+                           preview: dict[str, Any] | None = None, pending: str = ""
+                           ) -> web.Response:
+        snapshots = [p.name for p in auto_backup.snapshots(self.ctx.data_dir.volume)]
+        return self.render("restore.html", request, session, messages,
+                           title="Update & Restore", preview=preview, pending=pending,
+                           snapshots=snapshots)
+
+    async def restore_export(self, request: web.Request, session: Session) -> web.Response:
+        form = await request.post()
+        body = self.backups.export(str(form.get("passphrase", "")) or None)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.ctx.clock()))
+        return web.Response(body=body, content_type="application/octet-stream", headers={
+            "Content-Disposition": f'attachment; filename="{self.ctx.hardware.model_name}-'
+                                  f'{stamp}.dss.json"', "Cache-Control": "no-store"})
+
+    async def restore_preview(self, request: web.Request, session: Session) -> web.Response:
+        form = await request.post()
+        upload = form.get("file")
+        raw = upload.file.read() if isinstance(upload, web.FileField) else b""
+        passphrase = str(form.get("passphrase", "")) or None
+        try:
+            preview = self.backups.preview(raw, passphrase, None)
+        except OpenStationError as exc:
+            return await self.restore_page(request, session, self.problems(exc))
+        # The checked file waits on the server (in this session) for the confirmation; no
+        # secret goes back to the browser.
+        pending = secrets.token_urlsafe(12)
+        waiting = session.pending
+        while len(waiting) >= MAX_PENDING:
+            waiting.pop(next(iter(waiting)))
+        waiting[pending] = (raw, passphrase)
+        return await self.restore_page(request, session, preview=preview, pending=pending)
+
+    async def restore_apply(self, request: web.Request, session: Session) -> web.Response:
+        form = await request.post()
+        found = session.pending.pop(str(form.get("pending", "")), None)
+        if found is None:
+            return await self.restore_page(request, session, [(
+                "error", "Choose the backup file again (the preview expired).")])
+        sections = [str(s) for s in form.getall("sections", [])]
+        if not sections:
+            return await self.restore_page(request, session, [("error", "Tick a section.")])
+        raw, passphrase = found
+        try:
+            await self.backups.restore(raw, passphrase, sections, session.user)
+        except OpenStationError as exc:
+            return await self.restore_page(request, session, self.problems(exc))
+        response = web.HTTPSeeOther("/?restored=1")
+        response.del_cookie(COOKIE, path="/")
+        raise response

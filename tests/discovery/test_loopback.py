@@ -146,3 +146,40 @@ def test_web_assistant_search_endpoints(device_factory: Factory) -> None:
     with urllib.request.urlopen(f"{device.url}/webman/search_result.cgi?search_id=nope",
                                 timeout=5) as response:
         assert json.loads(response.read())["success"] is False
+
+
+def test_the_web_assistant_page_lists_devices_with_links(device_factory: Factory,
+                                                         tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    device = device_factory()
+    findhost_port = device.runtime["ports"]["findhost"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assistant = subprocess.Popen(
+        [sys.executable, "-m", "openstation", "assistant", "--port", str(port), "--target",
+         f"127.0.0.1:{findhost_port}", "--no-mdns"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert assistant.stdout is not None
+        assert f"http://127.0.0.1:{port}/" in assistant.stdout.readline()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/devices.json",
+                                            timeout=5) as response:
+                    devices = json.loads(response.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert [(d["name"], d["status"]) for d in devices] == [("DiskStation",
+                                                                "Not installed")]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            page = response.read().decode()
+        assert "Web Assistant" in page and "devices.json" in page
+    finally:
+        assistant.terminate()
+        assistant.wait(10)

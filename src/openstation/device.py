@@ -63,7 +63,6 @@ from openstation.lifecycle.status import Status
 from openstation.network.addresses import primary, served
 from openstation.network.service import NetworkService
 from openstation.network.validate import ports_problems
-from openstation.panel.button import IllegalTransition
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
@@ -73,7 +72,7 @@ from openstation.security.service import SecurityService
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
-from openstation.ui.front import add_front_routes, load_or_create_token
+from openstation.ui.front import add_front_routes, load_or_create_token, press_or_release
 from openstation.ui.pages import BackupHooks, Pages
 from openstation.webapi import (
     assistant,
@@ -644,21 +643,7 @@ class Device:
             return web.json_response(self.snapshot())
 
         async def button(request: web.Request) -> web.Response:
-            try:
-                action = (await request.json()).get("action")
-            except ValueError:
-                action = None
-            try:
-                if action == "press":
-                    self.panel.press()
-                elif action == "release":
-                    self.panel.release()
-                else:
-                    return web.json_response({"error": "action must be press or release"},
-                                             status=400)
-            except IllegalTransition as exc:
-                return web.json_response({"error": str(exc)}, status=409)
-            return web.json_response(self.panel.view())
+            return await press_or_release(self.panel, request)
 
         async def reset(request: web.Request) -> web.Response:
             # The decision as the button would take it; for tests and benchmarks.

@@ -27,6 +27,24 @@ def load_or_create_token(path: Path) -> str:
     return path.read_text().strip()
 
 
+async def press_or_release(panel: PanelDriver, request: web.Request) -> web.Response:
+    """Press or release the RESET button as `{"action": "press"|"release"}` asks."""
+    try:
+        action = (await request.json()).get("action")
+    except (ValueError, AttributeError):
+        action = None
+    try:
+        if action == "press":
+            panel.press()
+        elif action == "release":
+            panel.release()
+        else:
+            return web.json_response({"error": "action must be press or release"}, status=400)
+    except IllegalTransition as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+    return web.json_response(panel.view())
+
+
 def add_front_routes(app: web.Application, token_file: Path, panel: PanelDriver,
                      snapshot: Callable[[], dict[str, Any]]) -> None:
     page = (Path(__file__).parent / "templates" / "front.html").read_text()
@@ -56,20 +74,7 @@ def add_front_routes(app: web.Application, token_file: Path, panel: PanelDriver,
     async def button(request: web.Request) -> web.Response:
         if not authorised(request):
             return web.json_response({"error": "forbidden"}, status=403)
-        try:
-            action = (await request.json()).get("action")
-        except ValueError:
-            action = None
-        try:
-            if action == "press":
-                panel.press()
-            elif action == "release":
-                panel.release()
-            else:
-                return web.json_response({"error": "press or release"}, status=400)
-        except IllegalTransition as exc:
-            return web.json_response({"error": str(exc)}, status=409)
-        return web.json_response(panel.view())
+        return await press_or_release(panel, request)
 
     app.router.add_get("/front", front)
     app.router.add_get("/front/state", state)

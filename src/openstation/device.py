@@ -8,7 +8,6 @@ is torn down and built again by that reboot.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import datetime as dt
 import errno
@@ -23,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from openstation import catalog, settings
+from openstation import catalog
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
@@ -40,11 +39,12 @@ from openstation.config.sections import (
 )
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
+from openstation.device_control import control_routes
 from openstation.discovery.facts import DeviceFacts, ssdp_description
 from openstation.discovery.mdns import MdnsAdvertiser
 from openstation.discovery.responder import FindhostResponder
 from openstation.discovery.ssdp import DESCRIPTION_PATH, SsdpResponder
-from openstation.errors import OpenStationError, PortInUseError, ValidationError
+from openstation.errors import PortInUseError, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.hardware import Hardware, load_or_create
@@ -72,7 +72,7 @@ from openstation.security.service import SecurityService
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
-from openstation.ui.front import add_front_routes, load_or_create_token, press_or_release
+from openstation.ui.front import add_front_routes, load_or_create_token
 from openstation.ui.pages import BackupHooks, Pages
 from openstation.webapi import (
     assistant,
@@ -244,22 +244,22 @@ class Device:
                                self.restore)
         settings_api.register(self.registry, self.web, self.network, self.security,
                               self.change_ports, lambda: dict(self.ports),
-                              self._settings_changed)
+                              self.settings_changed)
         self._ssl = server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
-        http, https = self._wanted_ports(store)
+        http, https = self.wanted_ports(store)
         self.ports["http"] = await self._listen("http", http)
         self.ports["https"] = await self._listen("https", https)
-        self._settings_changed()
-        self._control = ControlServer(self.data_dir.control_socket, self._control_routes())
+        self.settings_changed()
+        self._control = ControlServer(self.data_dir.control_socket, control_routes(self))
         await self._control.start()
         await self._start_discovery()
-        self._settings_changed()
+        self.settings_changed()
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
         self._write_runtime_file()
         self._daily_backup()
         self.indicators.beep(self.clock(), "boot complete")
 
-    def _wanted_ports(self, store: ConfigStore) -> tuple[int, int]:
+    def wanted_ports(self, store: ConfigStore) -> tuple[int, int]:
         """The configured UI ports, unless `run` was given ports of its own."""
         configured = store.get(Ports)
         http = self.options.http_port if self.options.http_port is not None else configured.http
@@ -278,7 +278,7 @@ class Device:
         app.router.add_post("/webman/install.cgi",
                             install_handler(self.installer, self._restore_latest))
         Pages(self.web, self.network, self.security, self.change_ports,
-              lambda: dict(self.ports), self._settings_changed, lambda: self.last_reset,
+              lambda: dict(self.ports), self.settings_changed, lambda: self.last_reset,
               BackupHooks(self.backup, self.restore_preview, self.restore)).routes(app)
         add_front_routes(app, self.data_dir.panel_token, self.panel, self.snapshot)
         app.router.add_get(DESCRIPTION_PATH, self._ssdp_description)
@@ -347,11 +347,11 @@ class Device:
         for kind, (runner, port) in fresh.items():
             await self._swap(kind, runner)
             self.ports[kind] = port
-        self._settings_changed()
+        self.settings_changed()
         self._write_runtime_file()
         return dict(self.ports)
 
-    def _settings_changed(self) -> None:
+    def settings_changed(self) -> None:
         """Apply changed settings to the running device: firewall, announcements."""
         if self.store is None:
             return
@@ -417,7 +417,7 @@ class Device:
         self.data_dir.restore_journal.unlink()
         self.sessions.revoke_all()
         await self._follow_ports()
-        self._settings_changed()
+        self.settings_changed()
         return report
 
     def _open_for_restore(self, raw: bytes, passphrase: str | None
@@ -497,9 +497,9 @@ class Device:
     # --- the RESET button and the reset engine -------------------------------------------
 
     def _button_decided(self, mode: int) -> None:
-        self._start_reset(mode, "button")
+        self.start_reset(mode, "button")
 
-    def _start_reset(self, mode: int, trigger: str) -> None:
+    def start_reset(self, mode: int, trigger: str) -> None:
         """Run a reset in the background (its caller cannot wait: Mode 2 reboots)."""
         self._background(self._reset_logged(mode, trigger))
 
@@ -536,7 +536,7 @@ class Device:
                 journals.clear(self.data_dir.reset_journal)
                 self.last_reset = self._reset_summary(pending, report)
                 await self._follow_ports()
-                self._settings_changed()
+                self.settings_changed()
                 return self.last_reset
             pending.phase, pending.report = MODE1_DONE, report
             journals.write(self.data_dir.reset_journal, pending)
@@ -564,7 +564,7 @@ class Device:
     async def _follow_ports(self) -> None:
         """Move the listeners to the configured UI ports (after Mode 1 reset them)."""
         assert self.store is not None
-        http, https = self._wanted_ports(self.store)
+        http, https = self.wanted_ports(self.store)
         for kind, port in (("http", http), ("https", https)):
             if port != self.ports.get(kind) and port != 0:
                 try:
@@ -637,82 +637,4 @@ class Device:
         body = {"pid": os.getpid(), "hosts": self.options.hosts, "ports": self.ports,
                 "urls": self.urls(), "started": self.clock()}
         write_atomic(self.data_dir.runtime_file, json.dumps(body).encode(), mode=0o600)
-
-    def _control_routes(self) -> list[tuple[str, str, Any]]:
-        async def status(_request: web.Request) -> web.Response:
-            return web.json_response(self.snapshot())
-
-        async def button(request: web.Request) -> web.Response:
-            return await press_or_release(self.panel, request)
-
-        async def reset(request: web.Request) -> web.Response:
-            # The decision as the button would take it; for tests and benchmarks.
-            try:
-                mode = int((await request.json()).get("mode"))
-            except (ValueError, TypeError, AttributeError):
-                mode = 0
-            if mode not in (1, 2):
-                return web.json_response({"error": "mode must be 1 or 2"}, status=400)
-            why = "a reset is already in progress" if self.resetting else refusal(
-                self.state.status, mode)
-            if why is not None:
-                return web.json_response({"error": why}, status=409)
-            self._start_reset(mode, "control")
-            return web.json_response({"accepted": True, "mode": mode})
-
-        async def config(request: web.Request) -> web.Response:
-            try:
-                body = await request.json()
-                section, values = str(body["section"]), dict(body.get("values", {}))
-            except (ValueError, KeyError, TypeError):
-                return web.json_response({"error": "send {section, values}"}, status=400)
-            try:
-                if section == "ports" and values:
-                    current = self._wanted_ports(self.store) if self.store else (0, 0)
-                    typed = settings.convert(Ports, values)
-                    await self.change_ports("cli", typed.get("http", current[0]),
-                                            typed.get("https", current[1]))
-                    result = settings.read(self.store, section) if self.store else {}
-                elif values:
-                    assert self.store is not None
-                    result = settings.apply(self.store, self.network, self.security, section,
-                                            {k: str(v) for k, v in values.items()}, "cli")
-                    self._settings_changed()
-                else:
-                    assert self.store is not None
-                    result = settings.read(self.store, section)
-            except ValidationError as exc:
-                return web.json_response({"error": str(exc), "problems": exc.problems},
-                                         status=400)
-            except OpenStationError as exc:
-                return web.json_response({"error": str(exc)}, status=400)
-            return web.json_response({"section": section, "values": result})
-
-        async def backup_restore(request: web.Request) -> web.Response:
-            try:
-                body = await request.json()
-                action = body["action"]
-                passphrase = body.get("passphrase") or None
-                raw = base64.b64decode(body.get("file", ""))
-                sections = body.get("sections") or None
-            except (ValueError, KeyError, TypeError):
-                return web.json_response({"error": "send {action, file, passphrase}"},
-                                         status=400)
-            try:
-                if action == "backup":
-                    return web.json_response(
-                        {"file": base64.b64encode(self.backup(passphrase)).decode()})
-                if action == "preview":
-                    return web.json_response(self.restore_preview(raw, passphrase, sections))
-                if action == "restore":
-                    changes = await self.restore(raw, passphrase, sections, "cli")
-                    return web.json_response({"changes": changes})
-            except OpenStationError as exc:
-                return web.json_response({"error": str(exc)}, status=400)
-            return web.json_response({"error": "action: backup, preview or restore"},
-                                     status=400)
-
-        return [("GET", "/status", status), ("POST", "/button", button),
-                ("POST", "/reset", reset), ("POST", "/config", config),
-                ("POST", "/backup", backup_restore)]
 

@@ -14,7 +14,9 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("OPENSTATION_TEST_OUTPUT", "test-output")) / "screenshots"
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which would stop the asyncio tests that run after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail("chromium is missing: apt-get install chromium (CI does)")

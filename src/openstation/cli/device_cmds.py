@@ -1,0 +1,199 @@
+"""Commands for one device: run, install, status, log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from openstation.cli.common import (
+    DataDirOption,
+    JsonOption,
+    app,
+    err,
+    out,
+)
+from openstation.config.sections import Lifecycle
+from openstation.config.store import ConfigStore
+from openstation.datadir import DEFAULT_DATA_DIR, DataDir
+from openstation.device import Device, RunOptions, describe, initial_state
+from openstation.errors import DeviceNotRunningError, UserInputError
+from openstation.hardware import load_or_create
+from openstation.lifecycle.status import Status
+from openstation.panel import control
+from openstation.remote import install_stream
+
+
+@app.command()
+def run(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    model: Annotated[str | None, typer.Option(help="Model at first boot, e.g. DS918+.")] = None,
+    host: Annotated[list[str] | None, typer.Option(
+        help="Address to serve (repeatable). Default 127.0.0.1: not exposed to the LAN.")] = None,
+    http_port: Annotated[int | None, typer.Option(
+        help="HTTP port (default: the configured UI port, 5000; 0 picks a free one).")] = None,
+    https_port: Annotated[int | None, typer.Option(
+        help="HTTPS port (default: the configured UI port, 5001).")] = None,
+    findhost_port: Annotated[int, typer.Option(help="Synology Assistant UDP port.")] = 9999,
+    ssdp_port: Annotated[int, typer.Option(help="SSDP UDP port.")] = 1900,
+    no_mdns: Annotated[bool, typer.Option("--no-mdns", help="Do not announce on mDNS.")] = False,
+) -> None:
+    """Boot one device and serve it until Ctrl-C / SIGTERM."""
+    for port in (http_port, https_port, findhost_port, ssdp_port):
+        if port is not None and not 0 <= port <= 65535:
+            raise UserInputError(f"port {port} is out of range (0-65535)")
+    options = RunOptions(data_dir=data_dir, model=model, hosts=host or ["127.0.0.1"],
+                         http_port=http_port, https_port=https_port,
+                         findhost_port=findhost_port, ssdp_port=ssdp_port,
+                         mdns=not no_mdns)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(_serve(options))
+
+
+async def _serve(options: RunOptions) -> None:
+    device = Device(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await device.start()
+    facts = device.snapshot()
+    out.print(f"openstation {facts['model']} '{facts['server_name']}' is "
+              f"{facts['status']} (serial {facts['serial']}, MAC {facts['mac']})",
+              highlight=False)
+    for url in device.urls():
+        out.print(f"  {url}", highlight=False)
+    out.print(f"  data directory: {options.data_dir}", highlight=False)
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        await device.stop()
+    out.print("stopped")
+
+
+@app.command()
+def install(
+    url: Annotated[str, typer.Option(help="The device, e.g. http://127.0.0.1:5000")],
+    server_name: Annotated[str, typer.Option(help="Server name, e.g. DiskStation.")],
+    admin_user: Annotated[str, typer.Option(help="The administrator to create.")],
+    password: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="The administrator's password (prompted when omitted).")],
+    restore_latest: Annotated[bool, typer.Option(
+        "--restore-latest", help="Then restore the newest automatic configuration snapshot "
+        "found on volume1.")] = False,
+) -> None:
+    """Install (or reinstall) DSM on a device that is Not installed or Configuration lost."""
+    fields = {"server_name": server_name, "admin_user": admin_user, "password": password}
+    if restore_latest:
+        fields["restore"] = "latest"
+    final = asyncio.run(_install(url, fields))
+    if not final.get("success"):
+        error = final.get("error", {})
+        problems = error.get("problems") or {}
+        for key, why in problems.items():
+            err.print(f"  {key}: {why}", highlight=False)
+        raise UserInputError(f"install refused: {error.get('message', 'unknown reason')}")
+    out.print(f"Installed. Sign in at {url} as {admin_user}.", highlight=False)
+
+
+async def _install(url: str, fields: dict[str, str]) -> dict[str, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn  # kept out of `run`'s memory
+
+    final: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description:<36}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), console=out,
+                  transient=False) as progress:
+        task = progress.add_task("Installing", total=1.0)
+        async for line in install_stream(url, fields):
+            if line.get("done"):
+                final = line
+                break
+            progress.update(task, completed=float(line.get("progress", 0)),
+                            description=str(line.get("step", "")))
+    return final
+
+
+@app.command()
+def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+    """Show status, model, serial, MAC, server name, version and ports."""
+    facts = _status_facts(DataDir(data_dir))
+    if as_json:
+        out.print_json(json.dumps(facts))
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    for key in ("status", "status_code", "running", "model", "serial", "mac", "server_name",
+                "version", "http_port", "https_port"):
+        table.add_row(key.replace("_", " "), str(facts[key]))
+    if facts.get("listening"):
+        table.add_row("listening", ", ".join(f"{k} {v}" for k, v in facts["listening"].items()))
+    out.print(table)
+
+
+def _status_facts(data_dir: DataDir) -> dict[str, Any]:
+    try:
+        facts = asyncio.run(control.call(data_dir.control_socket, "GET", "/status"))
+        facts.pop("panel", None)
+        return facts
+    except DeviceNotRunningError:
+        pass
+    if not data_dir.hardware_file.exists():
+        raise UserInputError(f"{data_dir.root} holds no device (run `openstation run` first)")
+    hardware = load_or_create(data_dir.hardware_file, None)
+    if data_dir.config_db.exists():
+        store = ConfigStore.open_readonly(data_dir.config_db, hardware)
+        try:
+            facts = describe(hardware, store, Status.from_persisted(_lifecycle_state(store)))
+        finally:
+            store.close()
+    else:
+        facts = describe(hardware, None, Status.from_persisted(initial_state(data_dir)))
+    facts["running"] = False
+    return facts
+
+
+def _lifecycle_state(store: ConfigStore) -> str:
+    return store.get(Lifecycle).state
+
+
+
+# --- log ----------------------------------------------------------------------------------
+
+
+@app.command("log")
+def show_log(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False,
+             limit: int = 50, section: str | None = None,
+             resets: Annotated[bool, typer.Option("--resets", help="Only resets.")] = False
+             ) -> None:
+    """The audit log (Log Center): who changed what, and every reset."""
+    data = DataDir(data_dir)
+    if not data.config_db.exists():
+        raise UserInputError(f"{data_dir} holds no configuration database")
+    store = ConfigStore.open_readonly(data.config_db, load_or_create(data.hardware_file, None))
+    try:
+        entries = store.audit_log(limit=limit, section="system" if resets else section)
+    finally:
+        store.close()
+    if resets:
+        entries = [e for e in entries if e.action == "reset"]
+    rows: list[dict[str, Any]] = [{"id": e.id, "at": e.at, "actor": e.actor, "source": e.source,
+             "action": e.action, "section": e.section, "key": e.key, "detail": e.detail}
+            for e in entries]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    from datetime import datetime
+
+    for row in reversed(rows):
+        when = datetime.fromtimestamp(row["at"]).strftime("%Y-%m-%d %H:%M:%S")
+        target = row["section"] + (f"/{row['key']}" if row["key"] else "")
+        out.print(f"{when}  {row['actor']:<10} {row['action']:<7} {target}  "
+                  f"{json.dumps(row['detail'])}", highlight=False, soft_wrap=True)

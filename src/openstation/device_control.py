@@ -1,0 +1,99 @@
+"""The routes of the local control channel (system/panel.sock): status, the RESET button,
+a reset decision (for tests and benchmarks), settings and configuration backup — what the
+CLI uses on a running device."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from openstation import settings
+from openstation.config.sections import Ports
+from openstation.errors import OpenStationError, ValidationError
+from openstation.lifecycle.reset import refusal
+from openstation.ui.front import press_or_release
+
+if TYPE_CHECKING:
+    from openstation.device import Device
+
+
+def control_routes(device: Device) -> list[tuple[str, str, Any]]:
+    """(method, path, handler) for the control server."""
+    async def status(_request: web.Request) -> web.Response:
+        return web.json_response(device.snapshot())
+
+    async def button(request: web.Request) -> web.Response:
+        return await press_or_release(device.panel, request)
+
+    async def reset(request: web.Request) -> web.Response:
+        # The decision as the button would take it; for tests and benchmarks.
+        try:
+            mode = int((await request.json()).get("mode"))
+        except (ValueError, TypeError, AttributeError):
+            mode = 0
+        if mode not in (1, 2):
+            return web.json_response({"error": "mode must be 1 or 2"}, status=400)
+        why = "a reset is already in progress" if device.resetting else refusal(
+            device.state.status, mode)
+        if why is not None:
+            return web.json_response({"error": why}, status=409)
+        device.start_reset(mode, "control")
+        return web.json_response({"accepted": True, "mode": mode})
+
+    async def config(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            section, values = str(body["section"]), dict(body.get("values", {}))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {section, values}"}, status=400)
+        try:
+            if section == "ports" and values:
+                current = device.wanted_ports(device.store) if device.store else (0, 0)
+                typed = settings.convert(Ports, values)
+                await device.change_ports("cli", typed.get("http", current[0]),
+                                        typed.get("https", current[1]))
+                result = settings.read(device.store, section) if device.store else {}
+            elif values:
+                assert device.store is not None
+                result = settings.apply(device.store, device.network, device.security, section,
+                                        {k: str(v) for k, v in values.items()}, "cli")
+                device.settings_changed()
+            else:
+                assert device.store is not None
+                result = settings.read(device.store, section)
+        except ValidationError as exc:
+            return web.json_response({"error": str(exc), "problems": exc.problems},
+                                     status=400)
+        except OpenStationError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"section": section, "values": result})
+
+    async def backup_restore(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            action = body["action"]
+            passphrase = body.get("passphrase") or None
+            raw = base64.b64decode(body.get("file", ""))
+            sections = body.get("sections") or None
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {action, file, passphrase}"},
+                                     status=400)
+        try:
+            if action == "backup":
+                return web.json_response(
+                    {"file": base64.b64encode(device.backup(passphrase)).decode()})
+            if action == "preview":
+                return web.json_response(device.restore_preview(raw, passphrase, sections))
+            if action == "restore":
+                changes = await device.restore(raw, passphrase, sections, "cli")
+                return web.json_response({"changes": changes})
+        except OpenStationError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"error": "action: backup, preview or restore"},
+                                 status=400)
+
+    return [("GET", "/status", status), ("POST", "/button", button),
+            ("POST", "/reset", reset), ("POST", "/config", config),
+            ("POST", "/backup", backup_restore)]

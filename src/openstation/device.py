@@ -78,9 +78,11 @@ from openstation.webapi import (
     assistant,
     auth,
     config_backup,
+    filestation,
     info,
     logs,
     settings_api,
+    shares,
     storage_info,
     system,
     users,
@@ -231,7 +233,8 @@ class Device:
             store=store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
             clock=self.clock, sessions=self.sessions,
             login=LoginService(store, self.sessions, self.clock, self._local_networks),
-            accounts=self.accounts, storage=StorageService(store, self.data_dir.volume),
+            accounts=self.accounts,
+            storage=StorageService(store, self.data_dir.volume, self.machine_key),
             crypto=LoginCrypto(self.clock), booted_at=booted_at)
         self.registry = Registry()
         info.register(self.registry)
@@ -239,6 +242,8 @@ class Device:
         users.register(self.registry, self.web)
         system.register(self.registry, self.web, self.options.hosts)
         storage_info.register(self.registry, self.web)
+        filestation.register(self.registry, self.web.storage)
+        shares.register(self.registry, self.web, self.web.storage)
         logs.register(self.registry, self.web)
         config_backup.register(self.registry, self.web, self.backup, self.restore_preview,
                                self.restore)
@@ -255,6 +260,8 @@ class Device:
         await self._start_discovery()
         self.settings_changed()
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
+        if self.state.status is Status.READY:
+            self.web.storage.automount()  # "Mount automatically on startup", from Key Manager
         self._write_runtime_file()
         self._daily_backup()
         self.indicators.beep(self.clock(), "boot complete")
@@ -532,6 +539,7 @@ class Device:
             report = apply_mode1(self.store, pending)
             failpoint("mode1-committed")
             self.sessions.revoke_all()
+            self.web.storage.unmount_all()  # item 9: encrypted folders are unmounted
             if mode == 1:
                 journals.clear(self.data_dir.reset_journal)
                 self.last_reset = self._reset_summary(pending, report)

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from openstation import settings
-from openstation.config.sections import Ports
+from openstation.config.sections import Ports, Share
 from openstation.errors import OpenStationError, ValidationError
 from openstation.lifecycle.reset import refusal
 from openstation.ui.front import press_or_release
+from openstation.webapi.shares import share_json
 
 if TYPE_CHECKING:
     from openstation.device import Device
@@ -94,6 +95,33 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         return web.json_response({"error": "action: backup, preview or restore"},
                                  status=400)
 
-    return [("GET", "/status", status), ("POST", "/button", button),
+    async def share(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            action, name = str(body["action"]), str(body.get("name", ""))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {action, name}"}, status=400)
+        storage = device.web.storage
+        try:
+            if action == "create":
+                storage.create_share(name, actor="cli", encrypted=bool(body.get("encrypted")),
+                                     passphrase=body.get("passphrase"),
+                                     description=str(body.get("description", "")))
+            elif action == "delete":
+                storage.delete_share(name, actor="cli", confirm=bool(body.get("confirm")))
+            elif action == "mount":
+                key = body.get("key_file")
+                storage.mount(name, passphrase=body.get("passphrase"),
+                              key_file=base64.b64decode(key) if key else None)
+            elif action == "unmount":
+                storage.unmount(name)
+            elif action != "list":
+                return web.json_response({"error": "unknown action"}, status=400)
+        except OpenStationError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"shares": [share_json(storage, s) for s in
+                                             storage.store.records(Share)]})
+
+    return [("GET", "/status", status), ("POST", "/share", share), ("POST", "/button", button),
             ("POST", "/reset", reset), ("POST", "/config", config),
             ("POST", "/backup", backup_restore)]

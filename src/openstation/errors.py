@@ -49,3 +49,23 @@ class DeviceNotRunningError(OpenStationError):
 
 class PeerError(OpenStationError):
     """A peer (device, client, remote NAS) answered something we cannot use."""
+
+
+class PermissionDeniedError(UserInputError):
+    """The user may not do this to this file or shared folder."""
+
+
+class AlreadyExistsError(UserInputError):
+    """A file, folder or shared folder of that name already exists."""
+
+
+class NoSpaceError(UserInputError):
+    """The volume has no room for this."""
+
+
+class IllegalPathError(UserInputError):
+    """A path or name that is not allowed (.., NUL, '/', outside the share, too long)."""
+
+
+class NotMountedError(UserInputError):
+    """The encrypted shared folder is not mounted: its content cannot be read."""

@@ -17,11 +17,12 @@ from typing import Any
 STRONG = "Str0ng!pass"
 
 
-def openstation(*args: str, timeout: float = 60, check: bool = False
-                ) -> subprocess.CompletedProcess[str]:
+def openstation(*args: str, timeout: float = 60, check: bool = False,
+                input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would."""
     result = subprocess.run([sys.executable, "-m", "openstation", *args], capture_output=True,
-                            text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+                            text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"},
+                            input=input_text)
     if check and result.returncode != 0:
         raise AssertionError(f"openstation {args} failed:\n{result.stdout}\n{result.stderr}")
     return result

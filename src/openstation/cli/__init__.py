@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from openstation.cli import config_cmds, device_cmds, find_cmds, panel_cmds, user_cmds
+from openstation.cli import (
+    config_cmds,
+    device_cmds,
+    find_cmds,
+    panel_cmds,
+    share_cmds,
+    user_cmds,
+)
 from openstation.cli.common import app, err
 from openstation.errors import OpenStationError
 
-__all__ = ["app", "config_cmds", "device_cmds", "find_cmds", "main", "panel_cmds", "user_cmds"]
+__all__ = ["app", "config_cmds", "device_cmds", "find_cmds", "main", "panel_cmds", "share_cmds",
+           "user_cmds"]
 
 
 def main() -> None:

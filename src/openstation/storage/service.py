@@ -1,13 +1,32 @@
-"""The storage service: shared folders registered in the store and present on volume1."""
+"""The storage service: shared folders on volume1, encryption, mounts and Key Manager.
+
+Deleting a shared folder is the only operation in openstation that removes user data: an
+administrator, an explicit confirmation, an audit entry. Everything else only reads the
+volume or writes inside a share on a user's request.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import shutil
 import uuid as uuidlib
 from pathlib import Path
+from typing import Any
 
-from openstation.config.sections import Share
+from openstation.config.sections import KeyEntry, Share
 from openstation.config.store import ConfigStore, Transaction
-from openstation.errors import ValidationError
+from openstation.errors import (
+    ConflictError,
+    NotFoundError,
+    NotMountedError,
+    UserInputError,
+    ValidationError,
+)
+from openstation.security.machine_key import MachineKey
+from openstation.storage import crypto
+from openstation.storage.crypto import ShareCipher, WrongKeyError
+from openstation.storage.permissions import LEVELS
 from openstation.storage.volume import (
     ShareMetadata,
     scan_shares,
@@ -15,38 +34,105 @@ from openstation.storage.volume import (
     write_share_metadata,
 )
 
+SHARE_METADATA_NAME = "@share.json"
+
 
 class StorageService:
-    """Shared folders: creation and re-registration after a reinstall."""
+    """Shared folders: creation, settings, deletion, encryption and mounts."""
 
-    def __init__(self, store: ConfigStore, volume: Path) -> None:
+    def __init__(self, store: ConfigStore, volume: Path,
+                 machine_key: MachineKey | None = None) -> None:
         self.store = store
         self.volume = volume
+        self.machine_key = machine_key
+        self.mounted: dict[str, ShareCipher] = {}  # only in memory: a restart unmounts all
 
-    def create_share(self, name: str, *, actor: str, description: str = "") -> Share:
-        """Create a plain shared folder on volume1 and register it."""
+    # --- shares --------------------------------------------------------------------------
+
+    def share(self, name: str) -> Share:
+        share = self.store.record(Share, name)
+        if share is None:
+            raise NotFoundError(f"no shared folder named {name!r}")
+        return share
+
+    def create_share(self, name: str, *, actor: str, description: str = "",
+                     encrypted: bool = False, passphrase: str | None = None,
+                     hidden: bool = False, recycle_bin: bool = False,
+                     permissions: dict[str, str] | None = None) -> Share:
+        """Create a shared folder on volume1 (encrypted with `passphrase` if asked)."""
         problems: dict[str, str] = {}
         if (why := share_name_problem(name)) is not None:
             problems["name"] = why
         elif self.store.record(Share, name) is not None or (self.volume / name).exists():
             problems["name"] = f"a shared folder named {name!r} already exists"
+        if encrypted and (not passphrase or len(passphrase) < 8):
+            problems["passphrase"] = "an encrypted shared folder needs a passphrase of 8+ " \
+                                     "characters"
+        problems.update(permission_problems(permissions or {}))
         if problems:
             raise ValidationError(problems)
         now = self.store.clock()
         share = Share(name=name, uuid=str(uuidlib.uuid4()), description=description,
-                      created=now, permissions={"group:administrators": "rw"})
+                      hidden=hidden, recycle_bin=recycle_bin, encrypted=encrypted,
+                      created=now, permissions={"group:administrators": "rw",
+                                                **(permissions or {})})
+        header = None
+        data_key = None
+        if encrypted:
+            assert passphrase is not None
+            data_key = crypto.new_data_key()
+            header = {"wrap": crypto.wrap_with_passphrase(data_key, passphrase),
+                      "check": crypto.key_check(data_key)}
         folder = self.volume / name
         folder.mkdir(mode=0o755)
-        write_share_metadata(folder, ShareMetadata(name, share.uuid, False, now))
+        write_share_metadata(folder, ShareMetadata(name, share.uuid, encrypted, now, header))
+        with self.store.transaction(actor) as tx:
+            tx.put_record(share)
+        if data_key is not None:
+            self.mounted[name] = ShareCipher(data_key)  # a new encrypted share is mounted
+        return share
+
+    def set_share(self, name: str, *, actor: str, description: str | None = None,
+                  hidden: bool | None = None, recycle_bin: bool | None = None,
+                  permissions: dict[str, str] | None = None,
+                  mount_on_startup: bool | None = None) -> Share:
+        share = self.share(name)
+        problems = permission_problems(permissions or {})
+        if mount_on_startup and not share.encrypted:
+            problems["mount_on_startup"] = "only encrypted shared folders are mounted"
+        elif mount_on_startup and self.store.record(KeyEntry, name) is None:
+            problems["mount_on_startup"] = "add the share's key to Key Manager first"
+        if problems:
+            raise ValidationError(problems)
+        for field, value in (("description", description), ("hidden", hidden),
+                             ("recycle_bin", recycle_bin), ("permissions", permissions),
+                             ("mount_on_startup", mount_on_startup)):
+            if value is not None:
+                setattr(share, field, value)
         with self.store.transaction(actor) as tx:
             tx.put_record(share)
         return share
 
+    def delete_share(self, name: str, *, actor: str, confirm: bool) -> None:
+        """Delete a shared folder AND ITS DATA: the one destructive operation there is."""
+        share = self.share(name)
+        if not confirm:
+            raise ConflictError(f"deleting {name!r} removes all of its files: confirm it")
+        with self.store.transaction(actor, "storage") as tx:
+            tx.delete_record(Share, name)
+            if tx.record(KeyEntry, name) is not None:
+                tx.delete_record(KeyEntry, name)
+            tx.audit("delete-data", "shares", name, {"uuid": share.uuid, "data": "deleted"})
+        self.mounted.pop(name, None)
+        folder = self.volume / name
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder)
+
     def register_from_volume(self, tx: Transaction) -> tuple[list[str], list[str]]:
         """Register every share found on volume1 that the store lacks (reinstall).
 
-        Reads metadata only; never writes to the volume. Returns the names registered and
-        a line per folder that could not be.
+        Reads metadata only; never writes to the volume. Encrypted shares come back
+        unmounted. Returns the names registered and a line per unusable folder.
         """
         found, problems = scan_shares(self.volume)
         registered: list[str] = []
@@ -58,3 +144,135 @@ class StorageService:
                                 permissions={"group:administrators": "rw"}))
             registered.append(meta.name)
         return registered, problems
+
+    # --- encryption and mounts -----------------------------------------------------------
+
+    def header(self, name: str) -> dict[str, Any]:
+        meta = json.loads((self.volume / name / SHARE_METADATA_NAME).read_text())
+        header = meta.get("encryption_header")
+        if not isinstance(header, dict):
+            raise UserInputError(f"{name!r} is not an encrypted shared folder")
+        return header
+
+    def data_key(self, name: str, passphrase: str | None = None,
+                 key_file: bytes | None = None) -> bytes:
+        share = self.share(name)
+        if not share.encrypted:
+            raise UserInputError(f"{name!r} is not an encrypted shared folder")
+        header = self.header(name)
+        if key_file is not None:
+            return crypto.key_from_file(key_file, share.uuid, header["check"])
+        if passphrase:
+            return crypto.unwrap_with_passphrase(header["wrap"], passphrase)
+        raise ValidationError({"passphrase": "give the passphrase or the key file"})
+
+    def mount(self, name: str, *, passphrase: str | None = None,
+              key_file: bytes | None = None) -> None:
+        self.mounted[name] = ShareCipher(self.data_key(name, passphrase, key_file))
+
+    def unmount(self, name: str) -> None:
+        self.share(name)
+        self.mounted.pop(name, None)
+
+    def unmount_all(self) -> list[str]:
+        """Mode 1: every encrypted shared folder unmounted."""
+        names = sorted(self.mounted)
+        self.mounted.clear()
+        return names
+
+    def cipher(self, share: Share) -> ShareCipher | None:
+        """The cipher of a mounted encrypted share, None for a plain one."""
+        if not share.encrypted:
+            return None
+        cipher = self.mounted.get(share.name)
+        if cipher is None:
+            raise NotMountedError(f"the encrypted shared folder {share.name!r} is not mounted")
+        return cipher
+
+    def export_key(self, name: str, passphrase: str) -> bytes:
+        share = self.share(name)
+        return crypto.key_file(self.data_key(name, passphrase), share.name, share.uuid)
+
+    def change_passphrase(self, name: str, old: str, new: str, actor: str) -> None:
+        if len(new) < 8:
+            raise ValidationError({"new_passphrase": "at least 8 characters"})
+        data_key = self.data_key(name, old)
+        share = self.share(name)
+        header = {"wrap": crypto.wrap_with_passphrase(data_key, new),
+                  "check": crypto.key_check(data_key)}
+        write_share_metadata(self.volume / name, ShareMetadata(
+            name, share.uuid, True, share.created, header))
+        with self.store.transaction(actor, "storage") as tx:
+            tx.audit("set", "shares", name, {"passphrase": ["***", "***"]})
+
+    # --- Key Manager ---------------------------------------------------------------------
+
+    def key_manager_add(self, name: str, *, actor: str, passphrase: str | None = None,
+                        key_file: bytes | None = None, protection: str = "machine",
+                        keystore_passphrase: str | None = None) -> KeyEntry:
+        """Store a share's key for automount, under the machine key or a key-store passphrase."""
+        data_key = self.data_key(name, passphrase, key_file)
+        encoded = base64.b64encode(data_key).decode()
+        if protection == "machine":
+            if self.machine_key is None:
+                raise ConflictError("no machine key")
+            wrapped = self.machine_key.encrypt(encoded)
+        elif protection == "passphrase":
+            if not keystore_passphrase or len(keystore_passphrase) < 8:
+                raise ValidationError({"keystore_passphrase": "at least 8 characters"})
+            wrapped = json.dumps(crypto.wrap_with_passphrase(data_key, keystore_passphrase))
+        else:
+            raise ValidationError({"protection": "machine or passphrase"})
+        entry = KeyEntry(share=name, protection=protection, wrapped_key=wrapped,
+                         created=self.store.clock())
+        with self.store.transaction(actor, "storage") as tx:
+            tx.put_record(entry)
+        return entry
+
+    def key_manager_delete(self, name: str, *, actor: str) -> None:
+        with self.store.transaction(actor, "storage") as tx:
+            tx.delete_record(KeyEntry, name)
+
+    def key_manager_mount(self, name: str, keystore_passphrase: str | None = None) -> None:
+        """Mount from Key Manager (a passphrase-protected entry needs the key-store's)."""
+        entry = self.store.record(KeyEntry, name)
+        if entry is None:
+            raise NotFoundError(f"Key Manager holds no key for {name!r}")
+        if entry.protection == "machine":
+            if self.machine_key is None:
+                raise ConflictError("no machine key")
+            data_key = base64.b64decode(self.machine_key.decrypt(entry.wrapped_key))
+        else:
+            if not keystore_passphrase:
+                raise ValidationError({"keystore_passphrase": "needed for this key"})
+            data_key = crypto.unwrap_with_passphrase(json.loads(entry.wrapped_key),
+                                                     keystore_passphrase)
+        share = self.share(name)
+        if crypto.key_check(data_key) != self.header(name)["check"]:
+            raise WrongKeyError(f"Key Manager's key does not open {share.name!r}")
+        self.mounted[name] = ShareCipher(data_key)
+
+    def automount(self) -> list[str]:
+        """At boot: mount every share set to mount on startup whose key the machine holds."""
+        mounted = []
+        for share in self.store.records(Share):
+            entry = self.store.record(KeyEntry, share.name)
+            if share.encrypted and share.mount_on_startup and entry is not None \
+                    and entry.protection == "machine":
+                try:
+                    self.key_manager_mount(share.name)
+                except UserInputError:
+                    continue
+                mounted.append(share.name)
+        return mounted
+
+
+def permission_problems(permissions: dict[str, str]) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for principal, level in permissions.items():
+        kind, _, who = principal.partition(":")
+        if kind not in ("user", "group") or not who:
+            problems[f"permissions.{principal}"] = "principals are user:NAME or group:NAME"
+        elif level not in LEVELS:
+            problems[f"permissions.{principal}"] = "rw, ro or na"
+    return problems

@@ -28,6 +28,7 @@ from openstation.webapi.registry import Api, Registry
 log = logging.getLogger(__name__)
 
 MAX_PARAMETER_BYTES = 1 << 20
+STREAMED_APIS = frozenset({"SYNO.FileStation.Upload"})
 
 
 @dataclass
@@ -105,6 +106,8 @@ def error_code(exc: OpenStationError) -> tuple[int, dict[str, Any]]:
 async def read_params(request: web.Request) -> dict[str, str]:
     """Parameters from the query string and a form body (the body wins on a clash)."""
     params = {key: value for key, value in request.query.items()}
+    if params.get("api") in STREAMED_APIS:
+        return params  # their handlers stream the body themselves
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded", "multipart/form-data"
     ):

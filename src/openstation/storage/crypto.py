@@ -1,0 +1,199 @@
+"""Encrypted shared folders: keys, file names and file contents (AES, via `cryptography`).
+
+- A share has a random 256-bit data key. Its metadata on the volume holds that key wrapped
+  (AES-GCM) under a key derived from the passphrase (scrypt), so the passphrase can change
+  without re-encrypting a byte, and a reinstalled system can mount the share again.
+- File and folder names: AES-SIV (deterministic, authenticated), base32 without padding.
+- Contents: a header (magic, version, random file id) then 64 KiB chunks, each AES-256-GCM
+  sealed with a nonce made of the file id and the chunk index and the index and a last-chunk
+  flag authenticated: a flipped bit, a reordered or a truncated file is an IntegrityError,
+  never garbage.
+- A key file (exported) is the data key itself, with the share's uuid: it mounts the share
+  without the passphrase.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import struct
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from openstation.errors import UserInputError
+
+MAGIC = b"OSE1"
+CHUNK = 64 * 1024
+HEADER = struct.Struct(">4s12s")  # magic, file id (the nonce prefix)
+TAG = 16
+SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+KEY_FILE_KIND = "openstation-share-key"
+
+
+class IntegrityError(UserInputError):
+    """Encrypted data that does not authenticate: altered, truncated or the wrong key."""
+
+
+class WrongKeyError(UserInputError):
+    """The passphrase or key file does not open this share."""
+
+
+def _kek(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
+    return Scrypt(salt=salt, length=32, n=params["n"], r=params["r"],
+                  p=params["p"]).derive(passphrase.encode())
+
+
+def new_data_key() -> bytes:
+    return os.urandom(32)
+
+
+def wrap_with_passphrase(data_key: bytes, passphrase: str) -> dict[str, Any]:
+    """The encryption header stored in the share's metadata file."""
+    salt, nonce = os.urandom(16), os.urandom(12)
+    sealed = AESGCM(_kek(passphrase, salt, SCRYPT)).encrypt(nonce, data_key, b"share-key")
+    return {"version": 1, "kdf": {"name": "scrypt", **SCRYPT},
+            "salt": base64.b64encode(salt).decode(), "nonce": base64.b64encode(nonce).decode(),
+            "wrapped": base64.b64encode(sealed).decode()}
+
+
+def unwrap_with_passphrase(header: dict[str, Any], passphrase: str) -> bytes:
+    try:
+        kdf = header["kdf"]
+        key = _kek(passphrase, base64.b64decode(header["salt"]),
+                   {"n": int(kdf["n"]), "r": int(kdf["r"]), "p": int(kdf["p"])})
+        return AESGCM(key).decrypt(base64.b64decode(header["nonce"]),
+                                   base64.b64decode(header["wrapped"]), b"share-key")
+    except InvalidTag:
+        raise WrongKeyError("wrong passphrase for this shared folder") from None
+    except (KeyError, ValueError, TypeError):
+        raise IntegrityError("the shared folder's encryption header is corrupt") from None
+
+
+def key_check(data_key: bytes) -> str:
+    """A value stored beside the header that tells whether a key is this share's."""
+    return base64.b64encode(AESGCM(data_key).encrypt(bytes(12), b"check", b"share")).decode()
+
+
+def key_file(data_key: bytes, share: str, uuid: str) -> bytes:
+    return json.dumps({"kind": KEY_FILE_KIND, "share": share, "uuid": uuid,
+                       "key": base64.b64encode(data_key).decode()}).encode()
+
+
+def key_from_file(raw: bytes, uuid: str, check: str) -> bytes:
+    try:
+        body = json.loads(raw)
+        if body.get("kind") != KEY_FILE_KIND:
+            raise ValueError
+        key = base64.b64decode(body["key"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise WrongKeyError("not an openstation share key file") from None
+    if body.get("uuid") != uuid or len(key) != 32 or key_check(key) != check:
+        raise WrongKeyError("this key file belongs to another shared folder")
+    return key
+
+
+class ShareCipher:
+    """Names and contents of one mounted encrypted share."""
+
+    def __init__(self, data_key: bytes) -> None:
+        self._aead = AESGCM(data_key)
+        self._siv = AESSIV(data_key + data_key)  # AES-SIV takes a 512-bit key
+
+    def encrypt_name(self, name: str) -> str:
+        sealed = self._siv.encrypt(name.encode(), [b"name"])
+        return base64.b32encode(sealed).decode().rstrip("=").lower()
+
+    def decrypt_name(self, stored: str) -> str:
+        try:
+            padded = stored.upper() + "=" * (-len(stored) % 8)
+            return self._siv.decrypt(base64.b32decode(padded), [b"name"]).decode()
+        except (InvalidTag, ValueError, UnicodeDecodeError):
+            raise IntegrityError(f"the encrypted name {stored!r} does not authenticate"
+                                 ) from None
+
+    def encryptor(self, sink: BinaryIO) -> Encryptor:
+        """An incremental writer of one encrypted file into `sink`."""
+        return Encryptor(self, sink)
+
+    def encrypt_stream(self, source: Iterator[bytes], sink: BinaryIO) -> int:
+        """Write `source` encrypted into `sink`; returns the plaintext size."""
+        writer = self.encryptor(sink)
+        for block in source:
+            writer.write(block)
+        return writer.close()
+
+    def decrypt_stream(self, source: BinaryIO, start_chunk: int = 0) -> Iterator[bytes]:
+        """Plaintext chunks of an encrypted file, from chunk `start_chunk` on."""
+        header = source.read(HEADER.size)
+        if len(header) != HEADER.size:
+            raise IntegrityError("the encrypted file is truncated (no header)")
+        magic, file_id = HEADER.unpack(header)
+        if magic != MAGIC:
+            raise IntegrityError("not an encrypted openstation file")
+        index = start_chunk
+        source.seek(HEADER.size + index * (CHUNK + TAG))
+        while True:
+            sealed = source.read(CHUNK + TAG)
+            last = len(sealed) < CHUNK + TAG or not source.read(1)
+            if not last:
+                source.seek(-1, os.SEEK_CUR)
+            yield self._open(file_id, index, sealed, last)
+            if last:
+                return
+            index += 1
+
+    def _nonce(self, file_id: bytes, index: int) -> bytes:
+        return file_id[:4] + struct.pack(">Q", int.from_bytes(file_id[4:], "big") ^ index)
+
+    def _seal(self, file_id: bytes, index: int, plain: bytes, last: bool) -> bytes:
+        aad = struct.pack(">Q?", index, last)
+        return self._aead.encrypt(self._nonce(file_id, index), plain, aad)
+
+    def _open(self, file_id: bytes, index: int, sealed: bytes, last: bool) -> bytes:
+        try:
+            return self._aead.decrypt(self._nonce(file_id, index), sealed,
+                                      struct.pack(">Q?", index, last))
+        except InvalidTag:
+            raise IntegrityError("the encrypted file was altered or truncated") from None
+
+
+class Encryptor:
+    """Encrypts one file as its bytes arrive (memory stays at one chunk)."""
+
+    def __init__(self, cipher: ShareCipher, sink: BinaryIO) -> None:
+        self.cipher = cipher
+        self.sink = sink
+        self.file_id = os.urandom(12)
+        self.index = 0
+        self.size = 0
+        self.pending = bytearray()
+        sink.write(HEADER.pack(MAGIC, self.file_id))
+
+    def write(self, block: bytes) -> None:
+        self.pending += block
+        while len(self.pending) > CHUNK:
+            self.sink.write(self.cipher._seal(self.file_id, self.index,
+                                              bytes(self.pending[:CHUNK]), last=False))
+            del self.pending[:CHUNK]
+            self.size += CHUNK
+            self.index += 1
+
+    def close(self) -> int:
+        """Seal the last chunk; returns the plaintext size."""
+        self.sink.write(self.cipher._seal(self.file_id, self.index, bytes(self.pending),
+                                          last=True))
+        self.size += len(self.pending)
+        self.pending.clear()
+        return self.size
+
+
+def plain_size(stored_size: int) -> int:
+    """The plaintext size of an encrypted file of `stored_size` bytes."""
+    body = max(0, stored_size - HEADER.size)
+    chunks = max(1, -(-body // (CHUNK + TAG)))
+    return max(0, body - chunks * TAG)

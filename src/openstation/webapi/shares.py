@@ -1,0 +1,161 @@
+"""Control Panel > Shared Folder over the Web API: SYNO.Core.Share create/get/set/delete,
+SYNO.Core.Share.Crypto (mount, unmount, export_key, change passphrase) and
+SYNO.Core.Share.KeyManager (list, add, delete, mount)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from openstation.config.sections import KeyEntry, Share
+from openstation.storage.crypto import WrongKeyError
+from openstation.storage.service import StorageService
+from openstation.webapi import envelope
+from openstation.webapi.context import WebContext
+from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.envelope import ApiError
+from openstation.webapi.registry import Api, Registry
+
+
+def share_json(storage: StorageService, share: Share) -> dict[str, Any]:
+    return {"name": share.name, "uuid": share.uuid, "desc": share.description,
+            "vol_path": "/volume1", "hidden": share.hidden,
+            "enable_recycle_bin": share.recycle_bin, "encryption": 1 if share.encrypted else 0,
+            "is_mounted": (share.name in storage.mounted) if share.encrypted else True,
+            "mount_on_startup": share.mount_on_startup, "permissions": share.permissions}
+
+
+def register(registry: Registry, ctx: WebContext, storage: StorageService,
+             unmounted: Any = None) -> None:
+    def who(call: ApiCall) -> str:
+        return str(call.session.user)
+
+    def info(call: ApiCall) -> dict[str, Any]:
+        raw = call.json_param("shareinfo", {})
+        merged = dict(raw) if isinstance(raw, dict) else {}
+        for key in ("desc", "hidden", "enable_recycle_bin", "encryption", "enc_passwd",
+                    "permissions", "mount_on_startup"):
+            if key in call.params and key not in merged:
+                merged[key] = call.json_param(key) if key == "permissions" else \
+                    call.params[key]
+        return merged
+
+    def flag(value: Any) -> bool | None:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": f"{value!r} is no flag"})
+
+    async def create(call: ApiCall) -> dict[str, Any]:
+        details = info(call)
+        permissions = details.get("permissions")
+        if permissions is not None and not isinstance(permissions, dict):
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"permissions": "an object"})
+        share = storage.create_share(
+            call.param("name"), actor=who(call), description=str(details.get("desc", "")),
+            encrypted=bool(flag(details.get("encryption"))),
+            passphrase=details.get("enc_passwd"), hidden=bool(flag(details.get("hidden"))),
+            recycle_bin=bool(flag(details.get("enable_recycle_bin"))),
+            permissions=permissions)
+        return {"name": share.name, "uuid": share.uuid}
+
+    async def get(call: ApiCall) -> dict[str, Any]:
+        return share_json(storage, storage.share(call.param("name")))
+
+    async def set_(call: ApiCall) -> dict[str, Any]:
+        details = info(call)
+        permissions = details.get("permissions")
+        if permissions is not None and not isinstance(permissions, dict):
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"permissions": "an object"})
+        share = storage.set_share(
+            call.param("name"), actor=who(call),
+            description=details.get("desc"), hidden=flag(details.get("hidden")),
+            recycle_bin=flag(details.get("enable_recycle_bin")), permissions=permissions,
+            mount_on_startup=flag(details.get("mount_on_startup")))
+        return share_json(storage, share)
+
+    async def delete(call: ApiCall) -> dict[str, Any]:
+        storage.delete_share(call.param("name"), actor=who(call),
+                             confirm=call.bool_param("confirm") or False)
+        return {}
+
+    async def mount(call: ApiCall) -> dict[str, Any]:
+        key = call.params.get("key_file")
+        try:
+            storage.mount(call.param("name"), passphrase=call.params.get("password"),
+                          key_file=key.encode() if key else None)
+        except WrongKeyError as exc:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        return {}
+
+    async def unmount(call: ApiCall) -> dict[str, Any]:
+        storage.unmount(call.param("name"))
+        return {}
+
+    async def export_key(call: ApiCall) -> web.Response:
+        name = call.param("name")
+        try:
+            body = storage.export_key(name, call.param("password"))
+        except WrongKeyError as exc:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        return web.Response(body=body, content_type="application/octet-stream", headers={
+            "Content-Disposition": f'attachment; filename="{name}.key"'})
+
+    async def change_password(call: ApiCall) -> dict[str, Any]:
+        try:
+            storage.change_passphrase(call.param("name"), call.param("password"),
+                                      call.param("new_password"), who(call))
+        except WrongKeyError as exc:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        return {}
+
+    async def keys_list(call: ApiCall) -> dict[str, Any]:
+        return {"keys": [{"name": k.share, "protection": k.protection, "created": k.created}
+                         for k in ctx.store.records(KeyEntry)]}
+
+    async def keys_add(call: ApiCall) -> dict[str, Any]:
+        key = call.params.get("key_file")
+        try:
+            storage.key_manager_add(
+                call.param("name"), actor=who(call), passphrase=call.params.get("password"),
+                key_file=key.encode() if key else None,
+                protection=call.params.get("protection", "machine"),
+                keystore_passphrase=call.params.get("keystore_password"))
+        except WrongKeyError as exc:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        return await keys_list(call)
+
+    async def keys_delete(call: ApiCall) -> dict[str, Any]:
+        storage.key_manager_delete(call.param("name"), actor=who(call))
+        return await keys_list(call)
+
+    async def keys_mount(call: ApiCall) -> dict[str, Any]:
+        try:
+            storage.key_manager_mount(call.param("name"),
+                                      call.params.get("keystore_password"))
+        except WrongKeyError as exc:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        return {}
+
+    core = registry.get("SYNO.Core.Share")
+    assert core is not None
+    core.methods.update({"create": create, "get": get, "set": set_, "delete": delete})
+    core.changes = frozenset({"create", "set", "delete"})
+    core.admin = frozenset({"list", "create", "get", "set", "delete"})
+    registry.add(Api("SYNO.Core.Share.Crypto", "entry.cgi", 1, 1,
+                     {"mount": mount, "unmount": unmount, "export_key": export_key,
+                      "change_password": change_password},
+                     changes=frozenset({"mount", "unmount", "change_password"}),
+                     admin=frozenset({"mount", "unmount", "export_key", "change_password"})))
+    registry.add(Api("SYNO.Core.Share.KeyManager", "entry.cgi", 1, 1,
+                     {"list": keys_list, "add": keys_add, "delete": keys_delete,
+                      "mount": keys_mount},
+                     changes=frozenset({"add", "delete", "mount"}),
+                     admin=frozenset({"list", "add", "delete", "mount"})))

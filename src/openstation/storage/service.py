@@ -20,6 +20,7 @@ from openstation.errors import (
     ConflictError,
     NotFoundError,
     NotMountedError,
+    OpenStationError,
     UserInputError,
     ValidationError,
 )
@@ -261,8 +262,8 @@ class StorageService:
                     and entry.protection == "machine":
                 try:
                     self.key_manager_mount(share.name)
-                except UserInputError:
-                    continue
+                except (OpenStationError, ValueError, OSError):
+                    continue  # a key that no longer opens: the share stays unmounted
                 mounted.append(share.name)
         return mounted
 

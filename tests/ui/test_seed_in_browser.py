@@ -283,3 +283,49 @@ def test_configuration_backup_page_exports_previews_and_restores(device_factory:
                                    "buffer": b'{"magic": "nope"}'})
     page.click("#preview")
     assert "not an openstation configuration backup" in page.inner_text(".error")
+
+
+def test_shared_folder_page_encryption_mount_export_and_delete(device_factory: Factory,
+                                                               page: Any, tmp_path: Path
+                                                               ) -> None:
+    device = device_factory()
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    sign_in(page, device.url + "/", "alice", STRONG)
+    page.wait_for_url("**/desktop")
+    page.goto(device.url + "/panel/share")
+    page.fill("#share_name", "vault")
+    page.check("#share_encrypt")
+    page.fill("#share_pass", "short")
+    page.click("#share_create")
+    assert "passphrase" in page.inner_text(".error")
+    page.fill("#share_name", "vault")
+    page.check("#share_encrypt")
+    page.fill("#share_pass", "vault pass 1")
+    page.click("#share_create")
+    row = 'tr[data-name="vault"]'
+    assert page.inner_text(f"{row} td.state") == "Encrypted, mounted"
+    page.click(f'{row} button[value="unmount"]')
+    assert page.inner_text(f"{row} td.state") == "Encrypted, unmounted"
+    page.fill(f"{row} input.mount-pass", "wrong passphrase")
+    page.click(f'{row} button[value="mount"]')
+    assert "wrong passphrase" in page.inner_text(".error")
+    page.fill(f"{row} input.mount-pass", "vault pass 1")
+    page.click(f'{row} button[value="mount"]')
+    assert page.inner_text(f"{row} td.state") == "Encrypted, mounted"
+    page.fill(f'{row} input[name="export_passphrase"]', "vault pass 1")
+    with page.expect_download() as download:
+        page.click(f'{row} button[value="export"]')
+    key = tmp_path / "vault.key"
+    download.value.save_as(key)
+    assert b"openstation-share-key" in key.read_bytes()
+    page.fill(f'{row} input[name="export_passphrase"]', "vault pass 1")
+    page.click(f'{row} button[value="keymanager"]')
+    assert "(mount on startup)" in page.inner_text(f"{row} td.state")
+    assert "machine key" in page.inner_text("#keys")
+    shot(page, "60-shared-folder")
+    page.click(f'{row} button.danger')
+    assert "confirm" in page.inner_text(".error")
+    page.check(f'{row} input[name="confirm"]')
+    page.click(f'{row} button.danger')
+    assert page.locator(row).count() == 0
+    assert not (device.data_dir / "volume1" / "vault").exists()

@@ -37,9 +37,11 @@ from openstation.config.sections import (
     FirewallRule,
     General,
     Group,
+    KeyEntry,
     Network,
     PasswordPolicy,
     Ports,
+    Share,
     User,
 )
 from openstation.errors import OpenStationError, ValidationError
@@ -48,6 +50,7 @@ from openstation.network.service import NetworkService
 from openstation.security.firewall import services
 from openstation.security.service import SecurityService
 from openstation.webapi.context import WebContext
+from openstation.webapi.shares import share_json
 
 COOKIE = "id"
 LOGIN_CSRF = "login_csrf"
@@ -110,6 +113,10 @@ class Pages:
         get("/personal", self.signed_in(self.personal))
         post("/personal", self.signed_in(self.personal_save, csrf=True))
         get("/logs", self.admin(self.logs))
+        get("/panel/share", self.admin(self.shares_page))
+        post("/panel/share/create", self.admin(self.share_create, csrf=True))
+        post("/panel/share/delete", self.admin(self.share_delete, csrf=True))
+        post("/panel/share/crypto", self.admin(self.share_crypto, csrf=True))
         get("/panel/restore", self.admin(self.restore_page))
         post("/panel/restore/export", self.admin(self.restore_export, csrf=True))
         post("/panel/restore/preview", self.admin(self.restore_preview, csrf=True))
@@ -545,3 +552,54 @@ class Pages:
         response = web.HTTPSeeOther("/?restored=1")
         response.del_cookie(COOKIE, path="/")
         raise response
+
+    # --- Control Panel > Shared Folder -----------------------------------------------------
+
+    async def shares_page(self, request: web.Request, session: Session,
+                          messages: list[tuple[str, str]] | None = None) -> web.Response:
+        storage = self.ctx.storage
+        return self.render("shares.html", request, session, messages, title="Shared Folder",
+                           shares=[share_json(storage, s)
+                                   for s in self.ctx.store.records(Share)],
+                           keys=self.ctx.store.records(KeyEntry))
+
+    async def share_create(self, request: web.Request, session: Session) -> web.Response:
+        form = await request.post()
+        encrypted = form.get("encrypted") == "1"
+        return await self._apply(request, session, self.shares_page, lambda f: (
+            self.ctx.storage.create_share(
+                str(f.get("name", "")), actor=session.user,
+                description=str(f.get("description", "")), encrypted=encrypted,
+                passphrase=str(f.get("passphrase", "")) or None)))
+
+    async def share_delete(self, request: web.Request, session: Session) -> web.Response:
+        return await self._apply(request, session, self.shares_page, lambda f: (
+            self.ctx.storage.delete_share(str(f.get("name", "")), actor=session.user,
+                                          confirm=f.get("confirm") == "1")))
+
+    async def share_crypto(self, request: web.Request, session: Session) -> web.Response:
+        form = await request.post()
+        name, op = str(form.get("name", "")), str(form.get("op", ""))
+        storage = self.ctx.storage
+        if op == "export":
+            try:
+                body = storage.export_key(name, str(form.get("export_passphrase", "")))
+            except OpenStationError as exc:
+                return await self.shares_page(request, session, self.problems(exc))
+            return web.Response(body=body, content_type="application/octet-stream",
+                                headers={"Content-Disposition":
+                                         f'attachment; filename="{name}.key"'})
+
+        def change(f: Any) -> None:
+            if op == "mount":
+                storage.mount(name, passphrase=str(f.get("passphrase", "")) or None)
+            elif op == "unmount":
+                storage.unmount(name)
+            elif op == "keymanager":
+                storage.key_manager_add(name, actor=session.user,
+                                        passphrase=str(f.get("export_passphrase", "")) or None)
+                storage.set_share(name, actor=session.user, mount_on_startup=True)
+            else:
+                raise ValidationError({"op": "mount, unmount, export or keymanager"})
+
+        return await self._apply(request, session, self.shares_page, change)

@@ -53,3 +53,12 @@ def open_store(data_dir: Path) -> Iterator[ConfigStore]:
 def panel_call(data_dir: Path, method: str, path: str, payload: dict[str, Any] | None = None
            ) -> dict[str, Any]:
     return asyncio.run(control.call(DataDir(data_dir).control_socket, method, path, payload))
+
+
+def write_private(output: Path, body: bytes) -> None:
+    """Write a file only its owner can read (backups, key files), or say why not."""
+    try:
+        output.write_bytes(body)
+        output.chmod(0o600)
+    except OSError as exc:
+        raise UserInputError(f"cannot write {output}: {exc.strerror}") from None

@@ -17,6 +17,7 @@ from openstation.cli.common import (
     err,
     open_store,
     out,
+    write_private,
 )
 from openstation.config.sections import Lifecycle
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
@@ -127,11 +128,7 @@ def config_backup(output: Annotated[Path, typer.Option("-o", "--output", help="T
             content = export(store, MachineKey.load_or_create(data.machine_key),
                              with_secrets=bool(passphrase))
             body = seal(content, store.hardware.model_name, time.time(), passphrase)
-    try:
-        output.write_bytes(body)
-        output.chmod(0o600)
-    except OSError as exc:
-        raise UserInputError(f"cannot write {output}: {exc.strerror}") from None
+    write_private(output, body)
     out.print(f"wrote {output} ({len(body)} bytes{', encrypted' if passphrase else ''})")
 
 

@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from openstation.cli.common import DataDirOption, JsonOption, app, open_store, out
+from openstation.cli.common import (
+    DataDirOption,
+    JsonOption,
+    app,
+    open_store,
+    out,
+    write_private,
+)
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
 from openstation.errors import DeviceNotRunningError, UserInputError
 from openstation.panel import control
@@ -115,9 +122,5 @@ def share_export_key(name: str, output: Annotated[Path, typer.Option("-o", "--ou
 
     with open_store(data_dir) as store:
         body = StorageService(store, DataDir(data_dir).volume).export_key(name, passphrase)
-    try:
-        output.write_bytes(body)
-        output.chmod(0o600)
-    except OSError as exc:
-        raise UserInputError(f"cannot write {output}: {exc.strerror}") from None
+    write_private(output, body)
     out.print(f"wrote {output}")

@@ -4,6 +4,8 @@ SYNO.Core.Share.KeyManager (list, add, delete, mount)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +19,8 @@ from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
+Handler = Callable[[ApiCall], Awaitable[Any]]
+
 
 def share_json(storage: StorageService, share: Share) -> dict[str, Any]:
     return {"name": share.name, "uuid": share.uuid, "desc": share.description,
@@ -26,8 +30,20 @@ def share_json(storage: StorageService, share: Share) -> dict[str, Any]:
             "mount_on_startup": share.mount_on_startup, "permissions": share.permissions}
 
 
-def register(registry: Registry, ctx: WebContext, storage: StorageService,
-             unmounted: Any = None) -> None:
+def key_errors(handler: Handler) -> Handler:
+    """A wrong passphrase or key file is an invalid parameter (120), with the reason."""
+
+    @functools.wraps(handler)
+    async def mapped(call: ApiCall) -> Any:
+        try:
+            return await handler(call)
+        except WrongKeyError as exc:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+
+    return mapped
+
+
+def register(registry: Registry, ctx: WebContext, storage: StorageService) -> None:
     def who(call: ApiCall) -> str:
         return str(call.session.user)
 
@@ -86,62 +102,52 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService,
                              confirm=call.bool_param("confirm") or False)
         return {}
 
+    @key_errors
     async def mount(call: ApiCall) -> dict[str, Any]:
         key = call.params.get("key_file")
-        try:
-            storage.mount(call.param("name"), passphrase=call.params.get("password"),
-                          key_file=key.encode() if key else None)
-        except WrongKeyError as exc:
-            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        storage.mount(call.param("name"), passphrase=call.params.get("password"),
+                      key_file=key.encode() if key else None)
         return {}
 
     async def unmount(call: ApiCall) -> dict[str, Any]:
         storage.unmount(call.param("name"))
         return {}
 
+    @key_errors
     async def export_key(call: ApiCall) -> web.Response:
         name = call.param("name")
-        try:
-            body = storage.export_key(name, call.param("password"))
-        except WrongKeyError as exc:
-            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        body = storage.export_key(name, call.param("password"))
         return web.Response(body=body, content_type="application/octet-stream", headers={
             "Content-Disposition": f'attachment; filename="{name}.key"'})
 
+    @key_errors
     async def change_password(call: ApiCall) -> dict[str, Any]:
-        try:
-            storage.change_passphrase(call.param("name"), call.param("password"),
-                                      call.param("new_password"), who(call))
-        except WrongKeyError as exc:
-            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        storage.change_passphrase(call.param("name"), call.param("password"),
+                                  call.param("new_password"), who(call))
         return {}
 
     async def keys_list(call: ApiCall) -> dict[str, Any]:
         return {"keys": [{"name": k.share, "protection": k.protection, "created": k.created}
                          for k in ctx.store.records(KeyEntry)]}
 
+    @key_errors
     async def keys_add(call: ApiCall) -> dict[str, Any]:
         key = call.params.get("key_file")
-        try:
-            storage.key_manager_add(
-                call.param("name"), actor=who(call), passphrase=call.params.get("password"),
-                key_file=key.encode() if key else None,
-                protection=call.params.get("protection", "machine"),
-                keystore_passphrase=call.params.get("keystore_password"))
-        except WrongKeyError as exc:
-            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        storage.key_manager_add(
+            call.param("name"), actor=who(call), passphrase=call.params.get("password"),
+            key_file=key.encode() if key else None,
+            protection=call.params.get("protection", "machine"),
+            keystore_passphrase=call.params.get("keystore_password"))
         return await keys_list(call)
 
     async def keys_delete(call: ApiCall) -> dict[str, Any]:
         storage.key_manager_delete(call.param("name"), actor=who(call))
         return await keys_list(call)
 
+    @key_errors
     async def keys_mount(call: ApiCall) -> dict[str, Any]:
-        try:
-            storage.key_manager_mount(call.param("name"),
-                                      call.params.get("keystore_password"))
-        except WrongKeyError as exc:
-            raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": str(exc)}) from None
+        storage.key_manager_mount(call.param("name"),
+                                  call.params.get("keystore_password"))
         return {}
 
     core = registry.get("SYNO.Core.Share")

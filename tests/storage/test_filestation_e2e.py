@@ -158,7 +158,8 @@ async def test_encrypted_share_mounts_key_files_and_integrity(device: DeviceProc
         assert (await alice.upload("/vault", "taxes 2024.pdf", secret))["success"]
         on_disk = [p for p in (device.data_dir / "volume1" / "vault").iterdir()
                    if not p.name.startswith("@")]
-        assert len(on_disk) == 1 and "tax" not in on_disk[0].name
+        assert len(on_disk) == 1 and on_disk[0].name != "taxes 2024.pdf"
+        assert set(on_disk[0].name) <= set("abcdefghijklmnopqrstuvwxyz234567")  # base32
         assert b"tax return" not in on_disk[0].read_bytes()
         status, body, _ = await alice.download("/vault/taxes 2024.pdf")
         assert status == 200 and body == secret

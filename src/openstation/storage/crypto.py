@@ -21,11 +21,10 @@ import struct
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from openstation.errors import UserInputError
+
+# `cryptography` is imported where it is used: a device with no encrypted share never loads
+# it, which keeps its resident memory ~10 MB lower.
 
 MAGIC = b"OSE1"
 CHUNK = 64 * 1024
@@ -44,6 +43,8 @@ class WrongKeyError(UserInputError):
 
 
 def _kek(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     return Scrypt(salt=salt, length=32, n=params["n"], r=params["r"],
                   p=params["p"]).derive(passphrase.encode())
 
@@ -54,6 +55,8 @@ def new_data_key() -> bytes:
 
 def wrap_with_passphrase(data_key: bytes, passphrase: str) -> dict[str, Any]:
     """The encryption header stored in the share's metadata file."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     salt, nonce = os.urandom(16), os.urandom(12)
     sealed = AESGCM(_kek(passphrase, salt, SCRYPT)).encrypt(nonce, data_key, b"share-key")
     return {"version": 1, "kdf": {"name": "scrypt", **SCRYPT},
@@ -62,6 +65,9 @@ def wrap_with_passphrase(data_key: bytes, passphrase: str) -> dict[str, Any]:
 
 
 def unwrap_with_passphrase(header: dict[str, Any], passphrase: str) -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         kdf = header["kdf"]
         key = _kek(passphrase, base64.b64decode(header["salt"]),
@@ -76,6 +82,8 @@ def unwrap_with_passphrase(header: dict[str, Any], passphrase: str) -> bytes:
 
 def key_check(data_key: bytes) -> str:
     """A value stored beside the header that tells whether a key is this share's."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     return base64.b64encode(AESGCM(data_key).encrypt(bytes(12), b"check", b"share")).decode()
 
 
@@ -101,6 +109,8 @@ class ShareCipher:
     """Names and contents of one mounted encrypted share."""
 
     def __init__(self, data_key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+
         self._aead = AESGCM(data_key)
         self._siv = AESSIV(data_key + data_key)  # AES-SIV takes a 512-bit key
 
@@ -109,6 +119,8 @@ class ShareCipher:
         return base64.b32encode(sealed).decode().rstrip("=").lower()
 
     def decrypt_name(self, stored: str) -> str:
+        from cryptography.exceptions import InvalidTag
+
         try:
             padded = stored.upper() + "=" * (-len(stored) % 8)
             return self._siv.decrypt(base64.b32decode(padded), [b"name"]).decode()
@@ -155,6 +167,8 @@ class ShareCipher:
         return self._aead.encrypt(self._nonce(file_id, index), plain, aad)
 
     def _open(self, file_id: bytes, index: int, sealed: bytes, last: bool) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(self._nonce(file_id, index), sealed,
                                       struct.pack(">Q?", index, last))

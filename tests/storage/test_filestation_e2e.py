@@ -268,3 +268,37 @@ def test_share_cli(device: DeviceProcess, tmp_path: Path) -> None:
     assert refused.returncode == 1 and (device.data_dir / "volume1" / "docs").exists()
     openstation("share", "delete", "docs", "--yes", *d, check=True)
     assert not (device.data_dir / "volume1" / "docs").exists()
+
+
+async def test_an_upload_bigger_than_the_free_space_is_refused_untouched(
+        device: DeviceProcess) -> None:
+    import http.client
+    import shutil
+
+    async with aiohttp.ClientSession() as http_session:
+        alice = await sign_in(device, http_session, "alice", STRONG)
+        assert (await alice.call("SYNO.Core.Share", "create", name="photos"))["success"]
+        sid = alice.sid
+    free = shutil.disk_usage(device.data_dir / "volume1").free
+    boundary = "openstation-boundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n/photos\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"huge.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    port = device.runtime["ports"]["http"]
+
+    def send() -> dict[str, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.putrequest("POST", "/webapi/entry.cgi?api=SYNO.FileStation.Upload&version=2"
+                                f"&method=upload&_sid={sid}")
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Content-Length", str(free + 10 * MB))  # more than the volume holds
+        conn.endheaders()
+        conn.send(head + b"x" * (256 * 1024))  # the start of a body that could never fit
+        answer: dict[str, Any] = json.loads(conn.getresponse().read())
+        conn.close()
+        return answer
+
+    answer = await asyncio.to_thread(send)
+    assert answer["error"]["code"] == 416
+    assert [p.name for p in (device.data_dir / "volume1" / "photos").iterdir()] == [
+        "@share.json"]

@@ -18,7 +18,7 @@ import pyotp
 from openstation.accounts.failures import FailureCounter
 from openstation.accounts.passwords import verify_password
 from openstation.accounts.service import ADMIN, AccountService
-from openstation.accounts.sessions import Session, Sessions
+from openstation.accounts.sessions import Session, SessionExpired, Sessions
 from openstation.config.sections import AutoBlock, BlockEntry, LoginSettings, PasswordPolicy, User
 from openstation.config.store import ConfigStore
 
@@ -51,6 +51,14 @@ class LoginRefused(Exception):
         self.code = code
         self.reason = reason
         self.extra = extra
+
+
+class SessionRefused(Exception):
+    """A session that cannot be used: `reason` is unknown, expired, moved or revoked."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,27 @@ class LoginService:
             user.name, request.ip, synotoken=request.want_synotoken, restricted=restricted,
             name=request.session_name, administrator=self.accounts.is_administrator(user.name))
         return LoginResult(session, device_token)
+
+    def resume(self, sid: str, ip: str) -> Session:
+        """The live session `sid` for a request from `ip` (Web API and pages alike).
+
+        Changes made by another process (the CLI on the same data directory) end sessions
+        too: a disabled, deleted or re-passworded account's session is dead.
+        """
+        try:
+            session = self.sessions.get(sid)
+        except SessionExpired:
+            raise SessionRefused("expired") from None
+        if session is None:
+            raise SessionRefused("unknown")
+        if session.ip != ip:
+            raise SessionRefused("moved")
+        user = self.store.record(User, session.user)
+        if (user is None or user.disabled
+                or (user.password_changed > session.created and not session.restricted)):
+            self.sessions.end(sid)
+            raise SessionRefused("revoked")
+        return session
 
     def is_blocked(self, ip: str) -> bool:
         """Whether Auto Block's block list holds `ip` now (the allow list wins)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from openstation.config.codec import from_dict, to_dict
-from openstation.config.sections import COLLECTIONS, SINGLETONS, Record, Section, secret_fields
+from openstation.config.sections import SINGLETONS, Record, Section, secret_fields
 from openstation.errors import NotFoundError, StoreError
 from openstation.hardware import Hardware
 
@@ -317,7 +317,3 @@ class ConfigStore:
                     section = from_dict(cls, {"state": initial_state})
                 tx.put(section)
 
-
-def section_names() -> list[str]:
-    """The names of every section, singletons first."""
-    return [cls.section for cls in SINGLETONS] + [cls.section for cls in COLLECTIONS]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable
 
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 _PKTINFO = struct.Struct("I4s4s")  # ifindex, spec_dst, addr (struct in_pktinfo)
@@ -48,5 +47,3 @@ def interface_name(ifindex: int | None) -> str | None:
     except OSError:
         return None
 
-
-Handler = Callable[[socket.socket], None]

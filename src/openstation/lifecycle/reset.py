@@ -27,7 +27,6 @@ from openstation.config.sections import (
 )
 from openstation.config.store import ConfigStore
 from openstation.failpoints import failpoint
-from openstation.lifecycle import journal as journals
 from openstation.lifecycle.journal import Journal
 from openstation.lifecycle.reset_plan import MODE1_ITEMS, MODE2_ITEMS, Snapshot, mode1_edits
 from openstation.lifecycle.status import Status
@@ -117,6 +116,3 @@ def record_mode2(store: ConfigStore, journal: Journal) -> None:
                   "changes": {**journal.report,
                               "system_partition": {"system/": ["kept", "wiped"]}}})
 
-
-__all__ = ["Journal", "ResetRefused", "apply_mode1", "journals", "new_journal",
-           "record_mode2", "refusal"]

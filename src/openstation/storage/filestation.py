@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openstation.config.sections import Group, Share
+from openstation.config.sections import Share
 from openstation.errors import (
     AlreadyExistsError,
     IllegalPathError,
@@ -26,7 +26,7 @@ from openstation.errors import (
 from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher
 from openstation.storage.paths import name_problem, split
-from openstation.storage.permissions import NO_ACCESS, READ_WRITE, access
+from openstation.storage.permissions import NO_ACCESS, READ_WRITE
 from openstation.storage.service import StorageService
 
 SPACE_RESERVE = 16 << 20  # keep this much free on the volume
@@ -64,17 +64,13 @@ class FileStation:
 
     # --- locating ------------------------------------------------------------------------
 
-    def right(self, user: str, share: Share) -> str:
-        groups = [g.name for g in self.storage.store.records(Group) if user in g.members]
-        return access(share.permissions, user, groups)
-
     def locate(self, user: str, path: str, *, write: bool = False) -> Located:
         """The real path behind a share path, refusing anything unsafe or not permitted."""
         share_name, parts = split(path)
         share = self.storage.store.record(Share, share_name)
         if share is None:
             raise NotFoundError(f"no shared folder {share_name!r}")
-        right = self.right(user, share)
+        right = self.storage.right(user, share)
         if right == NO_ACCESS:
             raise PermissionDeniedError(f"no access to {share_name!r}")
         if write and right != READ_WRITE:

@@ -14,7 +14,7 @@ import uuid as uuidlib
 from pathlib import Path
 from typing import Any
 
-from openstation.config.sections import KeyEntry, Share
+from openstation.config.sections import Group, KeyEntry, Share
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import (
     ConflictError,
@@ -27,15 +27,14 @@ from openstation.errors import (
 from openstation.security.machine_key import MachineKey
 from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher, WrongKeyError
-from openstation.storage.permissions import LEVELS
+from openstation.storage.permissions import LEVELS, access
 from openstation.storage.volume import (
     ShareMetadata,
+    read_share_metadata,
     scan_shares,
     share_name_problem,
     write_share_metadata,
 )
-
-SHARE_METADATA_NAME = "@share.json"
 
 
 class StorageService:
@@ -148,9 +147,16 @@ class StorageService:
 
     # --- encryption and mounts -----------------------------------------------------------
 
+    def groups_of(self, user: str) -> list[str]:
+        return [g.name for g in self.store.records(Group) if user in g.members]
+
+    def right(self, user: str, share: Share, groups: list[str] | None = None) -> str:
+        """What `user` (a member of `groups`, looked up if not given) may do in `share`."""
+        return access(share.permissions, user,
+                      self.groups_of(user) if groups is None else groups)
+
     def header(self, name: str) -> dict[str, Any]:
-        meta = json.loads((self.volume / name / SHARE_METADATA_NAME).read_text())
-        header = meta.get("encryption_header")
+        header = read_share_metadata(self.volume / name).encryption_header
         if not isinstance(header, dict):
             raise UserInputError(f"{name!r} is not an encrypted shared folder")
         return header

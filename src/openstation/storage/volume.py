@@ -65,6 +65,14 @@ def write_share_metadata(folder: Path, meta: ShareMetadata) -> None:
     write_atomic(folder / SHARE_METADATA, meta.to_json(), mode=0o644)
 
 
+def read_share_metadata(folder: Path) -> ShareMetadata:
+    """A share's own metadata file (OSError, ValueError, KeyError, TypeError if unusable)."""
+    raw = json.loads((folder / SHARE_METADATA).read_text())
+    return ShareMetadata(name=str(raw["name"]), uuid=str(raw["uuid"]),
+                         encrypted=bool(raw["encrypted"]), created=float(raw["created"]),
+                         encryption_header=raw.get("encryption_header"))
+
+
 def scan_shares(volume: Path) -> tuple[list[ShareMetadata], list[str]]:
     """Shares found on the volume, and a line per folder whose metadata is unreadable."""
     found: list[ShareMetadata] = []
@@ -76,11 +84,7 @@ def scan_shares(volume: Path) -> tuple[list[ShareMetadata], list[str]]:
         if folder.is_symlink() or not folder.is_dir() or not meta_file.is_file():
             continue
         try:
-            raw = json.loads(meta_file.read_text())
-            meta = ShareMetadata(
-                name=str(raw["name"]), uuid=str(raw["uuid"]), encrypted=bool(raw["encrypted"]),
-                created=float(raw["created"]), encryption_header=raw.get("encryption_header"),
-            )
+            meta = read_share_metadata(folder)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"{folder.name}: unreadable {SHARE_METADATA} ({exc})")
             continue

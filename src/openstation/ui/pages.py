@@ -27,9 +27,10 @@ from openstation.accounts.login import (
     OTP_REQUIRED,
     LoginRefused,
     LoginRequest,
+    SessionRefused,
 )
 from openstation.accounts.service import ADMIN, UserChanges
-from openstation.accounts.sessions import Session, SessionExpired
+from openstation.accounts.sessions import Session
 from openstation.config import auto_backup
 from openstation.config.sections import (
     AutoBlock,
@@ -146,17 +147,9 @@ class Pages:
         if not sid:
             return None
         try:
-            session = self.ctx.sessions.get(sid)
-        except SessionExpired:
+            return self.ctx.login.resume(sid, request.remote or "")
+        except SessionRefused:
             return None
-        if session is None or session.ip != (request.remote or ""):
-            return None
-        user = self.ctx.store.record(User, session.user)
-        if user is None or user.disabled or (user.password_changed > session.created
-                                             and not session.restricted):
-            self.ctx.sessions.end(sid)
-            return None
-        return session
 
     def signed_in(self, handler: Callable[[web.Request, Session], Awaitable[web.Response]],
                   csrf: bool = False, admin: bool = False) -> Handler:

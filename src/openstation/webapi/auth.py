@@ -12,9 +12,8 @@ from openstation.accounts.login import (
     MUST_CHANGE_PASSWORD,
     LoginRefused,
     LoginRequest,
+    SessionRefused,
 )
-from openstation.accounts.sessions import SessionExpired
-from openstation.config.sections import User
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall, Authenticator
@@ -22,6 +21,8 @@ from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 SOURCE_IP_MISMATCH = 150
+SESSION_CODES = {"expired": envelope.SESSION_TIMEOUT, "unknown": envelope.SID_NOT_FOUND,
+                 "moved": SOURCE_IP_MISMATCH, "revoked": envelope.SID_NOT_FOUND}
 SESSION_COOKIE = "id"
 
 
@@ -41,20 +42,9 @@ def make_authenticator(ctx: WebContext) -> Authenticator:
         if not sid:
             raise ApiError(envelope.SID_NOT_FOUND)
         try:
-            session = ctx.sessions.get(sid)
-        except SessionExpired:
-            raise ApiError(envelope.SESSION_TIMEOUT) from None
-        if session is None:
-            raise ApiError(envelope.SID_NOT_FOUND)
-        if session.ip != client_ip(call.request):
-            raise ApiError(SOURCE_IP_MISMATCH)
-        # Changes made by another process (the CLI on the same data directory) end sessions
-        # too: a disabled, deleted or re-passworded account's session is dead.
-        user = ctx.store.record(User, session.user)
-        if (user is None or user.disabled
-                or (user.password_changed > session.created and not session.restricted)):
-            ctx.sessions.end(sid)
-            raise ApiError(envelope.SID_NOT_FOUND)
+            session = ctx.login.resume(sid, client_ip(call.request))
+        except SessionRefused as refused:
+            raise ApiError(SESSION_CODES[refused.reason]) from None
         if session.restricted and call.method not in call.api.while_restricted:
             raise ApiError(MUST_CHANGE_PASSWORD,
                            errors={"reason": "set a new password first"})

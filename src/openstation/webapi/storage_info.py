@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from openstation.config.sections import Group, Share, User
-from openstation.storage.permissions import NO_ACCESS, READ_ONLY, access
+from openstation.config.sections import Share, User
+from openstation.storage.permissions import NO_ACCESS, READ_ONLY
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Registry
@@ -33,10 +33,6 @@ def folder_bytes(folder: Path) -> int:
         except OSError:
             continue
     return total
-
-
-def user_groups(ctx: WebContext, user: str) -> list[str]:
-    return [g.name for g in ctx.store.records(Group) if user in g.members]
 
 
 def register(registry: Registry, ctx: WebContext) -> None:
@@ -77,12 +73,12 @@ def register(registry: Registry, ctx: WebContext) -> None:
         offset = call.int_param("offset", 0)
         limit = call.int_param("limit", 0)
         user = call.session.user
-        groups = user_groups(ctx, user)
+        groups = ctx.storage.groups_of(user)
         usage = shutil.disk_usage(ctx.data_dir.volume)
         account = ctx.store.record(User, user)
         visible = []
         for share in ctx.store.records(Share):
-            right = access(share.permissions, user, groups)
+            right = ctx.storage.right(user, share, groups)
             if right == NO_ACCESS:
                 continue
             readonly = right == READ_ONLY

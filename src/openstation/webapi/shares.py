@@ -57,6 +57,12 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
                     call.params[key]
         return merged
 
+    def permissions_of(details: dict[str, Any]) -> dict[str, str] | None:
+        permissions = details.get("permissions")
+        if permissions is not None and not isinstance(permissions, dict):
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"permissions": "an object"})
+        return permissions
+
     def flag(value: Any) -> bool | None:
         if value is None:
             return None
@@ -71,9 +77,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
 
     async def create(call: ApiCall) -> dict[str, Any]:
         details = info(call)
-        permissions = details.get("permissions")
-        if permissions is not None and not isinstance(permissions, dict):
-            raise ApiError(envelope.INVALID_PARAMETER, errors={"permissions": "an object"})
+        permissions = permissions_of(details)
         share = storage.create_share(
             call.param("name"), actor=who(call), description=str(details.get("desc", "")),
             encrypted=bool(flag(details.get("encryption"))),
@@ -87,9 +91,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
 
     async def set_(call: ApiCall) -> dict[str, Any]:
         details = info(call)
-        permissions = details.get("permissions")
-        if permissions is not None and not isinstance(permissions, dict):
-            raise ApiError(envelope.INVALID_PARAMETER, errors={"permissions": "an object"})
+        permissions = permissions_of(details)
         share = storage.set_share(
             call.param("name"), actor=who(call),
             description=details.get("desc"), hidden=flag(details.get("hidden")),

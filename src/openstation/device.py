@@ -26,6 +26,8 @@ from openstation import catalog
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
+from openstation.cluster.ha import HAService, Hooks
+from openstation.cluster.vmm import VMMService
 from openstation.config import auto_backup
 from openstation.config import restore as restores
 from openstation.config.backup import BackupError, open_backup, seal
@@ -77,6 +79,7 @@ from openstation.ui.pages import BackupHooks, Pages
 from openstation.webapi import (
     assistant,
     auth,
+    cluster_api,
     config_backup,
     filestation,
     info,
@@ -88,7 +91,7 @@ from openstation.webapi import (
     users,
 )
 from openstation.webapi.context import WebContext
-from openstation.webapi.dispatch import Dispatcher
+from openstation.webapi.dispatch import ApiCall, Dispatcher
 from openstation.webapi.install import install_handler
 from openstation.webapi.login_crypto import LoginCrypto
 from openstation.webapi.registry import Registry
@@ -108,6 +111,7 @@ class RunOptions:
     findhost_port: int = 9999
     ssdp_port: int = 1900
     mdns: bool = True
+    cluster_port: int = 5100  # the High Availability link (mutual TLS); 0: any free port
 
 
 def describe(hardware: Hardware, store: ConfigStore | None, status: Status,
@@ -164,6 +168,9 @@ class Device:
         self._ssdp: SsdpResponder | None = None
         self._mdns: MdnsAdvertiser | None = None
         self._backup_timer: asyncio.TimerHandle | None = None
+        self._cluster_sites: list[web.TCPSite] = []
+        self.ha: HAService | None = None
+        self.vmm: VMMService | None = None
         self.store: ConfigStore | None = None
         self.hardware: Hardware
 
@@ -250,6 +257,17 @@ class Device:
         settings_api.register(self.registry, self.web, self.network, self.security,
                               self.change_ports, lambda: dict(self.ports),
                               self.settings_changed)
+        self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,
+                            Hooks(status=lambda: self.state.status, serve=self._serve_cluster,
+                                  config_applied=self._replicated_config,
+                                  cluster_port=self.options.cluster_port,
+                                  hosts=self.options.hosts), self.clock)
+        self.web.storage.changed = self.ha.changed
+        self.web.storage.renamed = self.ha.renamed
+        self.vmm = VMMService(store, self.hardware, self.data_dir.volume,
+                              lambda: self.state.status, self.clock)
+        cluster_api.register(self.registry, self.ha, self.vmm,
+                             lambda: self.ports.get("http", 0))
         self._ssl = server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
         http, https = self.wanted_ports(store)
         self.ports["http"] = await self._listen("http", http)
@@ -262,6 +280,8 @@ class Device:
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
         if self.state.status is Status.READY:
             self.web.storage.automount()  # "Mount automatically on startup", from Key Manager
+        await self.ha.start()
+        await self.vmm.start()
         self._write_runtime_file()
         self._daily_backup()
         self.indicators.beep(self.clock(), "boot complete")
@@ -276,9 +296,10 @@ class Device:
 
     def _web_app(self) -> web.Application:
         # 64 MiB: room for a configuration backup upload; forms stay under 1 MiB (dispatch).
-        app = web.Application(client_max_size=64 << 20, middlewares=[self._firewall_gate])
+        app = web.Application(client_max_size=64 << 20,
+                              middlewares=[self._firewall_gate, self._replicated])
         dispatcher = Dispatcher(self.registry, auth.make_authenticator(self.web),
-                                self.web.crypto.decrypt)
+                                self.web.crypto.decrypt, self._passive_gate)
         for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
             app.router.add_route("*", f"/webapi/{path}", dispatcher.handle)
         app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
@@ -380,6 +401,62 @@ class Device:
         response: web.StreamResponse = await handler(request)
         return response
 
+    # --- clusters -------------------------------------------------------------------------
+
+    @web.middleware
+    async def _replicated(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """A request that changed something is answered once the HA passive has it too."""
+        if request.method == "POST" and self.ha is not None and not \
+                request.path.startswith(("/webapi/", "/login", "/logout", "/password")):
+            why = self.ha.passive_refusal()
+            if why is not None:
+                return web.Response(text=why, status=409)
+        response: web.StreamResponse = await handler(request)
+        if self.ha is not None:
+            await self.ha.barrier()
+        return response
+
+    def _passive_gate(self, call: ApiCall) -> str | None:
+        if self.ha is None or call.api.name.startswith(
+                ("SYNO.SHA.", "SYNO.API.Auth", "SYNO.Virtualization.")):
+            return None
+        return self.ha.passive_refusal()
+
+    async def _serve_cluster(self, on: bool) -> None:
+        """Listen on the cluster address too (unless already listening on every address),
+        and announce the cluster name."""
+        for site in self._cluster_sites:
+            with contextlib.suppress(Exception):
+                await site.stop()
+        self._cluster_sites = []
+        assert self.ha is not None
+        address = self.ha.ha.cluster_address
+        if on and address and "0.0.0.0" not in self.options.hosts:
+            for kind in ("http", "https"):
+                runner = self._runners.get(kind)
+                if runner is None:
+                    continue
+                site = web.TCPSite(runner, address, self.ports[kind], reuse_address=True,
+                                   ssl_context=self._ssl if kind == "https" else None)
+                try:
+                    await site.start()
+                    self._cluster_sites.append(site)
+                except OSError as exc:
+                    log.error("cannot listen on cluster address %s: %s", address, exc)
+        self._announce()
+
+    async def _replicated_config(self) -> None:
+        """Settings the HA active shipped: apply them as if changed here."""
+        await self._follow_ports()
+        self.settings_changed()
+
+    async def _leave_clusters(self, trigger: str) -> None:
+        """Reset: leave the HA pair and the VMM cluster first, so that the peers learn it."""
+        if self.ha is not None and self.ha.ha.member:
+            await self.ha.remove(trigger)
+        if self.vmm is not None and self.vmm.vmm.member:
+            await self.vmm.leave(trigger)
+
     # --- configuration backup -------------------------------------------------------------
 
     def _daily_backup(self) -> None:
@@ -475,9 +552,11 @@ class Device:
         network = store.get(Network) if store else Network.factory(self.hardware)
         eth0 = network.interfaces[0] if network.interfaces else None
         status = self.state.status
+        name = store.get(General).server_name if store else model.line.default_server_name
+        if self.ha is not None and self.ha.serving:
+            name = self.ha.ha.cluster_name  # the active server answers as the cluster
         return DeviceFacts(
-            server_name=(store.get(General).server_name if store
-                         else model.line.default_server_name),
+            server_name=name,
             model=model.name, product_line=model.line.value, unique_id=model.unique_id,
             serial=self.hardware.serial, short_serial=self.hardware.short_serial,
             macs=self.hardware.macs, version_short=version.short,
@@ -533,6 +612,7 @@ class Device:
         assert self.store is not None
         self.resetting = True
         try:
+            await self._leave_clusters(trigger)
             pending = new_journal(mode, trigger, self.clock())
             journals.write(self.data_dir.reset_journal, pending)
             failpoint("journal-written")
@@ -592,6 +672,10 @@ class Device:
         if self._control is not None:
             await self._control.stop()
             self._control = None
+        for cluster in (self.ha, self.vmm):
+            if cluster is not None:
+                await cluster.close()
+        self.ha = self.vmm = None
         for responder in (self._findhost, self._ssdp):
             if responder is not None:
                 responder.close()
@@ -639,6 +723,8 @@ class Device:
         facts["button"] = self.panel.view()
         facts["reset"] = {"in_progress": self.resetting, "last": self.last_reset,
                           "refused": self.reset_refused}
+        facts["ha"] = self.ha.status() if self.ha else None
+        facts["vmm"] = self.vmm.status() if self.vmm else None
         return facts
 
     def _write_runtime_file(self) -> None:

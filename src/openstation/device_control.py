@@ -122,6 +122,49 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         return web.json_response({"shares": [share_json(storage, s) for s in
                                              storage.store.records(Share)]})
 
-    return [("GET", "/status", status), ("POST", "/share", share), ("POST", "/button", button),
-            ("POST", "/reset", reset), ("POST", "/config", config),
+    async def cluster(request: web.Request) -> web.Response:
+        """`openstation ha …` and `openstation vmm …` (local access stands for an admin)."""
+        try:
+            body = await request.json()
+            kind, action = str(body["kind"]), str(body["action"])
+            args = dict(body.get("args", {}))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {kind, action, args}"}, status=400)
+        ha, vmm = device.ha, device.vmm
+        if ha is None or vmm is None:
+            return web.json_response({"error": "the device is rebooting"}, status=409)
+        try:
+            if (kind, action) == ("ha", "status"):
+                return web.json_response(ha.status())
+            if (kind, action) == ("ha", "create"):
+                return web.json_response(await ha.create(
+                    "cli", str(args.get("peer", "")), str(args.get("peer_user", "")),
+                    str(args.get("peer_password", "")), str(args.get("cluster_name", "")),
+                    str(args.get("cluster_address", "")), str(args.get("quorum", "")),
+                    float(args.get("heartbeat_seconds", 1.0)),
+                    float(args.get("failover_seconds", 5.0))))
+            if (kind, action) == ("ha", "switchover"):
+                return web.json_response(await ha.switchover("cli"))
+            if (kind, action) == ("ha", "remove"):
+                return web.json_response(await ha.remove("cli"))
+            if (kind, action) == ("vmm", "status"):
+                return web.json_response(vmm.status())
+            if (kind, action) == ("vmm", "create"):
+                return web.json_response(await vmm.create("cli",
+                                                          str(args.get("cluster_name", ""))))
+            if (kind, action) == ("vmm", "join"):
+                return web.json_response(await vmm.join(
+                    "cli", str(args.get("peer", "")), str(args.get("peer_user", "")),
+                    str(args.get("peer_password", "")), device.ports.get("http", 0)))
+            if (kind, action) == ("vmm", "leave"):
+                return web.json_response(await vmm.leave("cli"))
+        except ValidationError as exc:
+            return web.json_response({"error": str(exc), "problems": exc.problems},
+                                     status=400)
+        except (OpenStationError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"error": f"unknown: {kind} {action}"}, status=400)
+
+    return [("GET", "/status", status), ("POST", "/cluster", cluster), ("POST", "/share", share),
+            ("POST", "/button", button), ("POST", "/reset", reset), ("POST", "/config", config),
             ("POST", "/backup", backup_restore)]

@@ -57,6 +57,8 @@ class DeviceProcess:
         ports = ["--http-port", "0", "--https-port", "0"] if self.ephemeral_ports else []
         discovery = [] if self.discovery else [
             "--findhost-port", "0", "--ssdp-port", "0", "--no-mdns"]
+        if self.ephemeral_ports:
+            discovery += ["--cluster-port", "0"]
         self.proc = subprocess.Popen(
             [*self.prefix, sys.executable, "-m", "openstation", "run", "--data-dir",
              str(self.data_dir), *ports, *discovery, *self.args],

@@ -1,10 +1,12 @@
-"""The command line: run, install, status, panel, user, config, log, find, assistant."""
+"""The command line: run, install, status, panel, user, config, log, find, assistant, share,
+ha, vmm."""
 
 from __future__ import annotations
 
 import sys
 
 from openstation.cli import (
+    cluster_cmds,
     config_cmds,
     device_cmds,
     find_cmds,
@@ -15,8 +17,8 @@ from openstation.cli import (
 from openstation.cli.common import app, err
 from openstation.errors import OpenStationError
 
-__all__ = ["app", "config_cmds", "device_cmds", "find_cmds", "main", "panel_cmds", "share_cmds",
-           "user_cmds"]
+__all__ = ["app", "cluster_cmds", "config_cmds", "device_cmds", "find_cmds", "main",
+           "panel_cmds", "share_cmds", "user_cmds"]
 
 
 def main() -> None:

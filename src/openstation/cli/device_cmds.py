@@ -42,15 +42,17 @@ def run(
     findhost_port: Annotated[int, typer.Option(help="Synology Assistant UDP port.")] = 9999,
     ssdp_port: Annotated[int, typer.Option(help="SSDP UDP port.")] = 1900,
     no_mdns: Annotated[bool, typer.Option("--no-mdns", help="Do not announce on mDNS.")] = False,
+    cluster_port: Annotated[int, typer.Option(
+        help="High Availability link port (mutual TLS; used only in a pair).")] = 5100,
 ) -> None:
     """Boot one device and serve it until Ctrl-C / SIGTERM."""
-    for port in (http_port, https_port, findhost_port, ssdp_port):
+    for port in (http_port, https_port, findhost_port, ssdp_port, cluster_port):
         if port is not None and not 0 <= port <= 65535:
             raise UserInputError(f"port {port} is out of range (0-65535)")
     options = RunOptions(data_dir=data_dir, model=model, hosts=host or ["127.0.0.1"],
                          http_port=http_port, https_port=https_port,
                          findhost_port=findhost_port, ssdp_port=ssdp_port,
-                         mdns=not no_mdns)
+                         mdns=not no_mdns, cluster_port=cluster_port)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     asyncio.run(_serve(options))
 

@@ -24,7 +24,6 @@ from openstation.config.sections import (
     FirewallRule,
     General,
     Group,
-    HACluster,
     KeyEntry,
     LoginSettings,
     Network,
@@ -35,7 +34,6 @@ from openstation.config.sections import (
     Section,
     Share,
     User,
-    VMMCluster,
     secret_fields,
 )
 from openstation.config.store import ConfigStore, diff
@@ -45,9 +43,10 @@ from openstation.files import write_atomic
 from openstation.network.validate import network_problems, ports_problems
 from openstation.security.machine_key import MachineKey
 
+# Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
-    HACluster, VMMCluster, ConfigBackupSettings)}
+    ConfigBackupSettings)}
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
     User, Group, Share, KeyEntry, FirewallRule)}
 RESTORE_ACTION = "restore"

@@ -180,10 +180,18 @@ class HACluster(Section):
 
     section: ClassVar[str] = "ha_cluster"
     member: bool = False
-    role: str = ""
+    role: str = ""  # "active" or "passive"
     cluster_name: str = ""
-    cluster_address: str = ""
-    peer: str = ""
+    cluster_address: str = ""  # IPv4 the active serves; "" for none
+    peer: str = ""  # the peer's address
+    peer_port: int = 0  # the peer's cluster (mutual TLS) port
+    peer_serial: str = ""
+    peer_name: str = ""
+    peer_certificate: str = ""  # PEM, pinned: exchanged when the pair was made
+    quorum: str = ""  # host[:port] a node must reach before it takes over
+    heartbeat_seconds: float = 1.0
+    failover_seconds: float = 5.0
+    epoch: int = 0  # raised by every takeover and switchover
 
 
 @dataclass
@@ -193,7 +201,9 @@ class VMMCluster(Section):
     section: ClassVar[str] = "vmm_cluster"
     member: bool = False
     cluster_name: str = ""
-    members: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)  # each member's Web API URL
+    me: str = ""  # this member's URL as the others reach it
+    token: str = field(default="", metadata=SECRET)  # authenticates members to each other
 
 
 @dataclass

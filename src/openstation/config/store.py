@@ -28,6 +28,33 @@ R = TypeVar("R", bound=Record)
 Clock = Callable[[], float]
 REDACTED = "***"
 
+
+@dataclass(frozen=True)
+class RowChange:
+    """One committed row: a section (key "") or a record; `data` None means deleted.
+
+    What a high-availability active ships to its passive, in commit order."""
+
+    section: str
+    key: str
+    data: dict[str, Any] | None
+    singleton: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"section": self.section, "key": self.key, "data": self.data,
+                "singleton": self.singleton}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> RowChange:
+        data = raw.get("data")
+        if not isinstance(raw.get("section"), str) or not isinstance(raw.get("key"), str) \
+                or not (data is None or isinstance(data, dict)):
+            raise ValueError("a row change needs section, key and data")
+        return cls(raw["section"], raw["key"], data, bool(raw.get("singleton")))
+
+
+CommitListener = Callable[[list[RowChange]], None]
+
 # MIGRATIONS[n] takes a database from schema version n to n + 1 (PRAGMA user_version).
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -88,6 +115,7 @@ class Transaction:
         self.actor = actor
         self.source = source
         self.changes = 0
+        self.rows: list[RowChange] = []
 
     def get(self, cls: type[S]) -> S:
         return self._store.get(cls)
@@ -108,6 +136,7 @@ class Transaction:
                 "INSERT OR REPLACE INTO sections (name, data) VALUES (?, ?)",
                 (section.section, json.dumps(new)),
             )
+            self.rows.append(RowChange(section.section, "", new, True))
             self.audit("set", section.section, "", changes)
         return changes
 
@@ -121,6 +150,7 @@ class Transaction:
                 "INSERT OR REPLACE INTO records (section, key, data) VALUES (?, ?, ?)",
                 (record.section, record.key, json.dumps(new)),
             )
+            self.rows.append(RowChange(record.section, record.key, new, False))
             self.audit("create" if old is None else "set", record.section, record.key, changes)
         return changes
 
@@ -131,7 +161,25 @@ class Transaction:
         )
         if cursor.rowcount == 0:
             raise NotFoundError(f"no {cls.section} entry named {key!r}")
+        self.rows.append(RowChange(cls.section, key, None, False))
         self.audit("delete", cls.section, key, {})
+
+    def apply_row(self, row: RowChange) -> None:
+        """Write a row as another store committed it (a high-availability passive)."""
+        conn = self._store._conn
+        if row.singleton:
+            if row.data is not None:
+                conn.execute("INSERT OR REPLACE INTO sections (name, data) VALUES (?, ?)",
+                             (row.section, json.dumps(row.data)))
+        elif row.data is None:
+            conn.execute("DELETE FROM records WHERE section = ? AND key = ?",
+                         (row.section, row.key))
+        else:
+            conn.execute("INSERT OR REPLACE INTO records (section, key, data) VALUES (?, ?, ?)",
+                         (row.section, row.key, json.dumps(row.data)))
+        self.rows.append(row)
+        self.audit("replicate", row.section, row.key,
+                   {"deleted": True} if row.data is None else {})
 
     def audit(self, action: str, section: str, key: str, detail: dict[str, Any]) -> None:
         """Add an audit entry that commits or rolls back with this transaction."""
@@ -153,6 +201,8 @@ class ConfigStore:
         self.clock = clock
         self._lock = threading.RLock()
         self._tx: Transaction | None = None
+        # Called after each commit with its rows, in commit order (under the store lock).
+        self.listeners: list[CommitListener] = []
 
     @classmethod
     def open(cls, path: Path, hardware: Hardware, *, clock: Clock = time.time,
@@ -277,8 +327,26 @@ class ConfigStore:
                 raise
             else:
                 self._conn.execute("COMMIT")
+                rows = self._tx.rows
+                self._tx = None
+                for listener in self.listeners:
+                    listener(rows)
             finally:
                 self._tx = None
+
+    def snapshot_rows(self, sections: frozenset[str]) -> list[RowChange]:
+        """Every row of `sections`, as changes that recreate them."""
+        rows = [RowChange(name, "", json.loads(data), True) for name, data in
+                self._conn.execute("SELECT name, data FROM sections ORDER BY name")
+                if name in sections]
+        rows += [RowChange(section, key, json.loads(data), False) for section, key, data in
+                 self._conn.execute("SELECT section, key, data FROM records"
+                                    " ORDER BY section, key") if section in sections]
+        return rows
+
+    def record_keys(self, section: str) -> list[str]:
+        return [key for (key,) in self._conn.execute(
+            "SELECT key FROM records WHERE section = ? ORDER BY key", (section,))]
 
     # --- internals -----------------------------------------------------------------------
 

@@ -16,13 +16,21 @@ def ensure_certificate(cert_path: Path, key_path: Path, common_name: str,
     """Create a self-signed certificate and key unless both already exist."""
     if cert_path.exists() and key_path.exists():
         return
+    cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cert, key = make_certificate(common_name, addresses, now)
+    write_atomic(key_path, key, mode=0o600)
+    write_atomic(cert_path, cert, mode=0o644)
+
+
+def make_certificate(common_name: str, addresses: list[str], now: dt.datetime
+                     ) -> tuple[bytes, bytes]:
+    """A self-signed certificate and its key, both PEM."""
     # Imported here: only a first boot needs them, and they cost ~10 MB resident.
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())  # fast to make, unlike RSA: boot stays quick
     name = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "openstation"),
@@ -46,10 +54,9 @@ def ensure_certificate(cert_path: Path, key_path: Path, common_name: str,
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    write_atomic(key_path, key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), mode=0o600)
-    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
 
 
 def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:

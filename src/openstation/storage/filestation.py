@@ -176,6 +176,7 @@ class FileStation:
         if parents:
             self._make_parents(user, folder)
         located.real.mkdir()
+        self.storage.changed(located.real)
         return self._entry(located, located.real, name, located.path)
 
     def _make_parents(self, user: str, folder: str) -> None:
@@ -185,6 +186,7 @@ class FileStation:
             target = self.locate(user, f"{current}/{part}", write=True)
             if not target.real.exists():
                 target.real.mkdir()
+                self.storage.changed(target.real)
             current = f"{current}/{part}"
 
     def rename(self, user: str, path: str, new_name: str) -> Entry:
@@ -199,6 +201,7 @@ class FileStation:
         if target.real.exists():
             raise AlreadyExistsError(f"{target.path} already exists")
         os.rename(located.real, target.real)
+        self.storage.renamed(located.real, target.real)
         return self._entry(target, target.real, new_name, target.path)
 
     def delete(self, user: str, path: str) -> None:
@@ -211,6 +214,7 @@ class FileStation:
             shutil.rmtree(located.real)
         else:
             located.real.unlink()
+        self.storage.changed(located.real)
 
     async def upload(self, user: str, folder: str, name: str, chunks: AsyncIterator[bytes],
                      *, overwrite: bool = False, create_parents: bool = False,
@@ -252,4 +256,5 @@ class FileStation:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
             raise
+        self.storage.changed(located.real)
         return self._entry(located, located.real, name, located.path)

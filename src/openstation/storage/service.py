@@ -11,6 +11,7 @@ import base64
 import json
 import shutil
 import uuid as uuidlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher, WrongKeyError
 from openstation.storage.permissions import LEVELS, access
 from openstation.storage.volume import (
+    SHARE_METADATA,
     ShareMetadata,
     read_share_metadata,
     scan_shares,
@@ -46,6 +48,9 @@ class StorageService:
         self.volume = volume
         self.machine_key = machine_key
         self.mounted: dict[str, ShareCipher] = {}  # only in memory: a restart unmounts all
+        # Told of every write made through the device, after it is made (HA replication).
+        self.changed: Callable[[Path], None] = lambda _path: None
+        self.renamed: Callable[[Path, Path], None] = lambda _src, _dst: None
 
     # --- shares --------------------------------------------------------------------------
 
@@ -88,6 +93,7 @@ class StorageService:
         write_share_metadata(folder, ShareMetadata(name, share.uuid, encrypted, now, header))
         with self.store.transaction(actor) as tx:
             tx.put_record(share)
+        self.changed(folder)
         if data_key is not None:
             self.mounted[name] = ShareCipher(data_key)  # a new encrypted share is mounted
         return share
@@ -127,6 +133,7 @@ class StorageService:
         folder = self.volume / name
         if folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder)
+        self.changed(folder)
 
     def register_from_volume(self, tx: Transaction) -> tuple[list[str], list[str]]:
         """Register every share found on volume1 that the store lacks (reinstall).
@@ -209,6 +216,7 @@ class StorageService:
                   "check": crypto.key_check(data_key)}
         write_share_metadata(self.volume / name, ShareMetadata(
             name, share.uuid, True, share.created, header))
+        self.changed(self.volume / name / SHARE_METADATA)
         with self.store.transaction(actor, "storage") as tx:
             tx.audit("set", "shares", name, {"passphrase": ["***", "***"]})
 

@@ -126,10 +126,12 @@ class Dispatcher:
     """The aiohttp handler behind query.cgi, auth.cgi, entry.cgi and friends."""
 
     def __init__(self, registry: Registry, authenticate: Authenticator | None = None,
-                 decrypt: Callable[[dict[str, str]], dict[str, str]] | None = None) -> None:
+                 decrypt: Callable[[dict[str, str]], dict[str, str]] | None = None,
+                 gate: Callable[[ApiCall], str | None] | None = None) -> None:
         self.registry = registry
         self.authenticate = authenticate
         self.decrypt = decrypt  # DSM 7's encrypted login fields
+        self.gate = gate  # why a change is refused right now (a passive HA server), or None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -138,6 +140,9 @@ class Dispatcher:
                 if self.authenticate is None:
                     raise ApiError(envelope.SID_NOT_FOUND)
                 await self.authenticate(call)
+            if self.gate is not None and call.method in call.api.changes \
+                    and (why := self.gate(call)) is not None:
+                raise ApiError(envelope.NO_PERMISSION, errors={"reason": why})
             result = await call.api.methods[call.method](call)
         except ApiError as exc:
             return envelope.failure(exc.code, **exc.extra)

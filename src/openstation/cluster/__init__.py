@@ -1,0 +1,1 @@
+"""Clusters between openstation devices: a High Availability pair and a VMM cluster."""

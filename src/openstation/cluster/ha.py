@@ -1,0 +1,859 @@
+"""The High Availability service of one server of a pair (SYNO.SHA-style).
+
+The active ships every committed configuration change and every write made through the
+device to the passive over mutual TLS, in order, each with a sequence number; a Web API
+call that wrote something is answered only once the passive has it (or the pair is
+degraded: then the passive is resynchronised in full when it is back). A heartbeat watches
+the peer; `ha_policy.decide` says when to take over, step down or serve the cluster address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import secrets
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+
+from openstation import catalog
+from openstation.cluster import address as cluster_address
+from openstation.cluster import quorum
+from openstation.cluster import replication as rep
+from openstation.cluster.ha_policy import Action, View, decide, peer_lost
+from openstation.cluster.link import PeerLink, WebApiClient, client_context, server_context
+from openstation.config.sections import COLLECTIONS, General, HACluster
+from openstation.config.store import ConfigStore, RowChange
+from openstation.errors import PeerError, UserInputError, ValidationError
+from openstation.files import write_atomic
+from openstation.hardware import Hardware
+from openstation.lifecycle.status import Status
+from openstation.security.tls import make_certificate
+
+log = logging.getLogger(__name__)
+
+# What the passive mirrors: not the node's own identity, network, machine-sealed secrets
+# (PPPoE password, Key Manager entries) nor the cluster memberships themselves.
+REPLICATED: frozenset[str] = frozenset({
+    "ports", "firewall", "autoblock", "password_policy", "login", "config_backup",
+    "users", "groups", "shares", "firewall_rules"})
+REPLICATED_COLLECTIONS = tuple(cls for cls in COLLECTIONS if cls.section in REPLICATED)
+
+
+class ClusterError(UserInputError):
+    """A cluster request that cannot be carried out, with the reason."""
+
+
+@dataclass
+class Hooks:
+    """What the HA service asks of its device."""
+
+    status: Callable[[], Status]
+    serve: Callable[[bool], Awaitable[None]]  # take or give up the cluster address listeners
+    config_applied: Callable[[], Awaitable[None]]  # replicated settings: apply them live
+    cluster_port: int  # 0: any free port
+    hosts: list[str]  # where the cluster port listens
+
+
+def _validate(name: str, address: str, quorum_ref: str, heartbeat: float, failover: float
+              ) -> None:
+    problems: dict[str, str] = {}
+    if not name or len(name) > 15 or not all(c.isalnum() or c == "-" for c in name):
+        problems["cluster_name"] = "1 to 15 letters, digits or hyphens"
+    if (why := cluster_address.address_problem(address)) is not None:
+        problems["cluster_address"] = why
+    if not quorum_ref:
+        problems["quorum"] = "name a quorum reference (e.g. the gateway) the servers can reach"
+    if not 0.1 <= heartbeat <= 10:
+        problems["heartbeat_seconds"] = "between 0.1 and 10 seconds"
+    if not heartbeat * 2 <= failover <= 300:
+        problems["failover_seconds"] = "at least two heartbeats and at most 300 seconds"
+    if problems:
+        raise ValidationError(problems)
+
+
+class HAService:
+    """One server's side of a High Availability pair."""
+
+    def __init__(self, store: ConfigStore, hardware: Hardware, system_dir: Path,
+                 volume: Path, hooks: Hooks, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.hardware = hardware
+        self.folder = system_dir / "cluster"
+        self.volume = volume
+        self.hooks = hooks
+        self.clock = clock
+        self.ha = store.get(HACluster)
+        self.serving = False
+        self.in_sync = False  # (passive) holds everything the active acknowledged
+        self.since = clock()
+        self.peer_seen_at: float | None = None
+        self.peer: dict[str, Any] = {}
+        self.peer_state = "unknown"  # (active) the passive: unknown, syncing, in sync
+        self.reason = ""
+        self.last_error = ""
+        self.switching = False  # a switchover is under way: no new writes
+        self.boot_id = secrets.token_hex(4)  # tells the active that this server restarted
+        self._synced_boot = ""  # (active) the passive's boot that the last full sync filled
+        self._background: set[asyncio.Task[Any]] = set()
+        self.manifest = rep.Manifest(volume)
+        self._lock = threading.Lock()
+        self._log: deque[tuple[int, dict[str, Any]]] = deque()
+        self._next_seq = 1
+        self._acked = 0
+        self._applied = 0  # (passive) the last sequence number applied
+        self._progress: asyncio.Condition | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._runner: web.AppRunner | None = None
+        self._server_context: Any = None
+        self._link: PeerLink | None = None
+        self.port = 0
+        store.listeners.append(self._committed)
+
+    # --- start and stop --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._progress = asyncio.Condition()
+        self._wake = asyncio.Event()
+        rep.clear_incoming(self.volume)
+        if self.ha.member:
+            await self._open_server(self.ha.peer_certificate)
+            self._connect()
+            self._start_tasks()
+
+    async def close(self) -> None:
+        """Stop taking part (device shutdown): the address is given up, membership kept."""
+        await self._stop_tasks()
+        if self.serving:
+            await self._serve(False)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._link is not None:
+            await self._link.close()
+            self._link = None
+        with contextlib.suppress(ValueError):
+            self.store.listeners.remove(self._committed)
+
+    def _start_tasks(self) -> None:
+        self.since = self.clock()
+        self._tasks = [asyncio.get_running_loop().create_task(self._heartbeats()),
+                       asyncio.get_running_loop().create_task(self._shipper())]
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    async def _open_server(self, peer_pem: str) -> None:
+        """The cluster port: mutual TLS, only the pinned peer certificate gets in."""
+        cert, key = self.folder / "ha.crt", self.folder / "ha.key"
+        self._server_context = server_context(cert, key, peer_pem) if peer_pem else None
+        if self._server_context is None:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            context.verify_mode = ssl.CERT_REQUIRED  # no peer yet: nobody gets in
+            self._server_context = context
+        app = web.Application(client_max_size=1 << 24)
+        app.router.add_post("/ha/heartbeat", self._on_heartbeat)
+        app.router.add_post("/ha/apply", self._on_apply)
+        app.router.add_put("/ha/file", self._on_file)
+        app.router.add_post("/ha/sync", self._on_sync)
+        app.router.add_post("/ha/promote", self._on_promote)
+        app.router.add_post("/ha/leave", self._on_leave)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        port = self.hooks.cluster_port
+        for host in self.hooks.hosts:
+            site = web.TCPSite(self._runner, host, port, ssl_context=self._server_context,
+                               reuse_address=True)
+            try:
+                await site.start()
+            except OSError as exc:
+                await self._runner.cleanup()
+                self._runner = None
+                raise ClusterError(f"cannot listen on the cluster port {host}:{port}: "
+                                   f"{exc.strerror}") from None
+            server = site._server
+            assert server is not None
+            port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.port = port
+
+    def _connect(self) -> None:
+        context = client_context(self.folder / "ha.crt", self.folder / "ha.key",
+                                 self.ha.peer_certificate)
+        self._link = PeerLink(self.ha.peer, self.ha.peer_port, context)
+
+    def _save(self) -> None:
+        with self.store.transaction("system", "high-availability") as tx:
+            tx.put(self.ha)
+
+    # --- what the Web API and the pages ask ----------------------------------------------
+
+    def passive_refusal(self) -> str | None:
+        """Why this server refuses changes (it is the passive one), or None."""
+        if self.switching:
+            return "a switchover is under way: try again in a moment"
+        if self.ha.member and self.ha.role == "passive":
+            return (f"this server is the passive server of high-availability cluster "
+                    f"{self.ha.cluster_name!r}: make changes on the active server")
+        return None
+
+    def status(self) -> dict[str, Any]:
+        ha = self.ha
+        now = self.clock()
+        if not ha.member:
+            return {"member": False, "server_name": self.store.get(General).server_name}
+        return {
+            "member": True, "role": ha.role, "cluster_name": ha.cluster_name,
+            "cluster_address": ha.cluster_address, "serving": self.serving,
+            "epoch": ha.epoch, "in_sync": self.in_sync if ha.role == "passive" else True,
+            "server_name": self.store.get(General).server_name, "serial": self.hardware.serial,
+            "cluster_port": self.port, "quorum": ha.quorum,
+            "heartbeat_seconds": ha.heartbeat_seconds, "failover_seconds": ha.failover_seconds,
+            "peer": {"address": ha.peer, "name": ha.peer_name, "serial": ha.peer_serial,
+                     "role": self.peer.get("role"), "in_sync": self.peer.get("in_sync"),
+                     "seen_seconds_ago": (round(now - self.peer_seen_at, 2)
+                                          if self.peer_seen_at is not None else None),
+                     "replication": self.peer_state if ha.role == "active" else None},
+            "replication": {"acknowledged": self._acked, "pending": len(self._log),
+                            "applied": self._applied},
+            "reason": self.reason, "last_error": self.last_error,
+        }
+
+    def probe(self) -> dict[str, Any]:
+        """What a future partner checks before binding (no session needed)."""
+        return {"status": self.hooks.status().label, "model": self.hardware.model_name,
+                "version": catalog.DEFAULT_VERSION.display, "serial": self.hardware.serial,
+                "clustered": self.ha.member,
+                "server_name": self.store.get(General).server_name}
+
+    # --- making the pair -------------------------------------------------------------------
+
+    def _own_certificate(self) -> str:
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        cert, key = make_certificate(f"ha-{self.hardware.serial}", [],
+                                     dt.datetime.now(dt.UTC))
+        write_atomic(self.folder / "ha.key", key, mode=0o600)
+        write_atomic(self.folder / "ha.crt", cert, mode=0o644)
+        return cert.decode()
+
+    def _bindable(self) -> None:
+        if self.hooks.status() is not Status.READY:
+            raise ClusterError(f"this device is {self.hooks.status().label}, not Ready")
+        if self.ha.member:
+            raise ClusterError(f"this device is already in high-availability cluster "
+                               f"{self.ha.cluster_name!r}")
+
+    async def create(self, actor: str, peer_url: str, user: str, password: str,
+                     cluster_name: str, address: str, quorum_ref: str,
+                     heartbeat: float = 1.0, failover: float = 5.0,
+                     wait: float = 60.0) -> dict[str, Any]:
+        """Make this Ready device the active server of a new pair with the one at
+        `peer_url`; returns once the passive holds a full copy (or `wait` ran out)."""
+        _validate(cluster_name, address, quorum_ref, heartbeat, failover)
+        self._bindable()
+        if address:
+            await asyncio.to_thread(cluster_address.placement, address)
+        peer_host = urlparse(peer_url).hostname
+        if not peer_host or urlparse(peer_url).scheme not in ("http", "https"):
+            raise ValidationError({"peer": "the peer's address, as http(s)://host:port"})
+        client = WebApiClient(peer_url)
+        try:
+            facts = await client.call("SYNO.SHA.Cluster", "probe")
+        except PeerError as exc:
+            raise ClusterError(f"the peer: {exc}") from None
+        self._compatible(facts)
+        try:
+            await client.login(user, password)
+        except PeerError as exc:
+            raise ClusterError(str(exc)) from None
+        own_pem = await asyncio.to_thread(self._own_certificate)
+        await self._open_server("")
+        try:
+            answer = await client.call(
+                "SYNO.SHA.Cluster", "bind", certificate=own_pem,
+                serial=self.hardware.serial, server_name=self.store.get(General).server_name,
+                cluster_name=cluster_name, cluster_address=address, quorum=quorum_ref,
+                heartbeat_seconds=str(heartbeat), failover_seconds=str(failover),
+                port=str(self.port))
+        except PeerError as exc:
+            await self._close_server()
+            raise ClusterError(f"the peer refused to bind: {exc}") from None
+        finally:
+            await client.logout()
+        self.ha = HACluster(
+            member=True, role="active", cluster_name=cluster_name, cluster_address=address,
+            peer=peer_host, peer_port=int(answer["port"]), peer_serial=str(answer["serial"]),
+            peer_name=str(answer["server_name"]), peer_certificate=str(answer["certificate"]),
+            quorum=quorum_ref, heartbeat_seconds=heartbeat, failover_seconds=failover, epoch=1)
+        self._server_context.load_verify_locations(cadata=self.ha.peer_certificate)
+        with self.store.transaction(actor, "high-availability") as tx:
+            tx.put(self.ha)
+            tx.audit("create", "ha_cluster", cluster_name, {"peer": peer_host})
+        self._connect()
+        self.peer_state = "unknown"
+        self._start_tasks()
+        await self._serve(True)
+        self._kick()
+        deadline = self.clock() + wait
+        while self.peer_state != "in sync" and self.clock() < deadline:
+            await asyncio.sleep(0.05)
+        return self.status()
+
+    def _compatible(self, facts: dict[str, Any]) -> None:
+        if facts.get("serial") == self.hardware.serial:
+            raise ClusterError("that is this device: name the second server")
+        if facts.get("status") != Status.READY.label:
+            raise ClusterError(f"the peer is {facts.get('status')}, not Ready: install it "
+                               "first")
+        if facts.get("model") != self.hardware.model_name:
+            raise ClusterError(f"the peer is a {facts.get('model')}; this device is a "
+                               f"{self.hardware.model_name}: a pair needs the same model")
+        if facts.get("version") != catalog.DEFAULT_VERSION.display:
+            raise ClusterError(f"the peer runs {facts.get('version')}; this device runs "
+                               f"{catalog.DEFAULT_VERSION.display}: update one of them")
+        if facts.get("clustered"):
+            raise ClusterError("the peer is already in a high-availability cluster")
+
+    async def bind(self, actor: str, remote: str, params: dict[str, str]) -> dict[str, Any]:
+        """The passive's side of `create` (called by the future active with an
+        administrator's session)."""
+        self._bindable()
+        try:
+            heartbeat = float(params["heartbeat_seconds"])
+            failover = float(params["failover_seconds"])
+            peer_port = int(params["port"])
+            pem, serial = params["certificate"], params["serial"]
+        except (KeyError, ValueError):
+            raise ValidationError({"bind": "certificate, serial, port, heartbeat_seconds and "
+                                           "failover_seconds are needed"}) from None
+        name, address = params.get("cluster_name", ""), params.get("cluster_address", "")
+        _validate(name, address, params.get("quorum", ""), heartbeat, failover)
+        if address:
+            await asyncio.to_thread(cluster_address.placement, address)
+        own_pem = await asyncio.to_thread(self._own_certificate)
+        self.ha = HACluster(
+            member=True, role="passive", cluster_name=name, cluster_address=address,
+            peer=remote, peer_port=peer_port, peer_serial=serial,
+            peer_name=params.get("server_name", ""), peer_certificate=pem,
+            quorum=params.get("quorum", ""), heartbeat_seconds=heartbeat,
+            failover_seconds=failover, epoch=1)
+        try:
+            await self._open_server(pem)
+        except ClusterError:
+            self.ha = HACluster()
+            raise
+        with self.store.transaction(actor, "high-availability") as tx:
+            tx.put(self.ha)
+            tx.audit("bind", "ha_cluster", name, {"peer": remote})
+        self.in_sync = False
+        self._connect()
+        self._start_tasks()
+        return {"certificate": own_pem, "port": self.port, "serial": self.hardware.serial,
+                "server_name": self.store.get(General).server_name}
+
+    # --- leaving -----------------------------------------------------------------------------
+
+    async def remove(self, actor: str, notify: bool = True) -> dict[str, Any]:
+        """Unbind: both servers become standalone, each keeping its data and name."""
+        if not self.ha.member:
+            raise ClusterError("this device is in no high-availability cluster")
+        told = False
+        if notify and self._link is not None:
+            try:
+                await self._link.post("/ha/leave", {"serial": self.hardware.serial},
+                                      timeout=3)
+                told = True
+            except PeerError as exc:
+                log.warning("the peer was not told it left the cluster: %s", exc)
+        name = self.ha.cluster_name
+        await self._dissolve(actor)
+        return {"removed": name, "peer_told": told}
+
+    async def _dissolve(self, actor: str) -> None:
+        await self._stop_tasks()
+        if self.serving:
+            await self._serve(False)
+        await self._close_server()
+        if self._link is not None:
+            await self._link.close()
+            self._link = None
+        name = self.ha.cluster_name
+        self.ha = HACluster()
+        with self.store.transaction(actor, "high-availability") as tx:
+            tx.put(self.ha)
+            tx.audit("remove", "ha_cluster", name, {})
+        for path in (self.folder / "ha.crt", self.folder / "ha.key"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        with self._lock:
+            self._log.clear()
+        self.peer, self.peer_seen_at, self.peer_state = {}, None, "unknown"
+        await self._release()
+
+    async def _close_server(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- switchover --------------------------------------------------------------------------
+
+    async def switchover(self, actor: str) -> dict[str, Any]:
+        """Swap roles without losing a committed write: writes stop, everything queued is
+        shipped, then the passive is promoted."""
+        if not self.ha.member or self.ha.role != "active":
+            raise ClusterError("switch over on the active server of a cluster")
+        if self.peer_state != "in sync" or peer_lost(self._view(None), self.clock()):
+            raise ClusterError("the passive server is not in sync (or not answering): "
+                               "switchover is not possible now")
+        self.switching = True  # refuses new writes from here on
+        try:
+            await self.barrier()
+            assert self._link is not None
+            if self._log or self.peer_state != "in sync":
+                raise PeerError("replication did not finish")
+            await self._link.post("/ha/promote", {"epoch": self.ha.epoch + 1}, timeout=10)
+        except PeerError as exc:
+            raise ClusterError(f"switchover failed, nothing changed: {exc}") from None
+        finally:
+            self.switching = False
+        self.ha.role = "passive"
+        self.ha.epoch += 1
+        with self.store.transaction(actor, "high-availability") as tx:
+            tx.put(self.ha)
+            tx.audit("switchover", "ha_cluster", self.ha.cluster_name, {"to": self.ha.peer})
+        await self._serve(False)
+        self.in_sync, self._applied, self.since = True, 0, self.clock()
+        self.peer = {**self.peer, "role": "active", "epoch": self.ha.epoch}
+        return self.status()
+
+    # --- the replication log (active) --------------------------------------------------------
+
+    def _recording(self) -> bool:
+        return (self.ha.member and self.ha.role == "active"
+                and self.peer_state in ("syncing", "in sync"))
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._log.append((self._next_seq, entry))
+            self._next_seq += 1
+        self._kick()
+
+    def _committed(self, rows: list[RowChange]) -> None:
+        if not self._recording():
+            return
+        wanted = [row.to_json() for row in rows if row.section in REPLICATED]
+        if wanted:
+            self._append({"kind": "rows", "rows": wanted})
+
+    def changed(self, path: Path) -> None:
+        """StorageService: a path on volume1 was written, created or deleted."""
+        rel = rep.relative(self.volume, path)
+        if rel is not None and self._recording():
+            self._append({"kind": "path", "path": rel.as_posix()})
+
+    def renamed(self, src: Path, dst: Path) -> None:
+        old, new = rep.relative(self.volume, src), rep.relative(self.volume, dst)
+        if old is not None and new is not None and self._recording():
+            self._append({"kind": "rename", "src": old.as_posix(), "dst": new.as_posix()})
+
+    def _kick(self) -> None:
+        if self._loop is None or self._wake is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._wake.set()
+        else:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def barrier(self) -> None:
+        """Wait until the passive holds every change committed so far (unless the pair is
+        degraded: then the full resync at reconnection carries them)."""
+        if not self.ha.member or self._progress is None:
+            return
+        target = self._next_seq - 1
+        async with self._progress:
+            await self._progress.wait_for(
+                lambda: self._acked >= target or not self._recording())
+
+    async def _release(self) -> None:
+        if self._progress is not None:
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def _shipper(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not (self.ha.member and self.ha.role == "active") or self._link is None:
+                continue
+            try:
+                if self.peer_state == "unknown" and self.peer.get("role") == "passive":
+                    await self._full_sync()
+                while self._log and self.peer_state == "in sync":
+                    seq, entry = self._log[0]
+                    await self._ship(seq, entry)
+                    with self._lock:
+                        self._log.popleft()
+                    self._acked = seq
+                    await self._release()
+            except (PeerError, rep.ReplicationError, OSError) as exc:
+                self.last_error = f"replication stopped: {exc}"
+                log.warning("%s", self.last_error)
+                self._degrade()
+                await self._release()
+
+    def _degrade(self) -> None:
+        """The passive missed something: it gets a full resync when it is back."""
+        self.peer_state = "unknown"
+        with self._lock:
+            self._log.clear()
+
+    async def _post(self, path: str, body: dict[str, Any], timeout: float = 30) -> Any:
+        assert self._link is not None
+        return await self._link.post(path, body, timeout=timeout)
+
+    async def _ship(self, seq: int, entry: dict[str, Any]) -> None:
+        kind = entry["kind"]
+        if kind == "rows":
+            await self._post("/ha/apply", {"seq": seq, "op": "rows", "rows": entry["rows"]})
+        elif kind == "rename":
+            answer = await self._post("/ha/apply", {"seq": seq, "op": "rename",
+                                                    "src": entry["src"], "dst": entry["dst"]})
+            if not answer.get("applied"):
+                await self._ship_path(seq, entry["dst"])
+        else:
+            await self._ship_path(seq, entry["path"])
+        await self._post("/ha/apply", {"seq": seq, "op": "commit"})
+
+    async def _ship_path(self, seq: int, rel: str) -> None:
+        """Send `rel` as it is now: a file, a folder and all inside it, or a deletion."""
+        path = self.volume / rel
+        if not path.exists():
+            await self._post("/ha/apply", {"seq": seq, "op": "remove", "path": rel})
+        elif path.is_file():
+            await self._ship_file(seq, rel)
+        else:
+            await self._post("/ha/apply", {"seq": seq, "op": "mkdir", "path": rel})
+            for child, child_path in self.manifest.walk(path):
+                if child_path.is_dir():
+                    await self._post("/ha/apply", {"seq": seq, "op": "mkdir", "path": child})
+                else:
+                    await self._ship_file(seq, child)
+
+    async def _ship_file(self, seq: int, rel: str) -> None:
+        path = self.volume / rel
+        try:
+            item = await asyncio.to_thread(self.manifest.item, rel, path)
+        except FileNotFoundError:
+            await self._post("/ha/apply", {"seq": seq, "op": "remove", "path": rel})
+            return
+        assert self._link is not None
+        await self._link.put_file("/ha/file", path, {
+            "X-Seq": str(seq), "X-Path": json.dumps(rel), "X-Sha256": item.sha256})
+
+    async def _full_sync(self) -> None:
+        """Make the passive equal to this server: configuration, then volume1."""
+        self.peer_state = "syncing"
+        with self._lock:
+            snapshot_seq = self._next_seq - 1
+            self._log.clear()
+        answer = await self._post("/ha/sync", {"step": "begin"}, timeout=600)
+        self._synced_boot = str(answer.get("boot", ""))
+        theirs = rep.from_json(answer["manifest"])
+        rows = [row.to_json() for row in self.store.snapshot_rows(REPLICATED)]
+        await self._post("/ha/sync", {"step": "config", "rows": rows}, timeout=120)
+        ours = await asyncio.to_thread(self.manifest.items)
+        todo = rep.plan(ours, theirs)
+        if todo.extras:
+            await self._post("/ha/sync", {"step": "extras", "paths": todo.extras})
+        for rel in todo.mkdirs:
+            await self._post("/ha/apply", {"seq": 0, "op": "mkdir", "path": rel})
+        for rel in todo.files:
+            await self._ship_file(0, rel)
+        await self._post("/ha/sync", {"step": "done", "seq": snapshot_seq})
+        self._acked = max(self._acked, snapshot_seq)
+        self.peer_state = "in sync"
+        self.peer["in_sync"] = True
+        self.last_error = ""
+        log.info("the passive server is in sync (%d files sent)", len(todo.files))
+
+    # --- the passive's side of replication ---------------------------------------------------
+
+    def _refuse_unless_passive(self) -> web.Response | None:
+        if self.ha.member and self.ha.role == "passive":
+            return None
+        return web.json_response({"error": "not the passive server"}, status=409)
+
+    def _in_order(self, seq: int) -> web.Response | None:
+        """Sequence 0 belongs to a full resync; others must follow the last one applied."""
+        if seq == 0 or seq == self._applied + 1:
+            return None
+        self.in_sync = False
+        return web.json_response({"error": f"out of order: {seq} after {self._applied}; "
+                                           "a full resync is needed"}, status=409)
+
+    async def _on_apply(self, request: web.Request) -> web.Response:
+        if (refused := self._refuse_unless_passive()) is not None:
+            return refused
+        try:
+            body = await request.json()
+            seq, op = int(body["seq"]), str(body["op"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {seq, op}"}, status=400)
+        if (refused := self._in_order(seq)) is not None:
+            return refused
+        try:
+            answer: dict[str, Any] = {}
+            if op == "rows":
+                self._apply_rows([RowChange.from_json(raw) for raw in body["rows"]])
+                await self.hooks.config_applied()
+            elif op == "mkdir":
+                await asyncio.to_thread(rep.apply_mkdir, self.volume, str(body["path"]))
+            elif op == "remove":
+                await asyncio.to_thread(rep.apply_remove, self.volume, str(body["path"]))
+            elif op == "rename":
+                answer["applied"] = await asyncio.to_thread(
+                    rep.apply_rename, self.volume, str(body["src"]), str(body["dst"]))
+            elif op == "commit":
+                self._applied = seq
+            else:
+                return web.json_response({"error": f"unknown op {op!r}"}, status=400)
+        except (rep.ReplicationError, ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        except OSError as exc:
+            return web.json_response({"error": f"cannot apply: {exc.strerror}"}, status=507)
+        return web.json_response(answer)
+
+    def _apply_rows(self, rows: list[RowChange]) -> None:
+        if any(row.section not in REPLICATED for row in rows):
+            raise rep.ReplicationError("a row outside the replicated sections")
+        with self.store.transaction("ha-replication", "high-availability") as tx:
+            for row in rows:
+                tx.apply_row(row)
+
+    async def _on_file(self, request: web.Request) -> web.Response:
+        if (refused := self._refuse_unless_passive()) is not None:
+            return refused
+        try:
+            seq = int(request.headers["X-Seq"])
+            rel = str(json.loads(request.headers["X-Path"]))
+            receiver = rep.Receiver(self.volume, rel, request.headers["X-Sha256"])
+        except (KeyError, ValueError, rep.ReplicationError) as exc:
+            return web.json_response({"error": f"bad file transfer: {exc}"}, status=400)
+        if (refused := self._in_order(seq)) is not None:
+            receiver.abort()
+            return refused
+        try:
+            async for block in request.content.iter_chunked(1 << 20):
+                receiver.write(block)
+            await asyncio.to_thread(receiver.finish)
+        except rep.ReplicationError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        except BaseException:
+            receiver.abort()
+            raise
+        return web.json_response({})
+
+    async def _on_sync(self, request: web.Request) -> web.Response:
+        if (refused := self._refuse_unless_passive()) is not None:
+            return refused
+        try:
+            body = await request.json()
+            step = str(body["step"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {step}"}, status=400)
+        try:
+            if step == "begin":
+                self.in_sync = False
+                rep.clear_incoming(self.volume)
+                items = await asyncio.to_thread(self.manifest.items)
+                return web.json_response({"manifest": rep.to_json(items),
+                                          "boot": self.boot_id})
+            if step == "config":
+                rows = [RowChange.from_json(raw) for raw in body["rows"]]
+                self._replace_config(rows)
+                await self.hooks.config_applied()
+            elif step == "extras":
+                await asyncio.to_thread(rep.apply_extras, self.volume,
+                                        [str(p) for p in body["paths"]])
+            elif step == "done":
+                self._applied = int(body["seq"])
+                self.in_sync = True
+                self.reason = "in sync with the active server"
+            else:
+                return web.json_response({"error": f"unknown step {step!r}"}, status=400)
+        except (rep.ReplicationError, ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({})
+
+    def _replace_config(self, rows: list[RowChange]) -> None:
+        """The active's whole replicated configuration, replacing ours in one transaction."""
+        if any(row.section not in REPLICATED for row in rows):
+            raise rep.ReplicationError("a row outside the replicated sections")
+        sent = {(row.section, row.key) for row in rows}
+        with self.store.transaction("ha-replication", "high-availability") as tx:
+            for cls in REPLICATED_COLLECTIONS:
+                for key in self.store.record_keys(cls.section):
+                    if (cls.section, key) not in sent:
+                        tx.apply_row(RowChange(cls.section, key, None, False))
+            for row in rows:
+                tx.apply_row(row)
+
+    async def _on_promote(self, request: web.Request) -> web.Response:
+        """A switchover: the active hands over (it has shipped everything)."""
+        if (refused := self._refuse_unless_passive()) is not None:
+            return refused
+        if not self.in_sync:
+            return web.json_response({"error": "this passive server is not in sync"},
+                                     status=409)
+        try:
+            epoch = int((await request.json())["epoch"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {epoch}"}, status=400)
+        self.ha.role, self.ha.epoch = "active", epoch
+        self._save()
+        self.peer_state, self._acked, self._next_seq = "in sync", 0, 1
+        self.peer = {**self.peer, "role": "passive", "epoch": epoch, "in_sync": True}
+        self.since = self.clock()
+        await self._serve(True)
+        self.reason = "promoted by a switchover"
+        return web.json_response({})
+
+    async def _on_leave(self, _request: web.Request) -> web.Response:
+        if not self.ha.member:
+            return web.json_response({})
+        self._loop_task(self._dissolve("peer"))  # after this answer is sent
+        return web.json_response({})
+
+    # --- the heartbeat -----------------------------------------------------------------------
+
+    def _mine(self) -> dict[str, Any]:
+        return {"role": self.ha.role, "epoch": self.ha.epoch, "serving": self.serving,
+                "in_sync": self.in_sync if self.ha.role == "passive" else True,
+                "serial": self.hardware.serial, "port": self.port, "boot": self.boot_id}
+
+    def _heard(self, facts: dict[str, Any]) -> None:
+        self.peer_seen_at = self.clock()
+        self.peer = {key: facts.get(key) for key in ("role", "epoch", "serving", "in_sync")}
+        port = facts.get("port")
+        if isinstance(port, int) and port and port != self.ha.peer_port:
+            # The peer came back on another port: follow it (cluster port 0 in tests).
+            self.ha.peer_port = port
+            self._save()
+            if self._link is not None:
+                self._loop_task(self._link.close())
+            self._connect()
+        if self.ha.role == "active" and self.peer_state == "in sync" \
+                and facts.get("boot") != self._synced_boot:
+            self._degrade()  # the passive restarted: it needs everything again
+        if self.peer_state == "unknown":
+            self._kick()
+
+    def _loop_task(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _on_heartbeat(self, request: web.Request) -> web.Response:
+        try:
+            facts = await request.json()
+            if not isinstance(facts, dict):
+                raise ValueError
+        except ValueError:
+            return web.json_response({"error": "send the sender's facts"}, status=400)
+        if not self.ha.member:
+            return web.json_response({"error": "not in a cluster"}, status=409)
+        self._heard(facts)
+        return web.json_response(self._mine())
+
+    def _view(self, quorum_ok: bool | None) -> View:
+        peer_epoch = self.peer.get("epoch")
+        return View(
+            role=self.ha.role, epoch=self.ha.epoch, in_sync=self.in_sync,
+            serving=self.serving, since=self.since, peer_seen_at=self.peer_seen_at,
+            peer_role=self.peer.get("role"),
+            peer_epoch=peer_epoch if isinstance(peer_epoch, int) else 0,
+            peer_wins_tie=self.ha.peer_serial < self.hardware.serial,
+            quorum=quorum_ok, failover_timeout=self.ha.failover_seconds)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            if self._link is not None:
+                try:
+                    answer = await self._link.post("/ha/heartbeat", self._mine(),
+                                                   timeout=max(1.0, self.ha.heartbeat_seconds))
+                    self._heard(answer)
+                except PeerError:
+                    pass
+            now = self.clock()
+            quorum_ok = None
+            if peer_lost(self._view(None), now):
+                quorum_ok = await asyncio.to_thread(quorum.reachable, self.ha.quorum)
+            action, why = decide(self._view(quorum_ok), now)
+            self.reason = why
+            await self._act(action)
+            await asyncio.sleep(self.ha.heartbeat_seconds)
+
+    async def _act(self, action: Action) -> None:
+        if action is Action.TAKE_OVER:
+            log.warning("taking over cluster %s: %s", self.ha.cluster_name, self.reason)
+            self.ha.role, self.ha.epoch = "active", self.ha.epoch + 1
+            self._save()
+            self.peer_state, self._acked, self._next_seq = "unknown", 0, 1
+            self.peer = {}
+            await self._serve(True)
+        elif action is Action.DEMOTE:
+            log.warning("stepping down in cluster %s: %s", self.ha.cluster_name, self.reason)
+            self.ha.role = "passive"
+            self.ha.epoch = max(self.ha.epoch, int(self.peer.get("epoch") or 0))
+            self._save()
+            self._degrade()
+            self.in_sync, self._applied, self.since = False, 0, self.clock()
+            await self._serve(False)
+            await self._release()
+        elif action is Action.SERVE:
+            await self._serve(True)
+        elif action is Action.STOP_SERVING:
+            await self._serve(False)
+
+    async def _serve(self, on: bool) -> None:
+        """Take or give up the cluster address (and the cluster name in announcements)."""
+        if on == self.serving:
+            return
+        address = self.ha.cluster_address
+        if on:
+            if address:
+                why = await asyncio.to_thread(cluster_address.add, address)
+                if why:
+                    self.last_error = f"cluster address {address} not taken: {why}"
+                    log.error("%s", self.last_error)
+            self.serving = True
+            await self.hooks.serve(True)
+        else:
+            self.serving = False
+            await self.hooks.serve(False)
+            if address:
+                await asyncio.to_thread(cluster_address.remove, address)
+

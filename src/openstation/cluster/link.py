@@ -1,0 +1,147 @@
+"""How cluster nodes talk: the peer's public Web API (to bind or join, with an
+administrator's credentials) and, between the two servers of a pair, mutual TLS pinned to
+the certificates they exchanged when the pair was made."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from openstation.errors import PeerError
+
+
+def server_context(cert: Path, key: Path, peer_pem: str) -> ssl.SSLContext:
+    """Serve our certificate; accept only a client presenting the peer's."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata=peer_pem)
+    return context
+
+
+def client_context(cert: Path, key: Path, peer_pem: str) -> ssl.SSLContext:
+    """Present our certificate; accept only a server presenting the peer's (pinned, so the
+    name in it does not matter)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.load_cert_chain(cert, key)
+    context.load_verify_locations(cadata=peer_pem)
+    return context
+
+
+class PeerLink:
+    """Requests to the peer's cluster port over mutual TLS."""
+
+    def __init__(self, host: str, port: int, context: ssl.SSLContext) -> None:
+        self.base = f"https://{host}:{port}"
+        self._context = context
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._context, limit=4))
+        return self._session
+
+    async def post(self, path: str, body: dict[str, Any], timeout: float = 5) -> Any:
+        try:
+            async with self._client().post(
+                    f"{self.base}{path}", json=body,
+                    timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                answer = await response.json(content_type=None)
+                if response.status != 200:
+                    raise PeerError(str(answer.get("error", response.status)))
+                return answer
+        except (TimeoutError, aiohttp.ClientError, ValueError, ssl.SSLError, OSError) as exc:
+            raise PeerError(f"peer unreachable ({type(exc).__name__}: {exc})") from None
+
+    async def put_file(self, path: str, source: Path, headers: dict[str, str],
+                       timeout: float = 600) -> Any:
+        async def body() -> Any:
+            with open(source, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    yield block
+
+        try:
+            async with self._client().put(
+                    f"{self.base}{path}", data=body(), headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=timeout, sock_read=30)) as response:
+                answer = await response.json(content_type=None)
+                if response.status != 200:
+                    raise PeerError(str(answer.get("error", response.status)))
+                return answer
+        except (TimeoutError, aiohttp.ClientError, ValueError, ssl.SSLError, OSError) as exc:
+            raise PeerError(f"peer unreachable ({type(exc).__name__}: {exc})") from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class WebApiClient:
+    """A peer's DSM Web API, as any client would call it (self-signed HTTPS accepted: the
+    administrator's credentials are what authenticates the request)."""
+
+    def __init__(self, base_url: str, timeout: float = 10) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.sid: str | None = None
+
+    async def call(self, api: str, method: str, version: int = 1, **params: str) -> Any:
+        query = {"api": api, "method": method, "version": str(version), **params}
+        if self.sid:
+            query["_sid"] = self.sid
+        try:
+            async with aiohttp.ClientSession() as session, session.post(
+                    f"{self.base_url}/webapi/entry.cgi", data=query, ssl=False,
+                    timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
+                answer = json.loads(await response.read())
+        except (TimeoutError, aiohttp.ClientError, ValueError, OSError) as exc:
+            raise PeerError(f"no DSM Web API answers at {self.base_url} "
+                            f"({type(exc).__name__})") from None
+        if not isinstance(answer, dict):
+            raise PeerError(f"{self.base_url} answered something that is not DSM")
+        if not answer.get("success"):
+            error = answer.get("error") or {}
+            raise PeerError(_reason(api, error))
+        return answer.get("data")
+
+    async def login(self, user: str, password: str) -> None:
+        data = await self.call("SYNO.API.Auth", "login", 6, account=user, passwd=password,
+                               session="cluster", format="sid")
+        self.sid = str(data["sid"])
+
+    async def logout(self) -> None:
+        if self.sid:
+            with contextlib.suppress(PeerError):
+                await self.call("SYNO.API.Auth", "logout", 6, session="cluster")
+            self.sid = None
+
+
+def _reason(api: str, error: dict[str, Any]) -> str:
+    code = error.get("code")
+    detail = (error.get("errors") or {}).get("reason") if isinstance(
+        error.get("errors"), dict) else None
+    if api == "SYNO.API.Auth" and detail:
+        return f"the peer refused the login: {detail}"
+    if detail:
+        return str(detail)
+    if api == "SYNO.API.Auth" and code in (400, 401, 402, 407, 408, 409, 410):
+        names = {400: "wrong account or password", 401: "the account is disabled",
+                 402: "permission denied", 407: "the address is blocked",
+                 408: "the password has expired", 409: "the password must be changed",
+                 410: "the password must be changed"}
+        return f"the peer refused the credentials: {names[code]}"
+    if api == "SYNO.API.Auth" and code in (403, 404, 406):
+        return "the peer asks for a 2-step verification code; use an account without it"
+    if code == 105:
+        return "the peer's account is not an administrator"
+    return f"the peer answered DSM error {code}"

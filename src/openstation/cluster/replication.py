@@ -1,0 +1,237 @@
+"""File-level replication of volume1 between the servers of a High Availability pair.
+
+The active logs every write made through the device (a path changed, a path renamed) and
+ships the path's current state; the passive applies it. A file arrives in a temporary file
+on the same volume and is renamed into place only when its SHA-256 matches, so the passive
+holds the old or the new file, never half of one. After a disconnection the passive is
+compared with the active by a manifest (kind, size, SHA-256 per path) and brought in line;
+files only the passive has are moved to @ha-conflicts, never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from openstation.files import fsync_dir
+
+INCOMING = "@ha-incoming"
+CONFLICTS = "@ha-conflicts"
+CHUNK = 1 << 20
+
+
+class ReplicationError(Exception):
+    """A replicated write the passive refuses (bad path, checksum mismatch)."""
+
+
+def replicated(rel: PurePosixPath) -> bool:
+    """Shared folders and everything in them, but not the device's own @ folders nor
+    unfinished uploads."""
+    parts = rel.parts
+    if not parts or parts[0].startswith(("@", ".")):
+        return False
+    return not any(part.startswith("@upload-") for part in parts)
+
+
+def relative(volume: Path, path: Path) -> PurePosixPath | None:
+    """`path` relative to the volume, if it is inside it and replicated."""
+    try:
+        rel = PurePosixPath(path.relative_to(volume).as_posix())
+    except ValueError:
+        return None
+    return rel if replicated(rel) else None
+
+
+def checked(volume: Path, rel_text: str) -> Path:
+    """The real path for a relative path a peer sent; refuses escapes and @ folders."""
+    rel = PurePosixPath(rel_text)
+    if rel.is_absolute() or ".." in rel.parts or "\x00" in rel_text or not replicated(rel):
+        raise ReplicationError(f"refused path {rel_text!r}")
+    return volume / rel
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str  # "dir" or "file"
+    size: int
+    sha256: str
+
+
+class Manifest:
+    """Paths of a volume with their checksums; checksums are cached by (size, mtime)."""
+
+    def __init__(self, volume: Path) -> None:
+        self.volume = volume
+        self._cache: dict[str, tuple[int, int, str]] = {}
+
+    def walk(self, under: Path | None = None) -> Iterator[tuple[str, Path]]:
+        """(relative path, path) of everything replicated, below `under` if given."""
+        start = under or self.volume
+        if not start.is_dir():
+            return
+        for root, dirs, files in os.walk(start):
+            base = Path(root)
+            dirs.sort()
+            for name in [*dirs, *sorted(files)]:
+                path = base / name
+                rel = relative(self.volume, path)
+                if rel is None or path.is_symlink():
+                    if name in dirs and base == self.volume:
+                        dirs.remove(name)  # the device's own @ folders: not walked
+                    continue
+                yield rel.as_posix(), path
+
+    def items(self) -> dict[str, Item]:
+        found: dict[str, Item] = {}
+        for rel, path in self.walk():
+            found[rel] = self.item(rel, path)
+        return found
+
+    def item(self, rel: str, path: Path) -> Item:
+        info = path.stat()
+        if path.is_dir():
+            return Item("dir", 0, "")
+        cached = self._cache.get(rel)
+        if cached is not None and cached[:2] == (info.st_size, info.st_mtime_ns):
+            return Item("file", info.st_size, cached[2])
+        digest = sha256_file(path)
+        self._cache[rel] = (info.st_size, info.st_mtime_ns, digest)
+        return Item("file", info.st_size, digest)
+
+
+def to_json(items: dict[str, Item]) -> dict[str, Any]:
+    return {rel: [item.kind, item.size, item.sha256] for rel, item in items.items()}
+
+
+def from_json(raw: dict[str, Any]) -> dict[str, Item]:
+    return {str(rel): Item(str(v[0]), int(v[1]), str(v[2])) for rel, v in raw.items()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What makes the passive's volume equal to the active's."""
+
+    mkdirs: list[str]
+    files: list[str]  # ship these from the active
+    extras: list[str]  # only on the passive: moved to @ha-conflicts
+
+
+def plan(active: dict[str, Item], passive: dict[str, Item]) -> Plan:
+    mkdirs = sorted(rel for rel, item in active.items()
+                    if item.kind == "dir" and passive.get(rel) != item)
+    files = sorted(rel for rel, item in active.items()
+                   if item.kind == "file" and passive.get(rel) != item)
+    extras = [rel for rel, item in passive.items()
+              if rel not in active or active[rel].kind != item.kind]
+    # Outermost first: moving a folder moves what is inside it.
+    kept: list[str] = []
+    for rel in sorted(extras):
+        if not any(rel.startswith(f"{outer}/") for outer in kept):
+            kept.append(rel)
+    return Plan(mkdirs, files, kept)
+
+
+# --- the passive's side -------------------------------------------------------------------
+
+def incoming(volume: Path) -> Path:
+    folder = volume / INCOMING
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def clear_incoming(volume: Path) -> None:
+    """Half-received files of a transfer the power or the peer cut off."""
+    shutil.rmtree(volume / INCOMING, ignore_errors=True)
+
+
+class Receiver:
+    """One file arriving: written to @ha-incoming, checked, then renamed into place."""
+
+    def __init__(self, volume: Path, rel: str, sha256: str) -> None:
+        self.volume = volume
+        self.target = checked(volume, rel)
+        self.expected = sha256
+        self.temporary = incoming(volume) / secrets.token_hex(8)
+        self._handle = open(self.temporary, "xb")  # noqa: SIM115 - closed in finish/abort
+        self._digest = hashlib.sha256()
+
+    def write(self, block: bytes) -> None:
+        self._handle.write(block)
+        self._digest.update(block)
+
+    def finish(self) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        if self._digest.hexdigest() != self.expected:
+            self.abort()
+            raise ReplicationError(f"checksum mismatch for {self.target.name}")
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        if self.target.is_dir():
+            move_to_conflicts(self.volume, self.target)
+        os.replace(self.temporary, self.target)
+        fsync_dir(self.target.parent)
+
+    def abort(self) -> None:
+        self._handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temporary.unlink()
+
+
+def apply_mkdir(volume: Path, rel: str) -> None:
+    target = checked(volume, rel)
+    if target.exists() and not target.is_dir():
+        move_to_conflicts(volume, target)
+    target.mkdir(parents=True, exist_ok=True)
+
+
+def apply_remove(volume: Path, rel: str) -> None:
+    """An explicit delete made through the active: applied as a delete."""
+    target = checked(volume, rel)
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+
+
+def apply_rename(volume: Path, src: str, dst: str) -> bool:
+    """Rename as the active did; False when the passive lacks the source."""
+    source, target = checked(volume, src), checked(volume, dst)
+    if not source.exists() or target.exists():
+        return False
+    os.rename(source, target)
+    return True
+
+
+def move_to_conflicts(volume: Path, path: Path) -> Path:
+    """Keep what only this server had (a split brain's writes) out of the way."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    rel = path.relative_to(volume) if path.is_relative_to(volume) else Path(path.name)
+    target = volume / CONFLICTS / stamp / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
+def apply_extras(volume: Path, extras: list[str]) -> None:
+    for rel in extras:
+        path = checked(volume, rel)
+        if path.exists() or path.is_symlink():
+            move_to_conflicts(volume, path)

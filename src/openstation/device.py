@@ -612,10 +612,12 @@ class Device:
         assert self.store is not None
         self.resetting = True
         try:
-            await self._leave_clusters(trigger)
             pending = new_journal(mode, trigger, self.clock())
             journals.write(self.data_dir.reset_journal, pending)
             failpoint("journal-written")
+            # Peers are told before the local reset; a power cut in between leaves them
+            # to notice the silence (the journal still completes the reset at boot).
+            await self._leave_clusters(trigger)
             report = apply_mode1(self.store, pending)
             failpoint("mode1-committed")
             self.sessions.revoke_all()

@@ -95,10 +95,12 @@ def configure_everything(data: Path, ports: tuple[int, int] = (5050, 5051)) -> N
                                        action="deny"))
         tx.put(AutoBlock(enabled=True, attempts=5, allow=["10.1.1.1"],
                          block=[BlockEntry("203.0.113.9")]))
-        tx.put(HACluster(member=True, role="active", cluster_name="ha1",
-                         cluster_address="192.168.1.50", peer="192.168.1.11"))
+        # Peers that are not there (nothing listens on port 9): the device's own side of the
+        # clusters is what Mode 1 must remove; tests never send traffic off loopback.
+        tx.put(HACluster(member=True, role="active", cluster_name="ha1", peer="127.0.0.1",
+                         peer_port=9, quorum="127.0.0.1:9"))
         tx.put(VMMCluster(member=True, cluster_name="vmm1",
-                          members=["192.168.1.10", "192.168.1.12"]))
+                          members=["http://127.0.0.1:9", "http://127.0.0.1:10"]))
         admin = tx.record(User, "admin")
         assert admin is not None
         admin.otp_secret = "JBSWY3DPEHPK3PXP"

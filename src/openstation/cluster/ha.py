@@ -29,7 +29,7 @@ from openstation import catalog
 from openstation.cluster import address as cluster_address
 from openstation.cluster import quorum
 from openstation.cluster import replication as rep
-from openstation.cluster.ha_policy import Action, View, decide, peer_lost
+from openstation.cluster.ha_policy import Action, View, decide, incompatibility, peer_lost
 from openstation.cluster.link import PeerLink, WebApiClient, client_context, server_context
 from openstation.config.sections import COLLECTIONS, General, HACluster
 from openstation.config.store import ConfigStore, RowChange
@@ -128,10 +128,21 @@ class HAService:
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
         rep.clear_incoming(self.volume)
-        if self.ha.member:
+        if not self.ha.member:
+            return
+        if self.ha.cluster_address:
+            # Held since before a power cut: give it up until this server knows its role.
+            await asyncio.to_thread(cluster_address.remove, self.ha.cluster_address)
+        try:
             await self._open_server(self.ha.peer_certificate)
             self._connect()
-            self._start_tasks()
+        except (OSError, ValueError, ClusterError) as exc:
+            # The device still boots; the pair waits for an administrator (remove, re-create).
+            self.last_error = f"the cluster link cannot start: {exc}"
+            log.error("%s", self.last_error)
+            await self._close_server()
+            return
+        self._start_tasks()
 
     async def close(self) -> None:
         """Stop taking part (device shutdown): the address is given up, membership kept."""
@@ -318,19 +329,10 @@ class HAService:
         return self.status()
 
     def _compatible(self, facts: dict[str, Any]) -> None:
-        if facts.get("serial") == self.hardware.serial:
-            raise ClusterError("that is this device: name the second server")
-        if facts.get("status") != Status.READY.label:
-            raise ClusterError(f"the peer is {facts.get('status')}, not Ready: install it "
-                               "first")
-        if facts.get("model") != self.hardware.model_name:
-            raise ClusterError(f"the peer is a {facts.get('model')}; this device is a "
-                               f"{self.hardware.model_name}: a pair needs the same model")
-        if facts.get("version") != catalog.DEFAULT_VERSION.display:
-            raise ClusterError(f"the peer runs {facts.get('version')}; this device runs "
-                               f"{catalog.DEFAULT_VERSION.display}: update one of them")
-        if facts.get("clustered"):
-            raise ClusterError("the peer is already in a high-availability cluster")
+        why = incompatibility(facts, self.hardware.serial, self.hardware.model_name,
+                              catalog.DEFAULT_VERSION.display)
+        if why is not None:
+            raise ClusterError(why)
 
     async def bind(self, actor: str, remote: str, params: dict[str, str]) -> dict[str, Any]:
         """The passive's side of `create` (called by the future active with an

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 
 class Action(enum.Enum):
@@ -67,3 +68,21 @@ def decide(view: View, now: float) -> tuple[Action, str]:
         return Action.NONE, "the active is silent, but this passive is out of date: " \
                             "it cannot take over"
     return Action.TAKE_OVER, "the active is silent; the quorum reference answers"
+
+
+def incompatibility(facts: dict[str, Any], serial: str, model: str, version: str
+                    ) -> str | None:
+    """Why the device that answered `facts` (its probe) cannot be this one's partner."""
+    if facts.get("serial") == serial:
+        return "that is this device: name the second server"
+    if facts.get("status") != "Ready":
+        return f"the peer is {facts.get('status')}, not Ready: install it first"
+    if facts.get("model") != model:
+        return (f"the peer is a {facts.get('model')}; this device is a {model}: a pair needs "
+                "the same model")
+    if facts.get("version") != version:
+        return (f"the peer runs {facts.get('version')}; this device runs {version}: update "
+                "one of them")
+    if facts.get("clustered"):
+        return "the peer is already in a high-availability cluster"
+    return None

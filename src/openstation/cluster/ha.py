@@ -230,7 +230,8 @@ class HAService:
         ha = self.ha
         now = self.clock()
         if not ha.member:
-            return {"member": False, "server_name": self.store.get(General).server_name}
+            return {"member": False, "server_name": self.store.get(General).server_name,
+                    "serial": self.hardware.serial}
         return {
             "member": True, "role": ha.role, "cluster_name": ha.cluster_name,
             "cluster_address": ha.cluster_address, "serving": self.serving,

@@ -45,7 +45,7 @@ class Lab:
         ns, address = f"{self.tag}h{index}", f"{SUBNET}.{index}"
         ip("netns", "add", ns)
         self.hosts[ns] = address
-        port = f"p{self.tag[-6:]}{index}"[:15]
+        port = f"p{self.tag[-6:]}{index}"[:15]  # as in cable()
         ip("-n", self.bridge_ns, "link", "add", port, "type", "veth", "peer", "name", "eth0",
            "netns", ns)
         ip("-n", self.bridge_ns, "link", "set", port, "master", "br0", "up")
@@ -56,6 +56,11 @@ class Lab:
 
     def exec_prefix(self, ns: str) -> list[str]:
         return ["ip", "netns", "exec", ns]
+
+    def cable(self, index: int, plugged: bool) -> None:
+        """Pull (or put back) host `index`'s cable: its bridge port goes down (up)."""
+        port = f"p{self.tag[-6:]}{index}"[:15]
+        ip("-n", self.bridge_ns, "link", "set", port, "up" if plugged else "down")
 
 
 class Client:

@@ -813,6 +813,10 @@ class HAService:
             now = self.clock()
             quorum_ok = None
             if peer_lost(self._view(None), now):
+                if self.ha.role == "active" and self.peer_state != "unknown":
+                    self.last_error = "the passive server is silent: degraded"
+                    self._degrade()  # writes go on here; the passive is resynced later
+                    await self._release()
                 quorum_ok = await asyncio.to_thread(quorum.reachable, self.ha.quorum)
             action, why = decide(self._view(quorum_ok), now)
             self.reason = why

@@ -54,7 +54,8 @@ class PeerLink:
         try:
             async with self._client().post(
                     f"{self.base}{path}", json=body,
-                    timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 2))
+            ) as response:
                 answer = await response.json(content_type=None)
                 if response.status != 200:
                     raise PeerError(str(answer.get("error", response.status)))
@@ -72,7 +73,8 @@ class PeerLink:
         try:
             async with self._client().put(
                     f"{self.base}{path}", data=body(), headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=timeout, sock_read=30)) as response:
+                    timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=2, sock_read=30)
+            ) as response:
                 answer = await response.json(content_type=None)
                 if response.status != 200:
                     raise PeerError(str(answer.get("error", response.status)))

@@ -5,6 +5,7 @@ mid-replication, switchover, remove, and Mode 1 leaving the pair."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import threading
@@ -17,8 +18,7 @@ import pytest
 
 from openstation.cluster import replication as rep
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, openstation
-from tests.cluster.web import Web, sha256
+from openstation.testing import STRONG, DeviceProcess, Web, openstation
 
 MB = 1 << 20
 
@@ -36,6 +36,10 @@ def create(active: DeviceProcess, passive: DeviceProcess, *extra: str,
     return ha(active.data_dir, "create", "--peer", passive.url, "--peer-user", user,
               "--peer-password", password, "--name", "hapair", "--quorum", "127.0.0.1:9",
               "--heartbeat", "0.3", "--failover", "2", *extra, check=check)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def digest(data: Path) -> dict[str, str]:

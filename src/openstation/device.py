@@ -74,6 +74,7 @@ from openstation.security.service import SecurityService
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
 from openstation.storage.volume import volume_initialised
+from openstation.ui.cluster_pages import add_cluster_routes
 from openstation.ui.front import add_front_routes, load_or_create_token
 from openstation.ui.pages import BackupHooks, Pages
 from openstation.webapi import (
@@ -305,9 +306,12 @@ class Device:
         app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
         app.router.add_post("/webman/install.cgi",
                             install_handler(self.installer, self._restore_latest))
-        Pages(self.web, self.network, self.security, self.change_ports,
-              lambda: dict(self.ports), self.settings_changed, lambda: self.last_reset,
-              BackupHooks(self.backup, self.restore_preview, self.restore)).routes(app)
+        pages = Pages(self.web, self.network, self.security, self.change_ports,
+                      lambda: dict(self.ports), self.settings_changed, lambda: self.last_reset,
+                      BackupHooks(self.backup, self.restore_preview, self.restore))
+        pages.routes(app)
+        if self.ha is not None and self.vmm is not None:
+            add_cluster_routes(pages, app, self.ha, self.vmm, lambda: self.ports.get("http", 0))
         add_front_routes(app, self.data_dir.panel_token, self.panel, self.snapshot)
         app.router.add_get(DESCRIPTION_PATH, self._ssdp_description)
         assistant.add_search_routes(app, self.options.hosts)
@@ -406,8 +410,8 @@ class Device:
     @web.middleware
     async def _replicated(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """A request that changed something is answered once the HA passive has it too."""
-        if request.method == "POST" and self.ha is not None and not \
-                request.path.startswith(("/webapi/", "/login", "/logout", "/password")):
+        if request.method == "POST" and self.ha is not None and not request.path.startswith(
+                ("/webapi/", "/login", "/logout", "/password", "/panel/ha/", "/panel/vmm/")):
             why = self.ha.passive_refusal()
             if why is not None:
                 return web.Response(text=why, status=409)

@@ -455,11 +455,12 @@ class Device:
         self.settings_changed()
 
     async def _leave_clusters(self, trigger: str) -> None:
-        """Reset: leave the HA pair and the VMM cluster first, so that the peers learn it."""
+        """Reset: tell the HA peer and the VMM members first, so that they learn it; the
+        reset plan itself stores the memberships' removal (items 7 and 8)."""
         if self.ha is not None and self.ha.ha.member:
-            await self.ha.remove(trigger)
+            await self.ha.remove(trigger, persist=False)
         if self.vmm is not None and self.vmm.vmm.member:
-            await self.vmm.leave(trigger)
+            await self.vmm.leave(trigger, persist=False)
 
     # --- configuration backup -------------------------------------------------------------
 

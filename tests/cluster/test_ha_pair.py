@@ -169,7 +169,7 @@ def test_a_pair_mirrors_configuration_and_data_and_recovers_a_killed_passive(
     assert Web(b.url).login("carol", STRONG).sid
 
 
-def test_switchover_remove_and_mode_1_leave_the_data_on_both(
+def test_switchover_remove_mode_1_and_mode_2_leave_the_data_on_both(
         devices: Callable[..., DeviceProcess]) -> None:
     a, b = devices("a"), devices("b")
     create(a, b)
@@ -209,3 +209,15 @@ def test_switchover_remove_and_mode_1_leave_the_data_on_both(
     assert removed == {"removed": "hapair", "peer_told": True}
     wait_for(lambda: not ha(a.data_dir, "status")["member"], timeout=10)
     assert digest(b.data_dir)["docs/c.bin"] == digest(a.data_dir)["docs/c.bin"]
+
+    # Mode 2 on a member: it leaves first (the peer learns it), then wipes; no data lost.
+    assert create(a, b)["role"] == "active"
+    before = {name: digest(d.data_dir) for name, d in (("a", a), ("b", b))}
+    answer = asyncio.run(control.call(b.data_dir / "system" / "panel.sock", "POST", "/reset",
+                                      {"mode": 2}))
+    assert answer["accepted"]
+    wait_for(lambda: not ha(a.data_dir, "status")["member"], timeout=10)
+    wait_for(lambda: json.loads(openstation("panel", "status", "--data-dir", str(b.data_dir),
+                                            "--json").stdout or "{}").get("status")
+             == "Configuration lost")
+    assert {name: digest(d.data_dir) for name, d in (("a", a), ("b", b))} == before

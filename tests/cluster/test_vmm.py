@@ -1,6 +1,6 @@
 """A Virtual Machine Manager cluster of three real device processes on loopback: create,
-join (through different members), inventory and health on every member, refusals, and a
-member leaving by Mode 1."""
+join (through different members), inventory and health on every member, refusals, and
+members leaving by Mode 1, by Mode 2 and by `vmm leave`."""
 
 from __future__ import annotations
 
@@ -89,6 +89,13 @@ def test_three_hosts_form_a_cluster_report_inventory_and_a_mode_1_member_leaves(
         wait_for(lambda d=device: set(members(d.data_dir)) == {"vm-a", "vm-b"})
     assert vmm(a.data_dir, "status")[1]["cluster_name"] == "lab"
 
-    code, left = vmm(b.data_dir, "leave")
-    assert code == 0 and left["left"] == "lab" and left["not_told"] == []
+    # Mode 2 on b does the same before it wipes the system partition.
+    answer = asyncio.run(control.call(b.data_dir / "system" / "panel.sock", "POST", "/reset",
+                                      {"mode": 2}))
+    assert answer["accepted"]
     wait_for(lambda: set(members(a.data_dir)) == {"vm-a"})
+    wait_for(lambda: vmm(b.data_dir, "status")[1] == {"member": False})
+
+    code, left = vmm(a.data_dir, "leave")
+    assert code == 0 and left == {"left": "lab", "told": [], "not_told": []}
+    assert "in no VMM cluster" in vmm(a.data_dir, "leave")[1]

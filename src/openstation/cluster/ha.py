@@ -358,11 +358,15 @@ class HAService:
             peer_name=params.get("server_name", ""), peer_certificate=pem,
             quorum=params.get("quorum", ""), heartbeat_seconds=heartbeat,
             failover_seconds=failover, epoch=1)
+        if not 0 < peer_port < 65536:
+            self.ha = HACluster()
+            raise ValidationError({"port": "a TCP port"})
         try:
             await self._open_server(pem)
-        except ClusterError:
+        except (ClusterError, OSError, ValueError) as exc:
             self.ha = HACluster()
-            raise
+            await self._close_server()
+            raise ClusterError(f"cannot bind: {exc}") from None
         with self.store.transaction(actor, "high-availability") as tx:
             tx.put(self.ha)
             tx.audit("bind", "ha_cluster", name, {"peer": remote})
@@ -374,8 +378,10 @@ class HAService:
 
     # --- leaving -----------------------------------------------------------------------------
 
-    async def remove(self, actor: str, notify: bool = True) -> dict[str, Any]:
-        """Unbind: both servers become standalone, each keeping its data and name."""
+    async def remove(self, actor: str, notify: bool = True, persist: bool = True
+                     ) -> dict[str, Any]:
+        """Unbind: both servers become standalone, each keeping its data and name.
+        `persist=False`: a reset's plan writes the membership away in its own transaction."""
         if not self.ha.member:
             raise ClusterError("this device is in no high-availability cluster")
         told = False
@@ -387,10 +393,10 @@ class HAService:
             except PeerError as exc:
                 log.warning("the peer was not told it left the cluster: %s", exc)
         name = self.ha.cluster_name
-        await self._dissolve(actor)
+        await self._dissolve(actor, persist)
         return {"removed": name, "peer_told": told}
 
-    async def _dissolve(self, actor: str) -> None:
+    async def _dissolve(self, actor: str, persist: bool = True) -> None:
         await self._stop_tasks()
         if self.serving:
             await self._serve(False)
@@ -400,9 +406,10 @@ class HAService:
             self._link = None
         name = self.ha.cluster_name
         self.ha = HACluster()
-        with self.store.transaction(actor, "high-availability") as tx:
-            tx.put(self.ha)
-            tx.audit("remove", "ha_cluster", name, {})
+        if persist:
+            with self.store.transaction(actor, "high-availability") as tx:
+                tx.put(self.ha)
+                tx.audit("remove", "ha_cluster", name, {})
         for path in (self.folder / "ha.crt", self.folder / "ha.key"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

@@ -218,8 +218,9 @@ class VMMService:
             self.seen.pop(url, None)
             self._save("system", "member-left")
 
-    async def leave(self, actor: str) -> dict[str, Any]:
-        """Leave the cluster; the others drop this member."""
+    async def leave(self, actor: str, persist: bool = True) -> dict[str, Any]:
+        """Leave the cluster; the others drop this member. `persist=False`: a reset's plan
+        writes the membership away in its own transaction."""
         if not self.vmm.member:
             raise VMMError("this device is in no VMM cluster")
         told, missed = [], []
@@ -236,5 +237,8 @@ class VMMService:
         await self.close()
         self.vmm = VMMCluster()
         self.seen.clear()
-        self._save(actor, "leave")
+        if persist:
+            with self.store.transaction(actor, "vmm") as tx:
+                tx.put(self.vmm)
+                tx.audit("leave", "vmm_cluster", name, {})
         return {"left": name, "told": told, "not_told": missed}

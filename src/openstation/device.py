@@ -320,7 +320,7 @@ class Device:
     async def _listen(self, kind: str, port: int) -> int:
         """Serve `kind` (http/https) on `port`, replacing its previous listener."""
         runner, bound = await self._bind(kind, port)
-        await self._swap(kind, runner)
+        await self._swap(kind, runner, bound)
         return bound
 
     async def _bind(self, kind: str, port: int) -> tuple[web.AppRunner, int]:
@@ -349,9 +349,12 @@ class Device:
             raise
         return runner, bound
 
-    async def _swap(self, kind: str, runner: web.AppRunner) -> None:
+    async def _swap(self, kind: str, runner: web.AppRunner, port: int) -> None:
         old = self._runners.pop(kind, None)
         self._runners[kind] = runner
+        self.ports[kind] = port
+        if self.ha is not None and self.ha.serving:
+            await self._serve_cluster(True)  # the cluster address moves with the listener
         if old is not None:
             # In the background: the request that asked for the move is still being answered
             # on the old listener, and closing it waits for that very request.
@@ -377,8 +380,7 @@ class Device:
                 raise ValidationError({f"{kind}_port": str(exc)}) from None
         self.network.set_ports(actor, http, https)
         for kind, (runner, port) in fresh.items():
-            await self._swap(kind, runner)
-            self.ports[kind] = port
+            await self._swap(kind, runner, port)
         self.settings_changed()
         self._write_runtime_file()
         return dict(self.ports)

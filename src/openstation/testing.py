@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,16 @@ def openstation(*args: str, timeout: float = 60, check: bool = False,
     if check and result.returncode != 0:
         raise AssertionError(f"openstation {args} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll `check` every 0.1 s until it holds; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
 
 
 def get_json(url: str, timeout: float = 5) -> Any:

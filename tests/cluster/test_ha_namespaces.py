@@ -18,8 +18,8 @@ import pytest
 
 from openstation import netlab as netns
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, Web
-from tests.cluster.test_ha_pair import digest, ha, sha256, wait_for
+from openstation.testing import STRONG, DeviceProcess, Web, wait_for
+from tests.cluster.test_ha_pair import digest, ha, sha256
 
 pytestmark = pytest.mark.skipif(not netns.available(),
                                 reason="needs root and iproute2 (CI runs as root)")

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from openstation.cluster import replication as rep
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, Web, openstation
+from openstation.testing import STRONG, DeviceProcess, Web, openstation, wait_for
 
 MB = 1 << 20
 
@@ -47,15 +46,6 @@ def digest(data: Path) -> dict[str, str]:
     volume = data / "volume1"
     return {rel: ("dir" if path.is_dir() else rep.sha256_file(path))
             for rel, path in rep.Manifest(volume).walk()}
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def in_sync(data: Path) -> bool:

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, openstation
-from tests.cluster.test_ha_pair import wait_for
+from openstation.testing import STRONG, DeviceProcess, openstation, wait_for
 
 
 def vmm(data: Path, *args: str) -> tuple[int, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, openstation
+from openstation.testing import STRONG, DeviceProcess, openstation, wait_for
 from tests.ui.conftest import shot
 
 Factory = Callable[..., DeviceProcess]
@@ -38,15 +37,6 @@ def resets(data: Path) -> list[dict[str, Any]]:
 def status_of(data: Path) -> dict[str, Any]:
     return dict(json.loads(openstation("panel", "status", "--data-dir", str(data), "--json",
                                        check=True).stdout))
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def sign_in(page: Any, url: str, user: str, password: str) -> None:
@@ -93,7 +83,7 @@ def test_seed_mode_1_steps_3_to_9(device_factory: Factory, page: Any, tmp_path: 
     device = device_factory(data)
     assert device.install("nas1", "alice", STRONG).returncode == 0
     reset(data, 1)
-    wait_until(lambda: bool(resets(data)))
+    wait_for(lambda: bool(resets(data)))
     url = device.url + "/"
     # Step 3: admin with a blank password.
     sign_in(page, url, "admin", "")
@@ -152,7 +142,7 @@ def test_seed_mode_2_steps_4_to_6(device_factory: Factory, page: Any, tmp_path: 
     keep = data / "volume1" / "family.txt"
     keep.write_text("precious")
     reset(data, 2)
-    wait_until(lambda: status_of(data)["status"] == "Configuration lost")
+    wait_for(lambda: status_of(data)["status"] == "Configuration lost")
     assert status_of(data)["status_led"] == {"color": "orange", "mode": "blinking"}
     device.refresh()
     page.goto(device.url + "/")
@@ -185,9 +175,9 @@ def test_front_panel_reset_held_with_the_mouse_gives_mode_1(device_factory: Fact
     page.mouse.up()
     page.wait_for_function("document.getElementById('info').textContent"
                            ".includes('Reset window open')")
-    wait_until(lambda: (status_of(data).get("beep_total") or 0) >= 2, 5)
+    wait_for(lambda: (status_of(data).get("beep_total") or 0) >= 2, 5)
     shot(page, "31-front-panel-window")
-    wait_until(lambda: bool(resets(data)), 20)
+    wait_for(lambda: bool(resets(data)), 20)
     log = resets(data)
     assert log[0]["detail"]["mode"] == 1 and log[0]["detail"]["trigger"] == "button"
     page.goto(front.split("#")[0])  # no token: no state, no button

@@ -19,12 +19,15 @@ from openstation.testing import STRONG, DeviceProcess
 
 KNOWN_APIS = ["SYNO.API.Info", "SYNO.API.Auth", "SYNO.Core.User", "SYNO.Core.Group",
               "SYNO.DSM.Info", "SYNO.Core.User.PasswordPolicy", "SYNO.Core.NormalUser",
-              "SYNO.API.Encryption", "SYNO.Core.OTP", "SYNO.FileStation.List", "SYNO.Nope"]
+              "SYNO.API.Encryption", "SYNO.Core.OTP", "SYNO.FileStation.List", "SYNO.Nope",
+              "SYNO.SHA.Cluster", "SYNO.Virtualization.Cluster"]
 METHODS = ["query", "login", "logout", "list", "get", "set", "create", "delete", "getinfo",
-           "save", "get_qrcode", "list_share", "x"]
+           "save", "get_qrcode", "list_share", "x", "probe", "bind", "status", "inventory",
+           "members", "remove_member", "add_member", "join"]
 PARAM_NAMES = ["name", "password", "passwd", "account", "offset", "limit", "additional",
                "expired", "new_name", "query", "_sid", "SynoToken", "otp_code", "min_length",
-               "__cIpHeRtExT", "old_password", "email", "format", "session"]
+               "__cIpHeRtExT", "old_password", "email", "format", "session", "token",
+               "members", "url", "certificate", "port"]
 
 text = st.text(max_size=40) | st.sampled_from(["", "-1", "99999999999999999999", "[1,", "{}",
                                               "null", "\x00", "../../etc/passwd", "now"])

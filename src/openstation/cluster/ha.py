@@ -347,6 +347,8 @@ class HAService:
         except (KeyError, ValueError):
             raise ValidationError({"bind": "certificate, serial, port, heartbeat_seconds and "
                                            "failover_seconds are needed"}) from None
+        if not 0 < peer_port < 65536:
+            raise ValidationError({"port": "a TCP port"})
         name, address = params.get("cluster_name", ""), params.get("cluster_address", "")
         _validate(name, address, params.get("quorum", ""), heartbeat, failover)
         if address:
@@ -358,9 +360,6 @@ class HAService:
             peer_name=params.get("server_name", ""), peer_certificate=pem,
             quorum=params.get("quorum", ""), heartbeat_seconds=heartbeat,
             failover_seconds=failover, epoch=1)
-        if not 0 < peer_port < 65536:
-            self.ha = HACluster()
-            raise ValidationError({"port": "a TCP port"})
         try:
             await self._open_server(pem)
         except (ClusterError, OSError, ValueError) as exc:

@@ -51,17 +51,8 @@ class PeerLink:
         return self._session
 
     async def post(self, path: str, body: dict[str, Any], timeout: float = 5) -> Any:
-        try:
-            async with self._client().post(
-                    f"{self.base}{path}", json=body,
-                    timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 2))
-            ) as response:
-                answer = await response.json(content_type=None)
-                if response.status != 200:
-                    raise PeerError(str(answer.get("error", response.status)))
-                return answer
-        except (TimeoutError, aiohttp.ClientError, ValueError, ssl.SSLError, OSError) as exc:
-            raise PeerError(f"peer unreachable ({type(exc).__name__}: {exc})") from None
+        return await self._request("POST", path, aiohttp.ClientTimeout(
+            total=timeout, sock_connect=min(timeout, 2)), json=body)
 
     async def put_file(self, path: str, source: Path, headers: dict[str, str],
                        timeout: float = 600) -> Any:
@@ -70,16 +61,21 @@ class PeerLink:
                 while block := handle.read(1 << 20):
                     yield block
 
+        return await self._request("PUT", path, aiohttp.ClientTimeout(
+            total=timeout, sock_connect=2, sock_read=30), data=body(), headers=headers)
+
+    async def _request(self, method: str, path: str, timeout: aiohttp.ClientTimeout,
+                       **options: Any) -> Any:
+        """The peer's JSON answer; any failure, or a refusal, is a PeerError."""
         try:
-            async with self._client().put(
-                    f"{self.base}{path}", data=body(), headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=2, sock_read=30)
-            ) as response:
+            async with self._client().request(method, f"{self.base}{path}", timeout=timeout,
+                                               **options) as response:
                 answer = await response.json(content_type=None)
                 if response.status != 200:
                     raise PeerError(str(answer.get("error", response.status)))
                 return answer
-        except (TimeoutError, aiohttp.ClientError, ValueError, ssl.SSLError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError, ssl.SSLError,
+                OSError) as exc:
             raise PeerError(f"peer unreachable ({type(exc).__name__}: {exc})") from None
 
     async def close(self) -> None:

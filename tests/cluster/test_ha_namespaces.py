@@ -5,6 +5,7 @@ client and quorum reference in a third. The cluster address moves with the activ
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -60,8 +61,16 @@ class PairLab:
         ns = self.ns[name]
         self.devices[name] = DeviceProcess(
             self.tmp / name, "--model", "DS918+", "--host", self.lab.hosts[ns],
-            ephemeral_ports=False, prefix=self.lab.exec_prefix(ns)).start()
+            ephemeral_ports=False, discovery=True, prefix=self.lab.exec_prefix(ns)).start()
         return self.devices[name]
+
+    def found(self) -> dict[str, str]:
+        """Synology Assistant's view from the client: address -> server name."""
+        result = subprocess.run(
+            [*self.lab.exec_prefix(self.ns["client"]), sys.executable, "-m", "openstation",
+             "find", "--json", "--timeout", "1.5"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+        return {item["ip"]: item["name"] for item in json.loads(result.stdout)}
 
     def holds(self, name: str) -> bool:
         return holds(self.lab, self.ns[name], CLUSTER)
@@ -123,6 +132,10 @@ def test_pair_fails_over_on_sigkill_and_the_old_active_rejoins_as_passive(
         b_url = f"http://{world.lab.hosts[world.ns['b']]}:5000"
         assert client.run(lambda: Web(b_url).login("bob", STRONG).sid)
 
+        # The active answers Synology Assistant as the cluster; the passive as itself.
+        address = {name: world.lab.hosts[world.ns[name]] for name in ("a", "b")}
+        assert world.found() == {address["a"]: "hapair", address["b"]: "nas-b"}
+
         # The active dies: the passive takes the address within the configured time.
         a.kill()
         killed = time.monotonic()
@@ -130,6 +143,7 @@ def test_pair_fails_over_on_sigkill_and_the_old_active_rejoins_as_passive(
         took = time.monotonic() - killed
         assert took < FAILOVER + 2 * HEARTBEAT + 3, took
         assert world.holds("b")
+        assert world.found() == {address["b"]: "hapair"}
         status_b = ha(b.data_dir, "status")
         assert status_b["role"] == "active" and status_b["epoch"] == 2
 

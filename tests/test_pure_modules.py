@@ -21,6 +21,7 @@ PURE = [
     "openstation.storage.permissions",
     "openstation.accounts.sessions",
     "openstation.accounts.failures",
+    "openstation.cluster.ha_policy",
 ]
 FORBIDDEN = {"asyncio", "socket", "sqlite3", "time", "aiohttp", "selectors", "subprocess"}
 

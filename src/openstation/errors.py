@@ -69,3 +69,7 @@ class IllegalPathError(UserInputError):
 
 class NotMountedError(UserInputError):
     """The encrypted shared folder is not mounted: its content cannot be read."""
+
+
+class ClusterError(UserInputError):
+    """A High Availability or VMM cluster request that cannot be carried out, and why."""

@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import secrets
-import threading
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,28 +26,20 @@ from openstation import catalog
 from openstation.cluster import address as cluster_address
 from openstation.cluster import quorum
 from openstation.cluster import replication as rep
+from openstation.cluster.ha_passive import passive_routes
 from openstation.cluster.ha_policy import Action, View, decide, incompatibility, peer_lost
+from openstation.cluster.ha_shipping import shipper
 from openstation.cluster.link import PeerLink, WebApiClient, client_context, server_context
-from openstation.config.sections import COLLECTIONS, General, HACluster
+from openstation.cluster.replog import ReplicationLog
+from openstation.config.sections import General, HACluster
 from openstation.config.store import ConfigStore, RowChange
-from openstation.errors import PeerError, UserInputError, ValidationError
+from openstation.errors import ClusterError, PeerError, ValidationError
 from openstation.files import write_atomic
 from openstation.hardware import Hardware
 from openstation.lifecycle.status import Status
 from openstation.security.tls import make_certificate
 
 log = logging.getLogger(__name__)
-
-# What the passive mirrors: not the node's own identity, network, machine-sealed secrets
-# (PPPoE password, Key Manager entries) nor the cluster memberships themselves.
-REPLICATED: frozenset[str] = frozenset({
-    "ports", "firewall", "autoblock", "password_policy", "login", "config_backup",
-    "users", "groups", "shares", "firewall_rules"})
-REPLICATED_COLLECTIONS = tuple(cls for cls in COLLECTIONS if cls.section in REPLICATED)
-
-
-class ClusterError(UserInputError):
-    """A cluster request that cannot be carried out, with the reason."""
 
 
 @dataclass
@@ -103,30 +92,22 @@ class HAService:
         self.last_error = ""
         self.switching = False  # a switchover is under way: no new writes
         self.boot_id = secrets.token_hex(4)  # tells the active that this server restarted
-        self._synced_boot = ""  # (active) the passive's boot that the last full sync filled
+        self.synced_boot = ""  # (active) the passive's boot that the last full sync filled
         self._background: set[asyncio.Task[Any]] = set()
         self.manifest = rep.Manifest(volume)
-        self._lock = threading.Lock()
-        self._log: deque[tuple[int, dict[str, Any]]] = deque()
-        self._next_seq = 1
-        self._acked = 0
-        self._applied = 0  # (passive) the last sequence number applied
-        self._progress: asyncio.Condition | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.log = ReplicationLog()
+        self.applied = 0  # (passive) the last sequence number applied
         self._tasks: list[asyncio.Task[Any]] = []
         self._runner: web.AppRunner | None = None
         self._server_context: Any = None
-        self._link: PeerLink | None = None
+        self.link: PeerLink | None = None
         self.port = 0
         store.listeners.append(self._committed)
 
     # --- start and stop --------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._progress = asyncio.Condition()
-        self._wake = asyncio.Event()
+        self.log.attach()
         rep.clear_incoming(self.volume)
         if not self.ha.member:
             return
@@ -148,20 +129,20 @@ class HAService:
         """Stop taking part (device shutdown): the address is given up, membership kept."""
         await self._stop_tasks()
         if self.serving:
-            await self._serve(False)
+            await self.serve(False)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._link is not None:
-            await self._link.close()
-            self._link = None
+        if self.link is not None:
+            await self.link.close()
+            self.link = None
         with contextlib.suppress(ValueError):
             self.store.listeners.remove(self._committed)
 
     def _start_tasks(self) -> None:
         self.since = self.clock()
         self._tasks = [asyncio.get_running_loop().create_task(self._heartbeats()),
-                       asyncio.get_running_loop().create_task(self._shipper())]
+                       asyncio.get_running_loop().create_task(shipper(self))]
 
     async def _stop_tasks(self) -> None:
         for task in self._tasks:
@@ -182,12 +163,8 @@ class HAService:
             context.verify_mode = ssl.CERT_REQUIRED  # no peer yet: nobody gets in
             self._server_context = context
         app = web.Application(client_max_size=1 << 24)
-        app.router.add_post("/ha/heartbeat", self._on_heartbeat)
-        app.router.add_post("/ha/apply", self._on_apply)
-        app.router.add_put("/ha/file", self._on_file)
-        app.router.add_post("/ha/sync", self._on_sync)
-        app.router.add_post("/ha/promote", self._on_promote)
-        app.router.add_post("/ha/leave", self._on_leave)
+        for method, path, handler in passive_routes(self):
+            app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         port = self.hooks.cluster_port
@@ -209,9 +186,9 @@ class HAService:
     def _connect(self) -> None:
         context = client_context(self.folder / "ha.crt", self.folder / "ha.key",
                                  self.ha.peer_certificate)
-        self._link = PeerLink(self.ha.peer, self.ha.peer_port, context)
+        self.link = PeerLink(self.ha.peer, self.ha.peer_port, context)
 
-    def _save(self) -> None:
+    def save(self) -> None:
         with self.store.transaction("system", "high-availability") as tx:
             tx.put(self.ha)
 
@@ -244,8 +221,8 @@ class HAService:
                      "seen_seconds_ago": (round(now - self.peer_seen_at, 2)
                                           if self.peer_seen_at is not None else None),
                      "replication": self.peer_state if ha.role == "active" else None},
-            "replication": {"acknowledged": self._acked, "pending": len(self._log),
-                            "applied": self._applied},
+            "replication": {"acknowledged": self.log.acked, "pending": self.log.pending,
+                            "applied": self.applied},
             "reason": self.reason, "last_error": self.last_error,
         }
 
@@ -310,20 +287,26 @@ class HAService:
             raise ClusterError(f"the peer refused to bind: {exc}") from None
         finally:
             await client.logout()
-        self.ha = HACluster(
-            member=True, role="active", cluster_name=cluster_name, cluster_address=address,
-            peer=peer_host, peer_port=int(answer["port"]), peer_serial=str(answer["serial"]),
-            peer_name=str(answer["server_name"]), peer_certificate=str(answer["certificate"]),
-            quorum=quorum_ref, heartbeat_seconds=heartbeat, failover_seconds=failover, epoch=1)
-        self._server_context.load_verify_locations(cadata=self.ha.peer_certificate)
+        try:
+            pair = HACluster(
+                member=True, role="active", cluster_name=cluster_name,
+                cluster_address=address, peer=peer_host, peer_port=int(answer["port"]),
+                peer_serial=str(answer["serial"]), peer_name=str(answer["server_name"]),
+                peer_certificate=str(answer["certificate"]), quorum=quorum_ref,
+                heartbeat_seconds=heartbeat, failover_seconds=failover, epoch=1)
+            self._server_context.load_verify_locations(cadata=pair.peer_certificate)
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            await self._close_server()
+            raise ClusterError(f"the peer's answer to bind is unusable ({exc})") from None
+        self.ha = pair
         with self.store.transaction(actor, "high-availability") as tx:
             tx.put(self.ha)
             tx.audit("create", "ha_cluster", cluster_name, {"peer": peer_host})
         self._connect()
         self.peer_state = "unknown"
         self._start_tasks()
-        await self._serve(True)
-        self._kick()
+        await self.serve(True)
+        self.log.kick()
         deadline = self.clock() + wait
         while self.peer_state != "in sync" and self.clock() < deadline:
             await asyncio.sleep(0.05)
@@ -384,25 +367,25 @@ class HAService:
         if not self.ha.member:
             raise ClusterError("this device is in no high-availability cluster")
         told = False
-        if notify and self._link is not None:
+        if notify and self.link is not None:
             try:
-                await self._link.post("/ha/leave", {"serial": self.hardware.serial},
+                await self.link.post("/ha/leave", {"serial": self.hardware.serial},
                                       timeout=3)
                 told = True
             except PeerError as exc:
                 log.warning("the peer was not told it left the cluster: %s", exc)
         name = self.ha.cluster_name
-        await self._dissolve(actor, persist)
+        await self.dissolve(actor, persist)
         return {"removed": name, "peer_told": told}
 
-    async def _dissolve(self, actor: str, persist: bool = True) -> None:
+    async def dissolve(self, actor: str, persist: bool = True) -> None:
         await self._stop_tasks()
         if self.serving:
-            await self._serve(False)
+            await self.serve(False)
         await self._close_server()
-        if self._link is not None:
-            await self._link.close()
-            self._link = None
+        if self.link is not None:
+            await self.link.close()
+            self.link = None
         name = self.ha.cluster_name
         self.ha = HACluster()
         if persist:
@@ -412,10 +395,9 @@ class HAService:
         for path in (self.folder / "ha.crt", self.folder / "ha.key"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        with self._lock:
-            self._log.clear()
+        self.log.clear()
         self.peer, self.peer_seen_at, self.peer_state = {}, None, "unknown"
-        await self._release()
+        await self.log.release()
 
     async def _close_server(self) -> None:
         if self._runner is not None:
@@ -435,10 +417,10 @@ class HAService:
         self.switching = True  # refuses new writes from here on
         try:
             await self.barrier()
-            assert self._link is not None
-            if self._log or self.peer_state != "in sync":
+            assert self.link is not None
+            if self.log.pending or self.peer_state != "in sync":
                 raise PeerError("replication did not finish")
-            await self._link.post("/ha/promote", {"epoch": self.ha.epoch + 1}, timeout=10)
+            await self.link.post("/ha/promote", {"epoch": self.ha.epoch + 1}, timeout=10)
         except PeerError as exc:
             raise ClusterError(f"switchover failed, nothing changed: {exc}") from None
         finally:
@@ -448,8 +430,8 @@ class HAService:
         with self.store.transaction(actor, "high-availability") as tx:
             tx.put(self.ha)
             tx.audit("switchover", "ha_cluster", self.ha.cluster_name, {"to": self.ha.peer})
-        await self._serve(False)
-        self.in_sync, self._applied, self.since = True, 0, self.clock()
+        await self.serve(False)
+        self.in_sync, self.applied, self.since = True, 0, self.clock()
         self.peer = {**self.peer, "role": "active", "epoch": self.ha.epoch}
         return self.status()
 
@@ -459,343 +441,65 @@ class HAService:
         return (self.ha.member and self.ha.role == "active"
                 and self.peer_state in ("syncing", "in sync"))
 
-    def _append(self, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self._log.append((self._next_seq, entry))
-            self._next_seq += 1
-        self._kick()
-
     def _committed(self, rows: list[RowChange]) -> None:
         if not self._recording():
             return
-        wanted = [row.to_json() for row in rows if row.section in REPLICATED]
+        wanted = [row.to_json() for row in rows if row.section in rep.REPLICATED]
         if wanted:
-            self._append({"kind": "rows", "rows": wanted})
+            self.log.append({"kind": "rows", "rows": wanted})
 
     def changed(self, path: Path) -> None:
         """StorageService: a path on volume1 was written, created or deleted."""
         rel = rep.relative(self.volume, path)
         if rel is not None and self._recording():
-            self._append({"kind": "path", "path": rel.as_posix()})
+            self.log.append({"kind": "path", "path": rel.as_posix()})
 
     def renamed(self, src: Path, dst: Path) -> None:
         old, new = rep.relative(self.volume, src), rep.relative(self.volume, dst)
         if old is not None and new is not None and self._recording():
-            self._append({"kind": "rename", "src": old.as_posix(), "dst": new.as_posix()})
-
-    def _kick(self) -> None:
-        if self._loop is None or self._wake is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            self._wake.set()
-        else:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            self.log.append({"kind": "rename", "src": old.as_posix(), "dst": new.as_posix()})
 
     async def barrier(self) -> None:
         """Wait until the passive holds every change committed so far (unless the pair is
         degraded: then the full resync at reconnection carries them)."""
-        if not self.ha.member or self._progress is None:
-            return
-        target = self._next_seq - 1
-        async with self._progress:
-            await self._progress.wait_for(
-                lambda: self._acked >= target or not self._recording())
+        if self.ha.member:
+            await self.log.acknowledged(self._recording)
 
-    async def _release(self) -> None:
-        if self._progress is not None:
-            async with self._progress:
-                self._progress.notify_all()
-
-    async def _shipper(self) -> None:
-        assert self._wake is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if not (self.ha.member and self.ha.role == "active") or self._link is None:
-                continue
-            try:
-                if self.peer_state == "unknown" and self.peer.get("role") == "passive":
-                    await self._full_sync()
-                while self._log and self.peer_state == "in sync":
-                    seq, entry = self._log[0]
-                    await self._ship(seq, entry)
-                    with self._lock:
-                        self._log.popleft()
-                    self._acked = seq
-                    await self._release()
-            except (PeerError, rep.ReplicationError, OSError) as exc:
-                self.last_error = f"replication stopped: {exc}"
-                log.warning("%s", self.last_error)
-                self._degrade()
-                await self._release()
-
-    def _degrade(self) -> None:
+    def degrade(self) -> None:
         """The passive missed something: it gets a full resync when it is back."""
         self.peer_state = "unknown"
-        with self._lock:
-            self._log.clear()
-
-    async def _post(self, path: str, body: dict[str, Any], timeout: float = 30) -> Any:
-        assert self._link is not None
-        return await self._link.post(path, body, timeout=timeout)
-
-    async def _ship(self, seq: int, entry: dict[str, Any]) -> None:
-        kind = entry["kind"]
-        if kind == "rows":
-            await self._post("/ha/apply", {"seq": seq, "op": "rows", "rows": entry["rows"]})
-        elif kind == "rename":
-            answer = await self._post("/ha/apply", {"seq": seq, "op": "rename",
-                                                    "src": entry["src"], "dst": entry["dst"]})
-            if not answer.get("applied"):
-                await self._ship_path(seq, entry["dst"])
-        else:
-            await self._ship_path(seq, entry["path"])
-        await self._post("/ha/apply", {"seq": seq, "op": "commit"})
-
-    async def _ship_path(self, seq: int, rel: str) -> None:
-        """Send `rel` as it is now: a file, a folder and all inside it, or a deletion."""
-        path = self.volume / rel
-        if not path.exists():
-            await self._post("/ha/apply", {"seq": seq, "op": "remove", "path": rel})
-        elif path.is_file():
-            await self._ship_file(seq, rel)
-        else:
-            await self._post("/ha/apply", {"seq": seq, "op": "mkdir", "path": rel})
-            for child, child_path in self.manifest.walk(path):
-                if child_path.is_dir():
-                    await self._post("/ha/apply", {"seq": seq, "op": "mkdir", "path": child})
-                else:
-                    await self._ship_file(seq, child)
-
-    async def _ship_file(self, seq: int, rel: str) -> None:
-        path = self.volume / rel
-        try:
-            item = await asyncio.to_thread(self.manifest.item, rel, path)
-        except FileNotFoundError:
-            await self._post("/ha/apply", {"seq": seq, "op": "remove", "path": rel})
-            return
-        assert self._link is not None
-        await self._link.put_file("/ha/file", path, {
-            "X-Seq": str(seq), "X-Path": json.dumps(rel), "X-Sha256": item.sha256})
-
-    async def _full_sync(self) -> None:
-        """Make the passive equal to this server: configuration, then volume1."""
-        self.peer_state = "syncing"
-        with self._lock:
-            snapshot_seq = self._next_seq - 1
-            self._log.clear()
-        answer = await self._post("/ha/sync", {"step": "begin"}, timeout=600)
-        self._synced_boot = str(answer.get("boot", ""))
-        theirs = rep.from_json(answer["manifest"])
-        rows = [row.to_json() for row in self.store.snapshot_rows(REPLICATED)]
-        await self._post("/ha/sync", {"step": "config", "rows": rows}, timeout=120)
-        ours = await asyncio.to_thread(self.manifest.items)
-        todo = rep.plan(ours, theirs)
-        if todo.extras:
-            await self._post("/ha/sync", {"step": "extras", "paths": todo.extras})
-        for rel in todo.mkdirs:
-            await self._post("/ha/apply", {"seq": 0, "op": "mkdir", "path": rel})
-        for rel in todo.files:
-            await self._ship_file(0, rel)
-        await self._post("/ha/sync", {"step": "done", "seq": snapshot_seq})
-        self._acked = max(self._acked, snapshot_seq)
-        self.peer_state = "in sync"
-        self.peer["in_sync"] = True
-        self.last_error = ""
-        log.info("the passive server is in sync (%d files sent)", len(todo.files))
+        self.log.clear()
 
     # --- the passive's side of replication ---------------------------------------------------
 
-    def _refuse_unless_passive(self) -> web.Response | None:
-        if self.ha.member and self.ha.role == "passive":
-            return None
-        return web.json_response({"error": "not the passive server"}, status=409)
-
-    def _in_order(self, seq: int) -> web.Response | None:
-        """Sequence 0 belongs to a full resync; others must follow the last one applied."""
-        if seq == 0 or seq == self._applied + 1:
-            return None
-        self.in_sync = False
-        return web.json_response({"error": f"out of order: {seq} after {self._applied}; "
-                                           "a full resync is needed"}, status=409)
-
-    async def _on_apply(self, request: web.Request) -> web.Response:
-        if (refused := self._refuse_unless_passive()) is not None:
-            return refused
-        try:
-            body = await request.json()
-            seq, op = int(body["seq"]), str(body["op"])
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "send {seq, op}"}, status=400)
-        if (refused := self._in_order(seq)) is not None:
-            return refused
-        try:
-            answer: dict[str, Any] = {}
-            if op == "rows":
-                self._apply_rows([RowChange.from_json(raw) for raw in body["rows"]])
-                await self.hooks.config_applied()
-            elif op == "mkdir":
-                await asyncio.to_thread(rep.apply_mkdir, self.volume, str(body["path"]))
-            elif op == "remove":
-                await asyncio.to_thread(rep.apply_remove, self.volume, str(body["path"]))
-            elif op == "rename":
-                answer["applied"] = await asyncio.to_thread(
-                    rep.apply_rename, self.volume, str(body["src"]), str(body["dst"]))
-            elif op == "commit":
-                self._applied = seq
-            else:
-                return web.json_response({"error": f"unknown op {op!r}"}, status=400)
-        except (rep.ReplicationError, ValueError, KeyError, TypeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        except OSError as exc:
-            return web.json_response({"error": f"cannot apply: {exc.strerror}"}, status=507)
-        return web.json_response(answer)
-
-    def _apply_rows(self, rows: list[RowChange]) -> None:
-        if any(row.section not in REPLICATED for row in rows):
-            raise rep.ReplicationError("a row outside the replicated sections")
-        with self.store.transaction("ha-replication", "high-availability") as tx:
-            for row in rows:
-                tx.apply_row(row)
-
-    async def _on_file(self, request: web.Request) -> web.Response:
-        if (refused := self._refuse_unless_passive()) is not None:
-            return refused
-        try:
-            seq = int(request.headers["X-Seq"])
-            rel = str(json.loads(request.headers["X-Path"]))
-            receiver = rep.Receiver(self.volume, rel, request.headers["X-Sha256"])
-        except (KeyError, ValueError, rep.ReplicationError) as exc:
-            return web.json_response({"error": f"bad file transfer: {exc}"}, status=400)
-        if (refused := self._in_order(seq)) is not None:
-            receiver.abort()
-            return refused
-        try:
-            async for block in request.content.iter_chunked(1 << 20):
-                receiver.write(block)
-            await asyncio.to_thread(receiver.finish)
-        except rep.ReplicationError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        except BaseException:
-            receiver.abort()
-            raise
-        return web.json_response({})
-
-    async def _on_sync(self, request: web.Request) -> web.Response:
-        if (refused := self._refuse_unless_passive()) is not None:
-            return refused
-        try:
-            body = await request.json()
-            step = str(body["step"])
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "send {step}"}, status=400)
-        try:
-            if step == "begin":
-                self.in_sync = False
-                rep.clear_incoming(self.volume)
-                items = await asyncio.to_thread(self.manifest.items)
-                return web.json_response({"manifest": rep.to_json(items),
-                                          "boot": self.boot_id})
-            if step == "config":
-                rows = [RowChange.from_json(raw) for raw in body["rows"]]
-                self._replace_config(rows)
-                await self.hooks.config_applied()
-            elif step == "extras":
-                await asyncio.to_thread(rep.apply_extras, self.volume,
-                                        [str(p) for p in body["paths"]])
-            elif step == "done":
-                self._applied = int(body["seq"])
-                self.in_sync = True
-                self.reason = "in sync with the active server"
-            else:
-                return web.json_response({"error": f"unknown step {step!r}"}, status=400)
-        except (rep.ReplicationError, ValueError, KeyError, TypeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({})
-
-    def _replace_config(self, rows: list[RowChange]) -> None:
-        """The active's whole replicated configuration, replacing ours in one transaction."""
-        if any(row.section not in REPLICATED for row in rows):
-            raise rep.ReplicationError("a row outside the replicated sections")
-        sent = {(row.section, row.key) for row in rows}
-        with self.store.transaction("ha-replication", "high-availability") as tx:
-            for cls in REPLICATED_COLLECTIONS:
-                for key in self.store.record_keys(cls.section):
-                    if (cls.section, key) not in sent:
-                        tx.apply_row(RowChange(cls.section, key, None, False))
-            for row in rows:
-                tx.apply_row(row)
-
-    async def _on_promote(self, request: web.Request) -> web.Response:
-        """A switchover: the active hands over (it has shipped everything)."""
-        if (refused := self._refuse_unless_passive()) is not None:
-            return refused
-        if not self.in_sync:
-            return web.json_response({"error": "this passive server is not in sync"},
-                                     status=409)
-        try:
-            epoch = int((await request.json())["epoch"])
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "send {epoch}"}, status=400)
-        self.ha.role, self.ha.epoch = "active", epoch
-        self._save()
-        self.peer_state, self._acked, self._next_seq = "in sync", 0, 1
-        self.peer = {**self.peer, "role": "passive", "epoch": epoch, "in_sync": True}
-        self.since = self.clock()
-        await self._serve(True)
-        self.reason = "promoted by a switchover"
-        return web.json_response({})
-
-    async def _on_leave(self, _request: web.Request) -> web.Response:
-        if not self.ha.member:
-            return web.json_response({})
-        self._loop_task(self._dissolve("peer"))  # after this answer is sent
-        return web.json_response({})
-
     # --- the heartbeat -----------------------------------------------------------------------
 
-    def _mine(self) -> dict[str, Any]:
+    def mine(self) -> dict[str, Any]:
         return {"role": self.ha.role, "epoch": self.ha.epoch, "serving": self.serving,
                 "in_sync": self.in_sync if self.ha.role == "passive" else True,
                 "serial": self.hardware.serial, "port": self.port, "boot": self.boot_id}
 
-    def _heard(self, facts: dict[str, Any]) -> None:
+    def heard(self, facts: dict[str, Any]) -> None:
         self.peer_seen_at = self.clock()
         self.peer = {key: facts.get(key) for key in ("role", "epoch", "serving", "in_sync")}
         port = facts.get("port")
         if isinstance(port, int) and port and port != self.ha.peer_port:
             # The peer came back on another port: follow it (cluster port 0 in tests).
             self.ha.peer_port = port
-            self._save()
-            if self._link is not None:
-                self._loop_task(self._link.close())
+            self.save()
+            if self.link is not None:
+                self.spawn(self.link.close())
             self._connect()
         if self.ha.role == "active" and self.peer_state == "in sync" \
-                and facts.get("boot") != self._synced_boot:
-            self._degrade()  # the passive restarted: it needs everything again
+                and facts.get("boot") != self.synced_boot:
+            self.degrade()  # the passive restarted: it needs everything again
         if self.peer_state == "unknown":
-            self._kick()
+            self.log.kick()
 
-    def _loop_task(self, work: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    async def _on_heartbeat(self, request: web.Request) -> web.Response:
-        try:
-            facts = await request.json()
-            if not isinstance(facts, dict):
-                raise ValueError
-        except ValueError:
-            return web.json_response({"error": "send the sender's facts"}, status=400)
-        if not self.ha.member:
-            return web.json_response({"error": "not in a cluster"}, status=409)
-        self._heard(facts)
-        return web.json_response(self._mine())
 
     def _view(self, quorum_ok: bool | None) -> View:
         peer_epoch = self.peer.get("epoch")
@@ -809,49 +513,57 @@ class HAService:
 
     async def _heartbeats(self) -> None:
         while True:
-            if self._link is not None:
-                try:
-                    answer = await self._link.post("/ha/heartbeat", self._mine(),
-                                                   timeout=max(1.0, self.ha.heartbeat_seconds))
-                    self._heard(answer)
-                except PeerError:
-                    pass
-            now = self.clock()
-            quorum_ok = None
-            if peer_lost(self._view(None), now):
-                if self.ha.role == "active" and self.peer_state != "unknown":
-                    self.last_error = "the passive server is silent: degraded"
-                    self._degrade()  # writes go on here; the passive is resynced later
-                    await self._release()
-                quorum_ok = await asyncio.to_thread(quorum.reachable, self.ha.quorum)
-            action, why = decide(self._view(quorum_ok), now)
-            self.reason = why
-            await self._act(action)
+            try:
+                await self._beat()
+            except Exception:  # the heartbeat must outlive any failure
+                log.exception("heartbeat failed")
             await asyncio.sleep(self.ha.heartbeat_seconds)
+
+    async def _beat(self) -> None:
+        """One heartbeat: tell the peer, hear it (or not), decide, act."""
+        if self.link is not None:
+            try:
+                answer = await self.link.post("/ha/heartbeat", self.mine(),
+                                               timeout=max(1.0, self.ha.heartbeat_seconds))
+                self.heard(answer)
+            except PeerError:
+                pass
+        now = self.clock()
+        quorum_ok = None
+        if peer_lost(self._view(None), now):
+            if self.ha.role == "active" and self.peer_state != "unknown":
+                self.last_error = "the passive server is silent: degraded"
+                self.degrade()  # writes go on here; the passive is resynced later
+                await self.log.release()
+            quorum_ok = await asyncio.to_thread(quorum.reachable, self.ha.quorum)
+        action, why = decide(self._view(quorum_ok), now)
+        self.reason = why
+        await self._act(action)
 
     async def _act(self, action: Action) -> None:
         if action is Action.TAKE_OVER:
             log.warning("taking over cluster %s: %s", self.ha.cluster_name, self.reason)
             self.ha.role, self.ha.epoch = "active", self.ha.epoch + 1
-            self._save()
-            self.peer_state, self._acked, self._next_seq = "unknown", 0, 1
+            self.save()
+            self.peer_state = "unknown"
+            self.log.restart()
             self.peer = {}
-            await self._serve(True)
+            await self.serve(True)
         elif action is Action.DEMOTE:
             log.warning("stepping down in cluster %s: %s", self.ha.cluster_name, self.reason)
             self.ha.role = "passive"
             self.ha.epoch = max(self.ha.epoch, int(self.peer.get("epoch") or 0))
-            self._save()
-            self._degrade()
-            self.in_sync, self._applied, self.since = False, 0, self.clock()
-            await self._serve(False)
-            await self._release()
+            self.save()
+            self.degrade()
+            self.in_sync, self.applied, self.since = False, 0, self.clock()
+            await self.serve(False)
+            await self.log.release()
         elif action is Action.SERVE:
-            await self._serve(True)
+            await self.serve(True)
         elif action is Action.STOP_SERVING:
-            await self._serve(False)
+            await self.serve(False)
 
-    async def _serve(self, on: bool) -> None:
+    async def serve(self, on: bool) -> None:
         """Take or give up the cluster address (and the cluster name in announcements)."""
         if on == self.serving:
             return

@@ -1,4 +1,5 @@
-"""File-level replication of volume1 between the servers of a High Availability pair.
+"""What a High Availability pair replicates, and how the passive applies it: configuration
+rows, and volume1 at file level.
 
 The active logs every write made through the device (a path changed, a path renamed) and
 ships the path's current state; the passive applies it. A file arrives in a temporary file
@@ -21,7 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from openstation.config.sections import COLLECTIONS
+from openstation.config.store import ConfigStore, RowChange
 from openstation.files import fsync_dir
+
+# The configuration the passive mirrors: not the node's own identity, network, secrets sealed
+# with its machine key (PPPoE password, Key Manager entries) nor the cluster memberships.
+REPLICATED: frozenset[str] = frozenset({
+    "ports", "firewall", "autoblock", "password_policy", "login", "config_backup",
+    "users", "groups", "shares", "firewall_rules"})
+REPLICATED_COLLECTIONS = tuple(cls for cls in COLLECTIONS if cls.section in REPLICATED)
 
 INCOMING = "@ha-incoming"
 CONFLICTS = "@ha-conflicts"
@@ -235,3 +245,31 @@ def apply_extras(volume: Path, extras: list[str]) -> None:
         path = checked(volume, rel)
         if path.exists() or path.is_symlink():
             move_to_conflicts(volume, path)
+
+
+# --- the passive's configuration ----------------------------------------------------------
+
+def _only_replicated(rows: list[RowChange]) -> None:
+    if any(row.section not in REPLICATED for row in rows):
+        raise ReplicationError("a row outside the replicated sections")
+
+
+def apply_rows(store: ConfigStore, rows: list[RowChange]) -> None:
+    """One committed change of the active, as one transaction here."""
+    _only_replicated(rows)
+    with store.transaction("ha-replication", "high-availability") as tx:
+        for row in rows:
+            tx.apply_row(row)
+
+
+def replace_config(store: ConfigStore, rows: list[RowChange]) -> None:
+    """The active's whole replicated configuration, replacing ours in one transaction."""
+    _only_replicated(rows)
+    sent = {(row.section, row.key) for row in rows}
+    with store.transaction("ha-replication", "high-availability") as tx:
+        for cls in REPLICATED_COLLECTIONS:
+            for key in store.record_keys(cls.section):
+                if (cls.section, key) not in sent:
+                    tx.apply_row(RowChange(cls.section, key, None, False))
+        for row in rows:
+            tx.apply_row(row)

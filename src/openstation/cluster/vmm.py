@@ -26,15 +26,11 @@ import psutil
 from openstation.cluster.link import WebApiClient
 from openstation.config.sections import General, VMMCluster
 from openstation.config.store import ConfigStore
-from openstation.errors import PeerError, UserInputError, ValidationError
+from openstation.errors import ClusterError, PeerError, ValidationError
 from openstation.hardware import Hardware
 from openstation.lifecycle.status import Status
 
 API = "SYNO.Virtualization.Cluster"
-
-
-class VMMError(UserInputError):
-    """A VMM cluster request that cannot be carried out, with the reason."""
 
 
 class VMMService:
@@ -71,7 +67,7 @@ class VMMService:
 
     def _ready(self) -> None:
         if self.device_status() is not Status.READY:
-            raise VMMError(f"this device is {self.device_status().label}, not Ready")
+            raise ClusterError(f"this device is {self.device_status().label}, not Ready")
 
     def token_ok(self, token: str) -> bool:
         return self.vmm.member and bool(self.vmm.token) and hmac.compare_digest(
@@ -133,7 +129,7 @@ class VMMService:
     async def create(self, actor: str, name: str) -> dict[str, Any]:
         self._ready()
         if self.vmm.member:
-            raise VMMError(f"this device is already in VMM cluster {self.vmm.cluster_name!r}")
+            raise ClusterError(f"this device is already in VMM cluster {self.vmm.cluster_name!r}")
         if not name or len(name) > 32 or not all(c.isalnum() or c in "-_" for c in name):
             raise ValidationError({"cluster_name": "1 to 32 letters, digits, - or _"})
         self.vmm = VMMCluster(member=True, cluster_name=name, members=[], me="",
@@ -147,7 +143,7 @@ class VMMService:
         """Join the cluster of the member at `peer_url` (its administrator's credentials)."""
         self._ready()
         if self.vmm.member:
-            raise VMMError(f"this device is already in VMM cluster {self.vmm.cluster_name!r}")
+            raise ClusterError(f"this device is already in VMM cluster {self.vmm.cluster_name!r}")
         if not urlparse(peer_url).hostname or urlparse(peer_url).scheme not in ("http",
                                                                                 "https"):
             raise ValidationError({"peer": "a member's address, as http(s)://host:port"})
@@ -158,7 +154,7 @@ class VMMService:
                                        via=peer_url.rstrip("/"),
                                        serial=self.hardware.serial)
         except PeerError as exc:
-            raise VMMError(f"the member refused: {exc}") from None
+            raise ClusterError(f"the member refused: {exc}") from None
         finally:
             await client.logout()
         self.vmm = VMMCluster(member=True, cluster_name=str(answer["cluster_name"]),
@@ -172,14 +168,14 @@ class VMMService:
         """A member's side of `join` (an administrator's session of this device)."""
         self._ready()
         if not self.vmm.member:
-            raise VMMError("this device is in no VMM cluster")
+            raise ClusterError("this device is in no VMM cluster")
         try:
             port = int(params["port"])
             via = str(params["via"])
         except (KeyError, ValueError):
             raise ValidationError({"add_member": "port and via are needed"}) from None
         if params.get("serial") == self.hardware.serial:
-            raise VMMError("that is this device")
+            raise ClusterError("that is this device")
         url = f"http://{remote}:{port}"
         if not self.vmm.me:
             self.vmm.me = via
@@ -222,7 +218,7 @@ class VMMService:
         """Leave the cluster; the others drop this member. `persist=False`: a reset's plan
         writes the membership away in its own transaction."""
         if not self.vmm.member:
-            raise VMMError("this device is in no VMM cluster")
+            raise ClusterError("this device is in no VMM cluster")
         told, missed = [], []
         for url in self.vmm.members:
             if url == self.vmm.me:

@@ -115,6 +115,8 @@ class WebApiClient:
     async def login(self, user: str, password: str) -> None:
         data = await self.call("SYNO.API.Auth", "login", 6, account=user, passwd=password,
                                session="cluster", format="sid")
+        if not isinstance(data, dict) or "sid" not in data:
+            raise PeerError(f"{self.base_url} signed in without a session id")
         self.sid = str(data["sid"])
 
     async def logout(self) -> None:

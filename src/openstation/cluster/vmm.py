@@ -116,10 +116,14 @@ class VMMService:
             await asyncio.sleep(self.poll_seconds)
 
     async def _ask(self, url: str) -> None:
+        """One member's inventory and health (a member that answers nonsense is unhealthy)."""
         client = WebApiClient(url, timeout=max(1.0, self.poll_seconds))
         known = self.seen.setdefault(url, {})
         try:
-            known["inventory"] = await client.call(API, "inventory", token=self.vmm.token)
+            answer = await client.call(API, "inventory", token=self.vmm.token)
+            if not isinstance(answer, dict):
+                raise PeerError("the member's inventory is not an object")
+            known["inventory"] = answer
             known["health"], known["seen_at"] = "healthy", self.clock()
         except PeerError as exc:
             known["health"], known["error"] = "unreachable", str(exc)

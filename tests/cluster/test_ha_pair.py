@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,10 @@ def test_a_pair_mirrors_configuration_and_data_and_recovers_a_killed_passive(
     uploader = threading.Thread(target=lambda: result.update(web.upload("/docs", "big.bin",
                                                                         big)))
     uploader.start()
-    wait_for(lambda: any((b.data_dir / "volume1" / rep.INCOMING).glob("*")), timeout=30)
+    incoming, deadline = b.data_dir / "volume1" / rep.INCOMING, time.monotonic() + 60
+    while not any(incoming.glob("*")):  # the transfer takes ~0.3 s: look often
+        assert time.monotonic() < deadline, "the passive never started receiving"
+        time.sleep(0.002)
     b.kill()
     uploader.join(timeout=60)
     assert result.get("success"), result

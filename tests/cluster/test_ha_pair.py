@@ -136,6 +136,22 @@ def test_a_pair_mirrors_configuration_and_data_and_recovers_a_killed_passive(
     assert refused["success"] is False and refused["error"]["code"] == 105
     assert "passive server" in refused["error"]["errors"]["reason"]
     assert not (b.data_dir / "volume1" / "local").exists()
+    for refused_cli in (("user", "create", "erin", "--password", STRONG),
+                        ("share", "create", "local"),
+                        ("config", "set", "login", "session_timeout_minutes=30")):
+        result = openstation(*refused_cli, "--data-dir", str(b.data_dir))
+        assert result.returncode == 1 and "passive server" in result.stderr, refused_cli
+
+    # The CLI writes the active's store from another process: shipped all the same.
+    created = openstation("user", "create", "dave", "--password", STRONG, "--data-dir",
+                          str(a.data_dir))
+    assert created.returncode == 0, created.stderr
+
+    def dave_on_b() -> bool:
+        return Web(b.url).call("SYNO.API.Auth", "login", 6, account="dave",
+                               passwd=STRONG)["success"] is True
+
+    wait_for(dave_on_b, timeout=10)
 
     # The passive dies in the middle of a 64 MB transfer: the write still commits on the
     # active (degraded), and the passive gets everything once it is back.

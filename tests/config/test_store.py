@@ -16,7 +16,7 @@ from openstation.config.sections import (
     PPPoE,
     User,
 )
-from openstation.config.store import SCHEMA_VERSION, ConfigStore
+from openstation.config.store import SCHEMA_VERSION, ConfigStore, RowChange
 from openstation.errors import NotFoundError, StoreError
 from openstation.hardware import Hardware
 from tests.conftest import FakeClock
@@ -172,3 +172,46 @@ def test_an_older_schema_is_migrated_keeping_its_data(tmp_path: Path, hardware: 
     assert store.record(User, "bob") == User(name="bob", uid=7)
     assert [u.name for u in store.records(User, offset=0, limit=1)] == ["bob"]
     store.close()
+
+
+def test_commits_are_told_to_listeners_and_other_processes_commits_are_found(
+        tmp_path: Path, hardware: Hardware, clock: FakeClock) -> None:
+    path = tmp_path / "config.db"
+    device = ConfigStore.open(path, hardware, clock=clock)
+    told: list[list[RowChange]] = []
+    device.listeners.append(told.append)
+    with device.transaction("alice") as tx:
+        tx.put(Ports(http=5050, https=5051))
+        tx.put_record(User(name="bob", uid=1026))
+    assert [(r.section, r.key, r.singleton) for r in told[0]] == [
+        ("ports", "", True), ("users", "bob", False)]
+    with pytest.raises(NotFoundError), device.transaction("alice") as tx:
+        tx.delete_record(User, "nobody")
+    assert len(told) == 1  # a rolled-back transaction tells nobody
+
+    mark, version = device.audit_mark(), device.data_version()
+    cli = ConfigStore.open(path, hardware, clock=clock)  # another process's connection
+    with cli.transaction("cli") as tx:
+        tx.delete_record(User, "bob")
+        tx.put_record(User(name="carol", uid=1027))
+    cli.close()
+    assert device.data_version() != version
+    newest, touched = device.audited_after(mark)
+    assert newest > mark and touched == {("users", "bob"), ("users", "carol")}
+    assert device.current_row("users", "bob").data is None
+    assert device.current_row("users", "carol").data == cli_data(device, "carol")
+    assert device.current_row("ports", "").data == {"http": 5050, "https": 5051}
+
+    mirror = ConfigStore.open(tmp_path / "mirror.db", hardware, clock=clock)
+    with mirror.transaction("ha") as tx:
+        for row in device.snapshot_rows(frozenset({"users", "ports"})):
+            tx.apply_row(RowChange.from_json(row.to_json()))
+    assert mirror.get(Ports) == Ports(5050, 5051)
+    assert [u.name for u in mirror.records(User)] == [u.name for u in device.records(User)]
+    device.close()
+    mirror.close()
+
+
+def cli_data(store: ConfigStore, name: str) -> dict[str, object] | None:
+    user = store.record(User, name)
+    return None if user is None else {**user.__dict__}

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from openstation.config.sections import HACluster
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.errors import UserInputError
@@ -37,14 +38,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @contextmanager
-def open_store(data_dir: Path) -> Iterator[ConfigStore]:
-    """The device's configuration store, whether the device runs or not."""
+def open_store(data_dir: Path, writing: bool = False) -> Iterator[ConfigStore]:
+    """The device's configuration store, whether the device runs or not. `writing`: refused
+    on the passive server of a High Availability pair (its next resync would undo it)."""
     data = DataDir(data_dir)
     if not data.hardware_file.exists() or not data.config_db.exists():
         raise UserInputError(f"{data_dir} holds no device (run `openstation run` first)")
     store = ConfigStore.open(data.config_db, load_or_create(data.hardware_file, None),
                              create=False)
     try:
+        ha = store.get(HACluster)
+        if writing and ha.member and ha.role == "passive":
+            raise UserInputError(f"this server is the passive server of high-availability "
+                                 f"cluster {ha.cluster_name!r}: make changes on the active "
+                                 "server")
         yield store
     finally:
         store.close()

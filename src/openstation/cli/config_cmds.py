@@ -49,7 +49,7 @@ def _config_stopped(data: DataDir, section: str, values: dict[str, str]) -> dict
     from openstation.security.machine_key import MachineKey
     from openstation.security.service import SecurityService
 
-    with open_store(data.root) as store:
+    with open_store(data.root, writing=bool(values)) as store:
         if not values:
             return settings.read(store, section)
         network = NetworkService(store, MachineKey.load_or_create(data.machine_key))
@@ -178,7 +178,7 @@ def _restore_stopped(data: DataDir, raw: bytes, passphrase: str | None,
     from openstation.config.backup import BackupError, open_backup
     from openstation.security.machine_key import MachineKey
 
-    with open_store(data.root) as store:
+    with open_store(data.root, writing=True) as store:
         if store.get(Lifecycle).state != "ready":
             raise BackupError("the device is not installed: install it first, then restore")
         header, content = open_backup(raw, passphrase)

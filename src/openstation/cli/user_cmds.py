@@ -55,7 +55,7 @@ def user_create(name: str, password: PasswordOption,
                                  ] = False,
                 description: str = "", email: str = "") -> None:
     """Create an account (its password must pass the strong-password policy)."""
-    with open_store(data_dir) as store:
+    with open_store(data_dir, writing=True) as store:
         AccountService(store).create_user(name, password, actor="cli", administrator=admin,
                                           description=description, email=email)
     out.print(f"created {name}", highlight=False)
@@ -69,7 +69,7 @@ def user_set(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
     """Change an account: password, name, description, e-mail."""
     changes = UserChanges(new_name=new_name, password=password, description=description,
                           email=email)
-    with open_store(data_dir) as store:
+    with open_store(data_dir, writing=True) as store:
         AccountService(store).set_user(name, changes, actor="cli")
     out.print(f"changed {name}", highlight=False)
 
@@ -77,7 +77,7 @@ def user_set(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
 @user_app.command("disable")
 def user_disable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Disable an account ("Disable this account"); its sessions end."""
-    with open_store(data_dir) as store:
+    with open_store(data_dir, writing=True) as store:
         AccountService(store).set_user(name, UserChanges(disabled=True), actor="cli")
     out.print(f"disabled {name}", highlight=False)
 
@@ -85,7 +85,7 @@ def user_disable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
 @user_app.command("enable")
 def user_enable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Enable a disabled account."""
-    with open_store(data_dir) as store:
+    with open_store(data_dir, writing=True) as store:
         AccountService(store).set_user(name, UserChanges(disabled=False), actor="cli")
     out.print(f"enabled {name}", highlight=False)
 
@@ -93,6 +93,6 @@ def user_enable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
 @user_app.command("delete")
 def user_delete(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Delete an account (never a system account or the last enabled administrator)."""
-    with open_store(data_dir) as store:
+    with open_store(data_dir, writing=True) as store:
         AccountService(store).delete_user(name, actor="cli")
     out.print(f"deleted {name}", highlight=False)

@@ -97,6 +97,10 @@ class HAService:
         self.manifest = rep.Manifest(volume)
         self.log = ReplicationLog()
         self.applied = 0  # (passive) the last sequence number applied
+        # Commits of other processes (the CLI writes the store directly): seen by SQLite's
+        # data_version and found through the audit log, written in the same transaction.
+        self._data_version = store.data_version()
+        self._audit_mark = store.audit_mark()
         self._tasks: list[asyncio.Task[Any]] = []
         self._runner: web.AppRunner | None = None
         self._server_context: Any = None
@@ -448,6 +452,22 @@ class HAService:
         if wanted:
             self.log.append({"kind": "rows", "rows": wanted})
 
+    def catch_up(self) -> None:
+        """Ship rows that another process committed (e.g. `openstation user create`)."""
+        mark = self.store.audit_mark()  # read first: a later outside commit changes the version
+        version = self.store.data_version()
+        if version == self._data_version:
+            self._audit_mark = mark  # only this process wrote since: already shipped
+            return
+        self._data_version = version
+        self._audit_mark, touched = self.store.audited_after(self._audit_mark)
+        if not self._recording():
+            return
+        rows = [self.store.current_row(section, key).to_json()
+                for section, key in sorted(touched) if section in rep.REPLICATED]
+        if rows:
+            self.log.append({"kind": "rows", "rows": rows})
+
     def changed(self, path: Path) -> None:
         """StorageService: a path on volume1 was written, created or deleted."""
         rel = rep.relative(self.volume, path)
@@ -521,6 +541,7 @@ class HAService:
 
     async def _beat(self) -> None:
         """One heartbeat: tell the peer, hear it (or not), decide, act."""
+        self.catch_up()
         if self.link is not None:
             try:
                 answer = await self.link.post("/ha/heartbeat", self.mine(),

@@ -187,6 +187,15 @@ def test_switchover_remove_mode_1_and_mode_2_leave_the_data_on_both(
     web.ok("SYNO.Core.Share", "create", name="docs")
     assert web.upload("/docs", "a.bin", b"from a")["success"]
 
+    # An encrypted share travels as ciphertext; the new active mounts it with the passphrase.
+    web.ok("SYNO.Core.Share", "create", name="vault",
+           shareinfo={"encryption": True, "enc_passwd": "vault pass 1"})
+    secret = os.urandom(200_000)
+    assert web.upload("/vault", "secret.bin", secret)["success"]
+    assert secret not in (b.data_dir / "volume1" / "vault").joinpath(
+        next(p.name for p in (b.data_dir / "volume1" / "vault").iterdir()
+             if not p.name.startswith("@"))).read_bytes()
+
     swapped = ha(a.data_dir, "switchover")
     assert swapped["role"] == "passive"
     assert ha(b.data_dir, "status")["role"] == "active"
@@ -195,6 +204,8 @@ def test_switchover_remove_mode_1_and_mode_2_leave_the_data_on_both(
     assert refused["success"] is False
     on_b = Web(b.url).login()
     assert on_b.upload("/docs", "b.bin", b"from b")["success"]
+    on_b.ok("SYNO.Core.Share.Crypto", "mount", name="vault", password="vault pass 1")
+    assert on_b.download("/vault/secret.bin") == secret
     assert (a.data_dir / "volume1" / "docs" / "b.bin").read_bytes() == b"from b"
     again = ha(a.data_dir, "switchover", check=False)
     assert again["returncode"] == 1 and "active server" in again["stderr"]

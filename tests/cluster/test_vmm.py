@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from openstation import netlab
 from openstation.panel import control
 from openstation.testing import STRONG, DeviceProcess, openstation, wait_for
 
@@ -98,3 +101,45 @@ def test_three_hosts_form_a_cluster_report_inventory_and_a_mode_1_member_leaves(
     code, left = vmm(a.data_dir, "leave")
     assert code == 0 and left == {"left": "lab", "told": [], "not_told": []}
     assert "in no VMM cluster" in vmm(a.data_dir, "leave")[1]
+
+
+@pytest.mark.skipif(not netlab.available(), reason="needs root and iproute2 (CI runs as root)")
+def test_members_on_a_namespaced_lan_know_each_other_by_their_lan_addresses(
+        tmp_path: Path) -> None:
+    with netlab.lab(3) as lab:
+        spaces = list(lab.hosts)
+        devices: list[DeviceProcess] = []
+        try:
+            for index, ns in enumerate(spaces):
+                devices.append(DeviceProcess(
+                    tmp_path / f"h{index}", "--model", "DS918+", "--host", lab.hosts[ns],
+                    ephemeral_ports=False, prefix=lab.exec_prefix(ns)).start())
+                install = subprocess.run(
+                    [*lab.exec_prefix(ns), sys.executable, "-m", "openstation", "install",
+                     "--url", f"http://{lab.hosts[ns]}:5000", "--server-name", f"lan-{index}",
+                     "--admin-user", "alice", "--password", STRONG],
+                    capture_output=True, text=True, timeout=60)
+                assert install.returncode == 0, install.stderr
+            urls = [f"http://{lab.hosts[ns]}:5000" for ns in spaces]
+            assert vmm(devices[0].data_dir, "create", "lan")[0] == 0
+            for device in devices[1:]:
+                code, joined = vmm(device.data_dir, "join", "--peer", urls[0], "--peer-user",
+                                   "alice", "--peer-password", STRONG)
+                assert code == 0, joined
+            for index, device in enumerate(devices):
+                wait_for(lambda d=device: all(h["health"] == "healthy" for h in
+                                              vmm(d.data_dir, "status")[1]["members"])
+                         and len(vmm(d.data_dir, "status")[1]["members"]) == 3)
+                status = vmm(device.data_dir, "status")[1]
+                assert status["me"] == urls[index]
+                assert {h["url"] for h in status["members"]} == set(urls)
+
+            answer = asyncio.run(control.call(devices[1].data_dir / "system" / "panel.sock",
+                                              "POST", "/reset", {"mode": 1}))
+            assert answer["accepted"]
+            for device in (devices[0], devices[2]):
+                wait_for(lambda d=device: {h["url"] for h in vmm(d.data_dir, "status")[1][
+                    "members"]} == {urls[0], urls[2]})
+        finally:
+            for device in devices:
+                device.kill()

@@ -80,7 +80,7 @@ def test_the_manifest_walks_shares_only_and_caches_checksums(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("raw", [{}, {"section": 1, "key": "", "data": None},
-                                 {"section": "users", "key": "a", "data": "x"}])
-def test_a_malformed_row_change_is_refused(raw: dict[str, object]) -> None:
+                                 {"section": "users", "key": "a", "data": "x"}, "rows", None])
+def test_a_malformed_row_change_is_refused(raw: object) -> None:
     with pytest.raises(ValueError):
         RowChange.from_json(raw)

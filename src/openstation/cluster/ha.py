@@ -158,14 +158,8 @@ class HAService:
 
     async def _open_server(self, peer_pem: str) -> None:
         """The cluster port: mutual TLS, only the pinned peer certificate gets in."""
-        cert, key = self.folder / "ha.crt", self.folder / "ha.key"
-        self._server_context = server_context(cert, key, peer_pem) if peer_pem else None
-        if self._server_context is None:
-            import ssl
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
-            context.verify_mode = ssl.CERT_REQUIRED  # no peer yet: nobody gets in
-            self._server_context = context
+        self._server_context = server_context(self.folder / "ha.crt", self.folder / "ha.key",
+                                              peer_pem)
         app = web.Application(client_max_size=1 << 24)
         for method, path, handler in passive_routes(self):
             app.router.add_route(method, path, handler)

@@ -97,6 +97,10 @@ async def on_file(svc: HAService, request: web.Request) -> web.Response:
         await asyncio.to_thread(receiver.finish)
     except rep.ReplicationError as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    except OSError as exc:  # e.g. the passive's volume is full: the pair degrades
+        receiver.abort()
+        return web.json_response({"error": f"cannot store the file: {exc.strerror}"},
+                                 status=507)
     except BaseException:
         receiver.abort()
         raise

@@ -16,12 +16,14 @@ from openstation.errors import PeerError
 
 
 def server_context(cert: Path, key: Path, peer_pem: str) -> ssl.SSLContext:
-    """Serve our certificate; accept only a client presenting the peer's."""
+    """Serve our certificate; accept only a client presenting the peer's (none while
+    `peer_pem` is empty: the peer's certificate is added when the binding answers)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(cadata=peer_pem)
+    if peer_pem:
+        context.load_verify_locations(cadata=peer_pem)
     return context
 
 

@@ -45,7 +45,9 @@ class RowChange:
                 "singleton": self.singleton}
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> RowChange:
+    def from_json(cls, raw: Any) -> RowChange:
+        if not isinstance(raw, dict):
+            raise ValueError("a row change is an object")
         data = raw.get("data")
         if not isinstance(raw.get("section"), str) or not isinstance(raw.get("key"), str) \
                 or not (data is None or isinstance(data, dict)):

@@ -266,6 +266,8 @@ class HAService:
             facts = await client.call("SYNO.SHA.Cluster", "probe")
         except PeerError as exc:
             raise ClusterError(f"the peer: {exc}") from None
+        if not isinstance(facts, dict):
+            raise ClusterError("the peer does not offer high availability")
         self._compatible(facts)
         try:
             await client.login(user, password)

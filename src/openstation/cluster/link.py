@@ -146,4 +146,6 @@ def _reason(api: str, error: dict[str, Any]) -> str:
         return "the peer asks for a 2-step verification code; use an account without it"
     if code == 105:
         return "the peer's account is not an administrator"
+    if code in (102, 103):
+        return f"the peer does not offer {api} (is it an openstation device?)"
     return f"the peer answered DSM error {code}"

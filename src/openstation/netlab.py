@@ -45,7 +45,7 @@ class Lab:
         ns, address = f"{self.tag}h{index}", f"{SUBNET}.{index}"
         ip("netns", "add", ns)
         self.hosts[ns] = address
-        port = f"p{self.tag[-6:]}{index}"[:15]  # as in cable()
+        port = self._port(index)
         ip("-n", self.bridge_ns, "link", "add", port, "type", "veth", "peer", "name", "eth0",
            "netns", ns)
         ip("-n", self.bridge_ns, "link", "set", port, "master", "br0", "up")
@@ -59,8 +59,11 @@ class Lab:
 
     def cable(self, index: int, plugged: bool) -> None:
         """Pull (or put back) host `index`'s cable: its bridge port goes down (up)."""
-        port = f"p{self.tag[-6:]}{index}"[:15]
-        ip("-n", self.bridge_ns, "link", "set", port, "up" if plugged else "down")
+        ip("-n", self.bridge_ns, "link", "set", self._port(index), "up" if plugged else "down")
+
+    def _port(self, index: int) -> str:
+        """Host `index`'s port on the bridge (interface names hold 15 characters)."""
+        return f"p{self.tag[-6:]}{index}"[:15]
 
 
 class Client:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from openstation.cluster.ha_policy import Action, View, decide, incompatibility
+from openstation.cluster.ha_policy import Action, View, decide, incompatibility, peer_lost
 
 BASE = View(role="passive", epoch=3, in_sync=True, serving=False, since=0.0,
             peer_seen_at=100.0, peer_role="active", peer_epoch=3, peer_wins_tie=False,
@@ -80,3 +82,29 @@ def test_a_partner_must_be_another_ready_unclustered_device_of_the_same_model_an
     for field, (value, reason) in cases.items():
         why = incompatibility({**good, field: value}, "A", "DS918+", "DSM 6.2.4")
         assert why is not None and reason in why, field
+
+
+views = st.builds(
+    View, role=st.sampled_from(["active", "passive"]), epoch=st.integers(0, 5),
+    in_sync=st.booleans(), serving=st.booleans(), since=st.floats(0, 100),
+    peer_seen_at=st.none() | st.floats(0, 100),
+    peer_role=st.none() | st.sampled_from(["active", "passive"]),
+    peer_epoch=st.integers(0, 5), peer_wins_tie=st.booleans(),
+    quorum=st.none() | st.booleans(), failover_timeout=st.floats(0.2, 30))
+
+
+@given(views, st.floats(0, 200))
+def test_no_decision_risks_a_split_brain_or_a_lost_write(view: View, now: float) -> None:
+    action, why = decide(view, now)
+    assert why
+    if action is Action.TAKE_OVER:  # only a passive with a full copy that sees the quorum
+        assert view.role == "passive" and view.in_sync and view.quorum is True
+        assert peer_lost(view, now)
+    if action is Action.SERVE:  # only with the peer's word, or with the quorum's
+        assert view.role == "active" and not view.serving
+        assert view.peer_role == "passive" or view.quorum is True
+    if view.role == "active" and view.serving and view.quorum is False and \
+            peer_lost(view, now):
+        assert action is Action.STOP_SERVING  # an isolated active never keeps the address
+    if action is Action.DEMOTE:
+        assert view.role == "active" and view.peer_role == "active"

@@ -112,9 +112,9 @@ class HAService:
 
     async def start(self) -> None:
         self.log.attach()
-        rep.clear_incoming(self.volume)
         if not self.ha.member:
-            return
+            return  # nothing to clean up: a standalone device never writes @ha-incoming
+        rep.clear_incoming(self.volume)
         if self.ha.cluster_address:
             # Held since before a power cut: give it up until this server knows its role.
             await asyncio.to_thread(cluster_address.remove, self.ha.cluster_address)

@@ -46,6 +46,14 @@ def sign_in(page: Any, url: str, user: str, password: str) -> None:
     page.click("#signin")
 
 
+def signed_in(device: DeviceProcess, page: Any) -> DeviceProcess:
+    """Install `device` (nas1, alice) and sign alice in on `page`, at the desktop."""
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    sign_in(page, device.url + "/", "alice", STRONG)
+    page.wait_for_url("**/desktop")
+    return device
+
+
 def install_in_browser(page: Any, url: str, user: str, password: str, name: str) -> None:
     page.goto(url)
     page.fill("#server_name", name)
@@ -186,10 +194,7 @@ def test_front_panel_reset_held_with_the_mouse_gives_mode_1(device_factory: Fact
 
 def test_a_cross_site_post_without_the_csrf_token_changes_nothing(device_factory: Factory,
                                                                   page: Any) -> None:
-    device = device_factory()
-    assert device.install("nas1", "alice", STRONG).returncode == 0
-    sign_in(page, device.url + "/", "alice", STRONG)
-    page.wait_for_url("**/desktop")
+    device = signed_in(device_factory(), page)
     cookie = next(c for c in page.context.cookies() if c["name"] == "id")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     body = urllib.parse.urlencode({"name": "alice", "password": "Ev1l!pass",
@@ -213,10 +218,7 @@ def test_a_cross_site_post_without_the_csrf_token_changes_nothing(device_factory
 
 
 def test_forms_show_bad_input(device_factory: Factory, page: Any) -> None:
-    device = device_factory()
-    assert device.install("nas1", "alice", STRONG).returncode == 0
-    sign_in(page, device.url + "/", "alice", STRONG)
-    page.wait_for_url("**/desktop")
+    device = signed_in(device_factory(), page)
     page.goto(device.url + "/panel/user")
     page.fill("#name", "bad/name")
     page.fill("#new_password", "x")
@@ -244,10 +246,7 @@ def test_configuration_backup_page_exports_previews_and_restores(device_factory:
                                                                  page: Any, tmp_path: Path
                                                                  ) -> None:
     data = tmp_path / "data"
-    device = device_factory(data)
-    assert device.install("nas1", "alice", STRONG).returncode == 0
-    sign_in(page, device.url + "/", "alice", STRONG)
-    page.wait_for_url("**/desktop")
+    device = signed_in(device_factory(data), page)
     page.goto(device.url + "/panel/restore")
     with page.expect_download() as download:
         page.click("#export")
@@ -278,10 +277,7 @@ def test_configuration_backup_page_exports_previews_and_restores(device_factory:
 def test_shared_folder_page_encryption_mount_export_and_delete(device_factory: Factory,
                                                                page: Any, tmp_path: Path
                                                                ) -> None:
-    device = device_factory()
-    assert device.install("nas1", "alice", STRONG).returncode == 0
-    sign_in(page, device.url + "/", "alice", STRONG)
-    page.wait_for_url("**/desktop")
+    device = signed_in(device_factory(), page)
     page.goto(device.url + "/panel/share")
     page.fill("#share_name", "vault")
     page.check("#share_encrypt")

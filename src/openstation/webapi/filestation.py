@@ -36,6 +36,18 @@ UPLOAD_API = "SYNO.FileStation.Upload"
 Handler = Callable[[ApiCall], Awaitable[Any]]
 
 
+# Storage errors -> File Station codes, first match wins.
+FILE_CODES: tuple[tuple[tuple[type[Exception], ...], int], ...] = (
+    ((PermissionDeniedError, NotMountedError), NO_PERMISSION),
+    ((NotFoundError,), NO_SUCH_FILE),
+    ((AlreadyExistsError,), FILE_EXISTS),
+    ((NoSpaceError,), NO_SPACE),
+    ((IllegalPathError,), ILLEGAL_PATH),
+    ((IntegrityError,), IO_ERROR),
+)
+STORAGE_ERRORS = tuple(kind for kinds, _ in FILE_CODES for kind in kinds)
+
+
 def file_errors(failure: int | None = None) -> Callable[[Handler], Handler]:
     """Map storage errors to File Station codes (the one place this mapping lives)."""
 
@@ -44,18 +56,9 @@ def file_errors(failure: int | None = None) -> Callable[[Handler], Handler]:
         async def mapped(call: ApiCall) -> Any:
             try:
                 return await handler(call)
-            except (PermissionDeniedError, NotMountedError) as exc:
-                raise ApiError(NO_PERMISSION, errors={"reason": str(exc)}) from None
-            except NotFoundError as exc:
-                raise ApiError(NO_SUCH_FILE, errors={"reason": str(exc)}) from None
-            except AlreadyExistsError as exc:
-                raise ApiError(FILE_EXISTS, errors={"reason": str(exc)}) from None
-            except NoSpaceError as exc:
-                raise ApiError(NO_SPACE, errors={"reason": str(exc)}) from None
-            except IllegalPathError as exc:
-                raise ApiError(ILLEGAL_PATH, errors={"reason": str(exc)}) from None
-            except IntegrityError as exc:
-                raise ApiError(IO_ERROR, errors={"reason": str(exc)}) from None
+            except STORAGE_ERRORS as exc:
+                code = next(code for kinds, code in FILE_CODES if isinstance(exc, kinds))
+                raise ApiError(code, errors={"reason": str(exc)}) from None
             except OSError as exc:
                 raise ApiError(failure or IO_ERROR, errors={"reason": exc.strerror or ""}
                                ) from None

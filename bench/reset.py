@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from openstation.accounts.passwords import hash_password
+from openstation.accounts.passwords import hash_password_now as hash_password
 from openstation.config.sections import (
     AutoBlock,
     Firewall,

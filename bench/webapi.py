@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from openstation.accounts.passwords import hash_password
+from openstation.accounts.passwords import hash_password_now as hash_password
 from openstation.config.sections import Group, User
 from openstation.config.store import ConfigStore
 from openstation.hardware import load_or_create

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from openstation import loopwatch
 from openstation.catalog import model_named
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
@@ -20,6 +21,26 @@ settings.register_profile("openstation", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.data_too_large])
 settings.load_profile("openstation")
+
+
+@pytest.fixture(autouse=True)
+def loop_never_blocks(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any test during which an event loop was blocked for more than 50 ms: the test's
+    own loop (in-process devices) and every device or CLI process it starts (they report
+    through the file named by OPENSTATION_LOOPWATCH)."""
+    report = tmp_path_factory.mktemp("loopwatch", numbered=True) / "report"
+    monkeypatch.setenv(loopwatch.ENV, str(report))
+    found: list[str] = []
+    sink = found.append
+    loopwatch.install(sink)
+    yield
+    loopwatch.remove(sink)
+    if report.exists():
+        found += report.read_text().splitlines()
+    if found and request.node.get_closest_marker("blocks_loop_on_purpose") is None:
+        pytest.fail("the event loop was blocked:\n" + "\n".join(found[:20]), pytrace=False)
 
 
 class FakeClock:

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from openstation import catalog
+from openstation import catalog, offload
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
@@ -227,10 +227,9 @@ class Device:
         self.accounts = AccountService(store, on_signed_out=self.sessions.revoke_user)
         self.accounts.ensure_system_accounts()
         self.state.set(Status.STARTING_SERVICES)
-        ensure_certificate(
-            self.data_dir.tls_cert, self.data_dir.tls_key, store.get(General).server_name,
-            self.options.hosts, dt.datetime.now(dt.UTC),
-        )
+        await offload.run(  # a new key pair on first boot and after Mode 2
+            ensure_certificate, self.data_dir.tls_cert, self.data_dir.tls_key,
+            store.get(General).server_name, self.options.hosts, dt.datetime.now(dt.UTC))
         self.installer = Installer(store, self.data_dir, self.state)
         self.machine_key = MachineKey.load_or_create(self.data_dir.machine_key)
         load_or_create_token(self.data_dir.panel_token)
@@ -280,7 +279,7 @@ class Device:
         self.settings_changed()
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
         if self.state.status is Status.READY:
-            self.web.storage.automount()  # "Mount automatically on startup", from Key Manager
+            await self.web.storage.automount()  # "Mount automatically on startup", from Key Manager
         await self.ha.start()
         await self.vmm.start()
         self._write_runtime_file()
@@ -478,24 +477,26 @@ class Device:
                 log.error("automatic configuration backup failed: %s", exc)
         self._backup_timer = asyncio.get_running_loop().call_later(86400, self._daily_backup)
 
-    def backup(self, passphrase: str | None) -> bytes:
-        """A configuration backup file (secrets only inside a passphrase-encrypted one)."""
+    async def backup(self, passphrase: str | None) -> bytes:
+        """A configuration backup file (secrets only inside a passphrase-encrypted one);
+        sealing (scrypt, AES) runs off the loop."""
         assert self.store is not None
         content = restores.export(self.store, self.machine_key, with_secrets=bool(passphrase))
-        return seal(content, self.hardware.model_name, self.clock(), passphrase)
+        return await offload.run(seal, content, self.hardware.model_name, self.clock(),
+                                 passphrase)
 
-    def restore_preview(self, raw: bytes, passphrase: str | None,
-                        sections: list[str] | None) -> dict[str, Any]:
+    async def restore_preview(self, raw: bytes, passphrase: str | None,
+                              sections: list[str] | None) -> dict[str, Any]:
         """What restoring would change; changes nothing."""
         assert self.store is not None
-        header, content = self._open_for_restore(raw, passphrase)
+        header, content = await self._open_for_restore(raw, passphrase)
         return {"model": header["model"], "created": header["created"],
                 "changes": restores.plan(self.store, content, sections)}
 
     async def restore(self, raw: bytes, passphrase: str | None, sections: list[str] | None,
                       actor: str) -> dict[str, Any]:
         """Restore a backup: journaled, one transaction, sessions ended, settings live."""
-        _, content = self._open_for_restore(raw, passphrase)
+        _, content = await self._open_for_restore(raw, passphrase)
         assert self.store is not None
         restores.plan(self.store, content, sections)  # refuses a bad backup before any change
         restore_id = restores.new_restore_id()
@@ -511,12 +512,12 @@ class Device:
         self.settings_changed()
         return report
 
-    def _open_for_restore(self, raw: bytes, passphrase: str | None
-                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def _open_for_restore(self, raw: bytes, passphrase: str | None
+                                ) -> tuple[dict[str, Any], dict[str, Any]]:
         if self.state.status is not Status.READY:
             raise BackupError(f"the device is {self.state.status.label}: install it first, "
                               "then restore")
-        header, content = open_backup(raw, passphrase)
+        header, content = await offload.run(open_backup, raw, passphrase)
         if header["model"] != self.hardware.model_name:
             raise BackupError(f"the backup is from a {header['model']}; this device is a "
                               f"{self.hardware.model_name}")
@@ -544,11 +545,17 @@ class Device:
         await self._ssdp.start()
         self.ports["ssdp"] = self._ssdp.port
         if self.options.mdns and self._mdns is None:
+            # Probing takes over a second: it runs in the background, and the device is
+            # announced once it is through (with the facts of that moment).
             self._mdns = MdnsAdvertiser(self.options.hosts)
-            try:
-                await self._mdns.start(self.discovery_facts())
-            except OSError as exc:
-                log.warning("mDNS is off: %s", exc)
+            self._background(self._start_mdns(self._mdns))
+
+    async def _start_mdns(self, advertiser: MdnsAdvertiser) -> None:
+        try:
+            await advertiser.start(self.discovery_facts)
+        except OSError as exc:
+            log.warning("mDNS is off: %s", exc)
+            if self._mdns is advertiser:
                 self._mdns = None
 
     def discovery_facts(self) -> DeviceFacts:

@@ -93,9 +93,9 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         try:
             if action == "backup":
                 return web.json_response(
-                    {"file": base64.b64encode(device.backup(passphrase)).decode()})
+                    {"file": base64.b64encode(await device.backup(passphrase)).decode()})
             if action == "preview":
-                return web.json_response(device.restore_preview(raw, passphrase, sections))
+                return web.json_response(await device.restore_preview(raw, passphrase, sections))
             if action == "restore":
                 changes = await device.restore(raw, passphrase, sections, "cli")
                 return web.json_response({"changes": changes})
@@ -115,14 +115,14 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         storage = device.web.storage
         try:
             if action == "create":
-                storage.create_share(name, actor="cli", encrypted=bool(body.get("encrypted")),
+                await storage.create_share(name, actor="cli", encrypted=bool(body.get("encrypted")),
                                      passphrase=body.get("passphrase"),
                                      description=str(body.get("description", "")))
             elif action == "delete":
                 storage.delete_share(name, actor="cli", confirm=bool(body.get("confirm")))
             elif action == "mount":
                 key = body.get("key_file")
-                storage.mount(name, passphrase=body.get("passphrase"),
+                await storage.mount(name, passphrase=body.get("passphrase"),
                               key_file=base64.b64decode(key) if key else None)
             elif action == "unmount":
                 storage.unmount(name)

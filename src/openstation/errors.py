@@ -73,3 +73,7 @@ class NotMountedError(UserInputError):
 
 class ClusterError(UserInputError):
     """A High Availability or VMM cluster request that cannot be carried out, and why."""
+
+
+class BusyError(OpenStationError):
+    """Too much of one kind of work is already queued (a login storm); try again later."""

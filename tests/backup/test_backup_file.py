@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -68,7 +69,7 @@ def test_a_restore_brings_back_users_settings_and_secrets(configured: ConfigStor
     restores.apply(configured, content, None, KEY, "t", "r1")
     assert configured.get(Ports) == Ports(5050, 5051)
     assert KEY.decrypt(configured.get(PPPoE).password) == "pw-secret"
-    assert AccountService(configured).check_login("bob", "B0b!secret") is not None
+    assert asyncio.run(AccountService(configured).check_login("bob", "B0b!secret")) is not None
     restores.apply(configured, content, None, KEY, "t", "r1")  # idempotent per id
     assert [e.key for e in configured.audit_log(section="system") if e.action == "restore"
             ] == ["r1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,8 @@ async def test_shares_show_in_core_share_and_file_station(device: DeviceProcess,
     data = tmp_path / "data"
     store = ConfigStore.open(data / "system" / "config.db",
                              load_or_create(data / "hardware.json", None))
-    share = StorageService(store, data / "volume1").create_share("photos", actor="test")
+    share = asyncio.run(StorageService(store, data / "volume1").create_share("photos",
+                                                                           actor="test"))
     store.close()
     (data / "volume1" / "photos" / "big.bin").write_bytes(b"x" * 3 * 2**20)
     dsm = client(http, device, "alice", STRONG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -59,10 +60,10 @@ def configure_everything(data: Path, ports: tuple[int, int] = (5050, 5051)) -> N
     """With the device stopped: set every item Mode 1 restores, plus what it must keep."""
     store = open_store(data)
     accounts = AccountService(store)
-    accounts.create_user(*BOB, actor="test", administrator=True)
-    accounts.create_user(*CAROL, actor="test")
+    asyncio.run(accounts.create_user(*BOB, actor="test", administrator=True))
+    asyncio.run(accounts.create_user(*CAROL, actor="test"))
     storage = StorageService(store, data / "volume1")
-    storage.create_share("photos", actor="test")
+    asyncio.run(storage.create_share("photos", actor="test"))
     (data / "volume1" / "photos" / "cat.jpg").write_bytes(os.urandom(300_000))
     (data / "volume1" / "photos" / "album").mkdir()
     (data / "volume1" / "photos" / "album" / "dog.jpg").write_bytes(os.urandom(50_000))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import socket
@@ -64,7 +65,7 @@ def test_boot_install_stop_restart_keeps_status_accounts_and_data(device_factory
     try:
         alice = store.record(User, "alice")
         assert alice is not None and not alice.disabled
-        assert AccountService(store).check_login("alice", STRONG) is not None
+        assert asyncio.run(AccountService(store).check_login("alice", STRONG)) is not None
         assert store.record(User, "admin").disabled  # type: ignore[union-attr]
     finally:
         store.close()

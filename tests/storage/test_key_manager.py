@@ -15,46 +15,46 @@ from openstation.storage.service import StorageService
 
 
 @pytest.fixture
-def storage(store: ConfigStore, data_dir: DataDir) -> StorageService:
+async def storage(store: ConfigStore, data_dir: DataDir) -> StorageService:
     AccountService(store).ensure_system_accounts()
     service = StorageService(store, data_dir.volume, MachineKey(bytes(range(32))))
-    service.create_share("vault", actor="t", encrypted=True, passphrase="vault pass 1")
+    await service.create_share("vault", actor="t", encrypted=True, passphrase="vault pass 1")
     return service
 
 
-def test_a_key_store_passphrase_entry_mounts_only_with_that_passphrase(
+async def test_a_key_store_passphrase_entry_mounts_only_with_that_passphrase(
         storage: StorageService) -> None:
     with pytest.raises(ValidationError):
-        storage.key_manager_add("vault", actor="t", passphrase="vault pass 1",
+        await storage.key_manager_add("vault", actor="t", passphrase="vault pass 1",
                                 protection="passphrase", keystore_passphrase="short")
-    storage.key_manager_add("vault", actor="t", passphrase="vault pass 1",
+    await storage.key_manager_add("vault", actor="t", passphrase="vault pass 1",
                             protection="passphrase", keystore_passphrase="key store pass")
     entry = storage.store.record(KeyEntry, "vault")
     assert entry is not None and entry.protection == "passphrase"
     storage.unmount("vault")
     with pytest.raises(ValidationError):
-        storage.key_manager_mount("vault")
+        await storage.key_manager_mount("vault")
     with pytest.raises(WrongKeyError):
-        storage.key_manager_mount("vault", "wrong store pass")
-    storage.key_manager_mount("vault", "key store pass")
+        await storage.key_manager_mount("vault", "wrong store pass")
+    await storage.key_manager_mount("vault", "key store pass")
     assert "vault" in storage.mounted
     storage.unmount("vault")
     storage.set_share("vault", actor="t", mount_on_startup=True)
-    assert storage.automount() == []  # only machine-key entries mount unattended
+    assert await storage.automount() == []  # only machine-key entries mount unattended
 
 
-def test_a_machine_key_entry_automounts(storage: StorageService) -> None:
-    storage.key_manager_add("vault", actor="t", passphrase="vault pass 1")
+async def test_a_machine_key_entry_automounts(storage: StorageService) -> None:
+    await storage.key_manager_add("vault", actor="t", passphrase="vault pass 1")
     storage.set_share("vault", actor="t", mount_on_startup=True)
     storage.unmount("vault")
-    assert storage.automount() == ["vault"]
+    assert await storage.automount() == ["vault"]
     with pytest.raises(WrongKeyError):
-        storage.key_manager_add("vault", actor="t", passphrase="not the pass")
+        await storage.key_manager_add("vault", actor="t", passphrase="not the pass")
 
 
-def test_changing_the_passphrase_keeps_the_data_key(storage: StorageService) -> None:
-    before = storage.data_key("vault", "vault pass 1")
-    storage.change_passphrase("vault", "vault pass 1", "new vault pass", "t")
-    assert storage.data_key("vault", "new vault pass") == before
+async def test_changing_the_passphrase_keeps_the_data_key(storage: StorageService) -> None:
+    before = await storage.data_key("vault", "vault pass 1")
+    await storage.change_passphrase("vault", "vault pass 1", "new vault pass", "t")
+    assert await storage.data_key("vault", "new vault pass") == before
     with pytest.raises(WrongKeyError):
-        storage.data_key("vault", "vault pass 1")
+        await storage.data_key("vault", "vault pass 1")

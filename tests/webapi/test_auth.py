@@ -167,7 +167,7 @@ async def test_user_list_pages_and_reports_expired(api: Api) -> None:
 # --- the blank admin after a Mode 1 reset ------------------------------------------------
 
 
-def put_in_blank_admin_state(device: Device, until: float) -> None:
+async def put_in_blank_admin_state(device: Device, until: float) -> None:
     """What Mode 1 does to `admin` (the reset issue drives it; here it is set directly)."""
     with device.store.transaction("test") as tx:
         admin = tx.record(User, "admin")
@@ -175,12 +175,12 @@ def put_in_blank_admin_state(device: Device, until: float) -> None:
         admin.password_hash, admin.disabled = "", False
         admin.blank_password_until = until
         tx.put_record(admin)
-    device.accounts.set_user("admin", UserChanges(), actor="test")
+    await device.accounts.set_user("admin", UserChanges(), actor="test")
 
 
 async def test_blank_admin_can_only_set_a_strong_password(api: Api, device: Device,
                                                           clock: FakeClock) -> None:
-    put_in_blank_admin_state(device, clock.now + 30 * 60)
+    await put_in_blank_admin_state(device, clock.now + 30 * 60)
     body = await api.login("admin", "")
     assert body["success"] and body["data"]["must_change_password"] is True
     sid = body["data"]["sid"]
@@ -200,7 +200,7 @@ async def test_blank_admin_can_only_set_a_strong_password(api: Api, device: Devi
 
 async def test_blank_admin_window_expires_with_a_message_to_press_reset(
         api: Api, device: Device, clock: FakeClock) -> None:
-    put_in_blank_admin_state(device, clock.now + 30 * 60)
+    await put_in_blank_admin_state(device, clock.now + 30 * 60)
     clock.advance(30 * 60 + 1)
     body = await api.login("admin", "")
     assert body["error"]["code"] == 400
@@ -211,12 +211,12 @@ async def test_blank_admin_is_refused_from_outside_the_devices_network(device: D
                                                                       clock: FakeClock) -> None:
     from openstation.accounts.login import LoginRefused, LoginRequest, LoginService
 
-    put_in_blank_admin_state(device, clock.now + 60)
+    await put_in_blank_admin_state(device, clock.now + 60)
     service = LoginService(device.store, device.sessions, clock,
                            lambda: ["192.168.1.0/24"])
-    assert service.login(LoginRequest("admin", "", "192.168.1.20")).session.restricted
+    assert (await service.login(LoginRequest("admin", "", "192.168.1.20"))).session.restricted
     try:
-        service.login(LoginRequest("admin", "", "10.0.0.5"))
+        await service.login(LoginRequest("admin", "", "10.0.0.5"))
     except LoginRefused as refused:
         assert refused.code == 402
     else:

@@ -111,16 +111,18 @@ class LoginService:
         self.rate_limit = FailureCounter(RATE_LIMIT_FAILURES, RATE_LIMIT_WINDOW)
         self._autoblock: FailureCounter | None = None
 
-    def login(self, request: LoginRequest) -> LoginResult:
-        """Open a session or raise LoginRefused."""
+    async def login(self, request: LoginRequest) -> LoginResult:
+        """Open a session or raise LoginRefused (the password is checked off the loop)."""
         now = self.clock()
         self._check_source(request.ip, now)
         user = self.store.record(User, request.account)
         if (user is not None and user.blank_password_until is not None
                 and request.password == "" and user.name == ADMIN):
             return self._blank_admin(user, request, now)
-        if not verify_password(user.password_hash if user else None, request.password) \
-                or user is None:
+        matches = await verify_password(user.password_hash if user else None,
+                                        request.password)
+        now = self.clock()  # the check may have waited its turn in a login storm
+        if not matches or user is None:
             self._failed(request.ip, now)
             raise LoginRefused(WRONG_CREDENTIALS, "wrong account or password")
         if user.disabled:

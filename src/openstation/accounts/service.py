@@ -80,9 +80,18 @@ class AccountService:
         if problems:
             raise WeakPasswordError({"password": ", ".join(problems)})
 
-    def create_user(self, name: str, password: str, *, actor: str, administrator: bool = False,
-                    description: str = "", email: str = "") -> User:
+    async def create_user(self, name: str, password: str, *, actor: str,
+                          administrator: bool = False, description: str = "",
+                          email: str = "") -> User:
         """Create an enabled user in `users` (and `administrators` if asked)."""
+        self.check_new_user(name, password)
+        password_hash = await hash_password(password)
+        with self.store.transaction(actor) as tx:
+            return self.add_user(tx, name, password_hash, administrator=administrator,
+                                 description=description, email=email)
+
+    def check_new_user(self, name: str, password: str) -> None:
+        """Raise one error naming every problem of a new account's name and password."""
         problems: dict[str, str] = {}
         if (why := name_problem(name)) is not None:
             problems["name"] = why
@@ -95,37 +104,47 @@ class AccountService:
             raise (WeakPasswordError if list(problems) == ["password"] else ValidationError)(
                 problems
             )
-        with self.store.transaction(actor) as tx:
-            uid = max([FIRST_USER_UID - 1, *(u.uid for u in tx.records(User))]) + 1
-            user = User(name=name, uid=uid, description=description, email=email,
-                        password_hash=hash_password(password),
-                        password_changed=self.store.clock())
-            tx.put_record(user)
-            self._join(tx, USERS, name)
-            if administrator:
-                self._join(tx, ADMINISTRATORS, name)
+
+    def add_user(self, tx: Transaction, name: str, password_hash: str, *,
+                 administrator: bool = False, description: str = "", email: str = "") -> User:
+        """Store a checked new account whose password is hashed already (inside `tx`)."""
+        if tx.record(User, name) is not None:  # made while the password was hashed
+            raise ValidationError({"name": f"a user named {name!r} already exists"})
+        uid = max([FIRST_USER_UID - 1, *(u.uid for u in tx.records(User))]) + 1
+        user = User(name=name, uid=uid, description=description, email=email,
+                    password_hash=password_hash, password_changed=self.store.clock())
+        tx.put_record(user)
+        self._join(tx, USERS, name)
+        if administrator:
+            self._join(tx, ADMINISTRATORS, name)
         return user
 
-    def enable_with_password(self, name: str, password: str, *, actor: str,
-                             administrator: bool = False) -> User:
+    async def enable_with_password(self, name: str, password: str, *, actor: str,
+                                   administrator: bool = False) -> User:
         """Give an existing (system) account a strong password and enable it."""
         self.check_new_password(name, password)
+        password_hash = await hash_password(password)
         with self.store.transaction(actor) as tx:
-            user = tx.record(User, name)
-            if user is None:
-                raise NotFoundError(f"no user named {name!r}")
-            user.password_hash = hash_password(password)
-            user.password_changed = self.store.clock()
-            user.disabled = False
-            user.must_change_password = False
-            user.blank_password_until = None
-            tx.put_record(user)
-            if administrator:
-                self._join(tx, ADMINISTRATORS, name)
+            return self.enable(tx, name, password_hash, administrator=administrator)
+
+    def enable(self, tx: Transaction, name: str, password_hash: str, *,
+               administrator: bool = False) -> User:
+        """Enable an existing account with a hashed, checked password (inside `tx`)."""
+        user = tx.record(User, name)
+        if user is None:
+            raise NotFoundError(f"no user named {name!r}")
+        user.password_hash = password_hash
+        user.password_changed = self.store.clock()
+        user.disabled = False
+        user.must_change_password = False
+        user.blank_password_until = None
+        tx.put_record(user)
+        if administrator:
+            self._join(tx, ADMINISTRATORS, name)
         self.on_signed_out(name)
         return user
 
-    def set_user(self, name: str, changes: UserChanges, *, actor: str) -> User:
+    async def set_user(self, name: str, changes: UserChanges, *, actor: str) -> User:
         """Change an account; every invalid field is reported together, nothing changes."""
         user = self.store.record(User, name)
         if user is None:
@@ -151,9 +170,14 @@ class AccountService:
         if problems:
             raise (WeakPasswordError if list(problems) == ["password"] else ValidationError)(
                 problems)
+        password_hash = await hash_password(changes.password) if changes.password else None
         with self.store.transaction(actor) as tx:
-            if changes.password:
-                user.password_hash = hash_password(changes.password)
+            fresh = tx.record(User, name)
+            if fresh is None:  # deleted while the password was hashed
+                raise NotFoundError(f"no user named {name!r}")
+            user = fresh
+            if password_hash is not None:
+                user.password_hash = password_hash
                 user.password_changed = self.store.clock()
                 user.blank_password_until = None
                 user.must_change_password = False
@@ -174,14 +198,14 @@ class AccountService:
             self.on_signed_out(name)
         return user
 
-    def change_own_password(self, name: str, old: str, new: str) -> None:
+    async def change_own_password(self, name: str, old: str, new: str) -> None:
         """A user changing their own password, proving the old one."""
         user = self.store.record(User, name)
-        if user is None or not verify_password(user.password_hash, old):
+        if user is None or not await verify_password(user.password_hash, old):
             raise ValidationError({"old_password": "is wrong"})
         if user.cannot_change_password:
             raise ConflictError("this account is not allowed to change its password")
-        self.set_user(name, UserChanges(password=new), actor=name)
+        await self.set_user(name, UserChanges(password=new), actor=name)
 
     def delete_user(self, name: str, *, actor: str) -> None:
         """Delete an account (never a system account or the last enabled administrator)."""
@@ -213,10 +237,10 @@ class AccountService:
                 enabled.append(member)
         return enabled == [name]
 
-    def check_login(self, name: str, password: str) -> User | None:
+    async def check_login(self, name: str, password: str) -> User | None:
         """The user whose name and password match, else None (same cost either way)."""
         user = self.store.record(User, name)
-        ok = verify_password(user.password_hash if user else None, password)
+        ok = await verify_password(user.password_hash if user else None, password)
         return user if ok and user is not None else None
 
     def is_administrator(self, name: str) -> bool:

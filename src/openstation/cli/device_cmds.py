@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from openstation import loopwatch, offload
 from openstation.cli.common import (
     DataDirOption,
     JsonOption,
@@ -58,9 +59,11 @@ def run(
 
 
 async def _serve(options: RunOptions) -> None:
+    loopwatch.from_environment()  # tests: report every callback that blocks the loop
+    loop = asyncio.get_running_loop()
+    offload.install_pool(loop)
     device = Device(options)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await device.start()

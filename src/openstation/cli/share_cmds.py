@@ -121,6 +121,7 @@ def share_export_key(name: str, output: Annotated[Path, typer.Option("-o", "--ou
     from openstation.storage.service import StorageService
 
     with open_store(data_dir) as store:
-        body = StorageService(store, DataDir(data_dir).volume).export_key(name, passphrase)
+        body = asyncio.run(StorageService(store, DataDir(data_dir).volume).export_key(
+            name, passphrase))
     write_private(output, body)
     out.print(f"wrote {output}")

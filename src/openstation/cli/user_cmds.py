@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -56,8 +57,9 @@ def user_create(name: str, password: PasswordOption,
                 description: str = "", email: str = "") -> None:
     """Create an account (its password must pass the strong-password policy)."""
     with open_store(data_dir, writing=True) as store:
-        AccountService(store).create_user(name, password, actor="cli", administrator=admin,
-                                          description=description, email=email)
+        asyncio.run(AccountService(store).create_user(
+            name, password, actor="cli", administrator=admin, description=description,
+            email=email))
     out.print(f"created {name}", highlight=False)
 
 
@@ -70,7 +72,7 @@ def user_set(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
     changes = UserChanges(new_name=new_name, password=password, description=description,
                           email=email)
     with open_store(data_dir, writing=True) as store:
-        AccountService(store).set_user(name, changes, actor="cli")
+        asyncio.run(AccountService(store).set_user(name, changes, actor="cli"))
     out.print(f"changed {name}", highlight=False)
 
 
@@ -78,7 +80,7 @@ def user_set(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
 def user_disable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Disable an account ("Disable this account"); its sessions end."""
     with open_store(data_dir, writing=True) as store:
-        AccountService(store).set_user(name, UserChanges(disabled=True), actor="cli")
+        asyncio.run(AccountService(store).set_user(name, UserChanges(disabled=True), actor="cli"))
     out.print(f"disabled {name}", highlight=False)
 
 
@@ -86,7 +88,7 @@ def user_disable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
 def user_enable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Enable a disabled account."""
     with open_store(data_dir, writing=True) as store:
-        AccountService(store).set_user(name, UserChanges(disabled=False), actor="cli")
+        asyncio.run(AccountService(store).set_user(name, UserChanges(disabled=False), actor="cli"))
     out.print(f"enabled {name}", highlight=False)
 
 

@@ -26,15 +26,25 @@ class MdnsAdvertiser:
         self._last: tuple[Any, ...] | None = None
         self._lock = asyncio.Lock()  # one re-announcement at a time, or names collide
 
-    async def start(self, facts: DeviceFacts) -> None:
+    async def start(self, current: Callable[[], DeviceFacts]) -> None:
+        """Probe and register (over a second); `current` is read when probing starts and
+        again after it, so a change made meanwhile is announced too."""
         from zeroconf import IPVersion
         from zeroconf.asyncio import AsyncZeroconf
 
-        interfaces: Any = [entry.address for entry in served(self.hosts)]
-        self._zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
-        self._info = self._service(facts)
-        await self._zc.async_register_service(self._info, allow_name_change=True)
-        self._last = self._key(facts)
+        async with self._lock:
+            interfaces: Any = [entry.address for entry in served(self.hosts)]
+            self._zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
+            facts = current()
+            self._info = self._service(facts)
+            try:
+                await self._zc.async_register_service(self._info, allow_name_change=True)
+            except BaseException:
+                await self._zc.async_close()
+                self._zc = None
+                raise
+            self._last = self._key(facts)
+        await self.update(current)
 
     async def update(self, current: Callable[[], DeviceFacts]) -> None:
         """Re-announce when the name, ports or status changed (read when our turn comes)."""

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from openstation.accounts.passwords import hash_password
 from openstation.accounts.policy import name_problem
 from openstation.accounts.service import ADMIN, AccountService
 from openstation.config.sections import General, Lifecycle
@@ -101,15 +102,14 @@ class Installer:
             yield Progress("Writing the system partition", 0.3)
             await asyncio.sleep(0)
             registered: list[str] = []
+            password_hash = await hash_password(request.password)  # before the transaction
             with self.store.transaction(actor, "install") as tx:
                 self.accounts.ensure_system_accounts(actor)
                 if request.admin_user == ADMIN:
-                    self.accounts.enable_with_password(ADMIN, request.password, actor=actor,
-                                                       administrator=True)
+                    self.accounts.enable(tx, ADMIN, password_hash, administrator=True)
                 else:
-                    self.accounts.create_user(request.admin_user, request.password,
-                                              actor=actor, administrator=True,
-                                              description="Administrator")
+                    self.accounts.add_user(tx, request.admin_user, password_hash,
+                                           administrator=True, description="Administrator")
                 general = tx.get(General)
                 general.server_name = request.server_name
                 tx.put(general)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openstation import offload
 from openstation.config.sections import Share
 from openstation.errors import (
     AlreadyExistsError,
@@ -244,7 +245,7 @@ class FileStation:
                     async for block in chunks:
                         sink.write(block)
                 sink.flush()
-                os.fsync(sink.fileno())
+                await offload.run(os.fsync, sink.fileno())  # seconds for a large file
             os.replace(temporary, located.real)
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openstation import offload
 from openstation.config.sections import Group, KeyEntry, Share
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import (
@@ -60,10 +61,10 @@ class StorageService:
             raise NotFoundError(f"no shared folder named {name!r}")
         return share
 
-    def create_share(self, name: str, *, actor: str, description: str = "",
-                     encrypted: bool = False, passphrase: str | None = None,
-                     hidden: bool = False, recycle_bin: bool = False,
-                     permissions: dict[str, str] | None = None) -> Share:
+    async def create_share(self, name: str, *, actor: str, description: str = "",
+                           encrypted: bool = False, passphrase: str | None = None,
+                           hidden: bool = False, recycle_bin: bool = False,
+                           permissions: dict[str, str] | None = None) -> Share:
         """Create a shared folder on volume1 (encrypted with `passphrase` if asked)."""
         problems: dict[str, str] = {}
         if (why := share_name_problem(name)) is not None:
@@ -86,9 +87,12 @@ class StorageService:
         if encrypted:
             assert passphrase is not None
             data_key = crypto.new_data_key()
-            header = {"wrap": crypto.wrap_with_passphrase(data_key, passphrase),
+            header = {"wrap": await offload.run(crypto.wrap_with_passphrase, data_key,
+                                                passphrase),
                       "check": crypto.key_check(data_key)}
         folder = self.volume / name
+        if folder.exists():  # made while the key was derived
+            raise ValidationError({"name": f"a shared folder named {name!r} already exists"})
         folder.mkdir(mode=0o755)
         write_share_metadata(folder, ShareMetadata(name, share.uuid, encrypted, now, header))
         with self.store.transaction(actor) as tx:
@@ -168,8 +172,9 @@ class StorageService:
             raise UserInputError(f"{name!r} is not an encrypted shared folder")
         return header
 
-    def data_key(self, name: str, passphrase: str | None = None,
-                 key_file: bytes | None = None) -> bytes:
+    async def data_key(self, name: str, passphrase: str | None = None,
+                       key_file: bytes | None = None) -> bytes:
+        """The share's data key, from a key file or the passphrase (scrypt, off the loop)."""
         share = self.share(name)
         if not share.encrypted:
             raise UserInputError(f"{name!r} is not an encrypted shared folder")
@@ -177,12 +182,12 @@ class StorageService:
         if key_file is not None:
             return crypto.key_from_file(key_file, share.uuid, header["check"])
         if passphrase:
-            return crypto.unwrap_with_passphrase(header["wrap"], passphrase)
+            return await offload.run(crypto.unwrap_with_passphrase, header["wrap"], passphrase)
         raise ValidationError({"passphrase": "give the passphrase or the key file"})
 
-    def mount(self, name: str, *, passphrase: str | None = None,
-              key_file: bytes | None = None) -> None:
-        self.mounted[name] = ShareCipher(self.data_key(name, passphrase, key_file))
+    async def mount(self, name: str, *, passphrase: str | None = None,
+                    key_file: bytes | None = None) -> None:
+        self.mounted[name] = ShareCipher(await self.data_key(name, passphrase, key_file))
 
     def unmount(self, name: str) -> None:
         self.share(name)
@@ -203,16 +208,16 @@ class StorageService:
             raise NotMountedError(f"the encrypted shared folder {share.name!r} is not mounted")
         return cipher
 
-    def export_key(self, name: str, passphrase: str) -> bytes:
+    async def export_key(self, name: str, passphrase: str) -> bytes:
         share = self.share(name)
-        return crypto.key_file(self.data_key(name, passphrase), share.name, share.uuid)
+        return crypto.key_file(await self.data_key(name, passphrase), share.name, share.uuid)
 
-    def change_passphrase(self, name: str, old: str, new: str, actor: str) -> None:
+    async def change_passphrase(self, name: str, old: str, new: str, actor: str) -> None:
         if len(new) < 8:
             raise ValidationError({"new_passphrase": "at least 8 characters"})
-        data_key = self.data_key(name, old)
+        data_key = await self.data_key(name, old)
         share = self.share(name)
-        header = {"wrap": crypto.wrap_with_passphrase(data_key, new),
+        header = {"wrap": await offload.run(crypto.wrap_with_passphrase, data_key, new),
                   "check": crypto.key_check(data_key)}
         write_share_metadata(self.volume / name, ShareMetadata(
             name, share.uuid, True, share.created, header))
@@ -222,11 +227,11 @@ class StorageService:
 
     # --- Key Manager ---------------------------------------------------------------------
 
-    def key_manager_add(self, name: str, *, actor: str, passphrase: str | None = None,
-                        key_file: bytes | None = None, protection: str = "machine",
-                        keystore_passphrase: str | None = None) -> KeyEntry:
+    async def key_manager_add(self, name: str, *, actor: str, passphrase: str | None = None,
+                              key_file: bytes | None = None, protection: str = "machine",
+                              keystore_passphrase: str | None = None) -> KeyEntry:
         """Store a share's key for automount, under the machine key or a key-store passphrase."""
-        data_key = self.data_key(name, passphrase, key_file)
+        data_key = await self.data_key(name, passphrase, key_file)
         encoded = base64.b64encode(data_key).decode()
         if protection == "machine":
             if self.machine_key is None:
@@ -235,7 +240,8 @@ class StorageService:
         elif protection == "passphrase":
             if not keystore_passphrase or len(keystore_passphrase) < 8:
                 raise ValidationError({"keystore_passphrase": "at least 8 characters"})
-            wrapped = json.dumps(crypto.wrap_with_passphrase(data_key, keystore_passphrase))
+            wrapped = json.dumps(await offload.run(crypto.wrap_with_passphrase, data_key,
+                                                   keystore_passphrase))
         else:
             raise ValidationError({"protection": "machine or passphrase"})
         entry = KeyEntry(share=name, protection=protection, wrapped_key=wrapped,
@@ -248,7 +254,8 @@ class StorageService:
         with self.store.transaction(actor, "storage") as tx:
             tx.delete_record(KeyEntry, name)
 
-    def key_manager_mount(self, name: str, keystore_passphrase: str | None = None) -> None:
+    async def key_manager_mount(self, name: str, keystore_passphrase: str | None = None
+                                ) -> None:
         """Mount from Key Manager (a passphrase-protected entry needs the key-store's)."""
         entry = self.store.record(KeyEntry, name)
         if entry is None:
@@ -260,14 +267,14 @@ class StorageService:
         else:
             if not keystore_passphrase:
                 raise ValidationError({"keystore_passphrase": "needed for this key"})
-            data_key = crypto.unwrap_with_passphrase(json.loads(entry.wrapped_key),
-                                                     keystore_passphrase)
+            data_key = await offload.run(crypto.unwrap_with_passphrase,
+                                         json.loads(entry.wrapped_key), keystore_passphrase)
         share = self.share(name)
         if crypto.key_check(data_key) != self.header(name)["check"]:
             raise WrongKeyError(f"Key Manager's key does not open {share.name!r}")
         self.mounted[name] = ShareCipher(data_key)
 
-    def automount(self) -> list[str]:
+    async def automount(self) -> list[str]:
         """At boot: mount every share set to mount on startup whose key the machine holds."""
         mounted = []
         for share in self.store.records(Share):
@@ -275,7 +282,7 @@ class StorageService:
             if share.encrypted and share.mount_on_startup and entry is not None \
                     and entry.protection == "machine":
                 try:
-                    self.key_manager_mount(share.name)
+                    await self.key_manager_mount(share.name)
                 except (OpenStationError, ValueError, OSError):
                     continue  # a key that no longer opens: the share stays unmounted
                 mounted.append(share.name)

@@ -64,8 +64,8 @@ MAX_PENDING = 4
 class BackupHooks:
     """The device's configuration backup operations, for the Update & Restore page."""
 
-    export: Callable[[str | None], bytes]
-    preview: Callable[[bytes, str | None, list[str] | None], dict[str, Any]]
+    export: Callable[[str | None], Awaitable[bytes]]
+    preview: Callable[[bytes, str | None, list[str] | None], Awaitable[dict[str, Any]]]
     restore: Callable[[bytes, str | None, list[str] | None, str], Awaitable[dict[str, Any]]]
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("openstation.ui", "templates"),
@@ -220,7 +220,7 @@ class Pages:
             return web.Response(status=403, text="Missing or wrong CSRF token.")
         account = str(form.get("account", ""))
         try:
-            result = self.ctx.login.login(LoginRequest(
+            result = await self.ctx.login.login(LoginRequest(
                 account=account, password=str(form.get("passwd", "")),
                 ip=request.remote or "", otp_code=str(form.get("otp_code", ""))))
         except LoginRefused as refused:
@@ -278,7 +278,7 @@ class Pages:
             messages = [("error", "The passwords do not match.")]
         else:
             try:
-                self.ctx.accounts.set_user(session.user, UserChanges(password=new),
+                await self.ctx.accounts.set_user(session.user, UserChanges(password=new),
                                            actor=session.user)
             except OpenStationError as exc:
                 messages = self.problems(exc)
@@ -330,7 +330,7 @@ class Pages:
             return await self.user_edit(request, session,
                                         [("error", "The passwords do not match.")])
         try:
-            self.ctx.accounts.set_user(name, UserChanges(
+            await self.ctx.accounts.set_user(name, UserChanges(
                 password=password or None, description=str(form.get("description", "")),
                 email=str(form.get("email", "")), disabled=form.get("disabled") == "1"),
                 actor=session.user)
@@ -342,7 +342,7 @@ class Pages:
     async def user_create(self, request: web.Request, session: Session) -> web.Response:
         form = await request.post()
         try:
-            self.ctx.accounts.create_user(str(form.get("name", "")),
+            await self.ctx.accounts.create_user(str(form.get("name", "")),
                                           str(form.get("password", "")), actor=session.user,
                                           administrator=form.get("administrator") == "1")
         except OpenStationError as exc:
@@ -475,7 +475,7 @@ class Pages:
             return await self.personal(request, session,
                                        [("error", "The passwords do not match.")])
         try:
-            self.ctx.accounts.change_own_password(session.user,
+            await self.ctx.accounts.change_own_password(session.user,
                                                   str(form.get("old_password", "")), new)
         except OpenStationError as exc:
             return await self.personal(request, session, self.problems(exc))
@@ -504,7 +504,7 @@ class Pages:
 
     async def restore_export(self, request: web.Request, session: Session) -> web.Response:
         form = await request.post()
-        body = self.backups.export(str(form.get("passphrase", "")) or None)
+        body = await self.backups.export(str(form.get("passphrase", "")) or None)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.ctx.clock()))
         return web.Response(body=body, content_type="application/octet-stream", headers={
             "Content-Disposition": f'attachment; filename="{self.ctx.hardware.model_name}-'
@@ -516,7 +516,7 @@ class Pages:
         raw = upload.file.read() if isinstance(upload, web.FileField) else b""
         passphrase = str(form.get("passphrase", "")) or None
         try:
-            preview = self.backups.preview(raw, passphrase, None)
+            preview = await self.backups.preview(raw, passphrase, None)
         except OpenStationError as exc:
             return await self.restore_page(request, session, self.problems(exc))
         # The checked file waits on the server (in this session) for the confirmation; no
@@ -576,21 +576,22 @@ class Pages:
         storage = self.ctx.storage
         if op == "export":
             try:
-                body = storage.export_key(name, str(form.get("export_passphrase", "")))
+                body = await storage.export_key(name, str(form.get("export_passphrase", "")))
             except OpenStationError as exc:
                 return await self.shares_page(request, session, self.problems(exc))
             return web.Response(body=body, content_type="application/octet-stream",
                                 headers={"Content-Disposition":
                                          f'attachment; filename="{name}.key"'})
 
-        def change(f: Any) -> None:
+        async def change(f: Any) -> None:
             if op == "mount":
-                storage.mount(name, passphrase=str(f.get("passphrase", "")) or None)
+                await storage.mount(name, passphrase=str(f.get("passphrase", "")) or None)
             elif op == "unmount":
                 storage.unmount(name)
             elif op == "keymanager":
-                storage.key_manager_add(name, actor=session.user,
-                                        passphrase=str(f.get("export_passphrase", "")) or None)
+                await storage.key_manager_add(
+                    name, actor=session.user,
+                    passphrase=str(f.get("export_passphrase", "")) or None)
                 storage.set_share(name, actor=session.user, mount_on_startup=True)
             else:
                 raise ValidationError({"op": "mount, unmount, export or keymanager"})

@@ -76,7 +76,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
         if not request.account:
             raise ApiError(envelope.MISSING_PARAMETER)
         try:
-            result = ctx.login.login(request)
+            result = await ctx.login.login(request)
         except LoginRefused as refused:
             raise ApiError(refused.code, errors={"reason": refused.reason, **refused.extra}
                            ) from None

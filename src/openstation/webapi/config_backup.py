@@ -16,8 +16,8 @@ from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
-Exporter = Callable[[str | None], bytes]
-Previewer = Callable[[bytes, str | None, list[str] | None], dict[str, Any]]
+Exporter = Callable[[str | None], Awaitable[bytes]]
+Previewer = Callable[[bytes, str | None, list[str] | None], Awaitable[dict[str, Any]]]
 Restorer = Callable[[bytes, str | None, list[str] | None, str], Awaitable[dict[str, Any]]]
 
 
@@ -50,14 +50,14 @@ def sections_param(call: ApiCall) -> list[str] | None:
 def register(registry: Registry, ctx: WebContext, export: Exporter, preview: Previewer,
              restore: Restorer) -> None:
     async def export_file(call: ApiCall) -> web.Response:
-        body = export(call.params.get("passphrase") or None)
+        body = await export(call.params.get("passphrase") or None)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(ctx.clock()))
         return web.Response(body=body, content_type="application/octet-stream", headers={
             "Content-Disposition": f'attachment; filename="{ctx.hardware.model_name}-'
                                    f'{stamp}.dss.json"'})
 
     async def preview_file(call: ApiCall) -> dict[str, Any]:
-        return preview(await uploaded(call), call.params.get("passphrase") or None,
+        return await preview(await uploaded(call), call.params.get("passphrase") or None,
                        sections_param(call))
 
     async def restore_file(call: ApiCall) -> dict[str, Any]:

@@ -126,7 +126,7 @@ class Dispatcher:
     """The aiohttp handler behind query.cgi, auth.cgi, entry.cgi and friends."""
 
     def __init__(self, registry: Registry, authenticate: Authenticator | None = None,
-                 decrypt: Callable[[dict[str, str]], dict[str, str]] | None = None,
+                 decrypt: Callable[[dict[str, str]], Awaitable[dict[str, str]]] | None = None,
                  gate: Callable[[ApiCall], str | None] | None = None) -> None:
         self.registry = registry
         self.authenticate = authenticate
@@ -161,7 +161,7 @@ class Dispatcher:
     async def _parse(self, request: web.Request) -> ApiCall:
         params = await read_params(request)
         if self.decrypt is not None:
-            params = self.decrypt(params)
+            params = await self.decrypt(params)
         name = request.match_info.get("api") or params.get("api")
         method, version_text = params.get("method"), params.get("version")
         if not name or not method or not version_text:

@@ -78,7 +78,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
     async def create(call: ApiCall) -> dict[str, Any]:
         details = info(call)
         permissions = permissions_of(details)
-        share = storage.create_share(
+        share = await storage.create_share(
             call.param("name"), actor=who(call), description=str(details.get("desc", "")),
             encrypted=bool(flag(details.get("encryption"))),
             passphrase=details.get("enc_passwd"), hidden=bool(flag(details.get("hidden"))),
@@ -107,7 +107,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
     @key_errors
     async def mount(call: ApiCall) -> dict[str, Any]:
         key = call.params.get("key_file")
-        storage.mount(call.param("name"), passphrase=call.params.get("password"),
+        await storage.mount(call.param("name"), passphrase=call.params.get("password"),
                       key_file=key.encode() if key else None)
         return {}
 
@@ -118,13 +118,13 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
     @key_errors
     async def export_key(call: ApiCall) -> web.Response:
         name = call.param("name")
-        body = storage.export_key(name, call.param("password"))
+        body = await storage.export_key(name, call.param("password"))
         return web.Response(body=body, content_type="application/octet-stream", headers={
             "Content-Disposition": f'attachment; filename="{name}.key"'})
 
     @key_errors
     async def change_password(call: ApiCall) -> dict[str, Any]:
-        storage.change_passphrase(call.param("name"), call.param("password"),
+        await storage.change_passphrase(call.param("name"), call.param("password"),
                                   call.param("new_password"), who(call))
         return {}
 
@@ -135,7 +135,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
     @key_errors
     async def keys_add(call: ApiCall) -> dict[str, Any]:
         key = call.params.get("key_file")
-        storage.key_manager_add(
+        await storage.key_manager_add(
             call.param("name"), actor=who(call), passphrase=call.params.get("password"),
             key_file=key.encode() if key else None,
             protection=call.params.get("protection", "machine"),
@@ -148,7 +148,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
 
     @key_errors
     async def keys_mount(call: ApiCall) -> dict[str, Any]:
-        storage.key_manager_mount(call.param("name"),
+        await storage.key_manager_mount(call.param("name"),
                                   call.params.get("keystore_password"))
         return {}
 

@@ -75,14 +75,14 @@ def register(registry: Registry, ctx: WebContext) -> None:
 
     async def create_user(call: ApiCall) -> dict[str, Any]:
         name, password = call.param("name"), call.param("password")
-        user = accounts.create_user(name, password, actor=actor(call),
+        user = await accounts.create_user(name, password, actor=actor(call),
                                     description=call.params.get("description", ""),
                                     email=call.params.get("email", ""))
         changes = UserChanges(
             disabled=_expired(call), cannot_change_password=call.bool_param("cannot_chg_passwd"),
             password_never_expires=call.bool_param("passwd_never_expire"))
         if any(v is not None for v in vars(changes).values()):
-            user = accounts.set_user(name, changes, actor=actor(call))
+            user = await accounts.set_user(name, changes, actor=actor(call))
         return {"name": user.name, "uid": user.uid}
 
     async def set_user(call: ApiCall) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
             # The one thing a must-change session may do: give itself a strong password.
             if name != session.user or not call.params.get("password"):
                 raise ApiError(410, errors={"reason": "set a new password first"})
-            accounts.set_user(name, UserChanges(password=call.params["password"]),
+            await accounts.set_user(name, UserChanges(password=call.params["password"]),
                               actor=session.user)
             return {"name": name}
         if not session.administrator:
@@ -107,7 +107,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
             password_never_expires=call.bool_param("passwd_never_expire"),
             must_change_password=call.bool_param("must_change_password"),
         )
-        user = accounts.set_user(name, changes, actor=actor(call))
+        user = await accounts.set_user(name, changes, actor=actor(call))
         return {"name": user.name, "uid": user.uid}
 
     async def delete_user(call: ApiCall) -> dict[str, Any]:
@@ -158,9 +158,9 @@ def register(registry: Registry, ctx: WebContext) -> None:
         session = call.session
         new = call.param("password")
         if session.restricted:
-            accounts.set_user(session.user, UserChanges(password=new), actor=session.user)
+            await accounts.set_user(session.user, UserChanges(password=new), actor=session.user)
         else:
-            accounts.change_own_password(session.user, call.param("old_password"), new)
+            await accounts.change_own_password(session.user, call.param("old_password"), new)
         return {}
 
     async def otp_qrcode(call: ApiCall) -> dict[str, Any]:

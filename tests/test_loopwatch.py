@@ -1,0 +1,43 @@
+"""The loop watch itself: it must see a blocked loop, and not a loop that only waits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from openstation import loopwatch
+
+
+def _burn(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+@pytest.mark.blocks_loop_on_purpose
+async def test_cpu_work_and_a_blocking_sleep_on_the_loop_are_reported() -> None:
+    found: list[str] = []
+    loopwatch.install(found.append)
+    try:
+        _burn(0.08)
+        await asyncio.sleep(0)  # ends the task step that burned
+        time.sleep(0.08)
+        await asyncio.sleep(0)
+    finally:
+        loopwatch.remove(found.append)
+    assert len(found) == 2, found
+    assert all("test_cpu_work_and_a_blocking_sleep" in line for line in found), found
+
+
+async def test_waiting_and_work_in_threads_are_not_reported() -> None:
+    found: list[str] = []
+    loopwatch.install(found.append)
+    try:
+        await asyncio.sleep(0.08)
+        await asyncio.to_thread(_burn, 0.08)
+        await asyncio.to_thread(time.sleep, 0.08)
+    finally:
+        loopwatch.remove(found.append)
+    assert found == []

@@ -28,12 +28,12 @@ async def measure(root: Path, runs: int) -> None:
             times, size = [], 0
             for _ in range(runs):
                 start = time.perf_counter()
-                body = device.backup(passphrase)
+                body = await device.backup(passphrase)
                 times.append(time.perf_counter() - start)
                 size = len(body)
             print(f"backup {label:<9} {statistics.median(times) * 1000:7.1f} ms  "
                   f"{size / 2**20:5.2f} MiB")
-        body = device.backup(None)
+        body = await device.backup(None)
         times = []
         for _ in range(runs):
             start = time.perf_counter()

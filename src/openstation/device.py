@@ -42,6 +42,7 @@ from openstation.config.sections import (
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.device_control import control_routes
+from openstation.device_facts import describe, initial_state
 from openstation.discovery.facts import DeviceFacts, ssdp_description
 from openstation.discovery.mdns import MdnsAdvertiser
 from openstation.discovery.responder import FindhostResponder
@@ -73,7 +74,6 @@ from openstation.security.machine_key import MachineKey
 from openstation.security.service import SecurityService
 from openstation.security.tls import ensure_certificate, server_context
 from openstation.storage.service import StorageService
-from openstation.storage.volume import volume_initialised
 from openstation.ui.cluster_pages import add_cluster_routes
 from openstation.ui.front import add_front_routes, load_or_create_token
 from openstation.ui.pages import BackupHooks, Pages
@@ -113,36 +113,6 @@ class RunOptions:
     ssdp_port: int = 1900
     mdns: bool = True
     cluster_port: int = 5100  # the High Availability link (mutual TLS); 0: any free port
-
-
-def describe(hardware: Hardware, store: ConfigStore | None, status: Status,
-             ports: dict[str, int] | None = None) -> dict[str, Any]:
-    """The facts `openstation status` shows, for a running or a stopped device."""
-    model = hardware.model
-    configured = store.get(Ports) if store else Ports()
-    server_name = (store.get(General).server_name if store
-                   else model.line.default_server_name)
-    return {
-        "status": status.label,
-        "status_code": status.code,
-        "model": model.name,
-        "product_line": model.line.value,
-        "serial": hardware.serial,
-        "mac": hardware.mac,
-        "macs": list(hardware.macs),
-        "server_name": server_name,
-        "version": catalog.DEFAULT_VERSION.display,
-        "http_port": configured.http,
-        "https_port": configured.https,
-        "listening": ports or {},
-    }
-
-
-def initial_state(data_dir: DataDir) -> str:
-    """For a new config.db: a volume with a prior install means Configuration lost."""
-    if volume_initialised(data_dir.volume_marker):
-        return Status.CONFIGURATION_LOST.persisted
-    return Status.NOT_INSTALLED.persisted
 
 
 class Device:

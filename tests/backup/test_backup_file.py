@@ -22,7 +22,8 @@ KEY = MachineKey(bytes(range(32)))
 @pytest.fixture
 def configured(store: ConfigStore) -> ConfigStore:
     AccountService(store).ensure_system_accounts()
-    AccountService(store).create_user("bob", "B0b!secret", actor="t", administrator=True)
+    asyncio.run(AccountService(store).create_user("bob", "B0b!secret", actor="t",
+                                                  administrator=True))
     with store.transaction("t") as tx:
         tx.put(Ports(5050, 5051))
         tx.put(PPPoE(enabled=True, username="isp", password=KEY.encrypt("pw-secret")))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -76,23 +75,19 @@ async def test_home_assistant_reads_everything_it_needs(device: DeviceProcess,
 
 async def test_shares_show_in_core_share_and_file_station(device: DeviceProcess, tmp_path: Path,
                                                           http: aiohttp.ClientSession) -> None:
-    from openstation.config.store import ConfigStore
-    from openstation.hardware import load_or_create
-    from openstation.storage.service import StorageService
+    from openstation.panel.control import call
 
     data = tmp_path / "data"
-    store = ConfigStore.open(data / "system" / "config.db",
-                             load_or_create(data / "hardware.json", None))
-    share = asyncio.run(StorageService(store, data / "volume1").create_share("photos",
-                                                                           actor="test"))
-    store.close()
+    answer = await call(data / "system" / "panel.sock", "POST", "/share",
+                        {"action": "create", "name": "photos"})
+    share_uuid = answer["shares"][0]["uuid"]
     (data / "volume1" / "photos" / "big.bin").write_bytes(b"x" * 3 * 2**20)
     dsm = client(http, device, "alice", STRONG)
     assert await dsm.login()
     await dsm.share.update()
-    assert dsm.share.shares_uuids == [share.uuid]
-    assert dsm.share.share_name(share.uuid) == "photos"
-    assert dsm.share.share_size(share.uuid) >= 3
+    assert dsm.share.shares_uuids == [share_uuid]
+    assert dsm.share.share_name(share_uuid) == "photos"
+    assert dsm.share.share_size(share_uuid) >= 3
     shares = await dsm.file.get_shared_folders()
     assert shares is not None and [s.name for s in shares] == ["photos"]
     assert shares[0].additional is not None

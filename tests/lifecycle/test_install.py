@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from openstation.accounts.service import AccountService
 from openstation.config.sections import General, Group, Lifecycle, Share, User
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
-from openstation.device import initial_state
+from openstation.device_facts import initial_state
 from openstation.errors import ConflictError, ValidationError, WeakPasswordError
 from openstation.hardware import Hardware
 from openstation.lifecycle.install import Installer, InstallRequest, Progress
@@ -45,8 +43,8 @@ async def test_install_with_another_administrator_keeps_admin_disabled(
     assert admin is not None and admin.disabled and admin.uid == 1024
     assert "alice" in store.record(Group, "administrators").members  # type: ignore[union-attr]
     accounts = AccountService(store)
-    assert asyncio.run(accounts.check_login("alice", STRONG)) is not None
-    assert asyncio.run(accounts.check_login("alice", "wrong")) is None
+    assert (await accounts.check_login("alice", STRONG)) is not None
+    assert (await accounts.check_login("alice", "wrong")) is None
     assert data_dir.volume_marker.exists()
 
 
@@ -55,7 +53,7 @@ async def test_install_as_admin_enables_admin(store: ConfigStore, data_dir: Data
     await run_install(installer, InstallRequest("nas1", "admin", STRONG))
     admin = store.record(User, "admin")
     assert admin is not None and not admin.disabled
-    assert asyncio.run(AccountService(store).check_login("admin", STRONG)) is not None
+    assert (await AccountService(store).check_login("admin", STRONG)) is not None
 
 
 async def test_a_weak_password_names_each_rule_and_changes_nothing(
@@ -95,8 +93,7 @@ async def test_reinstall_after_a_wipe_keeps_the_volume_and_re_registers_shares(
                              initial_state=initial_state(data_dir))
     installer = make_installer(store, data_dir)
     await run_install(installer, InstallRequest("nas1", "alice", STRONG))
-    share = asyncio.run(StorageService(store, data_dir.volume).create_share("photos",
-                                                                          actor="alice"))
+    share = await StorageService(store, data_dir.volume).create_share("photos", actor="alice")
     (data_dir.volume / "photos" / "cat.jpg").write_bytes(b"\xff\xd8 a cat")
     (data_dir.volume / "stray-folder").mkdir()  # no metadata: not a share
     store.close()

@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import json
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import aiohttp
 import pytest
 
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, openstation
+from openstation.testing import STRONG, DeviceProcess, openstation, wait_for
 
 Factory = Callable[..., DeviceProcess]
 MB = 1 << 20
@@ -44,11 +43,14 @@ class Client:
             return dict(await r.json())
 
     async def download(self, path: str, headers: dict[str, str] | None = None
-                       ) -> tuple[int, bytes, str]:
+                       ) -> tuple[int, bytearray, str]:
         url = (f"{self.device.url}/webapi/entry.cgi?api=SYNO.FileStation.Download&version=2"
                f"&method=download&mode=download&_sid={self.sid}&path={path}")
         async with self.http.get(url, headers=headers) as r:
-            return r.status, await r.read(), r.headers.get("Content-Type", "")
+            body = bytearray()  # chunk by chunk: one 100 MB read() would hold the loop
+            async for chunk in r.content.iter_chunked(1 << 20):
+                body += chunk
+            return r.status, body, r.headers.get("Content-Type", "")
 
 
 async def sign_in(device: DeviceProcess, http: aiohttp.ClientSession, user: str,
@@ -97,7 +99,8 @@ async def test_plain_share_upload_download_range_and_permissions(device: DeviceP
         assert uploaded["success"], uploaded
         assert (device.data_dir / "volume1" / "photos" / "big.bin").stat().st_size == 100 * MB
         status, body, _ = await alice.download("/photos/big.bin")
-        assert status == 200 and hashlib.sha256(body).digest() == digest.digest()
+        received = await asyncio.to_thread(lambda: hashlib.sha256(body).digest())
+        assert status == 200 and received == digest.digest()
         status, part, _ = await alice.download("/photos/big.bin",
                                                {"Range": "bytes=1000-1999"})
         assert status == 206 and part == body[1000:2000]
@@ -210,19 +213,18 @@ async def test_key_manager_automount_and_the_reset_modes(device: DeviceProcess) 
         assert added["success"], added
         assert (await alice.call("SYNO.Core.Share", "set", name="vault",
                                  mount_on_startup="true"))["success"]
-    device.stop()
-    device.start()
+    await asyncio.to_thread(device.stop)
+    await asyncio.to_thread(device.start)
     async with aiohttp.ClientSession() as http:
         alice = await sign_in(device, http, "alice", STRONG)
-        status, body, _ = await alice.download("/vault/a.txt")
+        _, body, _ = await alice.download("/vault/a.txt")
         assert body == b"alpha"  # mounted at boot from Key Manager
     await asyncio.to_thread(panel_reset, data, 1)
-    for _ in range(50):
-        log = json.loads(openstation("log", "--data-dir", str(data), "--resets", "--json",
-                                     check=True).stdout)
-        if log:
-            break
-        time.sleep(0.1)
+    def reset_logged() -> bool:
+        return bool(json.loads(openstation("log", "--data-dir", str(data), "--resets",
+                                           "--json", check=True).stdout))
+
+    await asyncio.to_thread(wait_for, reset_logged, 5)
     async with aiohttp.ClientSession() as http:
         alice = await sign_in(device, http, "alice", STRONG)
         got = await alice.call("SYNO.Core.Share", "get", name="vault")
@@ -233,14 +235,15 @@ async def test_key_manager_automount_and_the_reset_modes(device: DeviceProcess) 
                                  password="vault pass 1"))["success"]
         assert (await alice.download("/vault/a.txt"))[1] == b"alpha"
     await asyncio.to_thread(panel_reset, data, 2)
-    for _ in range(100):
+    def configuration_lost() -> bool:
         status = json.loads(openstation("status", "--data-dir", str(data), "--json",
                                         check=True).stdout)
-        if status["status"] == "Configuration lost":
-            break
-        time.sleep(0.1)
+        return bool(status["status"] == "Configuration lost")
+
+    await asyncio.to_thread(wait_for, configuration_lost, 10)
     device.refresh()
-    assert device.install("nas2", "dora", "D0ra!pass").returncode == 0
+    installed = await asyncio.to_thread(device.install, "nas2", "dora", "D0ra!pass")
+    assert installed.returncode == 0
     async with aiohttp.ClientSession() as http:
         dora = await sign_in(device, http, "dora", "D0ra!pass")
         got = await dora.call("SYNO.Core.Share", "get", name="vault")

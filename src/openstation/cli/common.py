@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from openstation.config.sections import HACluster
-from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
 from openstation.errors import UserInputError
-from openstation.hardware import load_or_create
-from openstation.panel import control
+from openstation.panel import control_client
+
+if TYPE_CHECKING:
+    from openstation.config.store import ConfigStore
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="openstation: a virtual Synology-style NAS (DSM 6.2).")
@@ -41,6 +40,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def open_store(data_dir: Path, writing: bool = False) -> Iterator[ConfigStore]:
     """The device's configuration store, whether the device runs or not. `writing`: refused
     on the passive server of a High Availability pair (its next resync would undo it)."""
+    from openstation.config.sections import HACluster
+    from openstation.config.store import ConfigStore
+    from openstation.hardware import load_or_create
+
     data = DataDir(data_dir)
     if not data.hardware_file.exists() or not data.config_db.exists():
         raise UserInputError(f"{data_dir} holds no device (run `openstation run` first)")
@@ -59,7 +62,7 @@ def open_store(data_dir: Path, writing: bool = False) -> Iterator[ConfigStore]:
 
 def panel_call(data_dir: Path, method: str, path: str, payload: dict[str, Any] | None = None
            ) -> dict[str, Any]:
-    return asyncio.run(control.call(DataDir(data_dir).control_socket, method, path, payload))
+    return control_client.call(DataDir(data_dir).control_socket, method, path, payload)
 
 
 def write_private(output: Path, body: bytes) -> None:

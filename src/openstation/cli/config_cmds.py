@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from openstation.cli.common import (
 from openstation.config.sections import Lifecycle
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
 from openstation.errors import DeviceNotRunningError, UserInputError
-from openstation.panel import control
+from openstation.panel import control_client
 
 # --- config -------------------------------------------------------------------------------
 
@@ -31,8 +30,8 @@ def _config(data_dir: Path, section: str, values: dict[str, str]) -> dict[str, A
     """Read or change a section: through the running device, or the store when stopped."""
     data = DataDir(data_dir)
     try:
-        answer = asyncio.run(control.call(data.control_socket, "POST", "/config",
-                                          {"section": section, "values": values}))
+        answer = control_client.call(data.control_socket, "POST", "/config",
+                                          {"section": section, "values": values})
     except DeviceNotRunningError:
         return _config_stopped(data, section, values)
     if "error" in answer:
@@ -98,8 +97,8 @@ def config_set(section: str, assignments: Annotated[list[str], typer.Argument(
 def _backup_call(data: DataDir, action: str, **fields: Any) -> dict[str, Any] | None:
     """Ask the running device; None when no device runs on this data directory."""
     try:
-        answer = asyncio.run(control.call(data.control_socket, "POST", "/backup",
-                                          {"action": action, **fields}))
+        answer = control_client.call(data.control_socket, "POST", "/backup",
+                                          {"action": action, **fields})
     except DeviceNotRunningError:
         return None
     if "error" in answer:

@@ -7,7 +7,7 @@ import json
 import logging
 import signal
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,12 +22,14 @@ from openstation.cli.common import (
 from openstation.config.sections import Lifecycle
 from openstation.config.store import ConfigStore
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
-from openstation.device import Device, RunOptions, describe, initial_state
+from openstation.device_facts import describe, initial_state
 from openstation.errors import DeviceNotRunningError, UserInputError
 from openstation.hardware import load_or_create
 from openstation.lifecycle.status import Status
-from openstation.panel import control
-from openstation.remote import install_stream
+from openstation.panel import control_client
+
+if TYPE_CHECKING:
+    from openstation.device import RunOptions
 
 
 @app.command()
@@ -47,6 +49,8 @@ def run(
         help="High Availability link port (mutual TLS; used only in a pair).")] = 5100,
 ) -> None:
     """Boot one device and serve it until Ctrl-C / SIGTERM."""
+    from openstation.device import RunOptions  # the whole device: only `run` needs it
+
     for port in (http_port, https_port, findhost_port, ssdp_port, cluster_port):
         if port is not None and not 0 <= port <= 65535:
             raise UserInputError(f"port {port} is out of range (0-65535)")
@@ -59,6 +63,8 @@ def run(
 
 
 async def _serve(options: RunOptions) -> None:
+    from openstation.device import Device
+
     loopwatch.from_environment()  # tests: report every callback that blocks the loop
     loop = asyncio.get_running_loop()
     offload.install_pool(loop)
@@ -111,6 +117,8 @@ def install(
 async def _install(url: str, fields: dict[str, str]) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn  # kept out of `run`'s memory
 
+    from openstation.remote import install_stream
+
     final: dict[str, Any] = {}
     with Progress(TextColumn("{task.description:<36}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), console=out,
@@ -145,7 +153,7 @@ def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = Fal
 
 def _status_facts(data_dir: DataDir) -> dict[str, Any]:
     try:
-        facts = asyncio.run(control.call(data_dir.control_socket, "GET", "/status"))
+        facts = control_client.call(data_dir.control_socket, "GET", "/status")
         facts.pop("panel", None)
         return facts
     except DeviceNotRunningError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from openstation.cli.common import (
 )
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
 from openstation.errors import DeviceNotRunningError, UserInputError
-from openstation.panel import control
+from openstation.panel import control_client
 
 
 def _button(data_dir: Path, action: str) -> None:
@@ -93,8 +92,8 @@ def _await_reset(data_dir: DataDir, before: dict[str, Any], timeout: float = 60
     old_refusal = before.get("refused")
     while time.monotonic() < deadline:
         try:
-            reset = asyncio.run(control.call(data_dir.control_socket, "GET", "/status",
-                                             timeout=5))["reset"]
+            reset = control_client.call(data_dir.control_socket, "GET", "/status",
+                                             timeout=5)["reset"]
         except DeviceNotRunningError:
             time.sleep(0.1)  # the control socket is rebuilt by a Mode 2 reboot
             continue
@@ -122,7 +121,7 @@ def panel_open(data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
 @panel_app.command("status")
 def panel_status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
     """Show the STATUS and POWER LEDs and the beeps of the running device."""
-    facts = asyncio.run(control.call(DataDir(data_dir).control_socket, "GET", "/status"))
+    facts = control_client.call(DataDir(data_dir).control_socket, "GET", "/status")
     panel = facts.get("panel", {})
     if as_json:
         out.print_json(json.dumps({"status": facts.get("status"),

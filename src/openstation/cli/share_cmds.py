@@ -20,7 +20,7 @@ from openstation.cli.common import (
 )
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
 from openstation.errors import DeviceNotRunningError, UserInputError
-from openstation.panel import control
+from openstation.panel import control_client
 
 share_app = typer.Typer(no_args_is_help=True,
                         help="Shared folders: list, create, delete, mount, unmount, export-key.")
@@ -32,8 +32,8 @@ Passphrase = Annotated[str | None, typer.Option(help="The shared folder's passph
 def _share(data_dir: Path, action: str, **fields: Any) -> list[dict[str, Any]]:
     """Through the running device (mounts live in its memory)."""
     try:
-        answer = asyncio.run(control.call(DataDir(data_dir).control_socket, "POST", "/share",
-                                          {"action": action, **fields}))
+        answer = control_client.call(DataDir(data_dir).control_socket, "POST", "/share",
+                                          {"action": action, **fields})
     except DeviceNotRunningError:
         if action in ("mount", "unmount", "create", "delete"):
             raise UserInputError(f"`share {action}` needs the device running "

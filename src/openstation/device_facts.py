@@ -1,0 +1,44 @@
+"""What `openstation status` shows of a device, running or stopped (kept light: the CLI
+imports it on every call)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openstation import catalog
+from openstation.config.sections import General, Ports
+from openstation.config.store import ConfigStore
+from openstation.datadir import DataDir
+from openstation.hardware import Hardware
+from openstation.lifecycle.status import Status
+from openstation.storage.volume import volume_initialised
+
+
+def describe(hardware: Hardware, store: ConfigStore | None, status: Status,
+             ports: dict[str, int] | None = None) -> dict[str, Any]:
+    """The facts `openstation status` shows, for a running or a stopped device."""
+    model = hardware.model
+    configured = store.get(Ports) if store else Ports()
+    server_name = (store.get(General).server_name if store
+                   else model.line.default_server_name)
+    return {
+        "status": status.label,
+        "status_code": status.code,
+        "model": model.name,
+        "product_line": model.line.value,
+        "serial": hardware.serial,
+        "mac": hardware.mac,
+        "macs": list(hardware.macs),
+        "server_name": server_name,
+        "version": catalog.DEFAULT_VERSION.display,
+        "http_port": configured.http,
+        "https_port": configured.https,
+        "listening": ports or {},
+    }
+
+
+def initial_state(data_dir: DataDir) -> str:
+    """For a new config.db: a volume with a prior install means Configuration lost."""
+    if volume_initialised(data_dir.volume_marker):
+        return Status.CONFIGURATION_LOST.persisted
+    return Status.NOT_INSTALLED.persisted

@@ -33,7 +33,12 @@ def loop_never_blocks(request: pytest.FixtureRequest,
     report = tmp_path_factory.mktemp("loopwatch", numbered=True) / "report"
     monkeypatch.setenv(loopwatch.ENV, str(report))
     found: list[str] = []
-    sink = found.append
+
+    def sink(line: str) -> None:
+        # Playwright's sync API parks a loop of its own while the browser works: not ours.
+        if " by playwright." not in line:
+            found.append(line)
+
     loopwatch.install(sink)
     yield
     loopwatch.remove(sink)

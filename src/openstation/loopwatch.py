@@ -40,7 +40,9 @@ def _describe(handle: asyncio.Handle) -> str:
         where = (f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "")
         name = getattr(coro, "__qualname__", repr(coro))
         return f"task {name} {where}".strip()
-    return repr(callback)[:200]
+    module = getattr(callback, "__module__", None) or type(callback).__module__
+    name = getattr(callback, "__qualname__", None) or type(callback).__qualname__
+    return f"{module}.{name}"[:200]
 
 
 def install(sink: Callable[[str], None], limit: float = LIMIT) -> None:

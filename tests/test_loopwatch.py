@@ -41,3 +41,16 @@ async def test_waiting_and_work_in_threads_are_not_reported() -> None:
     finally:
         loopwatch.remove(found.append)
     assert found == []
+
+
+@pytest.mark.parametrize(("elapsed", "cpu", "slept", "preempted", "expected"), [
+    (0.080, 0.070, False, False, True),   # work
+    (0.080, 0.070, False, True, True),    # work, though also preempted
+    (0.080, 0.005, True, False, True),    # a blocking system call
+    (0.120, 0.005, True, True, False),    # slept a little, waited for a core: unknown
+    (0.300, 0.005, True, True, True),     # far too long to be the machine alone
+    (0.300, 0.005, False, True, False),   # only waited for a core
+])
+def test_what_counts_as_blocking(elapsed: float, cpu: float, slept: bool, preempted: bool,
+                                 expected: bool) -> None:
+    assert loopwatch.blocked(elapsed, cpu, slept, preempted) is expected

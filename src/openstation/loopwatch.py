@@ -1,10 +1,10 @@
 """Catch callbacks that block the event loop (tests and diagnostics).
 
-Every asyncio callback runs through `Handle._run`; wrapped, each one is timed. A callback
-blocked the loop when it ran for longer than the limit *and* the time went to work or waiting
-of its own: CPU time of the loop's thread, or time it slept in a system call (a voluntary
-context switch). Time the thread merely waited for a core on a busy 2-core machine (an
-involuntary switch) is no fault of the code, and is not counted as blocking.
+Every asyncio callback runs through `Handle._run`; wrapped, each one is timed (two clock
+reads and a getrusage). A callback blocked the loop when it ran for longer than the limit and
+the time went to work or waiting of its own: CPU time of the loop's thread, or time it slept
+in a system call (a voluntary context switch). Time the thread merely waited for a core on a
+busy 2-core machine (an involuntary switch) is no fault of the code (see `blocked`).
 
 Off unless `OPENSTATION_LOOPWATCH` names a file: each blocking callback appends one line to
 it, at once (a process killed by a test has reported already).
@@ -27,8 +27,25 @@ _installed = False
 _sinks: list[Callable[[str], None]] = []
 
 
-def _voluntary_switches() -> int:
-    return resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+def _switches() -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of the calling thread so far."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_nvcsw, usage.ru_nivcsw
+
+
+def blocked(elapsed: float, cpu: float, slept: bool, preempted: bool,
+            limit: float = LIMIT) -> bool:
+    """Whether one callback blocked the loop: it worked on the CPU for longer than `limit`,
+    or it slept (a system call that waits: disk, sleep, a lock) for longer than `limit`.
+    Time the thread only waited for a core (it was preempted) is the machine's, not the
+    code's; when it both slept and was preempted the split is unknown, and only a wait of
+    four times the limit counts."""
+    if cpu > limit:
+        return True
+    if not slept:
+        return False
+    waited = elapsed - cpu
+    return waited > (4 * limit if preempted else limit)
 
 
 def _describe(handle: asyncio.Handle) -> str:
@@ -55,15 +72,17 @@ def install(sink: Callable[[str], None], limit: float = LIMIT) -> None:
     original = asyncio.events.Handle._run
 
     def timed_run(self: asyncio.Handle) -> None:
-        wall, cpu, switches = time.perf_counter(), time.thread_time(), _voluntary_switches()
+        wall, cpu, (voluntary, involuntary) = (time.perf_counter(), time.thread_time(),
+                                               _switches())
         try:
             original(self)
         finally:
             elapsed = time.perf_counter() - wall
             if elapsed > limit:
                 used = time.thread_time() - cpu
-                slept = _voluntary_switches() > switches
-                if used > limit or (slept and elapsed > limit):
+                now_voluntary, now_involuntary = _switches()
+                if blocked(elapsed, used, now_voluntary > voluntary,
+                           now_involuntary > involuntary, limit):
                     line = (f"loop blocked {elapsed * 1000:.0f} ms (cpu {used * 1000:.0f} ms) "
                             f"by {_describe(self)}")
                     for report in list(_sinks):

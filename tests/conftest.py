@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ settings.register_profile("openstation", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.data_too_large])
 settings.load_profile("openstation")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection made (modules, hypothesis strategies): otherwise a full
+    garbage collection walks it all, and stalls whatever test runs at that moment."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

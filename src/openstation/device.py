@@ -30,7 +30,7 @@ from openstation.cluster.ha import HAService, Hooks
 from openstation.cluster.vmm import VMMService
 from openstation.config import auto_backup
 from openstation.config import restore as restores
-from openstation.config.backup import BackupError, open_backup, seal
+from openstation.config.backup import open_backup, seal
 from openstation.config.sections import (
     Firewall,
     General,
@@ -47,20 +47,14 @@ from openstation.discovery.facts import DeviceFacts, ssdp_description
 from openstation.discovery.mdns import MdnsAdvertiser
 from openstation.discovery.responder import FindhostResponder
 from openstation.discovery.ssdp import DESCRIPTION_PATH, SsdpResponder
-from openstation.errors import PortInUseError, ValidationError
+from openstation.errors import BackupError, PortInUseError, ResetRefused, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.hardware import Hardware, load_or_create
 from openstation.lifecycle import journal as journals
 from openstation.lifecycle.install import Installer
 from openstation.lifecycle.journal import MODE1_DONE, WIPED, Journal
-from openstation.lifecycle.reset import (
-    ResetRefused,
-    apply_mode1,
-    new_journal,
-    record_mode2,
-    refusal,
-)
+from openstation.lifecycle.reset import apply_mode1, new_journal, record_mode2, refusal
 from openstation.lifecycle.state import DeviceState
 from openstation.lifecycle.status import Status
 from openstation.network.addresses import primary, served

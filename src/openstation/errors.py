@@ -77,3 +77,67 @@ class ClusterError(UserInputError):
 
 class BusyError(OpenStationError):
     """Too much of one kind of work is already queued (a login storm); try again later."""
+
+
+class ApiError(OpenStationError):
+    """Ends a Web API call with `{"success": false, "error": {"code": code, ...}}`."""
+
+    def __init__(self, code: int, **extra: object) -> None:
+        super().__init__(f"DSM error {code}")
+        self.code = code
+        self.extra = extra
+
+
+class BackupError(UserInputError):
+    """A backup file that cannot be restored (corrupt, newer, wrong passphrase, …)."""
+
+
+class FindhostError(OpenStationError, ValueError):
+    """A packet that is not a well-formed findhost packet."""
+
+
+class IntegrityError(UserInputError):
+    """Encrypted data that does not authenticate: altered, truncated or the wrong key."""
+
+
+class WrongKeyError(UserInputError):
+    """The passphrase or key file does not open this share."""
+
+
+class ReplicationError(PeerError):
+    """A replicated write the passive refuses (bad path, checksum mismatch)."""
+
+
+class SessionExpired(OpenStationError):
+    """The session existed but was idle longer than the timeout."""
+
+
+class LoginRefused(OpenStationError):
+    """A refused login, with DSM's code and a sentence for people."""
+
+    def __init__(self, code: int, reason: str, **extra: object) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.extra = extra
+
+
+class SessionRefused(OpenStationError):
+    """A session that cannot be used: `reason` is unknown, expired, moved or revoked."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ResetRefused(ConflictError):
+    """The device cannot be reset now (busy, or nothing to reset)."""
+
+
+class IllegalTransition(OpenStationError):
+    """An event that cannot happen in the current state (e.g. a release while idle)."""
+
+
+class PassiveServerError(ConflictError):
+    """A change on the passive server of a High Availability pair: its next resync would
+    undo it, so it is refused; make it on the active server."""

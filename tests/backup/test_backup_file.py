@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from openstation.accounts.service import AccountService
 from openstation.config import restore as restores
-from openstation.config.backup import FORMAT, BackupError, open_backup, seal
+from openstation.config.backup import FORMAT, open_backup, seal
 from openstation.config.sections import Ports, PPPoE, User
 from openstation.config.store import ConfigStore
+from openstation.errors import BackupError
 from openstation.security.machine_key import MachineKey
 
 KEY = MachineKey(bytes(range(32)))

@@ -10,6 +10,7 @@ import pytest
 
 from openstation.cluster import replication as rep
 from openstation.config.store import RowChange
+from openstation.errors import ReplicationError
 
 
 def test_only_shared_folders_are_replicated() -> None:
@@ -24,7 +25,7 @@ def test_only_shared_folders_are_replicated() -> None:
                                      "@openstation/volume.json", "docs/\x00x", ""])
 def test_a_peer_cannot_name_a_path_outside_the_shared_folders(tmp_path: Path,
                                                                 hostile: str) -> None:
-    with pytest.raises(rep.ReplicationError):
+    with pytest.raises(ReplicationError):
         rep.checked(tmp_path, hostile)
 
 
@@ -52,7 +53,7 @@ def test_a_file_arrives_whole_and_checked_or_not_at_all(tmp_path: Path) -> None:
 
     bad = rep.Receiver(tmp_path, "docs/f.bin", hashlib.sha256(b"other").hexdigest())
     bad.write(b"tampered")
-    with pytest.raises(rep.ReplicationError, match="checksum"):
+    with pytest.raises(ReplicationError, match="checksum"):
         bad.finish()
     assert (tmp_path / "docs" / "f.bin").read_bytes() == body  # the old file stays
     assert list((tmp_path / rep.INCOMING).iterdir()) == []

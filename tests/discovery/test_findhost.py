@@ -15,7 +15,6 @@ from openstation.discovery.findhost import (
     MAGIC,
     MAX_PACKET,
     RESPONSE_ORDER,
-    FindhostError,
     Kind,
     decode,
     encode,
@@ -23,6 +22,7 @@ from openstation.discovery.findhost import (
     response,
     try_decode,
 )
+from openstation.errors import FindhostError
 
 READY = {
     "mac": "02:11:32:8f:64:3b", "ip": "192.168.1.10", "dhcp": 1, "netmask": "255.255.255.0",

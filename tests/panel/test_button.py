@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from openstation.panel.button import IllegalTransition, Output, ResetButton, State
+from openstation.errors import IllegalTransition
+from openstation.panel.button import Output, ResetButton, State
 
 B1, B3, M1, M2, STUCK = (Output.BEEP_ONCE, Output.BEEP_THREE, Output.MODE_1, Output.MODE_2,
                          Output.IGNORED_STUCK)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openstation.errors import IllegalPathError
+from openstation.errors import IllegalPathError, IntegrityError, WrongKeyError
 from openstation.storage import crypto
-from openstation.storage.crypto import IntegrityError, ShareCipher, WrongKeyError
+from openstation.storage.crypto import ShareCipher
 from openstation.storage.paths import split
 
 KEY = bytes(range(32))

@@ -8,9 +8,8 @@ from openstation.accounts.service import AccountService
 from openstation.config.sections import KeyEntry
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
-from openstation.errors import ValidationError
+from openstation.errors import ValidationError, WrongKeyError
 from openstation.security.machine_key import MachineKey
-from openstation.storage.crypto import WrongKeyError
 from openstation.storage.service import StorageService
 
 

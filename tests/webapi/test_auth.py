@@ -14,6 +14,7 @@ from yarl import URL
 from openstation.accounts.service import UserChanges
 from openstation.config.sections import AutoBlock, LoginSettings, User
 from openstation.device import Device
+from openstation.errors import LoginRefused
 from openstation.webapi.login_crypto import openssl_aes_encrypt
 from tests.conftest import FakeClock
 from tests.webapi.conftest import STRONG, Api
@@ -209,7 +210,7 @@ async def test_blank_admin_window_expires_with_a_message_to_press_reset(
 
 async def test_blank_admin_is_refused_from_outside_the_devices_network(device: Device,
                                                                       clock: FakeClock) -> None:
-    from openstation.accounts.login import LoginRefused, LoginRequest, LoginService
+    from openstation.accounts.login import LoginRequest, LoginService
 
     await put_in_blank_admin_state(device, clock.now + 60)
     service = LoginService(device.store, device.sessions, clock,

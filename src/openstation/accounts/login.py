@@ -18,9 +18,10 @@ import pyotp
 from openstation.accounts.failures import FailureCounter
 from openstation.accounts.passwords import verify_password
 from openstation.accounts.service import ADMIN, AccountService
-from openstation.accounts.sessions import Session, SessionExpired, Sessions
+from openstation.accounts.sessions import Session, Sessions
 from openstation.config.sections import AutoBlock, BlockEntry, LoginSettings, PasswordPolicy, User
 from openstation.config.store import ConfigStore
+from openstation.errors import LoginRefused, SessionExpired, SessionRefused
 
 # DSM's auth codes.
 WRONG_CREDENTIALS = 400
@@ -41,24 +42,6 @@ RATE_LIMIT_WINDOW = 60.0
 
 MUST_CHANGE = "must_change_password"
 BLANK_ADMIN = "blank_admin"
-
-
-class LoginRefused(Exception):
-    """A refused login, with DSM's code and a sentence for people."""
-
-    def __init__(self, code: int, reason: str, **extra: object) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.extra = extra
-
-
-class SessionRefused(Exception):
-    """A session that cannot be used: `reason` is unknown, expired, moved or revoked."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

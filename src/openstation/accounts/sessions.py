@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from openstation.errors import SessionExpired
+
 
 @dataclass
 class Session:
@@ -29,10 +31,6 @@ class Session:
     extra: dict[str, str] = field(default_factory=dict)
     # Uploads waiting for a confirmation (a checked backup file before its restore).
     pending: dict[str, Any] = field(default_factory=dict)
-
-
-class SessionExpired(Exception):
-    """The session existed but was idle longer than the timeout."""
 
 
 class Sessions:

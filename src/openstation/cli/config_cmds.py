@@ -20,7 +20,7 @@ from openstation.cli.common import (
 )
 from openstation.config.sections import Lifecycle
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
-from openstation.errors import DeviceNotRunningError, UserInputError
+from openstation.errors import BackupError, DeviceNotRunningError, UserInputError
 from openstation.panel import control_client
 
 # --- config -------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def _restore_stopped(data: DataDir, raw: bytes, passphrase: str | None,
                      sections: list[str] | None, apply: bool) -> dict[str, Any]:
     """Preview or restore on a stopped device (journaled like the device does it)."""
     from openstation.config import restore as restores
-    from openstation.config.backup import BackupError, open_backup
+    from openstation.config.backup import open_backup
     from openstation.security.machine_key import MachineKey
 
     with open_store(data.root, writing=True) as store:

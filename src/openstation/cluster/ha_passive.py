@@ -13,6 +13,7 @@ from aiohttp import web
 
 from openstation.cluster import replication as rep
 from openstation.config.store import RowChange
+from openstation.errors import ReplicationError
 
 if TYPE_CHECKING:
     from openstation.cluster.ha import HAService
@@ -72,7 +73,7 @@ async def on_apply(svc: HAService, request: web.Request) -> web.Response:
             svc.applied = seq
         else:
             return web.json_response({"error": f"unknown op {op!r}"}, status=400)
-    except (rep.ReplicationError, ValueError, KeyError, TypeError) as exc:
+    except (ReplicationError, ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     except OSError as exc:
         return web.json_response({"error": f"cannot apply: {exc.strerror}"}, status=507)
@@ -86,7 +87,7 @@ async def on_file(svc: HAService, request: web.Request) -> web.Response:
         seq = int(request.headers["X-Seq"])
         rel = str(json.loads(request.headers["X-Path"]))
         receiver = rep.Receiver(svc.volume, rel, request.headers["X-Sha256"])
-    except (KeyError, ValueError, rep.ReplicationError) as exc:
+    except (KeyError, ValueError, ReplicationError) as exc:
         return web.json_response({"error": f"bad file transfer: {exc}"}, status=400)
     if (refused := in_order(svc, seq)) is not None:
         receiver.abort()
@@ -95,7 +96,7 @@ async def on_file(svc: HAService, request: web.Request) -> web.Response:
         async for block in request.content.iter_chunked(1 << 20):
             receiver.write(block)
         await asyncio.to_thread(receiver.finish)
-    except rep.ReplicationError as exc:
+    except ReplicationError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     except OSError as exc:  # e.g. the passive's volume is full: the pair degrades
         receiver.abort()
@@ -135,7 +136,7 @@ async def on_sync(svc: HAService, request: web.Request) -> web.Response:
             svc.reason = "in sync with the active server"
         else:
             return web.json_response({"error": f"unknown step {step!r}"}, status=400)
-    except (rep.ReplicationError, ValueError, KeyError, TypeError) as exc:
+    except (ReplicationError, ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response({})
 

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from openstation.cluster import replication as rep
-from openstation.errors import PeerError
+from openstation.errors import PeerError, ReplicationError
 
 if TYPE_CHECKING:
     from openstation.cluster.ha import HAService
@@ -33,7 +33,7 @@ async def shipper(svc: HAService) -> None:
                 await svc.log.acknowledge(seq)
         except Exception as exc:
             svc.last_error = f"replication stopped: {exc}"
-            if isinstance(exc, PeerError | rep.ReplicationError | OSError):
+            if isinstance(exc, PeerError | ReplicationError | OSError):
                 log.warning("%s", svc.last_error)
             else:
                 log.exception("replication failed")

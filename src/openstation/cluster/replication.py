@@ -24,6 +24,7 @@ from typing import Any
 
 from openstation.config.sections import COLLECTIONS
 from openstation.config.store import ConfigStore, RowChange
+from openstation.errors import ReplicationError
 from openstation.files import fsync_dir
 
 # The configuration the passive mirrors: not the node's own identity, network, secrets sealed
@@ -36,10 +37,6 @@ REPLICATED_COLLECTIONS = tuple(cls for cls in COLLECTIONS if cls.section in REPL
 INCOMING = "@ha-incoming"
 CONFLICTS = "@ha-conflicts"
 CHUNK = 1 << 20
-
-
-class ReplicationError(Exception):
-    """A replicated write the passive refuses (bad path, checksum mismatch)."""
 
 
 def replicated(rel: PurePosixPath) -> bool:

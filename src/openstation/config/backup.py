@@ -18,16 +18,12 @@ import json
 import os
 from typing import Any
 
-from openstation.errors import UserInputError
+from openstation.errors import BackupError
 
 MAGIC = "openstation-config-backup"
 FORMAT = 1
 MAX_FILE = 256 << 20
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
-
-
-class BackupError(UserInputError):
-    """A backup file that cannot be restored (corrupt, newer, wrong passphrase, …)."""
 
 
 def canonical(content: dict[str, Any]) -> bytes:

@@ -15,7 +15,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from openstation.config.backup import BackupError
 from openstation.config.codec import from_dict, to_dict
 from openstation.config.sections import (
     AutoBlock,
@@ -37,7 +36,7 @@ from openstation.config.sections import (
     secret_fields,
 )
 from openstation.config.store import ConfigStore, diff
-from openstation.errors import StoreError
+from openstation.errors import BackupError, StoreError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.network.validate import network_problems, ports_problems

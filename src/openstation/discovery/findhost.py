@@ -17,16 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from openstation.errors import FindhostError
+
 MAGIC = b"\x12\x34\x56\x78SYNO"
 ENCRYPTED_MAGIC = b"\x12\x34\x55\x66SYNO"
 MAX_PACKET = 8192
 FINDHOST_VERSION = 0x01020000
 
 QUERY, RESPONSE, JUNIOR_RESPONSE = 1, 2, 6
-
-
-class FindhostError(ValueError):
-    """A packet that is not a well-formed findhost packet."""
 
 
 class Kind(enum.Enum):

@@ -34,10 +34,6 @@ from openstation.lifecycle.status import Status
 RESET_ACTION = "reset"
 
 
-class ResetRefused(Exception):
-    """The device cannot be reset now (busy, or nothing to reset)."""
-
-
 def refusal(status: Status, mode: int) -> str | None:
     """Why a reset of `mode` is refused in `status`, or None when it may go ahead (pure)."""
     if status in (Status.BOOTING, Status.STARTING_SERVICES, Status.INSTALLING,

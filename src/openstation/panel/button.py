@@ -23,6 +23,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from openstation.errors import IllegalTransition
+
 HOLD_SECONDS = 4.0
 WINDOW_SECONDS = 10.0
 STUCK_SECONDS = 30.0
@@ -53,10 +55,6 @@ class Output(enum.Enum):
     MODE_1 = "mode 1"
     MODE_2 = "mode 2"
     IGNORED_STUCK = "ignored: stuck button"
-
-
-class IllegalTransition(Exception):
-    """An event that cannot happen in the current state (e.g. a release while idle)."""
 
 
 # (state, event) -> (next state, outputs). Anything missing is an IllegalTransition.

@@ -21,7 +21,7 @@ import struct
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from openstation.errors import UserInputError
+from openstation.errors import IntegrityError, WrongKeyError
 
 # `cryptography` is imported where it is used: a device with no encrypted share never loads
 # it, which keeps its resident memory ~10 MB lower.
@@ -32,14 +32,6 @@ HEADER = struct.Struct(">4s12s")  # magic, file id (the nonce prefix)
 TAG = 16
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 KEY_FILE_KIND = "openstation-share-key"
-
-
-class IntegrityError(UserInputError):
-    """Encrypted data that does not authenticate: altered, truncated or the wrong key."""
-
-
-class WrongKeyError(UserInputError):
-    """The passphrase or key file does not open this share."""
 
 
 def _kek(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:

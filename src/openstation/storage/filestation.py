@@ -20,6 +20,7 @@ from openstation.config.sections import Share
 from openstation.errors import (
     AlreadyExistsError,
     IllegalPathError,
+    IntegrityError,
     NoSpaceError,
     NotFoundError,
     PermissionDeniedError,
@@ -99,7 +100,7 @@ class FileStation:
             return stored
         try:
             return located.cipher.decrypt_name(stored)
-        except crypto.IntegrityError:
+        except IntegrityError:
             return None
 
     def _entry(self, located: Located, real: Path, name: str, path: str) -> Entry:

@@ -25,10 +25,11 @@ from openstation.errors import (
     OpenStationError,
     UserInputError,
     ValidationError,
+    WrongKeyError,
 )
 from openstation.security.machine_key import MachineKey
 from openstation.storage import crypto
-from openstation.storage.crypto import ShareCipher, WrongKeyError
+from openstation.storage.crypto import ShareCipher
 from openstation.storage.permissions import LEVELS, access
 from openstation.storage.volume import (
     SHARE_METADATA,

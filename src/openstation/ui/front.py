@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from openstation.errors import IllegalTransition
 from openstation.files import write_atomic
-from openstation.panel.button import IllegalTransition
 from openstation.panel.driver import PanelDriver
 
 TOKEN_HEADER = "X-Panel-Token"

@@ -21,14 +21,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from openstation.accounts.login import (
-    BLANK_ADMIN,
-    MUST_CHANGE,
-    OTP_REQUIRED,
-    LoginRefused,
-    LoginRequest,
-    SessionRefused,
-)
+from openstation.accounts.login import BLANK_ADMIN, MUST_CHANGE, OTP_REQUIRED, LoginRequest
 from openstation.accounts.service import ADMIN, UserChanges
 from openstation.accounts.sessions import Session
 from openstation.config import auto_backup
@@ -45,7 +38,7 @@ from openstation.config.sections import (
     Share,
     User,
 )
-from openstation.errors import OpenStationError, ValidationError
+from openstation.errors import LoginRefused, OpenStationError, SessionRefused, ValidationError
 from openstation.lifecycle.reset import RESET_ACTION
 from openstation.network.service import NetworkService
 from openstation.security.firewall import services

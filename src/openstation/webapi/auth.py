@@ -8,16 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
-from openstation.accounts.login import (
-    MUST_CHANGE_PASSWORD,
-    LoginRefused,
-    LoginRequest,
-    SessionRefused,
-)
+from openstation.accounts.login import MUST_CHANGE_PASSWORD, LoginRequest
+from openstation.errors import ApiError, LoginRefused, SessionRefused
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall, Authenticator
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 SOURCE_IP_MISMATCH = 150

@@ -9,10 +9,10 @@ from typing import Any
 
 from openstation.cluster.ha import HAService
 from openstation.cluster.vmm import VMMService
+from openstation.errors import ApiError
 from openstation.webapi import envelope
 from openstation.webapi.auth import client_ip
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from openstation.config import auto_backup
+from openstation.errors import ApiError
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 Exporter = Callable[[str | None], Awaitable[bytes]]

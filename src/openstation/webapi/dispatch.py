@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from openstation.errors import (
+    ApiError,
     ConflictError,
     NotFoundError,
     OpenStationError,
@@ -22,7 +23,6 @@ from openstation.errors import (
     ValidationError,
 )
 from openstation.webapi import envelope
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 log = logging.getLogger(__name__)

@@ -19,15 +19,6 @@ SID_NOT_FOUND = 119
 INVALID_PARAMETER = 120
 
 
-class ApiError(Exception):
-    """Ends a Web API call with `{"success": false, "error": {"code": code, ...}}`."""
-
-    def __init__(self, code: int, **extra: Any) -> None:
-        super().__init__(f"DSM error {code}")
-        self.code = code
-        self.extra = extra
-
-
 def success(data: dict[str, Any] | None = None) -> web.Response:
     body: dict[str, Any] = {"success": True}
     if data is not None:

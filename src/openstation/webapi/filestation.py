@@ -14,18 +14,18 @@ from aiohttp import BodyPartReader, web
 from openstation import offload
 from openstation.errors import (
     AlreadyExistsError,
+    ApiError,
     IllegalPathError,
+    IntegrityError,
     NoSpaceError,
     NotFoundError,
     NotMountedError,
     PermissionDeniedError,
 )
-from openstation.storage.crypto import IntegrityError
 from openstation.storage.filestation import FileStation
 from openstation.storage.service import StorageService
 from openstation.webapi import envelope
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 # DSM's File Station codes.

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from openstation.config.sections import AutoBlock, Firewall, FirewallRule, General, Network
+from openstation.errors import ApiError
 from openstation.network.service import NetworkService
 from openstation.security.firewall import Services, services
 from openstation.security.service import SecurityService
@@ -14,7 +15,6 @@ from openstation.webapi import envelope
 from openstation.webapi.auth import client_ip
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 PortsChanger = Callable[[str, int, int], Awaitable[dict[str, int]]]

@@ -11,12 +11,11 @@ from typing import Any
 from aiohttp import web
 
 from openstation.config.sections import KeyEntry, Share
-from openstation.storage.crypto import WrongKeyError
+from openstation.errors import ApiError, WrongKeyError
 from openstation.storage.service import StorageService
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 Handler = Callable[[ApiCall], Awaitable[Any]]

@@ -8,10 +8,10 @@ import pyotp
 
 from openstation.accounts.service import UserChanges
 from openstation.config.sections import Group, PasswordPolicy, User
+from openstation.errors import ApiError
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.envelope import ApiError
 from openstation.webapi.registry import Api, Registry
 
 

@@ -31,7 +31,7 @@ from openstation.cluster.ha_policy import Action, View, decide, incompatibility,
 from openstation.cluster.ha_shipping import shipper
 from openstation.cluster.link import PeerLink, WebApiClient, client_context, server_context
 from openstation.cluster.replog import ReplicationLog
-from openstation.config.sections import General, HACluster
+from openstation.config.sections import General, HACluster, Role
 from openstation.config.store import ConfigStore, RowChange
 from openstation.errors import ClusterError, PeerError, ValidationError
 from openstation.files import write_atomic
@@ -289,7 +289,7 @@ class HAService:
             await client.logout()
         try:
             pair = HACluster(
-                member=True, role="active", cluster_name=cluster_name,
+                member=True, role=Role.ACTIVE, cluster_name=cluster_name,
                 cluster_address=address, peer=peer_host, peer_port=int(answer["port"]),
                 peer_serial=str(answer["serial"]), peer_name=str(answer["server_name"]),
                 peer_certificate=str(answer["certificate"]), quorum=quorum_ref,
@@ -338,7 +338,7 @@ class HAService:
             await asyncio.to_thread(cluster_address.placement, address)
         own_pem = await asyncio.to_thread(self._own_certificate)
         self.ha = HACluster(
-            member=True, role="passive", cluster_name=name, cluster_address=address,
+            member=True, role=Role.PASSIVE, cluster_name=name, cluster_address=address,
             peer=remote, peer_port=peer_port, peer_serial=serial,
             peer_name=params.get("server_name", ""), peer_certificate=pem,
             quorum=params.get("quorum", ""), heartbeat_seconds=heartbeat,
@@ -425,7 +425,7 @@ class HAService:
             raise ClusterError(f"switchover failed, nothing changed: {exc}") from None
         finally:
             self.switching = False
-        self.ha.role = "passive"
+        self.ha.role = Role.PASSIVE
         self.ha.epoch += 1
         with self.store.transaction(actor, "high-availability") as tx:
             tx.put(self.ha)
@@ -560,7 +560,7 @@ class HAService:
     async def _act(self, action: Action) -> None:
         if action is Action.TAKE_OVER:
             log.warning("taking over cluster %s: %s", self.ha.cluster_name, self.reason)
-            self.ha.role, self.ha.epoch = "active", self.ha.epoch + 1
+            self.ha.role, self.ha.epoch = Role.ACTIVE, self.ha.epoch + 1
             self.save()
             self.peer_state = "unknown"
             self.log.restart()
@@ -568,7 +568,7 @@ class HAService:
             await self.serve(True)
         elif action is Action.DEMOTE:
             log.warning("stepping down in cluster %s: %s", self.ha.cluster_name, self.reason)
-            self.ha.role = "passive"
+            self.ha.role = Role.PASSIVE
             self.ha.epoch = max(self.ha.epoch, int(self.peer.get("epoch") or 0))
             self.save()
             self.degrade()

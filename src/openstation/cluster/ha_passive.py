@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from openstation.cluster import replication as rep
+from openstation.config.sections import Role
 from openstation.config.store import RowChange
-from openstation.errors import ReplicationError
+from openstation.errors import ReplicationError, ValidationError
 
 if TYPE_CHECKING:
     from openstation.cluster.ha import HAService
@@ -73,7 +74,7 @@ async def on_apply(svc: HAService, request: web.Request) -> web.Response:
             svc.applied = seq
         else:
             return web.json_response({"error": f"unknown op {op!r}"}, status=400)
-    except (ReplicationError, ValueError, KeyError, TypeError) as exc:
+    except (ReplicationError, ValidationError, ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     except OSError as exc:
         return web.json_response({"error": f"cannot apply: {exc.strerror}"}, status=507)
@@ -136,7 +137,7 @@ async def on_sync(svc: HAService, request: web.Request) -> web.Response:
             svc.reason = "in sync with the active server"
         else:
             return web.json_response({"error": f"unknown step {step!r}"}, status=400)
-    except (ReplicationError, ValueError, KeyError, TypeError) as exc:
+    except (ReplicationError, ValidationError, ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     return web.json_response({})
 
@@ -152,7 +153,7 @@ async def on_promote(svc: HAService, request: web.Request) -> web.Response:
         epoch = int((await request.json())["epoch"])
     except (ValueError, KeyError, TypeError):
         return web.json_response({"error": "send {epoch}"}, status=400)
-    svc.ha.role, svc.ha.epoch = "active", epoch
+    svc.ha.role, svc.ha.epoch = Role.ACTIVE, epoch
     svc.save()
     svc.peer_state = "in sync"
     svc.log.restart()

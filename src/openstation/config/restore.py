@@ -36,7 +36,7 @@ from openstation.config.sections import (
     secret_fields,
 )
 from openstation.config.store import ConfigStore, diff
-from openstation.errors import BackupError, StoreError
+from openstation.errors import BackupError, StoreError, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.network.validate import network_problems, ports_problems
@@ -91,10 +91,12 @@ def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Sectio
                 if name == "pppoe":
                     pppoe_password = raw.pop("password_plain", None)
                     raw["password"] = ""
-                sections[name] = from_dict(SECTIONS[name], raw)
+                sections[name] = from_dict(SECTIONS[name], raw, f"{name}.")
             elif name in COLLECTIONS and name in content["collections"]:
-                collections[name] = [from_dict(COLLECTIONS[name], dict(item))
-                                     for item in content["collections"][name]]
+                collections[name] = [from_dict(COLLECTIONS[name], dict(item), f"{name}[{n}].")
+                                     for n, item in enumerate(content["collections"][name])]
+    except ValidationError as exc:
+        raise BackupError(f"the backup is invalid: {exc}") from None
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         raise BackupError(f"the backup's {name} section is unreadable ({exc})") from None
     network = sections.get("network")

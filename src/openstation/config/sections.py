@@ -8,12 +8,66 @@ The reset plans and the install use these same declarations: "factory defaults" 
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
+
+from msgspec import Meta
 
 from openstation.hardware import Hardware
 
 SECRET = {"secret": True}
+
+# Values a stored field may hold; decoding (config/codec.py) refuses anything else.
+Port = Annotated[int, Meta(ge=0, le=65535)]
+Count = Annotated[int, Meta(ge=0)]
+Seconds = Annotated[float, Meta(ge=0)]
+
+
+class LifecycleState(enum.StrEnum):
+    """The lasting statuses a device keeps across boots (DESIGN.md §3)."""
+
+    NOT_INSTALLED = "not_installed"
+    READY = "ready"
+    CONFIGURATION_LOST = "configuration_lost"
+
+
+class Role(enum.StrEnum):
+    """A server's role in a High Availability pair ("" when it is in none)."""
+
+    NONE = ""
+    ACTIVE = "active"
+    PASSIVE = "passive"
+
+
+class Action(enum.StrEnum):
+    """What a firewall rule (or the default) does with a matching connection."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class Protocol(enum.StrEnum):
+    """The protocols a firewall rule matches."""
+
+    ALL = "all"
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class Protection(enum.StrEnum):
+    """What a Key Manager entry's key is wrapped with."""
+
+    MACHINE = "machine"
+    PASSPHRASE = "passphrase"
+
+
+class Right(enum.StrEnum):
+    """A user's or group's right on a shared folder."""
+
+    READ_WRITE = "rw"
+    READ_ONLY = "ro"
+    NO_ACCESS = "na"
 
 
 def secret_fields(cls: type[Any]) -> frozenset[str]:
@@ -55,9 +109,9 @@ class Lifecycle(Section):
     """Install state: not_installed, ready or configuration_lost (DESIGN.md §3)."""
 
     section: ClassVar[str] = "lifecycle"
-    state: str = "not_installed"
+    state: LifecycleState = LifecycleState.NOT_INSTALLED
     installed_at: float | None = None
-    installs: int = 0
+    installs: Count = 0
 
 
 @dataclass
@@ -77,8 +131,8 @@ class Ports(Section):
     """Control Panel > Network > DSM Settings: the UI management ports."""
 
     section: ClassVar[str] = "ports"
-    http: int = 5000
-    https: int = 5001
+    http: Port = 5000
+    https: Port = 5001
 
 
 @dataclass
@@ -90,7 +144,7 @@ class Interface:
     address: str = ""
     netmask: str = ""
     gateway: str = ""
-    mtu: int = 1500
+    mtu: Annotated[int, Meta(ge=68, le=65535)] = 1500
 
 
 @dataclass
@@ -116,7 +170,7 @@ class PPPoE(Section):
     interface: str = "eth0"
     username: str = ""
     password: str = field(default="", metadata=SECRET)  # encrypted with the machine key
-    mtu: int = 1492
+    mtu: Annotated[int, Meta(ge=68, le=65535)] = 1492
     dns_from_provider: bool = True
 
 
@@ -126,7 +180,7 @@ class Firewall(Section):
 
     section: ClassVar[str] = "firewall"
     enabled: bool = False
-    default_action: str = "allow"
+    default_action: Action = Action.ALLOW
 
 
 @dataclass
@@ -134,7 +188,7 @@ class BlockEntry:
     """An address on the Auto Block block list, until `expires` (None: for ever)."""
 
     address: str
-    added: float = 0.0
+    added: Seconds = 0.0
     expires: float | None = None
 
 
@@ -144,9 +198,9 @@ class AutoBlock(Section):
 
     section: ClassVar[str] = "autoblock"
     enabled: bool = False
-    attempts: int = 10
-    within_minutes: int = 5
-    expire_days: int = 0  # 0: a block never expires
+    attempts: Annotated[int, Meta(ge=1)] = 10
+    within_minutes: Annotated[int, Meta(ge=1)] = 5
+    expire_days: Count = 0  # 0: a block never expires
     allow: list[str] = field(default_factory=list)  # addresses or networks (CIDR)
     block: list[BlockEntry] = field(default_factory=list)
 
@@ -156,12 +210,12 @@ class PasswordPolicy(Section):
     """Control Panel > User > Advanced > Password Settings: the strong-password rules."""
 
     section: ClassVar[str] = "password_policy"
-    min_length: int = 8
+    min_length: Annotated[int, Meta(ge=1, le=127)] = 8
     mixed_case: bool = True
     digit: bool = True
     special: bool = True
     exclude_username: bool = True
-    max_age_days: int = 0  # 0: passwords never expire
+    max_age_days: Count = 0  # 0: passwords never expire
 
 
 @dataclass
@@ -169,8 +223,8 @@ class LoginSettings(Section):
     """Session idle timeout and the post-reset blank-admin window."""
 
     section: ClassVar[str] = "login"
-    session_timeout_minutes: int = 15
-    blank_admin_window_minutes: int = 30
+    session_timeout_minutes: Annotated[int, Meta(ge=1)] = 15
+    blank_admin_window_minutes: Annotated[int, Meta(ge=1)] = 30
     enforce_2step_admins: bool = False
 
 
@@ -180,18 +234,18 @@ class HACluster(Section):
 
     section: ClassVar[str] = "ha_cluster"
     member: bool = False
-    role: str = ""  # "active" or "passive"
+    role: Role = Role.NONE
     cluster_name: str = ""
     cluster_address: str = ""  # IPv4 the active serves; "" for none
     peer: str = ""  # the peer's address
-    peer_port: int = 0  # the peer's cluster (mutual TLS) port
+    peer_port: Port = 0  # the peer's cluster (mutual TLS) port
     peer_serial: str = ""
     peer_name: str = ""
     peer_certificate: str = ""  # PEM, pinned: exchanged when the pair was made
     quorum: str = ""  # host[:port] a node must reach before it takes over
-    heartbeat_seconds: float = 1.0
-    failover_seconds: float = 5.0
-    epoch: int = 0  # raised by every takeover and switchover
+    heartbeat_seconds: Annotated[float, Meta(gt=0)] = 1.0
+    failover_seconds: Annotated[float, Meta(gt=0)] = 5.0
+    epoch: Count = 0  # raised by every takeover and switchover
 
 
 @dataclass
@@ -212,7 +266,7 @@ class ConfigBackupSettings(Section):
 
     section: ClassVar[str] = "config_backup"
     enabled: bool = True
-    keep_daily: int = 7
+    keep_daily: Annotated[int, Meta(ge=1)] = 7
 
 
 # --- collections ------------------------------------------------------------------------
@@ -224,7 +278,7 @@ class User(Record):
 
     section: ClassVar[str] = "users"
     name: str = ""
-    uid: int = 0
+    uid: Count = 0
     description: str = ""
     email: str = ""
     password_hash: str = field(default="", metadata=SECRET)
@@ -247,7 +301,7 @@ class Group(Record):
 
     section: ClassVar[str] = "groups"
     name: str = ""
-    gid: int = 0
+    gid: Count = 0
     description: str = ""
     members: list[str] = field(default_factory=list)
     system: bool = False
@@ -265,8 +319,8 @@ class Share(Record):
     recycle_bin: bool = False
     encrypted: bool = False
     mount_on_startup: bool = False
-    # principal ("user:alice" / "group:users") -> "rw" | "ro" | "na"
-    permissions: dict[str, str] = field(default_factory=dict)
+    # principal ("user:alice" / "group:users") -> its right
+    permissions: dict[str, Right] = field(default_factory=dict)
     created: float = 0.0
 
 
@@ -277,7 +331,7 @@ class KeyEntry(Record):
     section: ClassVar[str] = "keys"
     key_field: ClassVar[str] = "share"
     share: str = ""
-    protection: str = "machine"  # "machine" | "passphrase"
+    protection: Protection = Protection.MACHINE
     wrapped_key: str = field(default="", metadata=SECRET)
     created: float = 0.0
 
@@ -289,12 +343,12 @@ class FirewallRule(Record):
     section: ClassVar[str] = "firewall_rules"
     key_field: ClassVar[str] = "rule_id"
     rule_id: str = ""
-    order: int = 0
+    order: Count = 0
     interface: str = "all"
     ports: str = "all"
-    protocol: str = "all"
+    protocol: Protocol = Protocol.ALL
     source: str = "all"
-    action: str = "allow"
+    action: Action = Action.ALLOW
     enabled: bool = True
 
 

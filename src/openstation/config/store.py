@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from openstation.config.codec import from_dict, to_dict
-from openstation.config.sections import SINGLETONS, Record, Section, secret_fields
-from openstation.errors import NotFoundError, StoreError
+from openstation.config.sections import COLLECTIONS, SINGLETONS, Record, Section, secret_fields
+from openstation.errors import NotFoundError, StoreError, ValidationError
 from openstation.hardware import Hardware
 
 S = TypeVar("S", bound=Section)
@@ -109,6 +109,26 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None, secrets: frozen
     return changes
 
 
+_KINDS: dict[tuple[str, bool], type[Any]] = {
+    **{(cls.section, True): cls for cls in SINGLETONS},
+    **{(cls.section, False): cls for cls in COLLECTIONS},
+}
+
+
+def check_row(row: RowChange) -> None:
+    """Refuse a foreign row (replicated, restored) that is not a valid section or record."""
+    kind = _KINDS.get((row.section, row.singleton))
+    if kind is None:
+        raise ValidationError({row.section or "section": "no such section"})
+    if row.data is None:
+        if row.singleton:
+            raise ValidationError({row.section: "a section cannot be deleted"})
+        return
+    decoded = from_dict(kind, row.data, f"{row.section}.")
+    if not row.singleton and decoded.key != row.key:
+        raise ValidationError({f"{row.section}.{decoded.key_field}": "does not match the key"})
+
+
 class Transaction:
     """Reads and writes inside one SQLite transaction; each write is audited."""
 
@@ -167,7 +187,9 @@ class Transaction:
         self.audit("delete", cls.section, key, {})
 
     def apply_row(self, row: RowChange) -> None:
-        """Write a row as another store committed it (a high-availability passive)."""
+        """Write a row as another store committed it (a high-availability passive); a row
+        of an unknown section or of the wrong shape is refused, naming the field."""
+        check_row(row)
         conn = self._store._conn
         if row.singleton:
             if row.data is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from openstation.config.sections import LifecycleState
+
 
 class Status(enum.Enum):
     """What the device is doing; `.code` is findhost field 0xa7, `.label` what users see."""
@@ -23,9 +25,9 @@ class Status(enum.Enum):
         self.label = label
 
     @property
-    def persisted(self) -> str:
+    def persisted(self) -> LifecycleState:
         """The key under which a lasting status is stored (lifecycle.state)."""
-        return self.name.lower()
+        return LifecycleState(self.name.lower())
 
     @classmethod
     def from_persisted(cls, state: str) -> Status:

@@ -14,7 +14,7 @@ import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from openstation.config.sections import Firewall, FirewallRule
+from openstation.config.sections import Action, Firewall, FirewallRule, Protocol
 
 Services = dict[str, tuple[str, tuple[tuple[int, int], ...]]]  # name -> (protocol, ports)
 
@@ -26,8 +26,8 @@ def services(http: int = 5000, https: int = 5001, findhost: int = 9999, ssdp: in
             "findhost": ("udp", ((findhost, findhost),)),
             "ssdp": ("udp", ((ssdp, ssdp),))}
 
-ACTIONS = ("allow", "deny")
-PROTOCOLS = ("all", "tcp", "udp")
+ACTIONS = tuple(action.value for action in Action)
+PROTOCOLS = tuple(protocol.value for protocol in Protocol)
 CACHE_SIZE = 65536
 
 
@@ -90,6 +90,18 @@ def rule_problems(rule: FirewallRule) -> dict[str, str]:
     if rule.action not in ACTIONS:
         problems["action"] = "allow or deny"
     return problems
+
+
+def rule_from_text(rule_id: str, order: int, *, source: str = "all", ports: str = "all",
+                   protocol: str = "all", action: str = "allow", interface: str = "all",
+                   enabled: bool = True) -> FirewallRule:
+    """A rule as typed by a person; a protocol or action out of the list is kept as text
+    so that `rule_problems` reports it with every other problem."""
+    return FirewallRule(
+        rule_id=rule_id, order=order, interface=interface, ports=ports, source=source,
+        protocol=Protocol(protocol) if protocol in PROTOCOLS else protocol,  # type: ignore[arg-type]
+        action=Action(action) if action in ACTIONS else action,  # type: ignore[arg-type]
+        enabled=enabled)
 
 
 class FirewallPolicy:

@@ -6,7 +6,7 @@ import dataclasses
 import ipaddress
 from typing import Any
 
-from openstation.config.sections import AutoBlock, BlockEntry, Firewall, FirewallRule
+from openstation.config.sections import Action, AutoBlock, BlockEntry, Firewall, FirewallRule
 from openstation.config.store import ConfigStore
 from openstation.errors import ConflictError, ValidationError
 from openstation.security.firewall import ACTIONS, FirewallPolicy, Services, rule_problems
@@ -36,11 +36,12 @@ class SecurityService:
         settings = self.store.get(Firewall)
         if enabled is not None:
             settings.enabled = enabled
-        if default_action is not None:
-            settings.default_action = default_action
         problems: dict[str, str] = {}
-        if settings.default_action not in ACTIONS:
-            problems["default_action"] = "allow or deny"
+        if default_action is not None:
+            if default_action in ACTIONS:
+                settings.default_action = Action(default_action)
+            else:
+                problems["default_action"] = "allow or deny"
         new_rules = rules if rules is not None else self.store.records(FirewallRule)
         seen: set[str] = set()
         for n, rule in enumerate(new_rules):

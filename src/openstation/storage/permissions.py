@@ -6,11 +6,13 @@ Entries name a principal: "user:alice" or "group:administrators".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 READ_WRITE, READ_ONLY, NO_ACCESS = "rw", "ro", "na"
 LEVELS = (READ_WRITE, READ_ONLY, NO_ACCESS)
 
 
-def access(permissions: dict[str, str], user: str, groups: list[str]) -> str:
+def access(permissions: Mapping[str, str], user: str, groups: list[str]) -> str:
     """The effective right of `user` (member of `groups`) under `permissions`."""
     principals = [f"user:{user}", *(f"group:{group}" for group in groups)]
     granted = {permissions[p] for p in principals if p in permissions}

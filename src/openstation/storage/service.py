@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openstation import offload
-from openstation.config.sections import Group, KeyEntry, Share
+from openstation.config.sections import Group, KeyEntry, Protection, Right, Share
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import (
     ConflictError,
@@ -81,8 +81,8 @@ class StorageService:
         now = self.store.clock()
         share = Share(name=name, uuid=str(uuidlib.uuid4()), description=description,
                       hidden=hidden, recycle_bin=recycle_bin, encrypted=encrypted,
-                      created=now, permissions={"group:administrators": "rw",
-                                                **(permissions or {})})
+                      created=now, permissions=rights({"group:administrators": "rw",
+                                                       **(permissions or {})}))
         header = None
         data_key = None
         if encrypted:
@@ -116,7 +116,8 @@ class StorageService:
         if problems:
             raise ValidationError(problems)
         for field, value in (("description", description), ("hidden", hidden),
-                             ("recycle_bin", recycle_bin), ("permissions", permissions),
+                             ("recycle_bin", recycle_bin),
+                             ("permissions", None if permissions is None else rights(permissions)),
                              ("mount_on_startup", mount_on_startup)):
             if value is not None:
                 setattr(share, field, value)
@@ -153,7 +154,7 @@ class StorageService:
                 continue
             tx.put_record(Share(name=meta.name, uuid=meta.uuid, encrypted=meta.encrypted,
                                 created=meta.created,
-                                permissions={"group:administrators": "rw"}))
+                                permissions={"group:administrators": Right.READ_WRITE}))
             registered.append(meta.name)
         return registered, problems
 
@@ -245,7 +246,7 @@ class StorageService:
                                                    keystore_passphrase))
         else:
             raise ValidationError({"protection": "machine or passphrase"})
-        entry = KeyEntry(share=name, protection=protection, wrapped_key=wrapped,
+        entry = KeyEntry(share=name, protection=Protection(protection), wrapped_key=wrapped,
                          created=self.store.clock())
         with self.store.transaction(actor, "storage") as tx:
             tx.put_record(entry)
@@ -288,6 +289,11 @@ class StorageService:
                     continue  # a key that no longer opens: the share stays unmounted
                 mounted.append(share.name)
         return mounted
+
+
+def rights(permissions: dict[str, str]) -> dict[str, Right]:
+    """Checked permissions (see `permission_problems`) with their values typed."""
+    return {principal: Right(level) for principal, level in permissions.items()}
 
 
 def permission_problems(permissions: dict[str, str]) -> dict[str, str]:

@@ -41,7 +41,7 @@ from openstation.config.sections import (
 from openstation.errors import LoginRefused, OpenStationError, SessionRefused, ValidationError
 from openstation.lifecycle.reset import RESET_ACTION
 from openstation.network.service import NetworkService
-from openstation.security.firewall import services
+from openstation.security.firewall import rule_from_text, services
 from openstation.security.service import SecurityService
 from openstation.webapi.context import WebContext
 from openstation.webapi.shares import share_json
@@ -423,8 +423,9 @@ class Pages:
                     continue
                 if len(parts) != 4:
                     raise ValidationError({f"rules.{n}": "source ports protocol action"})
-                rules.append(FirewallRule(rule_id=f"rule{n + 1}", order=n, source=parts[0],
-                                          ports=parts[1], protocol=parts[2], action=parts[3]))
+                rules.append(rule_from_text(f"rule{n + 1}", n, source=parts[0],
+                                            ports=parts[1], protocol=parts[2],
+                                            action=parts[3]))
             ports = self.ports()
             self.security.set_firewall(
                 session.user, request.remote, services(

@@ -9,7 +9,7 @@ from typing import Any
 from openstation.config.sections import AutoBlock, Firewall, FirewallRule, General, Network
 from openstation.errors import ApiError
 from openstation.network.service import NetworkService
-from openstation.security.firewall import Services, services
+from openstation.security.firewall import Services, rule_from_text, services
 from openstation.security.service import SecurityService
 from openstation.webapi import envelope
 from openstation.webapi.auth import client_ip
@@ -135,8 +135,8 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
         rules = []
         for n, item in enumerate(raw):
             try:
-                rules.append(FirewallRule(
-                    rule_id=str(item.get("id") or f"rule{n + 1}"), order=n,
+                rules.append(rule_from_text(
+                    str(item.get("id") or f"rule{n + 1}"), n,
                     interface=str(item.get("interface", "all")),
                     ports=str(item.get("ports", "all")),
                     protocol=str(item.get("protocol", "all")),

@@ -26,6 +26,7 @@ from openstation import catalog, offload
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
+from openstation.cluster import passive
 from openstation.cluster.ha import HAService, Hooks
 from openstation.cluster.vmm import VMMService
 from openstation.config import auto_backup
@@ -47,7 +48,13 @@ from openstation.discovery.facts import DeviceFacts, ssdp_description
 from openstation.discovery.mdns import MdnsAdvertiser
 from openstation.discovery.responder import FindhostResponder
 from openstation.discovery.ssdp import DESCRIPTION_PATH, SsdpResponder
-from openstation.errors import BackupError, PortInUseError, ResetRefused, ValidationError
+from openstation.errors import (
+    BackupError,
+    PassiveServerError,
+    PortInUseError,
+    ResetRefused,
+    ValidationError,
+)
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.hardware import Hardware, load_or_create
@@ -86,7 +93,7 @@ from openstation.webapi import (
     users,
 )
 from openstation.webapi.context import WebContext
-from openstation.webapi.dispatch import ApiCall, Dispatcher
+from openstation.webapi.dispatch import Dispatcher
 from openstation.webapi.install import install_handler
 from openstation.webapi.login_crypto import LoginCrypto
 from openstation.webapi.registry import Registry
@@ -226,6 +233,7 @@ class Device:
                                   config_applied=self._replicated_config,
                                   cluster_port=self.options.cluster_port,
                                   hosts=self.options.hosts), self.clock)
+        store.write_guard = passive.guard(self.ha.passive_refusal)
         self.web.storage.changed = self.ha.changed
         self.web.storage.renamed = self.ha.renamed
         self.vmm = VMMService(store, self.hardware, self.data_dir.volume,
@@ -263,7 +271,7 @@ class Device:
         app = web.Application(client_max_size=64 << 20,
                               middlewares=[self._firewall_gate, self._replicated])
         dispatcher = Dispatcher(self.registry, auth.make_authenticator(self.web),
-                                self.web.crypto.decrypt, self._passive_gate)
+                                self.web.crypto.decrypt)
         for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
             app.router.add_route("*", f"/webapi/{path}", dispatcher.handle)
         app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
@@ -374,22 +382,15 @@ class Device:
 
     @web.middleware
     async def _replicated(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """A request that changed something is answered once the HA passive has it too."""
-        if request.method == "POST" and self.ha is not None and not request.path.startswith(
-                ("/webapi/", "/login", "/logout", "/password", "/panel/ha/", "/panel/vmm/")):
-            why = self.ha.passive_refusal()
-            if why is not None:
-                return web.Response(text=why, status=409)
-        response: web.StreamResponse = await handler(request)
+        """A request that changed something is answered once the HA passive has it too;
+        a page that tried to change something on the passive says why it cannot."""
+        try:
+            response: web.StreamResponse = await handler(request)
+        except PassiveServerError as refused:
+            return web.Response(text=str(refused), status=409)
         if self.ha is not None:
             await self.ha.barrier()
         return response
-
-    def _passive_gate(self, call: ApiCall) -> str | None:
-        if self.ha is None or call.api.name.startswith(
-                ("SYNO.SHA.", "SYNO.API.Auth", "SYNO.Virtualization.")):
-            return None
-        return self.ha.passive_refusal()
 
     async def _serve_cluster(self, on: bool) -> None:
         """Listen on the cluster address too (unless already listening on every address),

@@ -43,19 +43,12 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         device.start_reset(mode, "control")
         return web.json_response({"accepted": True, "mode": mode})
 
-    def passive() -> web.Response | None:
-        """A change on the HA passive would be undone by its next resync: refused."""
-        why = device.ha.passive_refusal() if device.ha is not None else None
-        return None if why is None else web.json_response({"error": why}, status=409)
-
     async def config(request: web.Request) -> web.Response:
         try:
             body = await request.json()
             section, values = str(body["section"]), dict(body.get("values", {}))
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "send {section, values}"}, status=400)
-        if values and (refused := passive()) is not None:
-            return refused
         try:
             if section == "ports" and values:
                 current = device.wanted_ports(device.store) if device.store else (0, 0)
@@ -88,8 +81,6 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "send {action, file, passphrase}"},
                                      status=400)
-        if action == "restore" and (refused := passive()) is not None:
-            return refused
         try:
             if action == "backup":
                 return web.json_response(
@@ -110,8 +101,6 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
             action, name = str(body["action"]), str(body.get("name", ""))
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "send {action, name}"}, status=400)
-        if action != "list" and (refused := passive()) is not None:
-            return refused
         storage = device.web.storage
         try:
             if action == "create":

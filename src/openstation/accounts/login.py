@@ -171,7 +171,7 @@ class LoginService:
         if counter.record(ip, now):
             counter.clear(ip)
             expires = now + settings.expire_days * 86400 if settings.expire_days else None
-            with self.store.transaction("autoblock", ip) as tx:
+            with self.store.transaction("autoblock", "login") as tx:
                 current = tx.get(AutoBlock)
                 current.block = [e for e in current.block if e.address != ip]
                 current.block.append(BlockEntry(address=ip, added=now, expires=expires))
@@ -222,7 +222,7 @@ class LoginService:
         if not request.want_device_token:
             return None
         token = secrets.token_urlsafe(24)
-        with self.store.transaction(user.name, request.ip) as tx:
+        with self.store.transaction(user.name, "login") as tx:
             current = tx.record(User, user.name)
             if current is not None:
                 current.device_tokens = [*current.device_tokens[-9:], hash_token(token)]

@@ -40,6 +40,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def open_store(data_dir: Path, writing: bool = False) -> Iterator[ConfigStore]:
     """The device's configuration store, whether the device runs or not. `writing`: refused
     on the passive server of a High Availability pair (its next resync would undo it)."""
+    from openstation.cluster import passive
     from openstation.config.sections import HACluster
     from openstation.config.store import ConfigStore
     from openstation.hardware import load_or_create
@@ -50,11 +51,7 @@ def open_store(data_dir: Path, writing: bool = False) -> Iterator[ConfigStore]:
     store = ConfigStore.open(data.config_db, load_or_create(data.hardware_file, None),
                              create=False)
     try:
-        ha = store.get(HACluster)
-        if writing and ha.member and ha.role == "passive":
-            raise UserInputError(f"this server is the passive server of high-availability "
-                                 f"cluster {ha.cluster_name!r}: make changes on the active "
-                                 "server")
+        store.write_guard = passive.guard(lambda: passive.refusal(store.get(HACluster)))
         yield store
     finally:
         store.close()

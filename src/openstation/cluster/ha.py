@@ -24,7 +24,7 @@ from aiohttp import web
 
 from openstation import catalog
 from openstation.cluster import address as cluster_address
-from openstation.cluster import quorum
+from openstation.cluster import passive, quorum
 from openstation.cluster import replication as rep
 from openstation.cluster.ha_passive import passive_routes
 from openstation.cluster.ha_policy import Action, View, decide, incompatibility, peer_lost
@@ -194,12 +194,7 @@ class HAService:
 
     def passive_refusal(self) -> str | None:
         """Why this server refuses changes (it is the passive one), or None."""
-        if self.switching:
-            return "a switchover is under way: try again in a moment"
-        if self.ha.member and self.ha.role == "passive":
-            return (f"this server is the passive server of high-availability cluster "
-                    f"{self.ha.cluster_name!r}: make changes on the active server")
-        return None
+        return passive.refusal(self.ha, self.switching)
 
     def status(self) -> dict[str, Any]:
         ha = self.ha

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from openstation.config.codec import from_dict, to_dict
 from openstation.config.sections import COLLECTIONS, SINGLETONS, Record, Section, secret_fields
-from openstation.errors import NotFoundError, StoreError, ValidationError
+from openstation.errors import NotFoundError, PassiveServerError, StoreError, ValidationError
 from openstation.hardware import Hardware
 
 S = TypeVar("S", bound=Section)
@@ -227,6 +227,8 @@ class ConfigStore:
         self._tx: Transaction | None = None
         # Called after each commit with its rows, in commit order (under the store lock).
         self.listeners: list[CommitListener] = []
+        # Why a write from `source` is refused right now (an HA passive server), or None.
+        self.write_guard: Callable[[str], str | None] | None = None
 
     @classmethod
     def open(cls, path: Path, hardware: Hardware, *, clock: Clock = time.time,
@@ -335,6 +337,13 @@ class ConfigStore:
 
     # --- writes --------------------------------------------------------------------------
 
+    def check_writes(self, source: str) -> None:
+        """Raise PassiveServerError if writes from `source` are refused now (configuration,
+        and writes to volume1 made through the device, which ask before they start)."""
+        why = self.write_guard(source) if self.write_guard is not None else None
+        if why is not None:
+            raise PassiveServerError(why)
+
     @contextmanager
     def transaction(self, actor: str, source: str = "local") -> Iterator[Transaction]:
         """One atomic, durable, audited change; a nested call joins the outer one."""
@@ -342,6 +351,7 @@ class ConfigStore:
             if self._tx is not None:
                 yield self._tx
                 return
+            self.check_writes(source)
             self._conn.execute("BEGIN IMMEDIATE")
             self._tx = Transaction(self, actor, source)
             try:

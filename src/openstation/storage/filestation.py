@@ -77,6 +77,8 @@ class FileStation:
             raise PermissionDeniedError(f"no access to {share_name!r}")
         if write and right != READ_WRITE:
             raise PermissionDeniedError(f"{share_name!r} is read-only for {user}")
+        if write:
+            self.storage.store.check_writes("storage")  # an HA passive takes no writes
         cipher = self.storage.cipher(share)
         root = self.storage.volume / share.name
         real = root

@@ -67,6 +67,7 @@ class StorageService:
                            hidden: bool = False, recycle_bin: bool = False,
                            permissions: dict[str, str] | None = None) -> Share:
         """Create a shared folder on volume1 (encrypted with `passphrase` if asked)."""
+        self.store.check_writes("storage")  # before anything reaches volume1
         problems: dict[str, str] = {}
         if (why := share_name_problem(name)) is not None:
             problems["name"] = why
@@ -127,6 +128,7 @@ class StorageService:
 
     def delete_share(self, name: str, *, actor: str, confirm: bool) -> None:
         """Delete a shared folder AND ITS DATA: the one destructive operation there is."""
+        self.store.check_writes("storage")  # before anything reaches volume1
         share = self.share(name)
         if not confirm:
             raise ConflictError(f"deleting {name!r} removes all of its files: confirm it")
@@ -215,6 +217,7 @@ class StorageService:
         return crypto.key_file(await self.data_key(name, passphrase), share.name, share.uuid)
 
     async def change_passphrase(self, name: str, old: str, new: str, actor: str) -> None:
+        self.store.check_writes("storage")  # before anything reaches volume1
         if len(new) < 8:
             raise ValidationError({"new_passphrase": "at least 8 characters"})
         data_key = await self.data_key(name, old)

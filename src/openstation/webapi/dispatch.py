@@ -19,6 +19,7 @@ from openstation.errors import (
     ConflictError,
     NotFoundError,
     OpenStationError,
+    PassiveServerError,
     UserInputError,
     ValidationError,
 )
@@ -96,6 +97,8 @@ Authenticator = Callable[[ApiCall], Awaitable[None]]
 
 def error_code(exc: OpenStationError) -> tuple[int, dict[str, Any]]:
     """The DSM code (and extra fields) for a domain error: the one place this mapping lives."""
+    if isinstance(exc, PassiveServerError):
+        return envelope.NO_PERMISSION, {"errors": {"reason": str(exc)}}
     if isinstance(exc, ValidationError):
         return envelope.INVALID_PARAMETER, {"errors": exc.problems}
     if isinstance(exc, NotFoundError | ConflictError | UserInputError):
@@ -126,12 +129,11 @@ class Dispatcher:
     """The aiohttp handler behind query.cgi, auth.cgi, entry.cgi and friends."""
 
     def __init__(self, registry: Registry, authenticate: Authenticator | None = None,
-                 decrypt: Callable[[dict[str, str]], Awaitable[dict[str, str]]] | None = None,
-                 gate: Callable[[ApiCall], str | None] | None = None) -> None:
+                 decrypt: Callable[[dict[str, str]], Awaitable[dict[str, str]]] | None = None
+                 ) -> None:
         self.registry = registry
         self.authenticate = authenticate
         self.decrypt = decrypt  # DSM 7's encrypted login fields
-        self.gate = gate  # why a change is refused right now (a passive HA server), or None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -140,9 +142,6 @@ class Dispatcher:
                 if self.authenticate is None:
                     raise ApiError(envelope.SID_NOT_FOUND)
                 await self.authenticate(call)
-            if self.gate is not None and call.method in call.api.changes \
-                    and (why := self.gate(call)) is not None:
-                raise ApiError(envelope.NO_PERMISSION, errors={"reason": why})
             result = await call.api.methods[call.method](call)
         except ApiError as exc:
             return envelope.failure(exc.code, **exc.extra)

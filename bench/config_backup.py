@@ -28,16 +28,16 @@ async def measure(root: Path, runs: int) -> None:
             times, size = [], 0
             for _ in range(runs):
                 start = time.perf_counter()
-                body = await device.backup(passphrase)
+                body = await device.backups.backup(passphrase)
                 times.append(time.perf_counter() - start)
                 size = len(body)
             print(f"backup {label:<9} {statistics.median(times) * 1000:7.1f} ms  "
                   f"{size / 2**20:5.2f} MiB")
-        body = await device.backup(None)
+        body = await device.backups.backup(None)
         times = []
         for _ in range(runs):
             start = time.perf_counter()
-            await device.restore(body, None, None, "bench")
+            await device.backups.restore(body, None, None, "bench")
             times.append(time.perf_counter() - start)
         print(f"restore (all sections) {statistics.median(times) * 1000:7.1f} ms")
     finally:

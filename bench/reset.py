@@ -120,11 +120,11 @@ async def measure(root: Path, megabytes: int, runs: int) -> dict[str, float]:
         for _ in range(runs):
             configure_items(device)
             start = time.perf_counter()
-            await device.reset(1, "bench")
+            await device.resets.reset(1, "bench")
             mode1.append(time.perf_counter() - start)
         for _ in range(runs):
             start = time.perf_counter()
-            await device.reset(2, "bench")
+            await device.resets.reset(2, "bench")
             mode2.append(time.perf_counter() - start)
             reinstall.append(await install(device, "bench"))
             populate(device)

@@ -12,7 +12,6 @@ from aiohttp import web
 from openstation import settings
 from openstation.config.sections import Ports, Share
 from openstation.errors import OpenStationError, ValidationError
-from openstation.lifecycle.reset import refusal
 from openstation.ui.front import press_or_release
 from openstation.webapi.shares import share_json
 
@@ -36,11 +35,10 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
             mode = 0
         if mode not in (1, 2):
             return web.json_response({"error": "mode must be 1 or 2"}, status=400)
-        why = "a reset is already in progress" if device.resetting else refusal(
-            device.state.status, mode)
+        why = device.resets.why_not(mode)
         if why is not None:
             return web.json_response({"error": why}, status=409)
-        device.start_reset(mode, "control")
+        device.resets.start(mode, "control")
         return web.json_response({"accepted": True, "mode": mode})
 
     async def config(request: web.Request) -> web.Response:
@@ -60,7 +58,6 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
                 assert device.store is not None
                 result = settings.apply(device.store, device.network, device.security, section,
                                         {k: str(v) for k, v in values.items()}, "cli")
-                device.settings_changed()
             else:
                 assert device.store is not None
                 result = settings.read(device.store, section)
@@ -84,11 +81,12 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         try:
             if action == "backup":
                 return web.json_response(
-                    {"file": base64.b64encode(await device.backup(passphrase)).decode()})
+                    {"file": base64.b64encode(await device.backups.backup(passphrase)).decode()})
             if action == "preview":
-                return web.json_response(await device.restore_preview(raw, passphrase, sections))
+                return web.json_response(await device.backups.preview(raw, passphrase,
+                                                                      sections))
             if action == "restore":
-                changes = await device.restore(raw, passphrase, sections, "cli")
+                changes = await device.backups.restore(raw, passphrase, sections, "cli")
                 return web.json_response({"changes": changes})
         except OpenStationError as exc:
             return web.json_response({"error": str(exc)}, status=400)
@@ -130,9 +128,9 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
             args = dict(body.get("args", {}))
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "send {kind, action, args}"}, status=400)
-        ha, vmm = device.ha, device.vmm
-        if ha is None or vmm is None:
+        if device.store is None:
             return web.json_response({"error": "the device is rebooting"}, status=409)
+        ha, vmm = device.ha, device.vmm
         try:
             if (kind, action) == ("ha", "status"):
                 return web.json_response(ha.status())

@@ -54,6 +54,12 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: list[_Subscriber] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver on `loop`: a commit made in a worker thread (a restore, a reset step)
+        is handed over to it, so appliers always run on the loop, in commit order."""
+        self._loop = loop
 
     def subscribe(self, handler: Handler, sections: Iterable[str] | None = None,
                   name: str = "") -> Callable[[], None]:
@@ -66,6 +72,18 @@ class EventBus:
 
     def publish(self, event: ConfigChanged) -> None:
         """Deliver `event` to every interested subscriber (never raises)."""
+        if self._loop is not None and not self._on_loop():
+            self._loop.call_soon_threadsafe(self._deliver, event)
+            return
+        self._deliver(event)
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    def _deliver(self, event: ConfigChanged) -> None:
         for subscriber in list(self._subscribers):
             if not subscriber.wants(event):
                 continue

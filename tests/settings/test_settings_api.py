@@ -55,7 +55,7 @@ async def test_static_interface_is_stored_and_reported_everywhere(api: Api, devi
     eth0 = listed["interfaces"][0]
     assert eth0["ip"] == [{"address": "192.168.50.10", "netmask": "255.255.255.0"}]
     assert listed["hostname"] == "vault" and listed["dns"] == ["192.168.50.1", "9.9.9.9"]
-    facts = device.discovery_facts()
+    facts = device.discovery.facts()
     assert (facts.server_name, facts.dhcp, facts.gateway) == ("vault", False, "192.168.50.1")
     answer = await asyncio.to_thread(ask_findhost, device.ports["findhost"])
     assert answer.get("server_name") == "vault" and answer.get("dhcp") == 0

@@ -48,7 +48,6 @@ class Hooks:
 
     status: Callable[[], Status]
     serve: Callable[[bool], Awaitable[None]]  # take or give up the cluster address listeners
-    config_applied: Callable[[], Awaitable[None]]  # replicated settings: apply them live
     cluster_port: int  # 0: any free port
     hosts: list[str]  # where the cluster port listens
 

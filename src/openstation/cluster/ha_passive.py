@@ -61,8 +61,8 @@ async def on_apply(svc: HAService, request: web.Request) -> web.Response:
     try:
         answer: dict[str, Any] = {}
         if op == "rows":
+            # The appliers make them live (listeners, firewall): the events of the commit.
             rep.apply_rows(svc.store, [RowChange.from_json(raw) for raw in body["rows"]])
-            await svc.hooks.config_applied()
         elif op == "mkdir":
             await asyncio.to_thread(rep.apply_mkdir, svc.volume, str(body["path"]))
         elif op == "remove":
@@ -127,7 +127,6 @@ async def on_sync(svc: HAService, request: web.Request) -> web.Response:
         if step == "config":
             rows = [RowChange.from_json(raw) for raw in body["rows"]]
             rep.replace_config(svc.store, rows)
-            await svc.hooks.config_applied()
         elif step == "extras":
             await asyncio.to_thread(rep.apply_extras, svc.volume,
                                     [str(p) for p in body["paths"]])

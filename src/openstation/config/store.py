@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from openstation.config.codec import from_dict, to_dict
 from openstation.config.sections import COLLECTIONS, SINGLETONS, Record, Section, secret_fields
 from openstation.errors import NotFoundError, PassiveServerError, StoreError, ValidationError
+from openstation.events import ConfigChanged, EventBus
 from openstation.hardware import Hardware
 
 S = TypeVar("S", bound=Section)
@@ -229,6 +230,8 @@ class ConfigStore:
         self.listeners: list[CommitListener] = []
         # Why a write from `source` is refused right now (an HA passive server), or None.
         self.write_guard: Callable[[str], str | None] | None = None
+        # Where each commit is published, as a ConfigChanged, for the appliers.
+        self.events: EventBus | None = None
 
     @classmethod
     def open(cls, path: Path, hardware: Hardware, *, clock: Clock = time.time,
@@ -365,6 +368,9 @@ class ConfigStore:
                 self._tx = None
                 for listener in self.listeners:
                     listener(rows)
+                if self.events is not None and rows:
+                    self.events.publish(ConfigChanged(
+                        frozenset(row.section for row in rows), tuple(rows), actor, source))
             finally:
                 self._tx = None
 

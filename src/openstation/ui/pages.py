@@ -70,14 +70,13 @@ class Pages:
 
     def __init__(self, ctx: WebContext, network: NetworkService, security: SecurityService,
                  change_ports: PortsChanger, ports: Callable[[], dict[str, int]],
-                 changed: Callable[[], None], last_reset: Callable[[], dict[str, Any] | None],
+                 last_reset: Callable[[], dict[str, Any] | None],
                  backups: BackupHooks) -> None:
         self.ctx = ctx
         self.network = network
         self.security = security
         self.change_ports = change_ports
         self.ports = ports
-        self.changed = changed
         self.last_reset = last_reset
         self.backups = backups
 
@@ -374,7 +373,6 @@ class Pages:
             return await page(request, session, self.problems(exc))
         except ValueError:
             return await page(request, session, [("error", "A number is expected.")])
-        self.changed()
         return await page(request, session, [("ok", "Settings applied.")])
 
     async def network_general(self, request: web.Request, session: Session) -> web.Response:

@@ -22,8 +22,8 @@ PortsChanger = Callable[[str, int, int], Awaitable[dict[str, int]]]
 
 def register(registry: Registry, ctx: WebContext, network: NetworkService,
              security: SecurityService, change_ports: PortsChanger,
-             current_ports: Callable[[], dict[str, int]], changed: Callable[[], None]) -> None:
-    """Add the settings APIs; `changed` re-applies settings to the running device."""
+             current_ports: Callable[[], dict[str, int]]) -> None:
+    """Add the settings APIs (the appliers make each change live)."""
 
     def who(call: ApiCall) -> str:
         return str(call.session.user)
@@ -51,7 +51,6 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
                                call.params.get("dns_secondary", "")) if d]
         network.set_general(who(call), server_name=call.params.get("server_name"),
                             default_gateway=call.params.get("gateway"), dns=dns)
-        changed()
         return await network_get(call)
 
     def ethernet_json(index: int, iface: Any) -> dict[str, Any]:
@@ -74,7 +73,6 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
         if "mtu" in call.params:
             changes["mtu"] = call.int_param("mtu")
         network.set_interface(who(call), call.param("id"), **changes)
-        changed()
         return await ethernet_list(call)
 
     async def pppoe_list(call: ApiCall) -> dict[str, Any]:
@@ -93,7 +91,6 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
         if "mtu" in call.params:
             changes["mtu"] = call.int_param("mtu")
         network.set_pppoe(who(call), **changes)
-        changed()
         return await pppoe_list(call)
 
     async def dsm_get(call: ApiCall) -> dict[str, Any]:
@@ -116,7 +113,6 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
                               enabled=call.bool_param("enable_firewall"),
                               default_action=call.params.get("default_action"),
                               confirm=bool(call.bool_param("confirm_lockout")))
-        changed()
         return await firewall_get(call)
 
     def rule_json(rule: FirewallRule) -> dict[str, Any]:
@@ -148,7 +144,6 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
                                ) from None
         security.set_firewall(who(call), client_ip(call.request), known(), rules=rules,
                               confirm=bool(call.bool_param("confirm_lockout")))
-        changed()
         return await rules_list(call)
 
     async def autoblock_get(call: ApiCall) -> dict[str, Any]:

@@ -1,0 +1,131 @@
+"""The device's one aiohttp application: the Web API, the pages, install, the front panel,
+Web Assistant search and SSDP's description, behind the firewall gate; served on both the
+HTTP and the HTTPS listener (`listeners.py`).
+
+Shared state lives on the application under typed keys; what a boot subscribed to the
+event bus is unsubscribed by the application's cleanup context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from openstation.discovery import announcer
+from openstation.discovery.ssdp import DESCRIPTION_PATH
+from openstation.errors import PassiveServerError
+from openstation.events import EventBus
+from openstation.security import gate
+from openstation.ui.cluster_pages import add_cluster_routes
+from openstation.ui.front import add_front_routes
+from openstation.ui.pages import BackupHooks, Pages
+from openstation.webapi import (
+    assistant,
+    auth,
+    cluster_api,
+    config_backup,
+    filestation,
+    info,
+    logs,
+    settings_api,
+    shares,
+    storage_info,
+    system,
+    users,
+)
+from openstation.webapi.context import WebContext
+from openstation.webapi.dispatch import Dispatcher
+from openstation.webapi.install import install_handler
+from openstation.webapi.registry import Registry
+
+if TYPE_CHECKING:
+    from openstation.device import Device
+
+WEB = web.AppKey("web", WebContext)
+REGISTRY = web.AppKey("registry", Registry)
+BUS = web.AppKey("bus", EventBus)
+
+# 64 MiB: room for a configuration backup upload; forms stay under 1 MiB (dispatch).
+MAX_BODY = 64 << 20
+
+
+def build(device: Device) -> web.Application:
+    """The application of one boot of `device` (its services are up)."""
+    app = web.Application(client_max_size=MAX_BODY,
+                          middlewares=[device.gate.middleware, replicated(device)])
+    app[WEB] = device.web
+    app[REGISTRY] = registry = apis(device)
+    app[BUS] = device.bus
+    app.cleanup_ctx.append(appliers(device))
+    dispatcher = Dispatcher(registry, auth.make_authenticator(device.web),
+                            device.web.crypto.decrypt)
+    for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
+        app.router.add_route("*", f"/webapi/{path}", dispatcher.handle)
+    app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
+    app.router.add_post("/webman/install.cgi",
+                        install_handler(device.installer, device.backups.restore_latest))
+    backups = device.backups
+    pages = Pages(device.web, device.network, device.security, device.change_ports,
+                  lambda: dict(device.ports), lambda: device.resets.last,
+                  BackupHooks(backups.backup, backups.preview, backups.restore))
+    pages.routes(app)
+    add_cluster_routes(pages, app, device.ha, device.vmm, lambda: device.ports.get("http", 0))
+    add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
+    app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
+    assistant.add_search_routes(app, device.options.hosts)
+    return app
+
+
+def apis(device: Device) -> Registry:
+    """Every Web API of the device, as `SYNO.API.Info` lists them."""
+    web_ctx, registry = device.web, Registry()
+    info.register(registry)
+    auth.register(registry, web_ctx)
+    users.register(registry, web_ctx)
+    system.register(registry, web_ctx, device.options.hosts)
+    storage_info.register(registry, web_ctx)
+    filestation.register(registry, web_ctx.storage)
+    shares.register(registry, web_ctx, web_ctx.storage)
+    logs.register(registry, web_ctx)
+    config_backup.register(registry, web_ctx, device.backups.backup, device.backups.preview,
+                           device.backups.restore)
+    settings_api.register(registry, web_ctx, device.network, device.security,
+                          device.change_ports, lambda: dict(device.ports))
+    cluster_api.register(registry, device.ha, device.vmm, lambda: device.ports.get("http", 0))
+    return registry
+
+
+def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Subscribe this boot's appliers to the configuration's events, and unsubscribe them
+    when the application is cleaned up (shutdown, Mode 2's reboot)."""
+
+    async def subscribed(_app: web.Application) -> AsyncIterator[None]:
+        bus = device.bus
+        unsubscribe = [
+            bus.subscribe(device.gate.reload, gate.SECTIONS, "firewall"),
+            bus.subscribe(device.discovery.announce, announcer.SECTIONS, "announce"),
+            bus.subscribe(device.listeners.follow, ("ports",), "listeners"),
+        ]
+        yield
+        for stop in unsubscribe:
+            stop()
+
+    return subscribed
+
+
+def replicated(device: Device) -> Any:
+    """A request that changed something is answered once the HA passive has it too; a page
+    that tried to change something on the passive says why it cannot."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except PassiveServerError as refused:
+            return web.Response(text=str(refused), status=409)
+        await device.ha.barrier()
+        return response
+
+    return middleware

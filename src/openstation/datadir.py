@@ -12,12 +12,14 @@ belongs to the system partition.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from openstation.errors import DataDirError
+from openstation.errors import DataDirError, DeviceBusyError
 from openstation.failpoints import failpoint
 from openstation.files import fsync_dir
 
@@ -26,6 +28,28 @@ DEFAULT_DATA_DIR = Path("openstation-data")
 # The only top-level entries of a data directory that a reset may delete.
 WIPE_ALLOW_LIST: tuple[str, ...] = ("system",)
 _WIPING_SUFFIX = ".wiping"
+
+# How long to wait for the data directory's lock: a device that is starting or stopping,
+# or a CLI command working on a stopped device, holds it for a moment.
+LOCK_WAIT = 10.0
+
+
+class DeviceLock:
+    """A held data-directory lock; `release` (or exit) gives it back."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> DeviceLock:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,28 @@ class DataDir:
     @property
     def restore_journal(self) -> Path:
         return self.root / "restore-journal.json"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held by a running device, and by the CLI while it works on a stopped one."""
+        return self.root / "device.lock"
+
+    def lock(self, timeout: float = 0.0) -> DeviceLock:
+        """Take the data directory's lock (waiting up to `timeout` seconds), or raise
+        DeviceBusyError: one writer at a time, a device process or a CLI command."""
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return DeviceLock(fd)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise DeviceBusyError(
+                        f"{self.root} is in use by another openstation process (a device "
+                        "that is still starting or stopping, or another command)") from None
+                time.sleep(0.05)
 
     @property
     def volume_marker(self) -> Path:

@@ -30,7 +30,7 @@ from openstation.cluster.ha import HAService, Hooks
 from openstation.cluster.vmm import VMMService
 from openstation.config.sections import General, Lifecycle, LoginSettings, Ports
 from openstation.config.store import ConfigStore
-from openstation.datadir import DataDir
+from openstation.datadir import LOCK_WAIT, DataDir
 from openstation.device_control import control_routes
 from openstation.device_facts import describe
 from openstation.discovery.announcer import Discovery
@@ -76,6 +76,8 @@ class RunOptions:
 class Device:
     """A running virtual NAS."""
 
+    running = True  # (operations.Node) mounts and listeners exist
+
     def __init__(self, options: RunOptions, clock: Callable[[], float] = time.time) -> None:
         self.options = options
         self.clock = clock
@@ -95,9 +97,17 @@ class Device:
     # --- boot ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Power on: prepare storage, finish any interrupted reset, start every service."""
+        """Power on: take the data directory's lock, prepare storage, finish any interrupted
+        reset, start every service."""
         self.bus.bind(asyncio.get_running_loop())
-        self.hardware = await offload.run(self._prepare)
+        await offload.run(self.data_dir.root.mkdir, parents=True, exist_ok=True)
+        # A CLI command on the stopped device holds it for a moment; wait that out.
+        self._lock = await offload.run(self.data_dir.lock, LOCK_WAIT)
+        try:
+            self.hardware = await offload.run(self._prepare)
+        except BaseException:
+            self._lock.release()
+            raise
         self.discovery = Discovery(self.hardware, self.state, self.options.hosts, self.ports,
                                    self.spawn, self.options.mdns)
         self.state.subscribe(lambda _old, new: self.indicators.follow(new))
@@ -106,6 +116,7 @@ class Device:
             await self.boot()
         except BaseException:
             await self.shutdown_services()
+            self._lock.release()
             raise
 
     def _prepare(self) -> Hardware:
@@ -199,6 +210,10 @@ class Device:
             await self.listeners.change(http, https, commit)
         return dict(self.ports)
 
+    @property
+    def storage(self) -> StorageService:
+        return self.web.storage
+
     # --- what the parts ask of the device -------------------------------------------------
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -277,6 +292,7 @@ class Device:
         await self.bus.close()
         if hasattr(self, "discovery"):
             await self.discovery.close()  # withdraw the mDNS record
+        self._lock.release()
         self.indicators.power_off()
 
     # --- views ---------------------------------------------------------------------------

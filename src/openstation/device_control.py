@@ -1,19 +1,16 @@
 """The routes of the local control channel (system/panel.sock): status, the RESET button,
-a reset decision (for tests and benchmarks), settings and configuration backup — what the
-CLI uses on a running device."""
+a reset decision (for tests and benchmarks), the cluster commands, and every operation of
+the CLI's table (`operations.py`) — what the CLI uses on a running device."""
 
 from __future__ import annotations
 
-import base64
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from openstation import settings
-from openstation.config.sections import Ports, Share
-from openstation.errors import OpenStationError, ValidationError
+from openstation import operations
+from openstation.errors import ConflictError, OpenStationError, ValidationError
 from openstation.ui.front import press_or_release
-from openstation.webapi.shares import share_json
 
 if TYPE_CHECKING:
     from openstation.device import Device
@@ -41,84 +38,20 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
         device.resets.start(mode, "control")
         return web.json_response({"accepted": True, "mode": mode})
 
-    async def config(request: web.Request) -> web.Response:
+    async def op(request: web.Request) -> web.Response:
+        """One operation of the CLI's table (operations.py), on this device's services."""
         try:
             body = await request.json()
-            section, values = str(body["section"]), dict(body.get("values", {}))
+            name, args = str(body["op"]), dict(body.get("args") or {})
         except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "send {section, values}"}, status=400)
+            return web.json_response({"error": "send {op, args}"}, status=400)
         try:
-            if section == "ports" and values:
-                current = device.wanted_ports(device.store) if device.store else (0, 0)
-                typed = settings.convert(Ports, values)
-                await device.change_ports("cli", typed.get("http", current[0]),
-                                        typed.get("https", current[1]))
-                result = settings.read(device.store, section) if device.store else {}
-            elif values:
-                assert device.store is not None
-                result = settings.apply(device.store, device.network, device.security, section,
-                                        {k: str(v) for k, v in values.items()}, "cli")
-            else:
-                assert device.store is not None
-                result = settings.read(device.store, section)
-        except ValidationError as exc:
-            return web.json_response({"error": str(exc), "problems": exc.problems},
+            return web.json_response({"result": await operations.run(device, name, args)})
+        except (KeyError, TypeError, ValueError) as exc:
+            return web.json_response({"error": f"bad arguments for {name}: {exc}"},
                                      status=400)
         except OpenStationError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"section": section, "values": result})
-
-    async def backup_restore(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-            action = body["action"]
-            passphrase = body.get("passphrase") or None
-            raw = base64.b64decode(body.get("file", ""))
-            sections = body.get("sections") or None
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "send {action, file, passphrase}"},
-                                     status=400)
-        try:
-            if action == "backup":
-                return web.json_response(
-                    {"file": base64.b64encode(await device.backups.backup(passphrase)).decode()})
-            if action == "preview":
-                return web.json_response(await device.backups.preview(raw, passphrase,
-                                                                      sections))
-            if action == "restore":
-                changes = await device.backups.restore(raw, passphrase, sections, "cli")
-                return web.json_response({"changes": changes})
-        except OpenStationError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"error": "action: backup, preview or restore"},
-                                 status=400)
-
-    async def share(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-            action, name = str(body["action"]), str(body.get("name", ""))
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "send {action, name}"}, status=400)
-        storage = device.web.storage
-        try:
-            if action == "create":
-                await storage.create_share(name, actor="cli", encrypted=bool(body.get("encrypted")),
-                                     passphrase=body.get("passphrase"),
-                                     description=str(body.get("description", "")))
-            elif action == "delete":
-                storage.delete_share(name, actor="cli", confirm=bool(body.get("confirm")))
-            elif action == "mount":
-                key = body.get("key_file")
-                await storage.mount(name, passphrase=body.get("passphrase"),
-                              key_file=base64.b64decode(key) if key else None)
-            elif action == "unmount":
-                storage.unmount(name)
-            elif action != "list":
-                return web.json_response({"error": "unknown action"}, status=400)
-        except OpenStationError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"shares": [share_json(storage, s) for s in
-                                             storage.store.records(Share)]})
+            return answer_error(exc)
 
     async def cluster(request: web.Request) -> web.Response:
         """`openstation ha …` and `openstation vmm …` (local access stands for an admin)."""
@@ -156,13 +89,20 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
                     str(args.get("peer_password", "")), device.ports.get("http", 0)))
             if (kind, action) == ("vmm", "leave"):
                 return web.json_response(await vmm.leave("cli"))
-        except ValidationError as exc:
-            return web.json_response({"error": str(exc), "problems": exc.problems},
-                                     status=400)
-        except (OpenStationError, ValueError) as exc:
+        except OpenStationError as exc:
+            return answer_error(exc)
+        except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"error": f"unknown: {kind} {action}"}, status=400)
 
-    return [("GET", "/status", status), ("POST", "/cluster", cluster), ("POST", "/share", share),
-            ("POST", "/button", button), ("POST", "/reset", reset), ("POST", "/config", config),
-            ("POST", "/backup", backup_restore)]
+    return [("GET", "/status", status), ("POST", "/cluster", cluster), ("POST", "/op", op),
+            ("POST", "/button", button), ("POST", "/reset", reset)]
+
+
+def answer_error(exc: OpenStationError) -> web.Response:
+    """The control socket's one error boundary: the message, each invalid field, and 409
+    for what the device's state refuses (the CLI prints them and exits 1)."""
+    body: dict[str, Any] = {"error": str(exc)}
+    if isinstance(exc, ValidationError):
+        body["problems"] = exc.problems
+    return web.json_response(body, status=409 if isinstance(exc, ConflictError) else 400)

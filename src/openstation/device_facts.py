@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from openstation import catalog
-from openstation.config.sections import General, Ports
+from openstation.config.sections import General, Lifecycle, Ports
 from openstation.config.store import ConfigStore
 from openstation.datadir import DataDir
-from openstation.hardware import Hardware
+from openstation.errors import UserInputError
+from openstation.hardware import Hardware, load_or_create
 from openstation.lifecycle.status import Status
 from openstation.storage.volume import volume_initialised
 
@@ -42,3 +43,21 @@ def initial_state(data_dir: DataDir) -> str:
     if volume_initialised(data_dir.volume_marker):
         return Status.CONFIGURATION_LOST.persisted
     return Status.NOT_INSTALLED.persisted
+
+
+def stopped(data_dir: DataDir) -> dict[str, Any]:
+    """The facts of a device that is not running, read from its data directory (a
+    read-only look: it writes nothing)."""
+    if not data_dir.hardware_file.exists():
+        raise UserInputError(f"{data_dir.root} holds no device (run `openstation run` first)")
+    hardware = load_or_create(data_dir.hardware_file, None)
+    if data_dir.config_db.exists():
+        store = ConfigStore.open_readonly(data_dir.config_db, hardware)
+        try:
+            facts = describe(hardware, store, Status.from_persisted(store.get(Lifecycle).state))
+        finally:
+            store.close()
+    else:
+        facts = describe(hardware, None, Status.from_persisted(initial_state(data_dir)))
+    facts["running"] = False
+    return facts

@@ -141,3 +141,7 @@ class IllegalTransition(OpenStationError):
 class PassiveServerError(ConflictError):
     """A change on the passive server of a High Availability pair: its next resync would
     undo it, so it is refused; make it on the active server."""
+
+
+class DeviceBusyError(OpenStationError):
+    """Another openstation process holds the data directory's lock."""

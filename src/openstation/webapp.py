@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from openstation.cluster.replication import REPLICATED
 from openstation.discovery import announcer
 from openstation.discovery.ssdp import DESCRIPTION_PATH
 from openstation.errors import PassiveServerError
@@ -107,6 +108,7 @@ def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]
             bus.subscribe(device.gate.reload, gate.SECTIONS, "firewall"),
             bus.subscribe(device.discovery.announce, announcer.SECTIONS, "announce"),
             bus.subscribe(device.listeners.follow, ("ports",), "listeners"),
+            bus.subscribe(device.ha.committed, REPLICATED, "high-availability"),
         ]
         yield
         for stop in unsubscribe:

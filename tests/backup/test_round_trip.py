@@ -143,7 +143,7 @@ def restore_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, by
     device.stop()
     configure_everything(data)
     device = DeviceProcess(data).start()
-    raw = base64.b64decode(panel(data, "/backup", {"action": "backup"})["file"])
+    raw = base64.b64decode(panel(data, "/op", {"op": "backup.export"})["result"]["file"])
     openstation("config", "set", "ports", "http=6000", "https=6001", "--data-dir", str(data),
                 check=True)
     openstation("user", "delete", "carol", "--data-dir", str(data), check=True)
@@ -157,8 +157,8 @@ POINTS = ["restore-journaled", "restore-sections", "restore-committed"]
 
 
 def run_restore(data: Path, raw: bytes) -> None:
-    answer = panel(data, "/backup", {"action": "restore",
-                                     "file": base64.b64encode(raw).decode()})
+    answer = panel(data, "/op", {"op": "backup.restore",
+                                 "args": {"file": base64.b64encode(raw).decode()}})
     assert "error" not in answer, answer
 
 
@@ -195,8 +195,8 @@ def test_random_power_loss_during_restores_leaves_old_or_new(
         assert device.proc is not None
         with contextlib.suppress(Exception):
             asyncio.run(asyncio.wait_for(control.call(
-                data / "system" / "panel.sock", "POST", "/backup",
-                {"action": "restore", "file": base64.b64encode(raw).decode()}),
+                data / "system" / "panel.sock", "POST", "/op",
+                {"op": "backup.restore", "args": {"file": base64.b64encode(raw).decode()}}),
                 rng.uniform(0.0, 0.05)))
         device.proc.send_signal(signal.SIGKILL)
         device.proc.communicate()

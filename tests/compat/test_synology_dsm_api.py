@@ -78,9 +78,9 @@ async def test_shares_show_in_core_share_and_file_station(device: DeviceProcess,
     from openstation.panel.control import call
 
     data = tmp_path / "data"
-    answer = await call(data / "system" / "panel.sock", "POST", "/share",
-                        {"action": "create", "name": "photos"})
-    share_uuid = answer["shares"][0]["uuid"]
+    answer = await call(data / "system" / "panel.sock", "POST", "/op",
+                        {"op": "share.create", "args": {"name": "photos"}})
+    share_uuid = answer["result"][0]["uuid"]
     (data / "volume1" / "photos" / "big.bin").write_bytes(b"x" * 3 * 2**20)
     dsm = client(http, device, "alice", STRONG)
     assert await dsm.login()

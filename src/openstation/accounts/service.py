@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from openstation.accounts.passwords import hash_password, verify_password
 from openstation.accounts.policy import name_problem, unmet_rules
@@ -223,6 +224,33 @@ class AccountService:
                     group.members = [m for m in group.members if m != name]
                     tx.put_record(group)
         self.on_signed_out(name)
+
+    def delete_users(self, names: list[str], *, actor: str) -> None:
+        """Delete several accounts: all of them, or none."""
+        with self.store.transaction(actor):
+            for name in names:
+                self.delete_user(name, actor=actor)
+
+    def set_password_policy(self, actor: str, **changes: Any) -> PasswordPolicy:
+        """Change the strong-password rules (None leaves a rule as it is)."""
+        policy = self.store.get(PasswordPolicy)
+        for field_name, value in changes.items():
+            if value is not None:
+                setattr(policy, field_name, value)
+        if not 1 <= policy.min_length <= 127 or not 0 <= policy.max_age_days <= 3650:
+            raise ValidationError({"min_length": "1-127", "max_age_days": "0-3650"})
+        with self.store.transaction(actor) as tx:
+            tx.put(policy)
+        return policy
+
+    def enrol_otp(self, name: str, secret: str) -> None:
+        """Turn 2-step verification on for `name` with a secret it has just proven."""
+        with self.store.transaction(name) as tx:
+            user = tx.record(User, name)
+            if user is None:
+                raise NotFoundError(f"no user named {name!r}")
+            user.otp_secret = secret
+            tx.put_record(user)
 
     def administrators(self) -> list[str]:
         group = self.store.record(Group, ADMINISTRATORS)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from openstation.datadir import DataDir
-from openstation.errors import UserInputError
+from openstation.datadir import LOCK_WAIT, DataDir
+from openstation.errors import (
+    DeviceBusyError,
+    DeviceNotRunningError,
+    UserInputError,
+    ValidationError,
+)
 from openstation.panel import control_client
-
-if TYPE_CHECKING:
-    from openstation.config.store import ConfigStore
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="openstation: a virtual Synology-style NAS (DSM 6.2).")
@@ -36,25 +36,44 @@ DataDirOption = Annotated[Path, typer.Option("--data-dir", help="The device's da
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-@contextmanager
-def open_store(data_dir: Path, writing: bool = False) -> Iterator[ConfigStore]:
-    """The device's configuration store, whether the device runs or not. `writing`: refused
-    on the passive server of a High Availability pair (its next resync would undo it)."""
-    from openstation.cluster import passive
-    from openstation.config.sections import HACluster
-    from openstation.config.store import ConfigStore
-    from openstation.hardware import load_or_create
+def operate(data_dir: Path, name: str, /, **args: Any) -> Any:
+    """Run operation `name` (operations.py): through the running device's control socket,
+    or, when none runs, on the stopped device opened locally under its lock."""
+    import time
 
     data = DataDir(data_dir)
-    if not data.hardware_file.exists() or not data.config_db.exists():
-        raise UserInputError(f"{data_dir} holds no device (run `openstation run` first)")
-    store = ConfigStore.open(data.config_db, load_or_create(data.hardware_file, None),
-                             create=False)
-    try:
-        store.write_guard = passive.guard(lambda: passive.refusal(store.get(HACluster)))
-        yield store
-    finally:
-        store.close()
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            answer = control_client.call(data.control_socket, "POST", "/op",
+                                         {"op": name, "args": args})
+        except DeviceNotRunningError:
+            try:
+                return _operate_locally(data_dir, name, args)
+            except DeviceBusyError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)  # a device is starting (or stopping): ask it again
+                continue
+        if "error" in answer:
+            for key, why in (answer.get("problems") or {}).items():
+                err.print(f"  {key}: {why}")
+            raise UserInputError(str(answer["error"]))
+        return answer["result"]
+
+
+def _operate_locally(data_dir: Path, name: str, args: dict[str, Any]) -> Any:
+    import asyncio
+
+    from openstation import local, operations
+
+    with local.opened(data_dir, wait=0) as node:
+        try:
+            return asyncio.run(operations.run(node, name, args))
+        except ValidationError as exc:
+            for key, why in exc.problems.items():
+                err.print(f"  {key}: {why}")
+            raise
 
 
 def panel_call(data_dir: Path, method: str, path: str, payload: dict[str, Any] | None = None

@@ -18,15 +18,12 @@ from openstation.cli.common import (
     JsonOption,
     app,
     err,
+    operate,
     out,
 )
-from openstation.config.sections import Lifecycle
-from openstation.config.store import ConfigStore
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
-from openstation.device_facts import describe, initial_state
+from openstation.device_facts import stopped
 from openstation.errors import DeviceNotRunningError, UserInputError
-from openstation.hardware import load_or_create
-from openstation.lifecycle.status import Status
 from openstation.panel import control_client
 
 if TYPE_CHECKING:
@@ -162,25 +159,7 @@ def _status_facts(data_dir: DataDir) -> dict[str, Any]:
         facts.pop("panel", None)
         return facts
     except DeviceNotRunningError:
-        pass
-    if not data_dir.hardware_file.exists():
-        raise UserInputError(f"{data_dir.root} holds no device (run `openstation run` first)")
-    hardware = load_or_create(data_dir.hardware_file, None)
-    if data_dir.config_db.exists():
-        store = ConfigStore.open_readonly(data_dir.config_db, hardware)
-        try:
-            facts = describe(hardware, store, Status.from_persisted(_lifecycle_state(store)))
-        finally:
-            store.close()
-    else:
-        facts = describe(hardware, None, Status.from_persisted(initial_state(data_dir)))
-    facts["running"] = False
-    return facts
-
-
-def _lifecycle_state(store: ConfigStore) -> str:
-    return store.get(Lifecycle).state
-
+        return stopped(data_dir)
 
 
 # --- log ----------------------------------------------------------------------------------
@@ -192,19 +171,8 @@ def show_log(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = F
              resets: Annotated[bool, typer.Option("--resets", help="Only resets.")] = False
              ) -> None:
     """The audit log (Log Center): who changed what, and every reset."""
-    data = DataDir(data_dir)
-    if not data.config_db.exists():
-        raise UserInputError(f"{data_dir} holds no configuration database")
-    store = ConfigStore.open_readonly(data.config_db, load_or_create(data.hardware_file, None))
-    try:
-        entries = store.audit_log(limit=limit, section="system" if resets else section)
-    finally:
-        store.close()
-    if resets:
-        entries = [e for e in entries if e.action == "reset"]
-    rows: list[dict[str, Any]] = [{"id": e.id, "at": e.at, "actor": e.actor, "source": e.source,
-             "action": e.action, "section": e.section, "key": e.key, "detail": e.detail}
-            for e in entries]
+    rows: list[dict[str, Any]] = operate(data_dir, "log", limit=limit, section=section,
+                                         resets=resets)
     if as_json:
         out.print_json(json.dumps(rows))
         return

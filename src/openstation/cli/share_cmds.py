@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from pathlib import Path
@@ -14,13 +13,12 @@ from openstation.cli.common import (
     DataDirOption,
     JsonOption,
     app,
-    open_store,
+    operate,
     out,
     write_private,
 )
-from openstation.datadir import DEFAULT_DATA_DIR, DataDir
-from openstation.errors import DeviceNotRunningError, UserInputError
-from openstation.panel import control_client
+from openstation.datadir import DEFAULT_DATA_DIR
+from openstation.errors import UserInputError
 
 share_app = typer.Typer(no_args_is_help=True,
                         help="Shared folders: list, create, delete, mount, unmount, export-key.")
@@ -30,33 +28,13 @@ Passphrase = Annotated[str | None, typer.Option(help="The shared folder's passph
 
 
 def _share(data_dir: Path, action: str, **fields: Any) -> list[dict[str, Any]]:
-    """Through the running device (mounts live in its memory)."""
-    try:
-        answer = control_client.call(DataDir(data_dir).control_socket, "POST", "/share",
-                                          {"action": action, **fields})
-    except DeviceNotRunningError:
-        if action in ("mount", "unmount", "create", "delete"):
-            raise UserInputError(f"`share {action}` needs the device running "
-                                 "(`openstation run`)") from None
-        raise
-    if "error" in answer:
-        raise UserInputError(str(answer["error"]))
-    return list(answer["shares"])
+    return list(operate(data_dir, f"share.{action}", **fields))
 
 
 @share_app.command("list")
 def share_list(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
     """Shared folders, encrypted or not, mounted or not."""
-    try:
-        shares = _share(data_dir, "list")
-    except DeviceNotRunningError:
-        from openstation.config.sections import Share
-        from openstation.storage.service import StorageService
-        from openstation.webapi.shares import share_json
-
-        with open_store(data_dir) as store:
-            storage = StorageService(store, DataDir(data_dir).volume)
-            shares = [share_json(storage, s) for s in store.records(Share)]
+    shares = _share(data_dir, "list")
     if as_json:
         out.print_json(json.dumps(shares))
         return
@@ -118,10 +96,7 @@ def share_export_key(name: str, output: Annotated[Path, typer.Option("-o", "--ou
                      passphrase: Annotated[str, typer.Option(prompt=True, hide_input=True)],
                      data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Write the share's key file (it mounts the share without the passphrase)."""
-    from openstation.storage.service import StorageService
-
-    with open_store(data_dir) as store:
-        body = asyncio.run(StorageService(store, DataDir(data_dir).volume).export_key(
-            name, passphrase))
+    answer = operate(data_dir, "share.export_key", name=name, passphrase=passphrase)
+    body = base64.b64decode(answer["file"])
     write_private(output, body)
     out.print(f"wrote {output}")

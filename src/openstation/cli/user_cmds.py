@@ -1,26 +1,14 @@
-"""`openstation user …`: Control Panel > User from the command line."""
+"""`openstation user …`: Control Panel > User from the command line (running or stopped)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated, Any
 
 import typer
 
-from openstation.accounts.service import AccountService, UserChanges
-from openstation.cli.common import (
-    DataDirOption,
-    JsonOption,
-    open_store,
-    out,
-    user_app,
-)
-from openstation.config.sections import User
+from openstation.cli.common import DataDirOption, JsonOption, operate, out, user_app
 from openstation.datadir import DEFAULT_DATA_DIR
-
-# --- user ---------------------------------------------------------------------------------
-
 
 PasswordOption = Annotated[str, typer.Option(prompt=True, hide_input=True,
                                              confirmation_prompt=True, help="The password.")]
@@ -29,13 +17,7 @@ PasswordOption = Annotated[str, typer.Option(prompt=True, hide_input=True,
 @user_app.command("list")
 def user_list(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
     """List accounts with their status (Disabled / Normal) and administrators."""
-    with open_store(data_dir) as store:
-        users = store.records(User)
-        admins = AccountService(store).administrators()
-    rows: list[dict[str, Any]] = [
-        {"name": u.name, "uid": u.uid, "status": "Disabled" if u.disabled else "Normal",
-         "administrator": u.name in admins, "description": u.description,
-         "email": u.email, "two_step": bool(u.otp_secret)} for u in users]
+    rows: list[dict[str, Any]] = operate(data_dir, "user.list")
     if as_json:
         out.print_json(json.dumps(rows))
         return
@@ -56,10 +38,8 @@ def user_create(name: str, password: PasswordOption,
                                  ] = False,
                 description: str = "", email: str = "") -> None:
     """Create an account (its password must pass the strong-password policy)."""
-    with open_store(data_dir, writing=True) as store:
-        asyncio.run(AccountService(store).create_user(
-            name, password, actor="cli", administrator=admin, description=description,
-            email=email))
+    operate(data_dir, "user.create", name=name, password=password, admin=admin,
+            description=description, email=email)
     out.print(f"created {name}", highlight=False)
 
 
@@ -69,32 +49,27 @@ def user_set(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
              new_name: str | None = None, description: str | None = None,
              email: str | None = None) -> None:
     """Change an account: password, name, description, e-mail."""
-    changes = UserChanges(new_name=new_name, password=password, description=description,
-                          email=email)
-    with open_store(data_dir, writing=True) as store:
-        asyncio.run(AccountService(store).set_user(name, changes, actor="cli"))
+    operate(data_dir, "user.set", name=name, password=password, new_name=new_name,
+            description=description, email=email)
     out.print(f"changed {name}", highlight=False)
 
 
 @user_app.command("disable")
 def user_disable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Disable an account ("Disable this account"); its sessions end."""
-    with open_store(data_dir, writing=True) as store:
-        asyncio.run(AccountService(store).set_user(name, UserChanges(disabled=True), actor="cli"))
+    operate(data_dir, "user.set", name=name, disabled=True)
     out.print(f"disabled {name}", highlight=False)
 
 
 @user_app.command("enable")
 def user_enable(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Enable a disabled account."""
-    with open_store(data_dir, writing=True) as store:
-        asyncio.run(AccountService(store).set_user(name, UserChanges(disabled=False), actor="cli"))
+    operate(data_dir, "user.set", name=name, disabled=False)
     out.print(f"enabled {name}", highlight=False)
 
 
 @user_app.command("delete")
 def user_delete(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> None:
     """Delete an account (never a system account or the last enabled administrator)."""
-    with open_store(data_dir, writing=True) as store:
-        AccountService(store).delete_user(name, actor="cli")
+    operate(data_dir, "user.delete", name=name)
     out.print(f"deleted {name}", highlight=False)

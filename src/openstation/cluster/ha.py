@@ -32,8 +32,9 @@ from openstation.cluster.ha_shipping import shipper
 from openstation.cluster.link import PeerLink, WebApiClient, client_context, server_context
 from openstation.cluster.replog import ReplicationLog
 from openstation.config.sections import General, HACluster, Role
-from openstation.config.store import ConfigStore, RowChange
+from openstation.config.store import ConfigStore
 from openstation.errors import ClusterError, PeerError, ValidationError
+from openstation.events import ConfigChanged
 from openstation.files import write_atomic
 from openstation.hardware import Hardware
 from openstation.lifecycle.status import Status
@@ -96,16 +97,11 @@ class HAService:
         self.manifest = rep.Manifest(volume)
         self.log = ReplicationLog()
         self.applied = 0  # (passive) the last sequence number applied
-        # Commits of other processes (the CLI writes the store directly): seen by SQLite's
-        # data_version and found through the audit log, written in the same transaction.
-        self._data_version = store.data_version()
-        self._audit_mark = store.audit_mark()
         self._tasks: list[asyncio.Task[Any]] = []
         self._runner: web.AppRunner | None = None
         self._server_context: Any = None
         self.link: PeerLink | None = None
         self.port = 0
-        store.listeners.append(self._committed)
 
     # --- start and stop --------------------------------------------------------------------
 
@@ -139,8 +135,6 @@ class HAService:
         if self.link is not None:
             await self.link.close()
             self.link = None
-        with contextlib.suppress(ValueError):
-            self.store.listeners.remove(self._committed)
 
     def _start_tasks(self) -> None:
         self.since = self.clock()
@@ -435,28 +429,14 @@ class HAService:
         return (self.ha.member and self.ha.role == "active"
                 and self.peer_state in ("syncing", "in sync"))
 
-    def _committed(self, rows: list[RowChange]) -> None:
+    def committed(self, event: ConfigChanged) -> None:
+        """An applier: ship every committed row of the replicated sections, in order (the
+        CLI's changes too: they are made through the running device)."""
         if not self._recording():
             return
-        wanted = [row.to_json() for row in rows if row.section in rep.REPLICATED]
+        wanted = [row.to_json() for row in event.rows if row.section in rep.REPLICATED]
         if wanted:
             self.log.append({"kind": "rows", "rows": wanted})
-
-    def catch_up(self) -> None:
-        """Ship rows that another process committed (e.g. `openstation user create`)."""
-        mark = self.store.audit_mark()  # read first: a later outside commit changes the version
-        version = self.store.data_version()
-        if version == self._data_version:
-            self._audit_mark = mark  # only this process wrote since: already shipped
-            return
-        self._data_version = version
-        self._audit_mark, touched = self.store.audited_after(self._audit_mark)
-        if not self._recording():
-            return
-        rows = [self.store.current_row(section, key).to_json()
-                for section, key in sorted(touched) if section in rep.REPLICATED]
-        if rows:
-            self.log.append({"kind": "rows", "rows": rows})
 
     def changed(self, path: Path) -> None:
         """StorageService: a path on volume1 was written, created or deleted."""
@@ -531,7 +511,6 @@ class HAService:
 
     async def _beat(self) -> None:
         """One heartbeat: tell the peer, hear it (or not), decide, act."""
-        self.catch_up()
         if self.link is not None:
             try:
                 answer = await self.link.post("/ha/heartbeat", self.mine(),

@@ -384,27 +384,6 @@ class ConfigStore:
                                     " ORDER BY section, key") if section in sections]
         return rows
 
-    def data_version(self) -> int:
-        """Changes when another connection (another process: the CLI) commits."""
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-
-    def audit_mark(self) -> int:
-        """The newest audit entry's id (0: none)."""
-        return int(self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0])
-
-    def audited_after(self, mark: int) -> tuple[int, set[tuple[str, str]]]:
-        """(newest audit id, the (section, key) pairs audited after `mark`)."""
-        rows = self._conn.execute("SELECT id, section, key FROM audit WHERE id > ?",
-                                  (mark,)).fetchall()
-        newest = max((row[0] for row in rows), default=mark)
-        return newest, {(row[1], row[2]) for row in rows}
-
-    def current_row(self, section: str, key: str) -> RowChange:
-        """A row as it is now (data None: it does not exist), to ship as a change."""
-        if key == "":
-            return RowChange(section, "", self._raw_section(section), True)
-        return RowChange(section, key, self._raw_record(section, key), False)
-
     def record_keys(self, section: str) -> list[str]:
         return [key for (key,) in self._conn.execute(
             "SELECT key FROM records WHERE section = ? ORDER BY key", (section,))]

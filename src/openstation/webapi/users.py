@@ -112,9 +112,9 @@ def register(registry: Registry, ctx: WebContext) -> None:
 
     async def delete_user(call: ApiCall) -> dict[str, Any]:
         names = call.json_param("name")
-        with ctx.store.transaction(actor(call), "webapi"):  # all of them, or none
-            for name in names if isinstance(names, list) else [names]:
-                accounts.delete_user(str(name), actor=actor(call))
+        accounts.delete_users([str(name) for name in
+                               (names if isinstance(names, list) else [names])],
+                              actor=actor(call))
         return {}
 
     async def list_groups(call: ApiCall) -> dict[str, Any]:
@@ -134,18 +134,16 @@ def register(registry: Registry, ctx: WebContext) -> None:
                 "max_age_days": policy.max_age_days}
 
     async def set_policy(call: ApiCall) -> dict[str, Any]:
-        policy = ctx.store.get(PasswordPolicy)
-        length = call.int_param("min_length", policy.min_length, low=1, high=127)
-        policy.min_length = length
+        changes: dict[str, Any] = {
+            "min_length": (call.int_param("min_length", low=1, high=127)
+                           if "min_length" in call.params else None),
+            "max_age_days": (call.int_param("max_age_days", high=3650)
+                             if "max_age_days" in call.params else None)}
         for param, field in (("mixed_case", "mixed_case"), ("included_numeric_char", "digit"),
                              ("included_special_char", "special"),
                              ("exclude_username", "exclude_username")):
-            value = call.bool_param(param)
-            if value is not None:
-                setattr(policy, field, value)
-        policy.max_age_days = call.int_param("max_age_days", policy.max_age_days, high=3650)
-        with ctx.store.transaction(actor(call), "webapi") as tx:
-            tx.put(policy)
+            changes[field] = call.bool_param(param)
+        accounts.set_password_policy(actor(call), **changes)
         return await get_policy(call)
 
     async def normal_get(call: ApiCall) -> dict[str, Any]:
@@ -177,11 +175,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
         if not pyotp.TOTP(secret).verify(call.param("code"), for_time=int(ctx.clock()),
                                          valid_window=1):
             raise ApiError(404, errors={"reason": "wrong 2-step verification code"})
-        with ctx.store.transaction(call.session.user, "webapi") as tx:
-            user = tx.record(User, call.session.user)
-            assert user is not None
-            user.otp_secret = secret
-            tx.put_record(user)
+        accounts.enrol_otp(call.session.user, secret)
         del call.session.extra["pending_otp"]
         return {}
 

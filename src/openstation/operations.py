@@ -1,0 +1,230 @@
+"""What the command line asks of a device, in one table.
+
+The same operations serve a running device (the CLI sends `{"op", "args"}` over the control
+socket, and the device runs them on its own services) and a stopped one (the CLI opens it
+with `local.opened`, under the data directory's lock, and runs them itself). Either way
+they go through the services, so validation, audit and events are the same as the Web
+API's.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from openstation import settings
+from openstation.accounts.service import AccountService, UserChanges
+from openstation.config.sections import Ports, Share, User
+from openstation.config.store import ConfigStore
+from openstation.errors import NotFoundError, UserInputError
+from openstation.lifecycle.reset import RESET_ACTION
+from openstation.lifecycle.restore_engine import ConfigBackups
+from openstation.network.service import NetworkService
+from openstation.security.service import SecurityService
+from openstation.storage.service import StorageService
+from openstation.webapi.shares import share_json
+
+ACTOR = "cli"
+
+
+class Node(Protocol):
+    """A device the operations can work on: running, or opened while stopped."""
+
+    running: bool  # mounts and listeners exist only in a running device
+
+    @property
+    def store(self) -> ConfigStore | None: ...
+
+    @property
+    def accounts(self) -> AccountService: ...
+
+    @property
+    def network(self) -> NetworkService: ...
+
+    @property
+    def security(self) -> SecurityService: ...
+
+    @property
+    def storage(self) -> StorageService: ...
+
+    @property
+    def backups(self) -> ConfigBackups: ...
+
+    async def change_ports(self, actor: str, http: int, https: int) -> dict[str, int]: ...
+
+
+Operation = Callable[[Node, dict[str, Any]], Awaitable[Any]]
+OPERATIONS: dict[str, Operation] = {}
+
+
+def operation(name: str) -> Callable[[Operation], Operation]:
+    def add(function: Operation) -> Operation:
+        OPERATIONS[name] = function
+        return function
+    return add
+
+
+async def run(node: Node, name: str, args: dict[str, Any]) -> Any:
+    """Run operation `name`; its errors are the services' (OpenStationError)."""
+    found = OPERATIONS.get(name)
+    if found is None:
+        raise NotFoundError(f"no operation {name!r}")
+    if node.store is None:
+        raise UserInputError("the device is rebooting; try again in a moment")
+    return await found(node, args)
+
+
+def _store(node: Node) -> ConfigStore:
+    assert node.store is not None  # run() checked
+    return node.store
+
+
+# --- users ----------------------------------------------------------------------------------
+
+@operation("user.list")
+async def user_list(node: Node, _args: dict[str, Any]) -> list[dict[str, Any]]:
+    admins = node.accounts.administrators()
+    return [{"name": u.name, "uid": u.uid, "status": "Disabled" if u.disabled else "Normal",
+             "administrator": u.name in admins, "description": u.description,
+             "email": u.email, "two_step": bool(u.otp_secret)}
+            for u in _store(node).records(User)]
+
+
+@operation("user.create")
+async def user_create(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    user = await node.accounts.create_user(
+        str(args["name"]), str(args["password"]), actor=ACTOR,
+        administrator=bool(args.get("admin")), description=str(args.get("description", "")),
+        email=str(args.get("email", "")))
+    return {"name": user.name, "uid": user.uid}
+
+
+@operation("user.set")
+async def user_set(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: args[key] for key in ("new_name", "password", "description", "email",
+                                         "disabled") if args.get(key) is not None}
+    user = await node.accounts.set_user(str(args["name"]), UserChanges(**fields), actor=ACTOR)
+    return {"name": user.name, "uid": user.uid}
+
+
+@operation("user.delete")
+async def user_delete(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    node.accounts.delete_user(str(args["name"]), actor=ACTOR)
+    return {}
+
+
+# --- settings ------------------------------------------------------------------------------
+
+@operation("config.get")
+async def config_get(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    return settings.read(_store(node), str(args["section"]))
+
+
+@operation("config.set")
+async def config_set(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    section, values = str(args["section"]), {k: str(v) for k, v in args["values"].items()}
+    store = _store(node)
+    if section == "ports":
+        current = store.get(Ports)
+        typed = settings.convert(Ports, values)
+        await node.change_ports(ACTOR, typed.get("http", current.http),
+                                typed.get("https", current.https))
+        return settings.read(store, section)
+    return settings.apply(store, node.network, node.security, section, values, ACTOR)
+
+
+# --- configuration backup ------------------------------------------------------------------
+
+def _file(args: dict[str, Any]) -> bytes:
+    try:
+        return base64.b64decode(str(args.get("file", "")), validate=True)
+    except ValueError:
+        raise UserInputError("the backup file is not valid base64") from None
+
+
+@operation("backup.export")
+async def backup_export(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    body = await node.backups.backup(args.get("passphrase") or None)
+    return {"file": base64.b64encode(body).decode()}
+
+
+@operation("backup.preview")
+async def backup_preview(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    return await node.backups.preview(_file(args), args.get("passphrase") or None,
+                                      args.get("sections") or None)
+
+
+@operation("backup.restore")
+async def backup_restore(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    changes = await node.backups.restore(_file(args), args.get("passphrase") or None,
+                                         args.get("sections") or None, ACTOR)
+    return {"changes": changes}
+
+
+# --- shared folders ------------------------------------------------------------------------
+
+def _shares(node: Node) -> list[dict[str, Any]]:
+    return [share_json(node.storage, share) for share in _store(node).records(Share)]
+
+
+def _running(node: Node, what: str) -> None:
+    if not node.running:
+        raise UserInputError(f"`share {what}` needs the device running (`openstation run`)")
+
+
+@operation("share.list")
+async def share_list(node: Node, _args: dict[str, Any]) -> list[dict[str, Any]]:
+    return _shares(node)
+
+
+@operation("share.create")
+async def share_create(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
+    _running(node, "create")
+    await node.storage.create_share(
+        str(args["name"]), actor=ACTOR, encrypted=bool(args.get("encrypted")),
+        passphrase=args.get("passphrase"), description=str(args.get("description", "")))
+    return _shares(node)
+
+
+@operation("share.delete")
+async def share_delete(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
+    _running(node, "delete")
+    node.storage.delete_share(str(args["name"]), actor=ACTOR, confirm=bool(args.get("confirm")))
+    return _shares(node)
+
+
+@operation("share.mount")
+async def share_mount(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
+    _running(node, "mount")
+    key = args.get("key_file")
+    await node.storage.mount(str(args["name"]), passphrase=args.get("passphrase"),
+                             key_file=base64.b64decode(key) if key else None)
+    return _shares(node)
+
+
+@operation("share.unmount")
+async def share_unmount(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
+    _running(node, "unmount")
+    node.storage.unmount(str(args["name"]))
+    return _shares(node)
+
+
+@operation("share.export_key")
+async def share_export_key(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    body = await node.storage.export_key(str(args["name"]), str(args["passphrase"]))
+    return {"file": base64.b64encode(body).decode()}
+
+
+# --- Log Center ------------------------------------------------------------------------------
+
+@operation("log")
+async def log(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
+    resets = bool(args.get("resets"))
+    entries = _store(node).audit_log(limit=int(args.get("limit", 50)),
+                                     section="system" if resets else args.get("section"))
+    if resets:
+        entries = [e for e in entries if e.action == RESET_ACTION]
+    return [{"id": e.id, "at": e.at, "actor": e.actor, "source": e.source,
+             "action": e.action, "section": e.section, "key": e.key, "detail": e.detail}
+            for e in entries]

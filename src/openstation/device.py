@@ -100,11 +100,12 @@ class Device:
         """Power on: take the data directory's lock, prepare storage, finish any interrupted
         reset, start every service."""
         self.bus.bind(asyncio.get_running_loop())
-        await offload.run(self.data_dir.root.mkdir, parents=True, exist_ok=True)
+        await offload.run(self.data_dir.prepare)
         # A CLI command on the stopped device holds it for a moment; wait that out.
         self._lock = await offload.run(self.data_dir.lock, LOCK_WAIT)
         try:
-            self.hardware = await offload.run(self._prepare)
+            self.hardware = await offload.run(
+                load_or_create, self.data_dir.hardware_file, self.options.model)
         except BaseException:
             self._lock.release()
             raise
@@ -119,10 +120,6 @@ class Device:
             self._lock.release()
             raise
 
-    def _prepare(self) -> Hardware:
-        self.data_dir.prepare()
-        return load_or_create(self.data_dir.hardware_file, self.options.model)
-
     async def boot(self) -> None:
         """Open the system partition (finishing what a power cut interrupted) and start
         every service on it."""
@@ -134,6 +131,7 @@ class Device:
         await self._start_services(opened.store)
 
     async def _start_services(self, store: ConfigStore) -> None:
+        self._serving = False  # running.json is written once every service is up
         store.events = self.bus
         self.sessions = Sessions(
             self.clock, lambda: store.get(LoginSettings).session_timeout_minutes * 60.0)
@@ -178,6 +176,7 @@ class Device:
         await self.ha.start()
         await self.vmm.start()
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
+        self._serving = True
         self.backups.start_daily()
         self.indicators.beep(self.clock(), "boot complete")
 
@@ -244,7 +243,8 @@ class Device:
         if self.ha.serving:
             await self._serve_cluster(True)  # the cluster address moves with the listener
         self.discovery.announce()
-        await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
+        if self._serving:
+            await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
 
     async def _serve_cluster(self, on: bool) -> None:
         """Listen on the cluster address too, and answer discovery as the cluster."""

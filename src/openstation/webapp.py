@@ -19,9 +19,9 @@ from openstation.discovery.ssdp import DESCRIPTION_PATH
 from openstation.errors import PassiveServerError
 from openstation.events import EventBus
 from openstation.security import gate
-from openstation.ui.cluster_pages import add_cluster_routes
 from openstation.ui.front import add_front_routes
-from openstation.ui.pages import BackupHooks, Pages
+from openstation.ui.kit import PageKit
+from openstation.ui.pages import add_page_routes
 from openstation.webapi import (
     assistant,
     auth,
@@ -54,8 +54,9 @@ MAX_BODY = 64 << 20
 
 def build(device: Device) -> web.Application:
     """The application of one boot of `device` (its services are up)."""
+    kit = PageKit(device.web)
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[device.gate.middleware, replicated(device)])
+                          middlewares=[device.gate.middleware, kit.csrf, replicated(device)])
     app[WEB] = device.web
     app[REGISTRY] = registry = apis(device)
     app[BUS] = device.bus
@@ -67,12 +68,9 @@ def build(device: Device) -> web.Application:
     app.router.add_route("*", "/webapi/entry.cgi/{api}", dispatcher.handle)
     app.router.add_post("/webman/install.cgi",
                         install_handler(device.installer, device.backups.restore_latest))
-    backups = device.backups
-    pages = Pages(device.web, device.network, device.security, device.change_ports,
-                  lambda: dict(device.ports), lambda: device.resets.last,
-                  BackupHooks(backups.backup, backups.preview, backups.restore))
-    pages.routes(app)
-    add_cluster_routes(pages, app, device.ha, device.vmm, lambda: device.ports.get("http", 0))
+    add_page_routes(app, kit, device.network, device.security, device.backups, device.ha,
+                    device.vmm, device.change_ports, lambda: dict(device.ports),
+                    lambda: device.resets.last)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
     assistant.add_search_routes(app, device.options.hosts)

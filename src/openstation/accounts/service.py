@@ -252,6 +252,18 @@ class AccountService:
             user.otp_secret = secret
             tx.put_record(user)
 
+    def users(self) -> list[User]:
+        return self.store.records(User)
+
+    def user(self, name: str) -> User | None:
+        return self.store.record(User, name)
+
+    def groups(self) -> list[Group]:
+        return self.store.records(Group)
+
+    def policy(self) -> PasswordPolicy:
+        return self.store.get(PasswordPolicy)
+
     def administrators(self) -> list[str]:
         group = self.store.record(Group, ADMINISTRATORS)
         return list(group.members) if group else []

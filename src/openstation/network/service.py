@@ -39,6 +39,12 @@ class NetworkService:
         self.machine_key = machine_key
         self.backend = backend or VirtualNetworkBackend()
 
+    def settings(self) -> Network:
+        return self.store.get(Network)
+
+    def ports(self) -> Ports:
+        return self.store.get(Ports)
+
     @property
     def interface_ids(self) -> list[str]:
         return [f"eth{n}" for n in range(len(self.store.hardware.macs))]

@@ -26,6 +26,16 @@ class SecurityService:
     def __init__(self, store: ConfigStore) -> None:
         self.store = store
 
+    def firewall(self) -> Firewall:
+        return self.store.get(Firewall)
+
+    def rules(self) -> list[FirewallRule]:
+        """The firewall's rules, in the order they apply."""
+        return sorted(self.store.records(FirewallRule), key=lambda rule: rule.order)
+
+    def autoblock(self) -> AutoBlock:
+        return self.store.get(AutoBlock)
+
     def policy(self, known: Services) -> FirewallPolicy:
         return FirewallPolicy(self.store.get(Firewall), self.store.records(FirewallRule), known)
 

@@ -197,6 +197,12 @@ class StorageService:
         self.share(name)
         self.mounted.pop(name, None)
 
+    def shares(self) -> list[Share]:
+        return self.store.records(Share)
+
+    def key_entries(self) -> list[KeyEntry]:
+        return self.store.records(KeyEntry)
+
     def unmount_all(self) -> list[str]:
         """Mode 1: every encrypted shared folder unmounted."""
         names = sorted(self.mounted)

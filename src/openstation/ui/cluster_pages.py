@@ -12,10 +12,10 @@ from openstation.accounts.sessions import Session
 from openstation.cluster.ha import HAService
 from openstation.cluster.vmm import VMMService
 from openstation.errors import OpenStationError
-from openstation.ui.pages import Pages
+from openstation.ui.kit import PageKit, problems
 
 
-def add_cluster_routes(pages: Pages, app: web.Application, ha: HAService, vmm: VMMService,
+def add_cluster_routes(pages: PageKit, app: web.Application, ha: HAService, vmm: VMMService,
                        http_port: Callable[[], int]) -> None:
     async def page(request: web.Request, session: Session,
                    messages: list[tuple[str, str]] | None = None) -> web.Response:
@@ -29,7 +29,7 @@ def add_cluster_routes(pages: Pages, app: web.Application, ha: HAService, vmm: V
             try:
                 await change({**form, "actor": session.user})
             except OpenStationError as exc:
-                return await page(request, session, pages.problems(exc))
+                return await page(request, session, problems(exc))
             except ValueError:
                 return await page(request, session, [("error", "A number is expected.")])
             return await page(request, session, [("ok", done)])
@@ -46,19 +46,16 @@ def add_cluster_routes(pages: Pages, app: web.Application, ha: HAService, vmm: V
 
     get, post = app.router.add_get, app.router.add_post
     get("/panel/ha", pages.admin(page))
-    post("/panel/ha/create", pages.admin(action(create, "The cluster is created."), csrf=True))
+    post("/panel/ha/create", pages.admin(action(create, "The cluster is created.")))
     post("/panel/ha/switchover", pages.admin(action(
-        lambda f: ha.switchover(f["actor"]), "Switched over: this server is passive now."),
-        csrf=True))
+        lambda f: ha.switchover(f["actor"]), "Switched over: this server is passive now.")))
     post("/panel/ha/remove", pages.admin(action(
-        lambda f: ha.remove(f["actor"]), "The cluster is removed; both servers keep their data."),
-        csrf=True))
+        lambda f: ha.remove(f["actor"]), "The cluster is removed; both servers keep their data.")))
     post("/panel/vmm/create", pages.admin(action(
-        lambda f: vmm.create(f["actor"], text(f, "cluster_name")), "The VMM cluster is created."),
-        csrf=True))
+        lambda f: vmm.create(f["actor"], text(f, "cluster_name")), "The VMM cluster is created.")))
     post("/panel/vmm/join", pages.admin(action(
         lambda f: vmm.join(f["actor"], text(f, "peer"), text(f, "peer_user"),
                            str(f.get("peer_password", "")), http_port()),
-        "Joined the VMM cluster."), csrf=True))
+        "Joined the VMM cluster.")))
     post("/panel/vmm/leave", pages.admin(action(
-        lambda f: vmm.leave(f["actor"]), "Left the VMM cluster."), csrf=True))
+        lambda f: vmm.leave(f["actor"]), "Left the VMM cluster.")))

@@ -1,0 +1,134 @@
+"""What every page area shares: rendering, the session, the guards, and the two boundaries
+of the pages — the CSRF check (a middleware, before any handler) and turning a refused
+change into a message on the page.
+
+Security: the session cookie is HttpOnly + SameSite=Strict (+ Secure over HTTPS) and shares
+the Web API's sessions (idle timeout, address binding, revocation); every state change is a
+POST carrying the session's CSRF token (the sign-in form: a per-visit token in a cookie); no
+secret travels in a URL.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from openstation.accounts.sessions import Session
+from openstation.config.sections import General
+from openstation.errors import OpenStationError, SessionRefused, ValidationError
+from openstation.webapi.context import WebContext
+
+COOKIE = "id"
+LOGIN_CSRF = "login_csrf"
+CSRF_FIELD = "csrf"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SessionHandler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
+Messages = list[tuple[str, str]]
+PortsChanger = Callable[[str, int, int], Awaitable[dict[str, int]]]
+
+# The pages' state-changing paths: every POST to them must carry the CSRF token.
+PAGE_POSTS = ("/login", "/logout", "/password", "/personal", "/panel/")
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("openstation.ui", "templates"),
+                          autoescape=True)
+
+
+class PageKit:
+    """Rendering and sessions for the pages of one device."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+
+    def render(self, name: str, request: web.Request, session: Session | None = None,
+               messages: Messages | None = None, http_status: int = 200,
+               csrf_token: str | None = None, **values: Any) -> web.Response:
+        page = _env.get_template(name).render(
+            server_name=self.ctx.store.get(General).server_name,
+            model=self.ctx.hardware.model_name,
+            user=session.user if session and not session.restricted else None,
+            csrf=csrf_token or (session.extra.get("csrf", "") if session else ""),
+            messages=messages or [], title=values.pop("title", "DSM"), **values)
+        response = web.Response(text=page, content_type="text/html", status=http_status)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            "style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+        return response
+
+    def session(self, request: web.Request) -> Session | None:
+        sid = request.cookies.get(COOKIE)
+        if not sid:
+            return None
+        try:
+            return self.ctx.login.resume(sid, request.remote or "")
+        except SessionRefused:
+            return None
+
+    def signed_in(self, handler: SessionHandler, admin: bool = False) -> Handler:
+        """`handler` for a signed-in user (an administrator if `admin`)."""
+
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            session = self.session(request)
+            if session is None:
+                raise web.HTTPSeeOther("/")
+            if session.restricted:
+                raise web.HTTPSeeOther("/password")
+            if admin and not session.administrator:
+                return self.render("desktop.html", request, session, http_status=403,
+                                   messages=[("error", "Only administrators may open this.")])
+            return await handler(request, session)
+
+        return wrapped
+
+    def admin(self, handler: SessionHandler) -> Handler:
+        return self.signed_in(handler, admin=True)
+
+    async def apply(self, request: web.Request, session: Session,
+                    page: Callable[..., Awaitable[web.Response]],
+                    change: Callable[[Any], Any], done: str = "Settings applied."
+                    ) -> web.Response:
+        """Run a form's change and show `page` again with what came of it."""
+        form = await request.post()
+        try:
+            result = change(form)
+            if hasattr(result, "__await__"):
+                await result
+        except OpenStationError as exc:
+            return await page(request, session, problems(exc))
+        except ValueError:
+            return await page(request, session, [("error", "A number is expected.")])
+        return await page(request, session, [("ok", done)])
+
+    @web.middleware
+    async def csrf(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every POST to a page carries the token of its session (of the visit, for the
+        sign-in form); anything else is refused before its handler runs."""
+        if request.method != "POST" or not request.path.startswith(PAGE_POSTS):
+            return await handler(request)
+        form = await request.post()
+        sent = str(form.get(CSRF_FIELD, ""))
+        if request.path == "/login":
+            expected = request.cookies.get(LOGIN_CSRF, "")
+        else:
+            session = self.session(request)
+            expected = session.extra.get("csrf", "") if session is not None else ""
+        if not (sent and expected and hmac.compare_digest(sent.encode(), expected.encode())):
+            if request.path == "/logout":  # nothing to protect: just forget the cookie
+                response = web.HTTPSeeOther("/")
+                response.del_cookie(COOKIE, path="/")
+                raise response
+            return web.Response(status=403, text="Missing or wrong CSRF token.")
+        return await handler(request)
+
+
+def problems(exc: OpenStationError) -> Messages:
+    """A refused change as the page shows it: each invalid field, or the reason."""
+    if isinstance(exc, ValidationError):
+        return [("error", f"{key}: {why}") for key, why in exc.problems.items()]
+    return [("error", str(exc))]

@@ -97,23 +97,18 @@ class Device:
     # --- boot ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Power on: take the data directory's lock, prepare storage, finish any interrupted
-        reset, start every service."""
+        """Power on: take the data directory's lock (a CLI command on the stopped device
+        may hold it a moment), prepare storage, boot."""
         self.bus.bind(asyncio.get_running_loop())
         await offload.run(self.data_dir.prepare)
-        # A CLI command on the stopped device holds it for a moment; wait that out.
         self._lock = await offload.run(self.data_dir.lock, LOCK_WAIT)
         try:
-            self.hardware = await offload.run(
-                load_or_create, self.data_dir.hardware_file, self.options.model)
-        except BaseException:
-            self._lock.release()
-            raise
-        self.discovery = Discovery(self.hardware, self.state, self.options.hosts, self.ports,
-                                   self.spawn, self.options.mdns)
-        self.state.subscribe(lambda _old, new: self.indicators.follow(new))
-        self.state.subscribe(lambda _old, _new: self.discovery.announce())
-        try:
+            self.hardware = await offload.run(load_or_create, self.data_dir.hardware_file,
+                                              self.options.model)
+            self.discovery = Discovery(self.hardware, self.state, self.options.hosts,
+                                       self.ports, self.spawn, self.options.mdns)
+            self.state.subscribe(lambda _old, new: self.indicators.follow(new))
+            self.state.subscribe(lambda _old, _new: self.discovery.announce())
             await self.boot()
         except BaseException:
             await self.shutdown_services()

@@ -131,7 +131,8 @@ async def config_set(node: Node, args: dict[str, Any]) -> dict[str, Any]:
         await node.change_ports(ACTOR, typed.get("http", current.http),
                                 typed.get("https", current.https))
         return settings.read(store, section)
-    return settings.apply(store, node.network, node.security, section, values, ACTOR)
+    return settings.apply(store, node.accounts, node.network, node.security, section, values,
+                          ACTOR)
 
 
 # --- configuration backup ------------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 import typing
 from typing import Any
 
+from openstation.accounts.service import AccountService
 from openstation.config.codec import to_dict
 from openstation.config.sections import (
     SINGLETONS,
@@ -83,8 +84,9 @@ def convert(cls: type[Any], values: dict[str, str]) -> dict[str, Any]:
     return typed
 
 
-def apply(store: ConfigStore, network: NetworkService, security: SecurityService,
-          section: str, values: dict[str, str], actor: str) -> dict[str, Any]:
+def apply(store: ConfigStore, accounts: AccountService, network: NetworkService,
+          security: SecurityService, section: str, values: dict[str, str], actor: str
+          ) -> dict[str, Any]:
     """Change `section`; returns the new values. Ports are validated, not bound, here (a
     running device binds them first, through its own path)."""
     if section.startswith("eth"):
@@ -110,13 +112,8 @@ def apply(store: ConfigStore, network: NetworkService, security: SecurityService
         security.set_firewall(actor, None, services(), **typed)
     elif cls is AutoBlock:
         security.set_autoblock(actor, **typed)
+    elif cls is PasswordPolicy:
+        accounts.set_password_policy(actor, **typed)
     else:
-        low = {"max_age_days": 0}
-        bad = {k: f"must be at least {low.get(k, 1)}" for k, v in typed.items()
-               if isinstance(v, int) and not isinstance(v, bool) and v < low.get(k, 1)}
-        if bad:
-            raise ValidationError(bad)
-        updated = dataclasses.replace(store.get(cls), **typed)
-        with store.transaction(actor, "config") as tx:
-            tx.put(updated)
+        accounts.set_login_settings(actor, **typed)
     return read(store, section)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from openstation.accounts.passwords import hash_password, verify_password
 from openstation.accounts.policy import name_problem, unmet_rules
-from openstation.config.sections import Group, PasswordPolicy, User
+from openstation.config.sections import Group, LoginSettings, PasswordPolicy, Section, User
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import ConflictError, NotFoundError, ValidationError, WeakPasswordError
+
+S = TypeVar("S", bound=Section)
 
 ADMIN = "admin"
 GUEST = "guest"
@@ -232,16 +234,36 @@ class AccountService:
                 self.delete_user(name, actor=actor)
 
     def set_password_policy(self, actor: str, **changes: Any) -> PasswordPolicy:
-        """Change the strong-password rules (None leaves a rule as it is)."""
-        policy = self.store.get(PasswordPolicy)
+        """Change the strong-password rules (None leaves a rule as it is): the one place
+        they are checked, for the Web API, the pages and the CLI."""
+        return self._set(actor, PasswordPolicy, changes, {"min_length": (1, 127),
+                                                         "max_age_days": (0, 3650)})
+
+    def set_login_settings(self, actor: str, **changes: Any) -> LoginSettings:
+        """Session idle timeout, the blank-admin window, 2-step for administrators."""
+        return self._set(actor, LoginSettings, changes, {
+            "session_timeout_minutes": (1, 10080), "blank_admin_window_minutes": (1, 1440)})
+
+    def _set(self, actor: str, cls: type[S], changes: dict[str, Any],
+             ranges: dict[str, tuple[int, int]]) -> S:
+        current = self.store.get(cls)
+        problems: dict[str, str] = {}
         for field_name, value in changes.items():
-            if value is not None:
-                setattr(policy, field_name, value)
-        if not 1 <= policy.min_length <= 127 or not 0 <= policy.max_age_days <= 3650:
-            raise ValidationError({"min_length": "1-127", "max_age_days": "0-3650"})
+            if value is None:
+                continue
+            if not hasattr(current, field_name):
+                problems[field_name] = "unknown setting"
+                continue
+            low, high = ranges.get(field_name, (None, None))
+            if low is not None and high is not None and not low <= value <= high:
+                problems[field_name] = f"must be {low}-{high}"
+                continue
+            setattr(current, field_name, value)
+        if problems:
+            raise ValidationError(problems)
         with self.store.transaction(actor) as tx:
-            tx.put(policy)
-        return policy
+            tx.put(current)
+        return current
 
     def enrol_otp(self, name: str, secret: str) -> None:
         """Turn 2-step verification on for `name` with a secret it has just proven."""

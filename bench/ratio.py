@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from openstation.testing import DeviceProcess
 
+ROUNDS = 5
 QUERY = "/webapi/query.cgi?api=SYNO.API.Info&version=1&method=query&query=all"
 
 BARE = textwrap.dedent("""
@@ -70,16 +72,22 @@ def main() -> None:
                         break
                     except OSError:
                         time.sleep(0.05)
-                ours = wrk(device.url + QUERY, seconds, connections)
-                baseline = wrk(f"http://127.0.0.1:{port}{QUERY}", seconds, connections)
+                # Alternate the two, ROUNDS times: a noisy neighbour hits both alike.
+                pairs = [(wrk(device.url + QUERY, seconds, connections),
+                          wrk(f"http://127.0.0.1:{port}{QUERY}", seconds, connections))
+                         for _ in range(ROUNDS)]
             finally:
                 bare.terminate()
                 bare.wait(10)
         finally:
             device.stop()
-    print(f"SYNO.API.Info on the device   {ours:9.0f} requests/s ({len(body)} bytes)")
+    ours = statistics.median(p[0] for p in pairs)
+    baseline = statistics.median(p[1] for p in pairs)
+    ratio = statistics.median(p[0] / p[1] for p in pairs)
+    print(f"SYNO.API.Info on the device   {ours:9.0f} requests/s ({len(body)} bytes), "
+          f"median of {ROUNDS}")
     print(f"bare aiohttp, same bytes      {baseline:9.0f} requests/s")
-    print(f"ratio                         {ours / baseline:9.2f}   (target >= 0.6)")
+    print(f"ratio (median of the rounds)  {ratio:9.2f}   (target >= 0.6)")
 
 
 if __name__ == "__main__":

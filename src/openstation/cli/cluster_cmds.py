@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from openstation.cli.common import DataDirOption, JsonOption, app, out, panel_call
 from openstation.datadir import DEFAULT_DATA_DIR
@@ -43,6 +42,8 @@ def _show(answer: dict[str, Any], as_json: bool) -> None:
     if as_json:
         out.print(json.dumps(answer, indent=2))
         return
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     for key, value in answer.items():
         table.add_row(key, json.dumps(value) if isinstance(value, dict | list) else str(value))
@@ -116,6 +117,8 @@ def vmm_status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption =
     if as_json or not answer.get("member"):
         _show(answer, as_json)
         return
+    from rich.table import Table
+
     table = Table(title=f"VMM cluster {answer['cluster_name']}")
     for column in ("member", "name", "model", "health", "cores", "memory free", "volume free"):
         table.add_column(column)

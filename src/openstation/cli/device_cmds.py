@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import logging
@@ -12,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from openstation import loopwatch, offload
 from openstation.cli.common import (
     DataDirOption,
     JsonOption,
@@ -22,7 +20,6 @@ from openstation.cli.common import (
     out,
 )
 from openstation.datadir import DEFAULT_DATA_DIR, DataDir
-from openstation.device_facts import stopped
 from openstation.errors import DeviceNotRunningError, UserInputError
 from openstation.panel import control_client
 
@@ -57,10 +54,15 @@ def run(
                          findhost_port=findhost_port, ssdp_port=ssdp_port,
                          mdns=not no_mdns, cluster_port=cluster_port)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import asyncio
+
     asyncio.run(_serve(options))
 
 
 async def _serve(options: RunOptions) -> None:
+    import asyncio
+
+    from openstation import loopwatch, offload
     from openstation.device import Device
 
     loopwatch.from_environment()  # tests: report every callback that blocks the loop
@@ -106,6 +108,8 @@ def install(
     fields = {"server_name": server_name, "admin_user": admin_user, "password": password}
     if restore_latest:
         fields["restore"] = "latest"
+    import asyncio
+
     final = asyncio.run(_install(url, fields))
     if not final.get("success"):
         error = final.get("error", {})
@@ -159,6 +163,8 @@ def _status_facts(data_dir: DataDir) -> dict[str, Any]:
         facts.pop("panel", None)
         return facts
     except DeviceNotRunningError:
+        from openstation.device_facts import stopped
+
         return stopped(data_dir)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sys
@@ -35,6 +34,8 @@ def find_devices(
 
     if not 0 < timeout <= 60:
         raise UserInputError("--timeout must be between 0 and 60 seconds")
+    import asyncio
+
     found = asyncio.run(find(timeout, interface=interface, target=target, mdns=not no_mdns))
     if as_json:
         out.print_json(json.dumps([f.to_json() for f in found]))
@@ -60,6 +61,8 @@ def web_assistant(
     no_mdns: Annotated[bool, typer.Option("--no-mdns", help="Do not browse mDNS.")] = False,
 ) -> None:
     """Serve the Web Assistant page (on 127.0.0.1) listing the devices found."""
+    import asyncio
+
     from openstation.webapi.assistant import serve_assistant
 
     async def main() -> None:

@@ -15,13 +15,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openstation.config.codec import from_dict, to_dict
 from openstation.config.sections import COLLECTIONS, SINGLETONS, Record, Section, secret_fields
 from openstation.errors import NotFoundError, PassiveServerError, StoreError, ValidationError
-from openstation.events import ConfigChanged, EventBus
 from openstation.hardware import Hardware
+
+if TYPE_CHECKING:
+    from openstation.events import EventBus
 
 S = TypeVar("S", bound=Section)
 R = TypeVar("R", bound=Record)
@@ -369,6 +371,8 @@ class ConfigStore:
                 for listener in self.listeners:
                     listener(rows)
                 if self.events is not None and rows:
+                    from openstation.events import ConfigChanged  # asyncio: only when wired
+
                     self.events.publish(ConfigChanged(
                         frozenset(row.section for row in rows), tuple(rows), actor, source))
             finally:

@@ -1,13 +1,13 @@
 """The control channel's client: one HTTP request over the Unix socket, standard library only.
 
 The CLI calls this on every command that reaches a running device, so it imports nothing
-heavy (no aiohttp): `openstation status` stays fast.
+heavy (no aiohttp, not even http.client, which brings ssl and email): `openstation status`
+stays fast. The device's end is aiohttp; this end speaks just enough HTTP/1.1 to it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import socket
@@ -36,47 +36,60 @@ def reachable(path: Path) -> Iterator[str]:
         os.close(fd)
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("panel", timeout=timeout)
-        self.unix_path = path
+def _exchange(path: str, request: bytes, timeout: float) -> bytes:
+    """Send one HTTP/1.1 request (Connection: close) and read the whole answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.unix_path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+
+def _body(answer: bytes) -> bytes:
+    """The body of an HTTP/1.1 answer (aiohttp sends Content-Length, or chunks)."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    if not sep or not lines[0].startswith(b"HTTP/1."):
+        raise ValueError("not an HTTP answer")
+    headers = {k.strip().lower(): v.strip() for k, _, v in
+               (line.partition(b":") for line in lines[1:])}
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        out: list[bytes] = []
+        rest = body
+        while True:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                return b"".join(out)
+            out.append(rest[:size])
+            rest = rest[size + 2:]
+    length = headers.get(b"content-length")
+    return body if length is None else body[:int(length)]
 
 
 def call(socket_path: Path, method: str, path: str, payload: dict[str, Any] | None = None,
          timeout: float = 120) -> dict[str, Any]:
     """Send one request over the control socket; no device there → DeviceNotRunningError."""
-    not_running = DeviceNotRunningError(
-        f"no device is running on {socket_path.parent.parent} (no control socket)")
+    where = socket_path.parent.parent
     if not socket_path.exists():
-        raise not_running
-    body = json.dumps(payload).encode() if payload is not None else None
-    headers = {"Content-Type": "application/json"} if body is not None else {}
+        raise DeviceNotRunningError(f"no device is running on {where} (no control socket)")
+    body = json.dumps(payload).encode() if payload is not None else b""
+    request = (f"{method} {path} HTTP/1.1\r\nHost: panel\r\nConnection: close\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+               ).encode() + body
     with reachable(socket_path) as connect_path:
-        connection = _UnixConnection(connect_path, timeout)
         try:
-            try:
-                connection.request(method, path, body=body, headers=headers)
-                raw = connection.getresponse().read()
-            except (FileNotFoundError, ConnectionRefusedError):
-                raise DeviceNotRunningError(
-                    f"no device is running on {socket_path.parent.parent} (control socket "
-                    "does not answer)") from None
-            except (OSError, http.client.HTTPException) as exc:
-                raise PeerError(f"the device's control socket answered badly: {exc}") from None
-        finally:
-            connection.close()
+            raw = _exchange(connect_path, request, timeout)
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise DeviceNotRunningError(
+                f"no device is running on {where} (control socket does not answer)") from None
+        except OSError as exc:
+            raise PeerError(f"the device's control socket answered badly: {exc}") from None
     try:
-        answer = json.loads(raw)
+        answer = json.loads(_body(raw))
     except ValueError:
         raise PeerError("the device's control socket answered badly") from None
     if not isinstance(answer, dict):

@@ -50,9 +50,11 @@ class Registry:
 
     def __init__(self) -> None:
         self._apis: dict[str, Api] = {}
+        self.version = 0  # changes whenever the set of APIs does
 
     def add(self, api: Api) -> Api:
         self._apis[api.name] = api
+        self.version += 1
         return api
 
     def get(self, name: str) -> Api | None:

@@ -3,7 +3,7 @@
 Hashing, KDFs, RSA, sealing and large file I/O run in one bounded thread pool sized to the
 cores (the C code of argon2, OpenSSL and hashlib releases the GIL, so they really run in
 parallel). Password hashing also passes a `Gate`: at most a few hashes at once (argon2 takes
-19 MiB each) and a bounded number waiting, so a login storm queues instead of growing.
+7 MiB each) and a bounded number waiting, so a login storm queues instead of growing.
 """
 
 from __future__ import annotations

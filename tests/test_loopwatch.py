@@ -54,3 +54,25 @@ async def test_waiting_and_work_in_threads_are_not_reported() -> None:
 def test_what_counts_as_blocking(elapsed: float, cpu: float, slept: bool, preempted: bool,
                                  expected: bool) -> None:
     assert loopwatch.blocked(elapsed, cpu, slept, preempted) is expected
+
+
+@pytest.mark.blocks_loop_on_purpose  # building the heap takes a while, in one step
+async def test_a_garbage_collection_inside_a_callback_is_not_its_fault() -> None:
+    import gc
+
+    found: list[str] = []
+    heap = [[n] for n in range(600_000)]  # a big heap makes a full collection slow
+    for item in heap:
+        item.append(item)  # cycles: the collector must walk them
+    await asyncio.sleep(0)
+    loopwatch.install(found.append)
+    try:
+        start = time.thread_time()
+        gc.collect()
+        took = time.thread_time() - start
+        await asyncio.sleep(0)
+    finally:
+        loopwatch.remove(found.append)
+        del heap
+    assert took > 0.02, "the heap was too small to measure anything"
+    assert found == []

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from openstation.panel.indicators import Beep, Indicators
 from openstation.security.gate import FirewallGate
 from openstation.security.machine_key import MachineKey
 from openstation.security.service import SecurityService
-from openstation.security.tls import ensure_certificate, server_context
+from openstation.security.tls import ensure_certificate, make_in_child, server_context
 from openstation.storage.service import StorageService
 from openstation.ui.front import load_or_create_token
 from openstation.webapi.context import WebContext
@@ -119,6 +120,11 @@ class Device:
         """Open the system partition (finishing what a power cut interrupted) and start
         every service on it."""
         self.state.set(Status.BOOTING)
+        # A new system partition (first boot, or after Mode 2's wipe) gets the product's
+        # default server name: its certificate is made meanwhile, in a child process.
+        self._certificate = None if self.data_dir.config_db.exists() else make_in_child(
+            self.data_dir.tls_cert, self.data_dir.tls_key,
+            self.hardware.model.line.default_server_name, self.options.hosts)
         opened = await offload.run(open_system, self.data_dir, self.hardware, self.clock)
         if opened.finished_reset is not None:
             self.resets.last = opened.finished_reset
@@ -133,7 +139,7 @@ class Device:
         self.accounts = AccountService(store, on_signed_out=self.sessions.revoke_user)
         self.accounts.ensure_system_accounts()
         self.state.set(Status.STARTING_SERVICES)
-        await offload.run(self._system_files, store.get(General).server_name)
+        await offload.run(self._system_files)
         self.installer = Installer(store, self.data_dir, self.state)
         self.network = NetworkService(store, self.machine_key)
         self.security = SecurityService(store)
@@ -156,10 +162,10 @@ class Device:
         self.web.storage.renamed = self.ha.renamed
         self.vmm = VMMService(store, self.hardware, self.data_dir.volume,
                               lambda: self.state.status, self.clock)
-        self.listeners = Listeners(webapp.build(self), self.options.hosts, self._tls,
-                                   self.ports, lambda: self.wanted_ports(store), self.spawn,
+        self.listeners = Listeners(webapp.build(self), self.options.hosts, self.ports,
+                                   lambda: self.wanted_ports(store), self.spawn,
                                    self._listeners_moved)
-        await self.listeners.start()
+        await self.listeners.start()  # HTTP now; HTTPS once the certificate is there
         self._control = ControlServer(self.data_dir.control_socket, control_routes(self))
         await self._control.start()
         await self.discovery.start(store, self.options.findhost_port, self.options.ssdp_port,
@@ -170,19 +176,27 @@ class Device:
             await self.web.storage.automount()  # "Mount automatically on startup"
         await self.ha.start()
         await self.vmm.start()
+        await self.listeners.serve_https(await offload.run(
+            self._certificate_ready, store.get(General).server_name))
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
         self._serving = True
         self.backups.start_daily()
         self.indicators.beep(self.clock(), "boot complete")
 
-    def _system_files(self, server_name: str) -> None:
-        """The certificate, machine key and panel token (made on first boot and after a
-        Mode 2 reset: key generation and fsyncs, in a worker thread)."""
-        ensure_certificate(self.data_dir.tls_cert, self.data_dir.tls_key, server_name,
-                           self.options.hosts, dt.datetime.now(dt.UTC))
+    def _system_files(self) -> None:
+        """The machine key and panel token (made on first boot and after a Mode 2 reset,
+        with fsyncs: in a worker thread)."""
         self.machine_key = MachineKey.load_or_create(self.data_dir.machine_key)
         load_or_create_token(self.data_dir.panel_token)
-        self._tls = server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
+
+    def _certificate_ready(self, server_name: str) -> ssl.SSLContext:
+        """The HTTPS context, once the certificate exists (a worker thread waits for the
+        child that makes it; if the child failed, it is made here instead)."""
+        if self._certificate is not None:
+            self._certificate.wait()
+        ensure_certificate(self.data_dir.tls_cert, self.data_dir.tls_key, server_name,
+                           self.options.hosts, dt.datetime.now(dt.UTC))
+        return server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
 
     def wanted_ports(self, store: ConfigStore) -> tuple[int, int]:
         """The configured UI ports, unless `run` was given ports of its own."""

@@ -30,12 +30,12 @@ KINDS = ("http", "https")
 class Listeners:
     """Where the device's web application listens."""
 
-    def __init__(self, app: web.Application, hosts: list[str], tls: ssl.SSLContext,
+    def __init__(self, app: web.Application, hosts: list[str],
                  ports: dict[str, int], wanted: Callable[[], tuple[int, int]],
                  spawn: Callable[[Coroutine[Any, Any, Any]], None],
                  moved: Callable[[], Awaitable[None]]) -> None:
         self.hosts = hosts
-        self.tls = tls
+        self.tls: ssl.SSLContext | None = None  # until `serve_https`
         self.wanted = wanted  # (http, https) the device should listen on now
         self.spawn = spawn  # run a coroutine in the background, awaited at shutdown
         self.moved = moved  # after every move: firewall, announcements, runtime file
@@ -45,11 +45,18 @@ class Listeners:
         self._extra: list[web.TCPSite] = []  # the HA cluster address, when serving it
 
     async def start(self) -> None:
-        """Set the application up and listen on the wanted ports."""
+        """Set the application up and listen for HTTP on the wanted port."""
         await self.runner.setup()
-        for kind, port in zip(KINDS, self.wanted(), strict=True):
-            sites, bound = await self._bind(kind, port)
-            self._sites[kind], self.ports[kind] = sites, bound
+        sites, bound = await self._bind("http", self.wanted()[0])
+        self._sites["http"], self.ports["http"] = sites, bound
+        await self.moved()
+
+    async def serve_https(self, tls: ssl.SSLContext) -> None:
+        """Listen for HTTPS too, now that the certificate exists (a first boot makes it
+        while the rest of the device starts)."""
+        self.tls = tls
+        sites, bound = await self._bind("https", self.wanted()[1])
+        self._sites["https"], self.ports["https"] = sites, bound
         await self.moved()
 
     async def change(self, http: int, https: int, commit: Callable[[], object]) -> None:
@@ -61,7 +68,7 @@ class Listeners:
         fresh: dict[str, tuple[list[web.TCPSite], int]] = {}
         try:
             for kind, port in zip(KINDS, (http, https), strict=True):
-                if port != self.ports.get(kind):
+                if port != self.ports.get(kind) and kind in self._sites:
                     fresh[kind] = await self._bind(kind, port)
             commit()
         except BaseException as exc:
@@ -80,8 +87,8 @@ class Listeners:
         after Mode 1, a restore or a replicated change). A busy port keeps the old one."""
         moved = False
         for kind, port in zip(KINDS, self.wanted(), strict=True):
-            if port in (0, self.ports.get(kind)):
-                continue
+            if port in (0, self.ports.get(kind)) or kind not in self._sites:
+                continue  # (HTTPS not serving yet: it starts on the wanted port)
             try:
                 sites, bound = await self._bind(kind, port)
             except PortInUseError as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 from openstation.errors import StoreError
@@ -20,6 +22,19 @@ def ensure_certificate(cert_path: Path, key_path: Path, common_name: str,
     cert, key = make_certificate(common_name, addresses, now)
     write_atomic(key_path, key, mode=0o600)
     write_atomic(cert_path, cert, mode=0o644)
+
+
+def make_in_child(cert_path: Path, key_path: Path, common_name: str, addresses: list[str]
+                  ) -> subprocess.Popen[bytes] | None:
+    """Start making the certificate in a child process, or None if both files exist.
+
+    A first boot does this while it opens the store: the key pair is made on the other
+    core, and `cryptography` (~11 MB resident) never enters the device process."""
+    if cert_path.exists() and key_path.exists():
+        return None
+    return subprocess.Popen([sys.executable, "-m", "openstation.security.tls", str(cert_path),
+                             str(key_path), common_name, *addresses],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def make_certificate(common_name: str, addresses: list[str], now: dt.datetime
@@ -68,3 +83,8 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     except (OSError, ssl.SSLError) as exc:
         raise StoreError(f"TLS certificate {cert_path} is unusable ({exc})") from None
     return context
+
+
+if __name__ == "__main__":  # the child of `make_in_child`
+    ensure_certificate(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4:],
+                       dt.datetime.now(dt.UTC))

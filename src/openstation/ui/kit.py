@@ -89,6 +89,12 @@ class PageKit:
     def admin(self, handler: SessionHandler) -> Handler:
         return self.signed_in(handler, admin=True)
 
+    def add_admin_pages(self, app: web.Application, area: object,
+                        routes: tuple[tuple[str, str, str], ...]) -> None:
+        """An area's (method, path, handler name) routes, for administrators only."""
+        for method, path, name in routes:
+            app.router.add_route(method, path, self.admin(getattr(area, name)))
+
     async def apply(self, request: web.Request, session: Session,
                     page: Callable[..., Awaitable[web.Response]],
                     change: Callable[[Any], Any], done: str = "Settings applied."

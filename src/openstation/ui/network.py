@@ -10,6 +10,10 @@ from openstation.accounts.sessions import Session
 from openstation.network.service import NetworkService
 from openstation.ui.kit import Messages, PageKit, PortsChanger
 
+ROUTES = (("GET", "/panel/network", "page"), ("POST", "/panel/network/general", "general"),
+          ("POST", "/panel/network/interface", "interface"),
+          ("POST", "/panel/network/pppoe", "pppoe"), ("POST", "/panel/network/ports", "ports"))
+
 
 class NetworkPages:
     """`/panel/network…`."""
@@ -21,12 +25,7 @@ class NetworkPages:
         self.change_ports = change_ports  # binds first: a busy port changes nothing
 
     def routes(self, app: web.Application) -> None:
-        get, post, admin = app.router.add_get, app.router.add_post, self.kit.admin
-        get("/panel/network", admin(self.page))
-        post("/panel/network/general", admin(self.general))
-        post("/panel/network/interface", admin(self.interface))
-        post("/panel/network/pppoe", admin(self.pppoe))
-        post("/panel/network/ports", admin(self.ports))
+        self.kit.add_admin_pages(app, self, ROUTES)
 
     async def page(self, request: web.Request, session: Session,
                    messages: Messages | None = None) -> web.Response:

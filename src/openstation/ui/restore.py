@@ -17,6 +17,10 @@ from openstation.ui.kit import COOKIE, Messages, PageKit, problems
 MAX_PENDING = 4  # previewed files a session keeps waiting for their confirmation
 
 
+ROUTES = (("GET", "/panel/restore", "page"), ("POST", "/panel/restore/export", "export"),
+          ("POST", "/panel/restore/preview", "preview"), ("POST", "/panel/restore/apply", "apply"))
+
+
 class RestorePages:
     """`/panel/restore…`."""
 
@@ -26,11 +30,7 @@ class RestorePages:
         self.backups = backups
 
     def routes(self, app: web.Application) -> None:
-        get, post, admin = app.router.add_get, app.router.add_post, self.kit.admin
-        get("/panel/restore", admin(self.page))
-        post("/panel/restore/export", admin(self.export))
-        post("/panel/restore/preview", admin(self.preview))
-        post("/panel/restore/apply", admin(self.apply))
+        self.kit.add_admin_pages(app, self, ROUTES)
 
     async def page(self, request: web.Request, session: Session,
                    messages: Messages | None = None, preview: dict[str, Any] | None = None,

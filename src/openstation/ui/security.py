@@ -13,6 +13,10 @@ from openstation.security.firewall import rule_from_text, services
 from openstation.security.service import SecurityService
 from openstation.ui.kit import Messages, PageKit
 
+ROUTES = (("GET", "/panel/security", "page"), ("POST", "/panel/security/firewall", "firewall"),
+          ("POST", "/panel/security/autoblock", "autoblock"),
+          ("POST", "/panel/security/list", "block_lists"))
+
 
 class SecurityPages:
     """`/panel/security…`."""
@@ -24,11 +28,7 @@ class SecurityPages:
         self.ports = ports  # where the device really listens: what `dsm` means in a rule
 
     def routes(self, app: web.Application) -> None:
-        get, post, admin = app.router.add_get, app.router.add_post, self.kit.admin
-        get("/panel/security", admin(self.page))
-        post("/panel/security/firewall", admin(self.firewall))
-        post("/panel/security/autoblock", admin(self.autoblock))
-        post("/panel/security/list", admin(self.block_lists))
+        self.kit.add_admin_pages(app, self, ROUTES)
 
     async def page(self, request: web.Request, session: Session,
                    messages: Messages | None = None) -> web.Response:

@@ -13,6 +13,9 @@ from openstation.storage.service import StorageService
 from openstation.ui.kit import Messages, PageKit, problems
 from openstation.webapi.shares import share_json
 
+ROUTES = (("GET", "/panel/share", "page"), ("POST", "/panel/share/create", "create"),
+          ("POST", "/panel/share/delete", "delete"), ("POST", "/panel/share/crypto", "crypto"))
+
 
 class SharePages:
     """`/panel/share…`."""
@@ -22,11 +25,7 @@ class SharePages:
         self.storage = storage
 
     def routes(self, app: web.Application) -> None:
-        get, post, admin = app.router.add_get, app.router.add_post, self.kit.admin
-        get("/panel/share", admin(self.page))
-        post("/panel/share/create", admin(self.create))
-        post("/panel/share/delete", admin(self.delete))
-        post("/panel/share/crypto", admin(self.crypto))
+        self.kit.add_admin_pages(app, self, ROUTES)
 
     async def page(self, request: web.Request, session: Session,
                    messages: Messages | None = None) -> web.Response:

@@ -9,6 +9,10 @@ from openstation.accounts.sessions import Session
 from openstation.errors import OpenStationError
 from openstation.ui.kit import Messages, PageKit, problems
 
+ROUTES = (("GET", "/panel/user", "users"), ("GET", "/panel/user/edit", "user_edit"),
+          ("POST", "/panel/user/edit", "user_save"), ("POST", "/panel/user/create", "user_create"),
+          ("POST", "/panel/user/delete", "user_delete"), ("GET", "/panel/group", "groups"))
+
 
 class UserPages:
     """`/panel/user…` and `/panel/group`."""
@@ -18,13 +22,7 @@ class UserPages:
         self.accounts = kit.ctx.accounts
 
     def routes(self, app: web.Application) -> None:
-        get, post, admin = app.router.add_get, app.router.add_post, self.kit.admin
-        get("/panel/user", admin(self.users))
-        get("/panel/user/edit", admin(self.user_edit))
-        post("/panel/user/edit", admin(self.user_save))
-        post("/panel/user/create", admin(self.user_create))
-        post("/panel/user/delete", admin(self.user_delete))
-        get("/panel/group", admin(self.groups))
+        self.kit.add_admin_pages(app, self, ROUTES)
 
     async def users(self, request: web.Request, session: Session,
                     messages: Messages | None = None) -> web.Response:

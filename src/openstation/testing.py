@@ -119,10 +119,19 @@ class DeviceProcess:
         out, err = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, out, err
 
-    def refresh(self) -> None:
-        """Re-read the running device's ports (they move, e.g. after a Mode 1 reset)."""
+    def refresh(self, timeout: float = 20) -> None:
+        """Re-read the running device's ports (they move, e.g. after a Mode 1 reset; after
+        Mode 2's reboot the file comes back once every service is up, HTTPS last)."""
         runtime_file = self.data_dir / "system" / "running.json"
-        self.runtime = json.loads(runtime_file.read_text())
+
+        def written() -> bool:
+            try:
+                self.runtime = json.loads(runtime_file.read_text())
+            except (OSError, ValueError):
+                return False
+            return True
+
+        wait_for(written, timeout)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

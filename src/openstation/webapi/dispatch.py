@@ -103,7 +103,7 @@ def error_code(exc: OpenStationError) -> tuple[int, dict[str, Any]]:
         return envelope.INVALID_PARAMETER, {"errors": exc.problems}
     if isinstance(exc, NotFoundError | ConflictError | UserInputError):
         return envelope.INVALID_PARAMETER, {"errors": {"reason": str(exc)}}
-    return envelope.UNKNOWN, {}
+    return envelope.UNKNOWN, {"errors": {"reason": str(exc)}}  # e.g. busy: try again
 
 
 async def read_params(request: web.Request) -> dict[str, str]:

@@ -70,3 +70,17 @@ async def test_a_commit_in_a_worker_thread_is_delivered_on_the_loop(
     assert changes[0].sections == {"ports", "firewall"}
     assert (changes[0].actor, changes[0].source) == ("alice", "network")
     await bus.close()
+
+
+async def test_a_worker_threads_commit_is_delivered_before_a_later_one_on_the_loop() -> None:
+    bus = EventBus()
+    bus.bind(asyncio.get_running_loop())
+    heard: list[str] = []
+    bus.subscribe(lambda changed: heard.append(next(iter(changed.sections))))
+    worker = threading.Thread(target=bus.publish, args=(event("first"),))
+    worker.start()
+    worker.join()  # published, its delivery only scheduled on the loop
+    bus.publish(event("second"))  # on the loop, before that scheduled delivery ran
+    await asyncio.sleep(0)
+    assert heard == ["first", "second"]
+    await bus.close()

@@ -13,6 +13,7 @@ order, so a slow applier never reorders or blocks another.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import logging
@@ -55,6 +56,9 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[_Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Published, not yet delivered: appended in commit order (publish runs under the
+        # store's lock), delivered in that order whichever thread committed.
+        self._pending: collections.deque[ConfigChanged] = collections.deque()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Deliver on `loop`: a commit made in a worker thread (a restore, a reset step)
@@ -72,16 +76,25 @@ class EventBus:
 
     def publish(self, event: ConfigChanged) -> None:
         """Deliver `event` to every interested subscriber (never raises)."""
+        self._pending.append(event)
         if self._loop is not None and not self._on_loop():
-            self._loop.call_soon_threadsafe(self._deliver, event)
+            self._loop.call_soon_threadsafe(self._deliver_pending)
             return
-        self._deliver(event)
+        self._deliver_pending()
 
     def _on_loop(self) -> bool:
         try:
             return asyncio.get_running_loop() is self._loop
         except RuntimeError:
             return False
+
+    def _deliver_pending(self) -> None:
+        while True:
+            try:
+                event = self._pending.popleft()
+            except IndexError:
+                return
+            self._deliver(event)
 
     def _deliver(self, event: ConfigChanged) -> None:
         for subscriber in list(self._subscribers):

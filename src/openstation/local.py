@@ -61,9 +61,11 @@ async def _nothing_to_settle() -> None:
 def opened(data_dir: Path, wait: float = LOCK_WAIT) -> Iterator[LocalDevice]:
     """The stopped device on `data_dir`, locked for as long as the block runs."""
     data = DataDir(data_dir)
-    if not data.hardware_file.exists() or not data.config_db.exists():
+    if not data.hardware_file.exists():
         raise UserInputError(f"{data_dir} holds no device (run `openstation run` first)")
-    with data.lock(wait):
+    with data.lock(wait):  # first: a device that is booting may be making config.db
+        if not data.config_db.exists():
+            raise UserInputError(f"{data_dir} holds no device (run `openstation run` first)")
         store = ConfigStore.open(data.config_db, load_or_create(data.hardware_file, None),
                                  create=False)
         store.write_guard = passive.guard(lambda: passive.refusal(store.get(HACluster)))

@@ -178,6 +178,11 @@ class AccountService:
             fresh = tx.record(User, name)
             if fresh is None:  # deleted while the password was hashed
                 raise NotFoundError(f"no user named {name!r}")
+            if target != name and tx.record(User, target) is not None:  # made meanwhile
+                raise ValidationError({"new_name": f"a user named {target!r} already exists"})
+            if changes.disabled and not fresh.disabled and self._last_enabled_admin(name):
+                raise ValidationError({"expired": "the last enabled administrator cannot be "
+                                                  "disabled"})
             user = fresh
             if password_hash is not None:
                 user.password_hash = password_hash

@@ -473,7 +473,8 @@ class HAService:
         self.peer_seen_at = self.clock()
         self.peer = {key: facts.get(key) for key in ("role", "epoch", "serving", "in_sync")}
         port = facts.get("port")
-        if isinstance(port, int) and port and port != self.ha.peer_port:
+        if (isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536
+                and port != self.ha.peer_port):
             # The peer came back on another port: follow it (cluster port 0 in tests).
             self.ha.peer_port = port
             self.save()

@@ -76,8 +76,13 @@ class PeerLink:
                 if response.status != 200:
                     raise PeerError(str(answer.get("error", response.status)))
                 return answer
-        except (aiohttp.ClientError, TimeoutError, ValueError, ssl.SSLError,
-                OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
+            # Drop the pooled connections: after a partition they may be half open, and a
+            # long request (a resync) would wait on one until its timeout. Requests still
+            # in flight on them fail now, as they would have anyway.
+            await self.close()
+            raise PeerError(f"peer unreachable ({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:
             raise PeerError(f"peer unreachable ({type(exc).__name__}: {exc})") from None
 
     async def close(self) -> None:

@@ -81,7 +81,8 @@ def apply_mode1(store: ConfigStore, journal: Journal) -> dict[str, Any]:
     edits = mode1_edits(snapshot(store), lambda cls: cls.factory(store.hardware),
                         store.clock(), window)
     report: dict[str, Any] = {item.id: {} for item in MODE1_ITEMS}
-    with store.transaction("reset", journal.trigger) as tx:
+    # Source "reset": a reset goes through on an HA passive too (the trigger is in the audit).
+    with store.transaction("reset", "reset") as tx:
         for number, edit in enumerate(edits):
             if isinstance(edit.put, Section):
                 changes = tx.put(edit.put)
@@ -106,7 +107,7 @@ def record_mode2(store: ConfigStore, journal: Journal) -> None:
     """In the fresh database after the wipe: the audit entry of the Mode 2 reset."""
     if already_applied(store, journal) is not None:
         return
-    with store.transaction("reset", journal.trigger) as tx:
+    with store.transaction("reset", "reset") as tx:
         tx.audit(RESET_ACTION, "system", journal.id,
                  {"mode": 2, "trigger": journal.trigger,
                   "changes": {**journal.report,

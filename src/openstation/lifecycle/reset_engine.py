@@ -136,6 +136,11 @@ class ResetEngine:
         except ResetRefused as refused:
             self.refused = {"at": self.host.clock(), "mode": mode, "reason": str(refused)}
             log.warning("reset refused: %s", refused)
+        except Exception as exc:  # the journal finishes it at the next boot
+            self.refused = {"at": self.host.clock(), "mode": mode,
+                            "reason": f"the reset failed ({exc}); restart the device to "
+                                      "finish it"}
+            log.exception("reset failed")
 
     async def reset(self, mode: int, trigger: str) -> dict[str, Any]:
         """Mode 1 or Mode 2, crash-safely: journal first, then each idempotent step."""

@@ -102,7 +102,8 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
         http = call.int_param("http_port", current[0], low=0, high=65535)
         https = call.int_param("https_port", current[1], low=0, high=65535)
         bound = await change_ports(who(call), http, https)
-        return {"http_port": bound["http"], "https_port": bound["https"]}
+        # (HTTPS may still be starting on a first boot: it will use the stored port.)
+        return {"http_port": bound.get("http", http), "https_port": bound.get("https", https)}
 
     async def firewall_get(call: ApiCall) -> dict[str, Any]:
         settings = ctx.store.get(Firewall)

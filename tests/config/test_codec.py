@@ -55,3 +55,12 @@ def test_a_replicated_row_of_the_wrong_shape_changes_nothing(store: ConfigStore)
         tx.apply_row(RowChange("users", "bob", {"name": "bob", "uid": 1026}, False))
     user = store.record(User, "bob")
     assert user is not None and user.uid == 1026
+
+
+def test_a_write_of_the_wrong_shape_is_refused_before_it_is_stored(store: ConfigStore) -> None:
+    bad = Ports()
+    bad.https = 70000
+    with pytest.raises(ValidationError) as refused, store.transaction("t") as tx:
+        tx.put(bad)
+    assert list(refused.value.problems) == ["ports.https"]
+    assert store.get(Ports) == Ports()  # the database still reads

@@ -155,6 +155,8 @@ class Transaction:
         """Store a singleton section; returns (and audits) what changed."""
         old = self._store._raw_section(section.section)
         new = to_dict(section)
+        # What is written must read back: the same checks as decoding (types, ranges).
+        from_dict(type(section), new, f"{section.section}.")
         changes = diff(old, new, secret_fields(type(section)))
         if changes:
             self._store._conn.execute(
@@ -169,6 +171,7 @@ class Transaction:
         """Create or replace one record of a collection; returns what changed."""
         old = self._store._raw_record(record.section, record.key)
         new = to_dict(record)
+        from_dict(type(record), new, f"{record.section}.")  # what is written must read back
         changes = diff(old, new, secret_fields(type(record)))
         if changes:
             self._store._conn.execute(

@@ -180,7 +180,7 @@ class Device:
             self._certificate_ready, store.get(General).server_name))
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
         self._serving = True
-        self.backups.start_daily()
+        self.backups.start_daily(self.spawn)
         self.indicators.beep(self.clock(), "boot complete")
 
     def _system_files(self) -> None:

@@ -52,8 +52,6 @@ def stopped(data_dir: DataDir) -> dict[str, Any]:
         raise UserInputError(f"{data_dir.root} holds no device (run `openstation run` first)")
     hardware = load_or_create(data_dir.hardware_file, None)
     if data_dir.config_db.exists():
-        from openstation.config.store import ConfigStore  # sqlite3: only for a stopped device
-
         store = ConfigStore.open_readonly(data_dir.config_db, hardware)
         try:
             facts = describe(hardware, store, Status.from_persisted(store.get(Lifecycle).state))

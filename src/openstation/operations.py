@@ -191,7 +191,8 @@ async def share_create(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]
 @operation("share.delete")
 async def share_delete(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
     _running(node, "delete")
-    node.storage.delete_share(str(args["name"]), actor=ACTOR, confirm=bool(args.get("confirm")))
+    await node.storage.delete_share(str(args["name"]), actor=ACTOR,
+                                    confirm=bool(args.get("confirm")))
     return _shares(node)
 
 

@@ -208,3 +208,28 @@ def test_random_power_loss_during_restores_leaves_old_or_new(
         assert restored or now == old, attempt
         outcomes["restored" if restored else "old"] += 1
     print(f"random kills during restore: {outcomes}")
+
+
+def test_a_backup_larger_than_a_form_restores_through_a_running_device(
+        device_factory: Factory, tmp_path: Path) -> None:
+    """`config restore` sends the file over the control socket, base64 in JSON: a backup of
+    a few MiB (many accounts) must get through it, as on the Web API."""
+    from openstation.testing import Web
+
+    data = tmp_path / "data"
+    device = device_factory(data)
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    web = Web(device.url).login()
+    for n in range(12):
+        web.ok("SYNO.Core.User", "create", name=f"user{n}", password="Us3r!secret",
+               description="d" * 120_000)
+    backup = tmp_path / "big.backup"
+    d = ("--data-dir", str(data))
+    openstation("config", "backup", "-o", str(backup), *d, check=True)
+    assert backup.stat().st_size > 1_400_000  # more than aiohttp's default 1 MiB, base64'd
+    web.ok("SYNO.Core.User", "delete", name="user3")
+    restored = openstation("config", "restore", str(backup), "--yes", *d)
+    assert restored.returncode == 0, restored.stderr
+    names = [u["name"] for u in json.loads(openstation("user", "list", "--json", *d,
+                                                       check=True).stdout)]
+    assert "user3" in names

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from openstation import offload
@@ -48,7 +48,6 @@ class ConfigBackups:
         self.signed_out = signed_out  # every session ends after a restore
         self.settle = settle  # wait until the appliers have made the restore real
         self._timer: asyncio.TimerHandle | None = None
-        self._daily: asyncio.Task[None] | None = None
 
     async def backup(self, passphrase: str | None) -> bytes:
         """A backup file (secrets only inside a passphrase-encrypted one)."""
@@ -106,12 +105,13 @@ class ConfigBackups:
         await self.restore(raw, None, None, actor)
         return found[0].name
 
-    def start_daily(self) -> None:
-        """Today's snapshot on volume1 (Ready devices only), and again every 24 hours."""
+    def start_daily(self, spawn: Callable[[Coroutine[Any, Any, Any]], None]) -> None:
+        """Today's snapshot on volume1 (Ready devices only), and again every 24 hours;
+        `spawn` runs the write as a task the device waits for when it stops."""
         self.stop_daily()
         if self.state.status is Status.READY:
-            self._daily = asyncio.get_running_loop().create_task(self._write_daily())
-        self._timer = asyncio.get_running_loop().call_later(DAY, self.start_daily)
+            spawn(self._write_daily())
+        self._timer = asyncio.get_running_loop().call_later(DAY, self.start_daily, spawn)
 
     def stop_daily(self) -> None:
         if self._timer is not None:

@@ -27,7 +27,9 @@ class ControlServer:
 
     def __init__(self, socket_path: Path, routes: list[Route]) -> None:
         self.socket_path = socket_path
-        self.app = web.Application()
+        # Room for a configuration backup (64 MiB) sent base64 in JSON by `config restore`;
+        # the socket is the owner's alone (mode 0600).
+        self.app = web.Application(client_max_size=96 << 20)
         for method, path, handler in routes:
             self.app.router.add_route(method, path, handler)
         self._runner: web.AppRunner | None = None

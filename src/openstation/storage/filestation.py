@@ -208,16 +208,13 @@ class FileStation:
         self.storage.renamed(located.real, target.real)
         return self._entry(target, target.real, new_name, target.path)
 
-    def delete(self, user: str, path: str) -> None:
+    async def delete(self, user: str, path: str) -> None:
         located = self.locate(user, path, write=True)
         if located.real == self.storage.volume / located.share.name:
             raise PermissionDeniedError("delete shared folders in Control Panel")
         if not located.real.exists():
             raise NotFoundError(f"no such file or folder {path!r}")
-        if located.real.is_dir():
-            shutil.rmtree(located.real)
-        else:
-            located.real.unlink()
+        await offload.run(shutil.rmtree if located.real.is_dir() else os.unlink, located.real)
         self.storage.changed(located.real)
 
     async def upload(self, user: str, folder: str, name: str, chunks: AsyncIterator[bytes],

@@ -126,7 +126,7 @@ class StorageService:
             tx.put_record(share)
         return share
 
-    def delete_share(self, name: str, *, actor: str, confirm: bool) -> None:
+    async def delete_share(self, name: str, *, actor: str, confirm: bool) -> None:
         """Delete a shared folder AND ITS DATA: the one destructive operation there is."""
         self.store.check_writes("storage")  # before anything reaches volume1
         share = self.share(name)
@@ -140,7 +140,7 @@ class StorageService:
         self.mounted.pop(name, None)
         folder = self.volume / name
         if folder.is_dir() and not folder.is_symlink():
-            shutil.rmtree(folder)
+            await offload.run(shutil.rmtree, folder)  # a whole share: seconds, maybe
         self.changed(folder)
 
     def register_from_volume(self, tx: Transaction) -> tuple[list[str], list[str]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from openstation import offload
 from openstation.accounts.sessions import Session
 from openstation.config import auto_backup
 from openstation.errors import OpenStationError
@@ -51,7 +52,8 @@ class RestorePages:
     async def preview(self, request: web.Request, session: Session) -> web.Response:
         form = await request.post()
         upload = form.get("file")
-        raw = upload.file.read() if isinstance(upload, web.FileField) else b""
+        raw = (await offload.run(upload.file.read)  # up to 64 MiB
+               if isinstance(upload, web.FileField) else b"")
         passphrase = str(form.get("passphrase", "")) or None
         try:
             preview = await self.backups.preview(raw, passphrase, None)

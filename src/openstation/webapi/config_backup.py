@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from openstation import offload
 from openstation.config import auto_backup
 from openstation.errors import ApiError
 from openstation.webapi import envelope
@@ -27,7 +28,7 @@ async def uploaded(call: ApiCall) -> bytes:
         form = await call.request.post()  # already read (and cached) by the dispatcher
         field = form.get("file")
         if isinstance(field, web.FileField):
-            data: bytes = field.file.read()
+            data: bytes = await offload.run(field.file.read)  # up to 64 MiB
             return data
         if isinstance(field, bytes | bytearray):
             return bytes(field)

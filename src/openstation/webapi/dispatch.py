@@ -76,6 +76,18 @@ class ApiCall:
             return False
         raise ApiError(envelope.INVALID_PARAMETER, errors={name: "is not a boolean"})
 
+    def optional_int(self, name: str) -> int | None:
+        """An integer parameter, None when absent (its range is the service's to check);
+        not an integer → 120."""
+        raw = self.params.get(name)
+        if raw is None:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={name: "is not a number"}
+                           ) from None
+
     def int_param(self, name: str, default: int | None = None, *, low: int = 0,
                   high: int = 2**31 - 1) -> int:
         raw = self.params.get(name)

@@ -147,7 +147,7 @@ def register(registry: Registry, storage: StorageService) -> None:
     @file_errors(FAILED_DELETE)
     async def delete(call: ApiCall) -> dict[str, Any]:
         for path in paths_param(call):
-            files.delete(user(call), path)
+            await files.delete(user(call), path)
         return {}
 
     @file_errors()

@@ -99,7 +99,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
         return share_json(storage, share)
 
     async def delete(call: ApiCall) -> dict[str, Any]:
-        storage.delete_share(call.param("name"), actor=who(call),
+        await storage.delete_share(call.param("name"), actor=who(call),
                              confirm=call.bool_param("confirm") or False)
         return {}
 

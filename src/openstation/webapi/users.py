@@ -136,10 +136,8 @@ def register(registry: Registry, ctx: WebContext) -> None:
     async def set_policy(call: ApiCall) -> dict[str, Any]:
         changes: dict[str, Any] = {
             # Only parsed here: the account service owns the rules' ranges.
-            "min_length": (call.int_param("min_length", low=-(2**31))
-                           if "min_length" in call.params else None),
-            "max_age_days": (call.int_param("max_age_days", low=-(2**31))
-                             if "max_age_days" in call.params else None)}
+            "min_length": call.optional_int("min_length"),
+            "max_age_days": call.optional_int("max_age_days")}
         for param, field in (("mixed_case", "mixed_case"), ("included_numeric_char", "digit"),
                              ("included_special_char", "special"),
                              ("exclude_username", "exclude_username")):

@@ -109,7 +109,8 @@ class EventBus:
                 log.exception("applier %s failed", subscriber.name)
 
     async def drain(self) -> None:
-        """Wait until every queued event has been applied (tests, shutdown, barriers)."""
+        """Wait until every published event has been applied (tests, shutdown, barriers)."""
+        self._deliver_pending()  # a worker thread's commit whose hand-over has not run yet
         for subscriber in list(self._subscribers):
             if subscriber.queue is not None:
                 await subscriber.queue.join()

@@ -86,6 +86,9 @@ class HAService:
         self.in_sync = False  # (passive) holds everything the active acknowledged
         self.since = clock()
         self.peer_seen_at: float | None = None
+        # Since when the quorum reference has answered without a break, while the peer was
+        # silent (None: it did not, or the peer answers).
+        self.quorum_since: float | None = None
         self.peer: dict[str, Any] = {}
         self.peer_state = "unknown"  # (active) the passive: unknown, syncing, in sync
         self.reason = ""
@@ -521,12 +524,22 @@ class HAService:
                 pass
         now = self.clock()
         quorum_ok = None
+        silent = now - (self.peer_seen_at if self.peer_seen_at is not None else self.since)
+        if silent > 2 * self.ha.heartbeat_seconds:
+            # Probed from the second missed beat on: a server that was cut off itself
+            # reaches the quorum reference again only when its cable is back, and must not
+            # take over in the moment before it hears its peer again.
+            reachable = await asyncio.to_thread(quorum.reachable, self.ha.quorum)
+            self.quorum_since = (self.quorum_since or now) if reachable else None
+        else:
+            self.quorum_since = None
         if peer_lost(self._view(None), now):
             if self.ha.role == "active" and self.peer_state != "unknown":
                 self.last_error = "the passive server is silent: degraded"
                 self.degrade()  # writes go on here; the passive is resynced later
                 await self.log.release()
-            quorum_ok = await asyncio.to_thread(quorum.reachable, self.ha.quorum)
+            quorum_ok = (self.quorum_since is not None
+                         and now - self.quorum_since >= self.ha.failover_seconds / 2)
         action, why = decide(self._view(quorum_ok), now)
         self.reason = why
         await self._act(action)

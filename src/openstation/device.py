@@ -49,6 +49,7 @@ from openstation.network.service import NetworkService
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
+from openstation.security.connections import ConnectionGuard, ConnectionLimits
 from openstation.security.gate import FirewallGate
 from openstation.security.machine_key import MachineKey
 from openstation.security.service import SecurityService
@@ -72,6 +73,7 @@ class RunOptions:
     ssdp_port: int = 1900
     mdns: bool = True
     cluster_port: int = 5100  # the High Availability link (mutual TLS); 0: any free port
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 class Device:
@@ -143,7 +145,8 @@ class Device:
         self.installer = Installer(store, self.data_dir, self.state)
         self.network = NetworkService(store, self.machine_key)
         self.security = SecurityService(store)
-        self.gate = FirewallGate(self.security, lambda: self.ports)
+        self.gate = FirewallGate(self.security, lambda: self.ports, self.clock)
+        self.connections = ConnectionGuard(self.options.limits, self.gate.admits)
         self.web = WebContext(
             store=store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
             clock=self.clock, sessions=self.sessions,
@@ -162,8 +165,8 @@ class Device:
         self.web.storage.renamed = self.ha.renamed
         self.vmm = VMMService(store, self.hardware, self.data_dir.volume,
                               lambda: self.state.status, self.clock)
-        self.listeners = Listeners(webapp.build(self), self.options.hosts, self.ports,
-                                   lambda: self.wanted_ports(store), self.spawn,
+        self.listeners = Listeners(webapp.build(self), self.connections, self.options.hosts,
+                                   self.ports, lambda: self.wanted_ports(store), self.spawn,
                                    self._listeners_moved)
         await self.listeners.start()  # HTTP now; HTTPS once the certificate is there
         self._control = ControlServer(self.data_dir.control_socket, control_routes(self))

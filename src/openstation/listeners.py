@@ -21,6 +21,7 @@ from aiohttp import web
 from openstation.errors import PortInUseError, ValidationError
 from openstation.events import ConfigChanged
 from openstation.network.validate import ports_problems
+from openstation.security.connections import ConnectionGuard, GuardedSite
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ KINDS = ("http", "https")
 class Listeners:
     """Where the device's web application listens."""
 
-    def __init__(self, app: web.Application, hosts: list[str],
+    def __init__(self, app: web.Application, guard: ConnectionGuard, hosts: list[str],
                  ports: dict[str, int], wanted: Callable[[], tuple[int, int]],
                  spawn: Callable[[Coroutine[Any, Any, Any]], None],
                  moved: Callable[[], Awaitable[None]]) -> None:
@@ -39,7 +40,10 @@ class Listeners:
         self.wanted = wanted  # (http, https) the device should listen on now
         self.spawn = spawn  # run a coroutine in the background, awaited at shutdown
         self.moved = moved  # after every move: firewall, announcements, runtime file
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.guard = guard  # admission, caps and the head timer of every connection
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                    keepalive_timeout=guard.limits.idle_timeout,
+                                    max_line_size=8190, max_field_size=8190, max_headers=64)
         self.ports = ports  # shared with the device: its real ports, UDP ones included
         self._sites: dict[str, list[web.TCPSite]] = {}
         self._extra: list[web.TCPSite] = []  # the HA cluster address, when serving it
@@ -125,8 +129,8 @@ class Listeners:
             self.ports.pop(kind, None)
 
     def _site(self, host: str, port: int, kind: str) -> web.TCPSite:
-        return web.TCPSite(self.runner, host, port, reuse_address=True,
-                           ssl_context=self.tls if kind == "https" else None)
+        return GuardedSite(self.runner, host, port, self.guard,
+                           self.tls if kind == "https" else None)
 
     async def _bind(self, kind: str, port: int) -> tuple[list[web.TCPSite], int]:
         """Sites for `kind` on `port` on every host (port 0: one free port for all)."""
@@ -144,10 +148,7 @@ class Listeners:
                     raise PortInUseError(
                         f"cannot listen on {host}:{port} ({exc.strerror})") from None
                 sites.append(site)
-                if bound == 0:
-                    server = site._server
-                    assert server is not None
-                    bound = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+                bound = site.port
         except BaseException:
             await _stop(sites)
             raise

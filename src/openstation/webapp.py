@@ -56,7 +56,8 @@ def build(device: Device) -> web.Application:
     """The application of one boot of `device` (its services are up)."""
     kit = PageKit(device.web)
     app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[device.gate.middleware, kit.csrf, replicated(device)])
+                          middlewares=[device.connections.middleware, device.gate.middleware,
+                                       kit.csrf, replicated(device)])
     app[WEB] = device.web
     app[REGISTRY] = registry = apis(device)
     app[BUS] = device.bus

@@ -8,6 +8,7 @@ import secrets
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from yarl import URL
 
@@ -233,7 +234,12 @@ async def test_auto_block_blocks_after_the_configured_failures(api: Api, device:
         tx.put(AutoBlock(enabled=True, attempts=3, within_minutes=5, expire_days=1))
     for _ in range(3):
         assert (await api.login("alice", "wrong"))["error"]["code"] == 400
-    assert (await api.login("alice", STRONG))["error"]["code"] == 407
+    # A blocked address is refused when it connects, before any request is read.
+    async with aiohttp.ClientSession() as fresh:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await api.call("SYNO.API.Auth", "login", 6, http=fresh, account="alice",
+                           passwd=STRONG)
+    assert device.connections.refused == 1
     block = device.store.get(AutoBlock).block
     assert [entry.address for entry in block] == ["127.0.0.1"]
     clock.advance(86400 + 1)

@@ -43,7 +43,8 @@ class Listeners:
         self.guard = guard  # admission, caps and the head timer of every connection
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                     keepalive_timeout=guard.limits.idle_timeout,
-                                    max_line_size=8190, max_field_size=8190, max_headers=64)
+                                    max_line_size=8190, max_field_size=8190, max_headers=64,
+                                    lingering_time=0)  # an unread body is not drained
         self.ports = ports  # shared with the device: its real ports, UDP ones included
         self._sites: dict[str, list[web.TCPSite]] = {}
         self._extra: list[web.TCPSite] = []  # the HA cluster address, when serving it

@@ -16,9 +16,10 @@ from aiohttp import web
 from openstation.cluster.replication import REPLICATED
 from openstation.discovery import announcer
 from openstation.discovery.ssdp import DESCRIPTION_PATH
-from openstation.errors import PassiveServerError
+from openstation.errors import PassiveServerError, SessionRefused
 from openstation.events import EventBus
 from openstation.security import gate
+from openstation.security.bodies import PUBLIC_BODY, BodyLimits
 from openstation.ui.front import add_front_routes
 from openstation.ui.kit import PageKit
 from openstation.ui.pages import add_page_routes
@@ -48,18 +49,18 @@ WEB = web.AppKey("web", WebContext)
 REGISTRY = web.AppKey("registry", Registry)
 BUS = web.AppKey("bus", EventBus)
 
-# 64 MiB: room for a configuration backup upload; forms stay under 1 MiB (dispatch).
-MAX_BODY = 64 << 20
-
 
 def build(device: Device) -> web.Application:
     """The application of one boot of `device` (its services are up)."""
     kit = PageKit(device.web)
-    app = web.Application(client_max_size=MAX_BODY,
-                          middlewares=[device.connections.middleware, device.gate.middleware,
-                                       kit.csrf, replicated(device)])
+    # Each request's body limit is set from its head by `BodyLimits` (security/bodies.py).
+    registry = apis(device)
+    app = web.Application(client_max_size=PUBLIC_BODY, middlewares=[
+        device.connections.middleware, device.gate.middleware,
+        BodyLimits(signed_in(device.web), registry.is_public).middleware, kit.csrf,
+        replicated(device)])
     app[WEB] = device.web
-    app[REGISTRY] = registry = apis(device)
+    app[REGISTRY] = registry
     app[BUS] = device.bus
     app.cleanup_ctx.append(appliers(device))
     dispatcher = Dispatcher(registry, auth.make_authenticator(device.web),
@@ -114,6 +115,22 @@ def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]
             stop()
 
     return subscribed
+
+
+def signed_in(ctx: WebContext) -> Callable[[web.Request], bool]:
+    """Whether a request carries a live session (`_sid` in its query, or the cookie)."""
+
+    def check(request: web.Request) -> bool:
+        sid = request.query.get("_sid") or request.cookies.get(auth.SESSION_COOKIE)
+        if not sid:
+            return False
+        try:
+            ctx.login.resume(sid, request.remote or "")
+        except SessionRefused:
+            return False
+        return True
+
+    return check
 
 
 def replicated(device: Device) -> Any:

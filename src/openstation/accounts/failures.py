@@ -1,8 +1,13 @@
-"""Failed-login counting per source address, for Auto Block and the rate limit (pure)."""
+"""Event counting per key (a source address) in a sliding window: failed sign-ins for Auto
+Block and the rate limit, successful ones, discovery queries (pure).
+
+Memory is bounded: at most `max_keys` keys, the least recently counted forgotten first, in
+O(1) (a spray of spoofed sources costs each new source the same as the first).
+"""
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 
 
 class FailureCounter:
@@ -12,18 +17,27 @@ class FailureCounter:
         self.limit = limit
         self.window = window
         self.max_keys = max_keys
-        self._times: dict[str, deque[float]] = {}
+        self._times: OrderedDict[str, deque[float]] = OrderedDict()
 
     def record(self, key: str, now: float) -> bool:
-        """Count one failure; True when `key` has now reached the limit within the window."""
+        """Count one event; True when `key` has now reached the limit within the window."""
         times = self._times.get(key)
         if times is None:
-            if len(self._times) >= self.max_keys:  # bounded memory under a spray of sources
-                self._forget_oldest()
-            times = self._times[key] = deque()
+            if len(self._times) >= self.max_keys:
+                self._times.popitem(last=False)  # the least recently counted key
+            times = self._times[key] = deque(maxlen=self.limit)  # enough to decide
+        else:
+            self._times.move_to_end(key)
         times.append(now)
         self._trim(times, now)
         return len(times) >= self.limit
+
+    def take(self, key: str, now: float) -> bool:
+        """Count one event if `key` is under the limit (True), else count nothing (False)."""
+        if self.over_limit(key, now):
+            return False
+        self.record(key, now)
+        return True
 
     def over_limit(self, key: str, now: float) -> bool:
         """Whether `key` is at the limit now (without counting anything)."""
@@ -47,6 +61,5 @@ class FailureCounter:
         while times and now - times[0] > self.window:
             times.popleft()
 
-    def _forget_oldest(self) -> None:
-        oldest = min(self._times, key=lambda k: self._times[k][-1] if self._times[k] else 0.0)
-        del self._times[oldest]
+    def __len__(self) -> int:
+        return len(self._times)

@@ -22,6 +22,7 @@ from openstation.accounts.sessions import Session, Sessions
 from openstation.config.sections import AutoBlock, BlockEntry, LoginSettings, PasswordPolicy, User
 from openstation.config.store import ConfigStore
 from openstation.errors import LoginRefused, SessionExpired, SessionRefused
+from openstation.security.tokens import same_token
 
 # DSM's auth codes.
 WRONG_CREDENTIALS = 400
@@ -39,6 +40,11 @@ MUST_CHANGE_PASSWORD = 410
 # further attempts are refused unchecked until the window has passed.
 RATE_LIMIT_FAILURES = 20
 RATE_LIMIT_WINDOW = 60.0
+# Successful sign-ins from one source within the window (each costs an argon2 check and a
+# session): beyond it, further attempts are refused unchecked. Auto Block's allow list is
+# exempt (a monitoring host, a script).
+SUCCESS_LIMIT = 120
+OTP_STEP = 30  # seconds per TOTP code
 
 MUST_CHANGE = "must_change_password"
 BLANK_ADMIN = "blank_admin"
@@ -92,7 +98,9 @@ class LoginService:
         self.local_networks = local_networks  # the device's own subnets, for the blank admin
         self.accounts = AccountService(store)
         self.rate_limit = FailureCounter(RATE_LIMIT_FAILURES, RATE_LIMIT_WINDOW)
+        self.successes = FailureCounter(SUCCESS_LIMIT, RATE_LIMIT_WINDOW)
         self._autoblock: FailureCounter | None = None
+        self._otp_steps: dict[str, int] = {}  # account → the last TOTP step accepted
 
     async def login(self, request: LoginRequest) -> LoginResult:
         """Open a session or raise LoginRefused (the password is checked off the loop)."""
@@ -114,6 +122,8 @@ class LoginService:
         restricted = MUST_CHANGE if user.must_change_password else ""
         self._check_expiry(user, now)
         self.rate_limit.clear(request.ip)
+        if not address_in(request.ip, self.store.get(AutoBlock).allow):
+            self.successes.record(request.ip, now)
         session = self.sessions.create(
             user.name, request.ip, synotoken=request.want_synotoken, restricted=restricted,
             name=request.session_name, administrator=self.accounts.is_administrator(user.name))
@@ -154,10 +164,11 @@ class LoginService:
     def _check_source(self, ip: str, now: float) -> None:
         if self.is_blocked(ip):
             raise LoginRefused(BLOCKED_IP, "this address is blocked by Auto Block")
-        if self.rate_limit.over_limit(ip, now):
-            wait = int(self.rate_limit.retry_after(ip, now)) + 1
-            raise LoginRefused(BLOCKED_IP, f"too many failed sign-ins; try again in {wait} s",
-                               retry_after=wait)
+        for counter, what in ((self.rate_limit, "failed"), (self.successes, "successful")):
+            if counter.over_limit(ip, now):
+                wait = int(counter.retry_after(ip, now)) + 1
+                raise LoginRefused(BLOCKED_IP, f"too many {what} sign-ins from this address; "
+                                   f"try again in {wait} s", retry_after=wait)
 
     def _failed(self, ip: str, now: float) -> None:
         self.rate_limit.record(ip, now)
@@ -215,10 +226,11 @@ class LoginService:
             return None
         if not request.otp_code:
             raise LoginRefused(OTP_REQUIRED, "enter the 2-step verification code")
-        if not pyotp.TOTP(user.otp_secret).verify(request.otp_code, for_time=int(now),
-                                                  valid_window=1):
+        step = self._otp_step(user, request.otp_code, now)
+        if step is None:
             self._failed(request.ip, now)
             raise LoginRefused(OTP_FAILED, "wrong 2-step verification code")
+        self._otp_steps[user.name] = step
         if not request.want_device_token:
             return None
         token = secrets.token_urlsafe(24)
@@ -228,6 +240,17 @@ class LoginService:
                 current.device_tokens = [*current.device_tokens[-9:], hash_token(token)]
                 tx.put_record(current)
         return token
+
+    def _otp_step(self, user: User, code: str, now: float) -> int | None:
+        """The time step whose code `code` is (one step of clock drift either way), if it
+        is newer than the last one this account used: each code works once."""
+        totp = pyotp.TOTP(user.otp_secret)
+        current = int(now) // OTP_STEP
+        for step in (current - 1, current, current + 1):
+            if step > self._otp_steps.get(user.name, -1) and \
+                    same_token(code, totp.at(step * OTP_STEP)):
+                return step
+        return None
 
     def _check_expiry(self, user: User, now: float) -> None:
         max_age = self.store.get(PasswordPolicy).max_age_days

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from openstation.config.sections import PasswordPolicy
+from openstation.names import lookalike_problem
 
 # DSM refuses these characters in user and group names.
 _NAME_FORBIDDEN = set('/\\[]:;|=,+*?<>@"`\'')
@@ -39,4 +40,4 @@ def name_problem(name: str) -> str | None:
         return 'must not contain control characters or any of / \\ [ ] : ; | = , + * ? < > @ " ` \''
     if name.startswith("-"):
         return "must not start with '-'"
-    return None
+    return lookalike_problem(name)

@@ -11,6 +11,7 @@ from openstation.accounts.policy import name_problem, unmet_rules
 from openstation.config.sections import Group, LoginSettings, PasswordPolicy, Section, User
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import ConflictError, NotFoundError, ValidationError, WeakPasswordError
+from openstation.names import normal
 
 S = TypeVar("S", bound=Section)
 
@@ -87,6 +88,7 @@ class AccountService:
                           administrator: bool = False, description: str = "",
                           email: str = "") -> User:
         """Create an enabled user in `users` (and `administrators` if asked)."""
+        name = normal(name)
         self.check_new_user(name, password)
         password_hash = await hash_password(password)
         with self.store.transaction(actor) as tx:
@@ -154,6 +156,8 @@ class AccountService:
             raise NotFoundError(f"no user named {name!r}")
         problems: dict[str, str] = {}
         target = name
+        if changes.new_name is not None:
+            changes.new_name = normal(changes.new_name)
         if changes.new_name is not None and changes.new_name != name:
             if user.system:
                 problems["new_name"] = f"the system account {name!r} cannot be renamed"

@@ -13,6 +13,8 @@ from typing import Any
 
 from openstation.errors import SessionExpired
 
+PER_ACCOUNT = 64  # live sessions of one account: a new one ends the oldest
+
 
 @dataclass
 class Session:
@@ -42,6 +44,7 @@ class Sessions:
         self._idle_timeout = idle_timeout  # seconds, read on every check: it is configurable
         self._token = token
         self._by_sid: dict[str, Session] = {}
+        self._by_user: dict[str, dict[str, None]] = {}
 
     def create(self, user: str, ip: str, *, synotoken: bool, restricted: str = "",
                name: str = "", administrator: bool = False) -> Session:
@@ -50,7 +53,11 @@ class Sessions:
         session = Session(sid=self._token(16), user=user, ip=ip, created=now, last_seen=now,
                           synotoken=self._token(16) if synotoken else None,
                           restricted=restricted, name=name, administrator=administrator)
+        mine = self._by_user.setdefault(user, {})  # sids in the order they were made
+        if len(mine) >= PER_ACCOUNT:
+            self.end(next(iter(mine)))
         self._by_sid[session.sid] = session
+        mine[session.sid] = None
         return session
 
     def get(self, sid: str) -> Session | None:
@@ -60,25 +67,33 @@ class Sessions:
             return None
         now = self._clock()
         if now - session.last_seen > self._idle_timeout():
-            del self._by_sid[sid]
+            self.end(sid)
             raise SessionExpired(sid)
         session.last_seen = now
         return session
 
     def end(self, sid: str) -> bool:
-        return self._by_sid.pop(sid, None) is not None
+        session = self._by_sid.pop(sid, None)
+        if session is None:
+            return False
+        mine = self._by_user.get(session.user, {})
+        mine.pop(sid, None)
+        if not mine:
+            self._by_user.pop(session.user, None)
+        return True
 
     def revoke_user(self, user: str) -> int:
         """End every session of `user` (password change, account disabled or deleted)."""
-        doomed = [sid for sid, s in self._by_sid.items() if s.user == user]
+        doomed = list(self._by_user.get(user, ()))
         for sid in doomed:
-            del self._by_sid[sid]
+            self.end(sid)
         return len(doomed)
 
     def revoke_all(self) -> int:
         """End every session (any reset)."""
         count = len(self._by_sid)
         self._by_sid.clear()
+        self._by_user.clear()
         return count
 
     def __len__(self) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import os
 import secrets
@@ -29,6 +28,7 @@ from openstation.config.store import ConfigStore
 from openstation.errors import ClusterError, PeerError, ValidationError
 from openstation.hardware import Hardware
 from openstation.lifecycle.status import Status
+from openstation.security.tokens import same_token
 
 API = "SYNO.Virtualization.Cluster"
 
@@ -70,8 +70,7 @@ class VMMService:
             raise ClusterError(f"this device is {self.device_status().label}, not Ready")
 
     def token_ok(self, token: str) -> bool:
-        return self.vmm.member and bool(self.vmm.token) and hmac.compare_digest(
-            token.encode(), self.vmm.token.encode())
+        return self.vmm.member and same_token(token, self.vmm.token)
 
     # --- what each member reports ----------------------------------------------------------
 

@@ -16,17 +16,14 @@ import socket
 import time
 from collections.abc import Callable
 
-from openstation.accounts.failures import FailureCounter
 from openstation.discovery import findhost
 from openstation.discovery.facts import DeviceFacts, findhost_values
-from openstation.discovery.udp import interface_name, receive, udp_socket
+from openstation.discovery.udp import answer_budget, interface_name, receive, udp_socket
 from openstation.network.addresses import Served, served
 
 log = logging.getLogger(__name__)
 
 ASSISTANT_PORT = 9999
-ANSWERS_PER_SOURCE = 20  # within ANSWER_WINDOW seconds
-ANSWER_WINDOW = 10.0
 
 
 class FindhostResponder:
@@ -40,7 +37,7 @@ class FindhostResponder:
         self.facts = facts
         self.allowed = allowed  # the firewall's say on a source address
         self.clock = clock
-        self.limit = FailureCounter(ANSWERS_PER_SOURCE, ANSWER_WINDOW)
+        self.limit = answer_budget()
         self.answered = 0
         self._sockets: list[tuple[socket.socket, Served | None]] = []
 
@@ -94,11 +91,8 @@ class FindhostResponder:
         packet = findhost.try_decode(data)
         if packet is None or not packet.is_query or not self.allowed(ip):
             return
-        now = self.clock()
-        if self.limit.over_limit(ip, now):
-            return
-        self.limit.record(ip, now)
-        self._answer(sock, entry, packet, ip, port)
+        if self.limit.take(ip, self.clock()):
+            self._answer(sock, entry, packet, ip, port)
 
     def _arrival(self, ifindex: int | None) -> Served | None:
         name = interface_name(ifindex)

@@ -9,9 +9,11 @@ import ipaddress
 import logging
 import socket
 import struct
+import time
 from collections.abc import Callable
 
 from openstation.discovery.facts import DeviceFacts, ssdp_usn
+from openstation.discovery.udp import answer_budget
 from openstation.network.addresses import Served, primary, served
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,14 @@ class SsdpResponder:
     """Listens on the SSDP port (multicast group joined on each served interface)."""
 
     def __init__(self, hosts: list[str], port: int, facts: Callable[[], DeviceFacts],
-                 allowed: Callable[[str], bool] = lambda _ip: True) -> None:
+                 allowed: Callable[[str], bool] = lambda _ip: True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.hosts = hosts
         self.port = port
         self.facts = facts
         self.allowed = allowed
+        self.clock = clock
+        self.limit = answer_budget()
         self._sock: socket.socket | None = None
 
     async def start(self) -> None:
@@ -121,6 +126,8 @@ class SsdpResponder:
         entry = self._local_for(ip)
         if target is None or entry is None or not self.allowed(ip):
             return
+        if not self.limit.take(ip, self.clock()):
+            return  # a spoofed source must not turn the device into an amplifier
         facts = self.facts()
         usn = ssdp_usn(facts)
         location = f"http://{entry.address}:{facts.http_port}{DESCRIPTION_PATH}"

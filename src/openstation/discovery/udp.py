@@ -5,8 +5,19 @@ from __future__ import annotations
 import socket
 import struct
 
+from openstation.accounts.failures import FailureCounter
+
+# Answers per source address within ANSWER_WINDOW seconds, for findhost and SSDP alike: a
+# query with a spoofed source must not make the device an amplifier.
+ANSWERS_PER_SOURCE = 20
+ANSWER_WINDOW = 10.0
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 _PKTINFO = struct.Struct("I4s4s")  # ifindex, spec_dst, addr (struct in_pktinfo)
+
+
+def answer_budget() -> FailureCounter:
+    """How many answers each source may still get (bounded in sources, O(1) to update)."""
+    return FailureCounter(ANSWERS_PER_SOURCE, ANSWER_WINDOW)
 
 
 def udp_socket(address: str, port: int, *, broadcast: bool = False, shared: bool = False,

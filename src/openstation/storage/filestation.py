@@ -25,6 +25,7 @@ from openstation.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from openstation.names import normal
 from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher
 from openstation.storage.paths import name_problem, split
@@ -170,6 +171,7 @@ class FileStation:
     # --- writing -------------------------------------------------------------------------
 
     def mkdir(self, user: str, folder: str, name: str, parents: bool = False) -> Entry:
+        name = normal(name)
         if (why := name_problem(name)) is not None:
             raise IllegalPathError(f"{name!r}: {why}")
         located = self.locate(user, f"{folder.rstrip('/')}/{name}", write=True)
@@ -194,6 +196,7 @@ class FileStation:
             current = f"{current}/{part}"
 
     def rename(self, user: str, path: str, new_name: str) -> Entry:
+        new_name = normal(new_name)
         if (why := name_problem(new_name)) is not None:
             raise IllegalPathError(f"{new_name!r}: {why}")
         located = self.locate(user, path, write=True)
@@ -221,6 +224,7 @@ class FileStation:
                      *, overwrite: bool = False, create_parents: bool = False,
                      expected: int | None = None) -> Entry:
         """Stream an upload to a temporary file beside its target, then rename it in."""
+        name = normal(name)
         if (why := name_problem(name)) is not None:
             raise IllegalPathError(f"{name!r}: {why}")
         located = self.locate(user, f"{folder.rstrip('/')}/{name}", write=True)

@@ -2,12 +2,14 @@
 
 A path is share-relative ("/photos/2024/cat.jpg" -> share "photos", parts ["2024",
 "cat.jpg"]). Refused: NUL bytes, "." and ".." components, empty components, names over 255
-bytes, and names starting with "@" (the device's own entries, as on DSM).
+bytes, names starting with "@" (the device's own entries, as on DSM), and lookalike names
+(names.py). Paths are NFC-normalised.
 """
 
 from __future__ import annotations
 
 from openstation.errors import IllegalPathError
+from openstation.names import lookalike_problem, normal
 
 MAX_NAME = 255
 
@@ -21,14 +23,14 @@ def name_problem(name: str) -> str | None:
         return f"a name over {MAX_NAME} bytes"
     if name.startswith("@"):
         return "a name starting with '@' (reserved)"
-    return None
+    return lookalike_problem(name)
 
 
 def split(path: str) -> tuple[str, list[str]]:
     """(share, components) of a File Station path; IllegalPathError for anything unsafe."""
     if not path.startswith("/"):
         raise IllegalPathError(f"{path!r}: paths start with /<shared folder>")
-    parts = path.split("/")[1:]
+    parts = normal(path).split("/")[1:]
     if parts and parts[-1] == "":
         parts = parts[:-1]  # a trailing slash
     if not parts:

@@ -27,6 +27,7 @@ from openstation.errors import (
     ValidationError,
     WrongKeyError,
 )
+from openstation.names import normal
 from openstation.security.machine_key import MachineKey
 from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher
@@ -67,6 +68,7 @@ class StorageService:
                            hidden: bool = False, recycle_bin: bool = False,
                            permissions: dict[str, str] | None = None) -> Share:
         """Create a shared folder on volume1 (encrypted with `passphrase` if asked)."""
+        name = normal(name)
         self.store.check_writes("storage")  # before anything reaches volume1
         problems: dict[str, str] = {}
         if (why := share_name_problem(name)) is not None:

@@ -5,7 +5,6 @@ in the URL's #fragment, which browsers never send, and then in a header)."""
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import secrets
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from aiohttp import web
 from openstation.errors import IllegalTransition
 from openstation.files import write_atomic
 from openstation.panel.driver import PanelDriver
+from openstation.security.tokens import same_token
 
 TOKEN_HEADER = "X-Panel-Token"
 
@@ -58,7 +58,7 @@ def add_front_routes(app: web.Application, token_file: Path, panel: PanelDriver,
     def authorised(request: web.Request) -> bool:
         token = token_file.read_text().strip() if token_file.exists() else ""
         given = request.headers.get(TOKEN_HEADER, "")
-        return loopback(request) and bool(token) and hmac.compare_digest(given, token)
+        return loopback(request) and same_token(given, token)
 
     async def front(request: web.Request) -> web.Response:
         if not loopback(request):

@@ -10,7 +10,6 @@ secret travels in a URL.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,11 +19,13 @@ from aiohttp import web
 from openstation.accounts.sessions import Session
 from openstation.config.sections import General
 from openstation.errors import OpenStationError, SessionRefused, ValidationError
+from openstation.security.tokens import same_token
 from openstation.webapi.context import WebContext
 
 COOKIE = "id"
 LOGIN_CSRF = "login_csrf"
 CSRF_FIELD = "csrf"
+FORM = "application/x-www-form-urlencoded"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SessionHandler = Callable[[web.Request, Session], Awaitable[web.StreamResponse]]
@@ -114,17 +115,27 @@ class PageKit:
     @web.middleware
     async def csrf(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every POST to a page carries the token of its session (of the visit, for the
-        sign-in form); anything else is refused before its handler runs."""
+        sign-in form) and, if the browser names one, comes from this origin; anything else
+        is refused before its handler runs. Nothing of the body is read unless the session
+        is live (its size is bounded by then); an upload's token is in its query, so it is
+        checked before its body is read."""
         if request.method != "POST" or not request.path.startswith(PAGE_POSTS):
             return await handler(request)
-        form = await request.post()
-        sent = str(form.get(CSRF_FIELD, ""))
         if request.path == "/login":
             expected = request.cookies.get(LOGIN_CSRF, "")
         else:
             session = self.session(request)
             expected = session.extra.get("csrf", "") if session is not None else ""
-        if not (sent and expected and hmac.compare_digest(sent.encode(), expected.encode())):
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"{request.scheme}://{request.host}":
+            expected = ""
+        sent = request.query.get(CSRF_FIELD, "")
+        if expected and not sent and request.content_type == FORM:
+            try:
+                sent = str((await request.post()).get(CSRF_FIELD, ""))
+            except ValueError:
+                sent = ""
+        if not same_token(sent, expected):
             if request.path == "/logout":  # nothing to protect: just forget the cookie
                 response = web.HTTPSeeOther("/")
                 response.del_cookie(COOKIE, path="/")

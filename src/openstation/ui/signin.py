@@ -64,7 +64,8 @@ class SignIn:
         try:
             result = await self.ctx.login.login(LoginRequest(
                 account=account, password=str(form.get("passwd", "")),
-                ip=request.remote or "", otp_code=str(form.get("otp_code", ""))))
+                ip=request.remote or "", otp_code=str(form.get("otp_code", "")),
+                want_synotoken=True))  # for Web API calls made with its cookie
         except LoginRefused as refused:
             return self.login_page(request, [("error", refusal_text(refused))], account,
                                    otp=refused.code == OTP_REQUIRED or

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from openstation.accounts.login import MUST_CHANGE_PASSWORD, LoginRequest
 from openstation.errors import ApiError, LoginRefused, SessionRefused
+from openstation.security.tokens import same_token
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall, Authenticator
@@ -43,9 +44,13 @@ def make_authenticator(ctx: WebContext) -> Authenticator:
         if session.restricted and call.method not in call.api.while_restricted:
             raise ApiError(MUST_CHANGE_PASSWORD,
                            errors={"reason": "set a new password first"})
-        if session.synotoken and call.method in call.api.changes:
+        # As DSM: a change authenticated by the cookie alone (which any same-site page can
+        # make a browser send) must carry the session's SynoToken; so must any change of a
+        # session that asked for one.
+        by_cookie = not call.params.get("_sid")
+        if call.method in call.api.changes and (by_cookie or session.synotoken):
             token = call.params.get("SynoToken") or call.request.headers.get("X-SYNO-TOKEN")
-            if token != session.synotoken:
+            if not same_token(token or "", session.synotoken or ""):
                 raise ApiError(envelope.SID_NOT_FOUND)
         if call.method in call.api.admin and not session.administrator:
             raise ApiError(envelope.NO_PERMISSION)

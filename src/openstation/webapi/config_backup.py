@@ -76,4 +76,4 @@ def register(registry: Registry, ctx: WebContext, export: Exporter, preview: Pre
                "restore": restore_file,
                "list_auto": list_auto}
     registry.add(Api("SYNO.Core.ConfigBackup", "entry.cgi", 1, 1, methods,
-                     changes=frozenset({"restore"}), admin=frozenset(methods)))
+                     changes=frozenset({"restore", "export"}), admin=frozenset(methods)))

@@ -28,7 +28,6 @@ from openstation.webapi.registry import Api, Registry
 
 log = logging.getLogger(__name__)
 
-MAX_PARAMETER_BYTES = 1 << 20
 STREAMED_APIS = frozenset({"SYNO.FileStation.Upload"})
 
 
@@ -126,13 +125,13 @@ async def read_params(request: web.Request) -> dict[str, str]:
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded", "multipart/form-data"
     ):
-        if request.content_type != "multipart/form-data" and \
-                (request.content_length or 0) > MAX_PARAMETER_BYTES:
-            raise ApiError(envelope.INVALID_PARAMETER)
-        try:
+        try:  # its size was bounded by the body limits (security/bodies.py)
             form = await request.post()
         except (ValueError, UnicodeDecodeError, AssertionError):
             raise ApiError(envelope.INVALID_PARAMETER) from None
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(envelope.INVALID_PARAMETER,
+                           errors={"reason": "the request body is too large"}) from None
         params.update({key: value for key, value in form.items() if isinstance(value, str)})
     return params
 

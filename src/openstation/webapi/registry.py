@@ -10,8 +10,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+
 if TYPE_CHECKING:
     from openstation.webapi.dispatch import ApiCall
+
+PUBLIC_PATHS = frozenset({"/webapi/auth.cgi", "/webapi/query.cgi", "/webapi/encryption.cgi"})
 
 # A handler returns the `data` of a success, or a whole response (cookies, files).
 Handler = Callable[["ApiCall"], Awaitable[Any]]
@@ -75,6 +79,18 @@ class Registry:
                     if name.startswith(term):
                         wanted[name] = api.info()
         return wanted
+
+    def is_public(self, request: web.Request) -> bool:
+        """Whether a Web API request goes to an endpoint a stranger may call, by what its
+        head says (auth.cgi, query.cgi, encryption.cgi, or the `api` and `method` of the
+        query); unknown: not public."""
+        if request.path in PUBLIC_PATHS:
+            return True
+        api = self._apis.get(request.match_info.get("api") or request.query.get("api", ""))
+        if api is None:
+            return False
+        method = request.query.get("method")
+        return not api.needs_session or (method is not None and method in api.public)
 
     def names(self) -> Mapping[str, Api]:
         return self._apis

@@ -159,7 +159,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
     registry.add(Api("SYNO.Core.Share.Crypto", "entry.cgi", 1, 1,
                      {"mount": mount, "unmount": unmount, "export_key": export_key,
                       "change_password": change_password},
-                     changes=frozenset({"mount", "unmount", "change_password"}),
+                     changes=frozenset({"mount", "unmount", "change_password", "export_key"}),
                      admin=frozenset({"mount", "unmount", "export_key", "change_password"})))
     registry.add(Api("SYNO.Core.Share.KeyManager", "entry.cgi", 1, 1,
                      {"list": keys_list, "add": keys_add, "delete": keys_delete,

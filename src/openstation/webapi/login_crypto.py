@@ -4,6 +4,12 @@ A client calls SYNO.API.Encryption getinfo, then sends `<cipherkey>={"rsa":…,"
 `rsa` is the PKCS#1 v1.5 encryption of a passphrase under our public key, `aes` the OpenSSL
 "Salted__" AES-256-CBC encryption (MD5 key derivation) of the urlencoded login fields plus
 `<ciphertoken>=<server_time>`.
+
+Each getinfo answer is single-use and short-lived: it names a fresh `cipherkey`
+(`__cIpHeRtExT` + a random token), consumed by the first login that uses it, so a captured
+login cannot be replayed (from another address, to get round the sessions' address binding).
+The token is visible outside the ciphertext, so the RSA decryption (the costly part) is
+attempted only for a live one.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import asyncio
 import base64
 import hashlib
 import json
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,7 +29,8 @@ from openstation.errors import UserInputError
 
 CIPHER_KEY = "__cIpHeRtExT"
 CIPHER_TOKEN = "__cIpHeRtOkEn"
-TOKEN_MAX_AGE = 600.0  # seconds a getinfo answer's server_time stays acceptable
+TOKEN_MAX_AGE = 120.0  # seconds a getinfo answer stays usable
+MAX_LIVE_TOKENS = 1024  # issued and not yet used (the oldest are dropped first)
 
 
 def evp_bytes_to_key(passphrase: bytes, salt: bytes, size: int = 48) -> bytes:
@@ -66,33 +75,39 @@ class LoginCrypto:
         self.clock = clock
         self._key: Any = None
         self._making: asyncio.Task[Any] | None = None
+        self._live: OrderedDict[str, int] = OrderedDict()  # token → its server_time
 
     async def info(self) -> dict[str, Any]:
-        """SYNO.API.Encryption getinfo's answer."""
+        """SYNO.API.Encryption getinfo's answer, with a fresh single-use token."""
         key = await self._ensure_key()
         modulus = key.public_key().public_numbers().n
-        return {"cipherkey": CIPHER_KEY, "ciphertoken": CIPHER_TOKEN,
-                "public_key": format(modulus, "x"), "server_time": int(self.clock())}
+        token, now = secrets.token_hex(12), int(self.clock())
+        self._live[token] = now
+        while len(self._live) > MAX_LIVE_TOKENS:
+            self._live.popitem(last=False)
+        return {"cipherkey": CIPHER_KEY + token, "ciphertoken": CIPHER_TOKEN,
+                "public_key": format(modulus, "x"), "server_time": now}
 
     async def decrypt(self, params: dict[str, str]) -> dict[str, str]:
         """Params with the encrypted fields (if any) decrypted and merged in; the RSA
         decryption (about 2 ms) runs off the event loop."""
-        raw = params.get(CIPHER_KEY)
-        if raw is None:
+        names = [name for name in params if name.startswith(CIPHER_KEY)]
+        if not names:
             return params
-        if self._key is None:
-            raise UserInputError("encrypted fields without SYNO.API.Encryption getinfo first")
+        if len(names) > 1:
+            raise UserInputError("more than one set of encrypted fields")
+        name = names[0]
+        issued = self._live.pop(name[len(CIPHER_KEY):], None)  # consumed, whatever follows
+        if issued is None or self._key is None or self.clock() - issued > TOKEN_MAX_AGE:
+            raise UserInputError("the encrypted login fields need a fresh "
+                                 "SYNO.API.Encryption getinfo")
         try:
-            fields = await offload.run(_open_envelope, self._key, raw)
+            fields = await offload.run(_open_envelope, self._key, params[name])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise UserInputError("the encrypted login fields cannot be decrypted") from None
-        try:
-            issued = float(fields.pop(CIPHER_TOKEN))
-        except (KeyError, ValueError):
-            raise UserInputError("the encrypted login fields carry no valid token") from None
-        if abs(self.clock() - issued) > TOKEN_MAX_AGE:
-            raise UserInputError("the encrypted login fields are too old")
-        merged = {k: v for k, v in params.items() if k != CIPHER_KEY}
+        if fields.pop(CIPHER_TOKEN, None) != str(issued):
+            raise UserInputError("the encrypted login fields carry no valid token")
+        merged = {k: v for k, v in params.items() if k != name}
         merged.update(fields)
         return merged
 

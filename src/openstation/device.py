@@ -154,6 +154,7 @@ class Device:
             accounts=self.accounts,
             storage=StorageService(store, self.data_dir.volume, self.machine_key),
             crypto=LoginCrypto(self.clock), booted_at=self.clock())
+        self.web.storage.upgrade_permissions()  # rights stored by name before ids
         self.backups = ConfigBackups(store, self.hardware, self.data_dir, self.machine_key,
                                      self.state, self.clock, self.end_sessions, self.settle)
         self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,

@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 
 from openstation.accounts.passwords import hash_password, verify_password
 from openstation.accounts.policy import name_problem, unmet_rules
-from openstation.config.sections import Group, LoginSettings, PasswordPolicy, Section, User
+from openstation.config.sections import (
+    Group,
+    LoginSettings,
+    PasswordPolicy,
+    Section,
+    Share,
+    User,
+)
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import ConflictError, NotFoundError, ValidationError, WeakPasswordError
 from openstation.names import normal
@@ -234,6 +241,9 @@ class AccountService:
                 if name in group.members:
                     group.members = [m for m in group.members if m != name]
                     tx.put_record(group)
+            for share in tx.records(Share):  # whoever gets this uid next starts with nothing
+                if share.permissions.pop(f"uid:{user.uid}", None) is not None:
+                    tx.put_record(share)
         self.on_signed_out(name)
 
     def delete_users(self, names: list[str], *, actor: str) -> None:

@@ -30,17 +30,19 @@ from openstation.config.sections import (
     Ports,
     PPPoE,
     Record,
+    Right,
     Section,
     Share,
     User,
     secret_fields,
 )
-from openstation.config.store import ConfigStore, diff
+from openstation.config.store import ConfigStore, Transaction, diff
 from openstation.errors import BackupError, StoreError, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.network.validate import network_problems, ports_problems
 from openstation.security.machine_key import MachineKey
+from openstation.storage.service import by_id, rights
 
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
@@ -175,6 +177,7 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
                     existing = current.get(record.key)
                     if isinstance(record, Share) and isinstance(existing, Share):
                         record.uuid, record.encrypted = existing.uuid, existing.encrypted
+                        record.permissions = _by_id(tx, record.permissions)
                         tx.put_record(record)
                 continue
             wanted = {r.key for r in records}
@@ -187,6 +190,13 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
         tx.audit(RESTORE_ACTION, "system", restore_id,
                  {"sections": chosen_names(requested), "changes": report})
     return report
+
+
+def _by_id(tx: Transaction, permissions: dict[str, Right]) -> dict[str, Right]:
+    """Rights keyed by id (a backup made before they were names them; an unknown name is
+    dropped: its rights were for an account this configuration does not have)."""
+    keyed, _ = by_id(tx, {key: str(level) for key, level in permissions.items()})
+    return rights(keyed)
 
 
 # --- the restore journal -----------------------------------------------------------------

@@ -1,20 +1,25 @@
 """Shared-folder permissions: what a user may do in a share (pure).
 
 As on DSM, "No access" wins over any grant; otherwise read/write wins over read only.
-Entries name a principal: "user:alice" or "group:administrators".
+Rights are stored keyed by account and group id ("uid:1026", "gid:100"), so renaming a user
+keeps their rights and a new account never inherits a deleted one's. People and clients name
+principals ("user:alice", "group:administrators"); `by_id` and `by_name` translate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 READ_WRITE, READ_ONLY, NO_ACCESS = "rw", "ro", "na"
 LEVELS = (READ_WRITE, READ_ONLY, NO_ACCESS)
+KINDS = {"user": "uid", "group": "gid"}
+
+Lookup = Callable[[str], int | None]  # a name → its id (None: no such account or group)
 
 
-def access(permissions: Mapping[str, str], user: str, groups: list[str]) -> str:
-    """The effective right of `user` (member of `groups`) under `permissions`."""
-    principals = [f"user:{user}", *(f"group:{group}" for group in groups)]
+def access(permissions: Mapping[str, str], uid: int, gids: list[int]) -> str:
+    """The effective right of account `uid` (member of groups `gids`) under `permissions`."""
+    principals = [f"uid:{uid}", *(f"gid:{gid}" for gid in gids)]
     granted = {permissions[p] for p in principals if p in permissions}
     if NO_ACCESS in granted:
         return NO_ACCESS
@@ -23,3 +28,39 @@ def access(permissions: Mapping[str, str], user: str, groups: list[str]) -> str:
     if READ_ONLY in granted:
         return READ_ONLY
     return NO_ACCESS
+
+
+def by_id(permissions: Mapping[str, str], uid_of: Lookup, gid_of: Lookup
+          ) -> tuple[dict[str, str], dict[str, str]]:
+    """(rights keyed by id, problems) from entries naming "user:NAME" or "group:NAME" (or
+    already "uid:N" / "gid:N", as a backup holds them)."""
+    keyed: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for principal, level in permissions.items():
+        kind, _, who = principal.partition(":")
+        where = f"permissions.{principal}"
+        if level not in LEVELS:
+            problems[where] = "rw, ro or na"
+        elif kind in KINDS.values() and who.isdigit():
+            keyed[f"{kind}:{int(who)}"] = level
+        elif kind in KINDS and who:
+            found = (uid_of if kind == "user" else gid_of)(who)
+            if found is None:
+                problems[where] = f"there is no {kind} named {who!r}"
+            else:
+                keyed[f"{KINDS[kind]}:{found}"] = level
+        else:
+            problems[where] = "principals are user:NAME or group:NAME"
+    return keyed, problems
+
+
+def by_name(permissions: Mapping[str, str], user_of: Callable[[int], str | None],
+            group_of: Callable[[int], str | None]) -> dict[str, str]:
+    """Rights as people read them ("user:alice"); an id without an account stays an id."""
+    named: dict[str, str] = {}
+    for principal, level in permissions.items():
+        kind, _, number = principal.partition(":")
+        name = (user_of if kind == "uid" else group_of)(int(number)) if number.isdigit() \
+            else None
+        named[f"{'user' if kind == 'uid' else 'group'}:{name}" if name else principal] = level
+    return named

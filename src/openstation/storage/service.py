@@ -11,12 +11,13 @@ import base64
 import json
 import shutil
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from openstation import offload
-from openstation.config.sections import Group, KeyEntry, Protection, Right, Share
+from openstation.accounts.service import ADMINISTRATORS
+from openstation.config.sections import Group, KeyEntry, Protection, Right, Share, User
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import (
     ConflictError,
@@ -31,7 +32,8 @@ from openstation.names import normal
 from openstation.security.machine_key import MachineKey
 from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher
-from openstation.storage.permissions import LEVELS, access
+from openstation.storage.permissions import NO_ACCESS, access, by_name
+from openstation.storage.permissions import by_id as permissions_by_id
 from openstation.storage.volume import (
     SHARE_METADATA,
     ShareMetadata,
@@ -78,14 +80,14 @@ class StorageService:
         if encrypted and (not passphrase or len(passphrase) < 8):
             problems["passphrase"] = "an encrypted shared folder needs a passphrase of 8+ " \
                                      "characters"
-        problems.update(permission_problems(permissions or {}))
+        keyed, wrong = self.keyed({f"group:{ADMINISTRATORS}": "rw", **(permissions or {})})
+        problems.update(wrong)
         if problems:
             raise ValidationError(problems)
         now = self.store.clock()
         share = Share(name=name, uuid=str(uuidlib.uuid4()), description=description,
                       hidden=hidden, recycle_bin=recycle_bin, encrypted=encrypted,
-                      created=now, permissions=rights({"group:administrators": "rw",
-                                                       **(permissions or {})}))
+                      created=now, permissions=rights(keyed))
         header = None
         data_key = None
         if encrypted:
@@ -111,7 +113,7 @@ class StorageService:
                   permissions: dict[str, str] | None = None,
                   mount_on_startup: bool | None = None) -> Share:
         share = self.share(name)
-        problems = permission_problems(permissions or {})
+        keyed, problems = self.keyed(permissions or {})
         if mount_on_startup and not share.encrypted:
             problems["mount_on_startup"] = "only encrypted shared folders are mounted"
         elif mount_on_startup and self.store.record(KeyEntry, name) is None:
@@ -120,7 +122,7 @@ class StorageService:
             raise ValidationError(problems)
         for field, value in (("description", description), ("hidden", hidden),
                              ("recycle_bin", recycle_bin),
-                             ("permissions", None if permissions is None else rights(permissions)),
+                             ("permissions", None if permissions is None else rights(keyed)),
                              ("mount_on_startup", mount_on_startup)):
             if value is not None:
                 setattr(share, field, value)
@@ -156,9 +158,10 @@ class StorageService:
         for meta in found:
             if tx.record(Share, meta.name) is not None:
                 continue
+            admins = tx.record(Group, ADMINISTRATORS)
             tx.put_record(Share(name=meta.name, uuid=meta.uuid, encrypted=meta.encrypted,
-                                created=meta.created,
-                                permissions={"group:administrators": Right.READ_WRITE}))
+                                created=meta.created, permissions={
+                                    f"gid:{admins.gid if admins else 101}": Right.READ_WRITE}))
             registered.append(meta.name)
         return registered, problems
 
@@ -169,8 +172,35 @@ class StorageService:
 
     def right(self, user: str, share: Share, groups: list[str] | None = None) -> str:
         """What `user` (a member of `groups`, looked up if not given) may do in `share`."""
-        return access(share.permissions, user,
-                      self.groups_of(user) if groups is None else groups)
+        account = self.store.record(User, user)
+        if account is None:
+            return NO_ACCESS
+        names = set(self.groups_of(user) if groups is None else groups)
+        return access(share.permissions, account.uid,
+                      [g.gid for g in self.store.records(Group) if g.name in names])
+
+    def keyed(self, permissions: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        """Rights naming accounts and groups, keyed by their ids (and the problems)."""
+        return by_id(self.store, permissions)
+
+    def named(self, share: Share) -> dict[str, str]:
+        """`share`'s rights as people read them ("user:alice": "rw")."""
+        users = {u.uid: u.name for u in self.store.records(User)}
+        groups = {g.gid: g.name for g in self.store.records(Group)}
+        return by_name(share.permissions, users.get, groups.get)
+
+    def upgrade_permissions(self) -> int:
+        """Re-key rights stored by name (before ids) by id; the shares changed."""
+        changed = 0
+        for share in self.store.records(Share):
+            if all(key.startswith(("uid:", "gid:")) for key in share.permissions):
+                continue
+            keyed, _ = self.keyed(dict(share.permissions))  # an unknown name is dropped
+            share.permissions = rights(keyed)
+            with self.store.transaction("system", "upgrade") as tx:
+                tx.put_record(share)
+            changed += 1
+        return changed
 
     def header(self, name: str) -> dict[str, Any]:
         header = read_share_metadata(self.volume / name).encryption_header
@@ -302,17 +332,21 @@ class StorageService:
         return mounted
 
 
-def rights(permissions: dict[str, str]) -> dict[str, Right]:
+def by_id(source: ConfigStore | Transaction, permissions: Mapping[str, str]
+          ) -> tuple[dict[str, str], dict[str, str]]:
+    """`permissions.by_id` with the accounts and groups of `source` (a store, or the
+    transaction that is restoring them)."""
+    def uid_of(name: str) -> int | None:
+        user = source.record(User, normal(name))
+        return user.uid if user else None
+
+    def gid_of(name: str) -> int | None:
+        group = source.record(Group, normal(name))
+        return group.gid if group else None
+
+    return permissions_by_id(permissions, uid_of, gid_of)
+
+
+def rights(permissions: Mapping[str, str]) -> dict[str, Right]:
     """Checked permissions (see `permission_problems`) with their values typed."""
     return {principal: Right(level) for principal, level in permissions.items()}
-
-
-def permission_problems(permissions: dict[str, str]) -> dict[str, str]:
-    problems: dict[str, str] = {}
-    for principal, level in permissions.items():
-        kind, _, who = principal.partition(":")
-        if kind not in ("user", "group") or not who:
-            problems[f"permissions.{principal}"] = "principals are user:NAME or group:NAME"
-        elif level not in LEVELS:
-            problems[f"permissions.{principal}"] = "rw, ro or na"
-    return problems

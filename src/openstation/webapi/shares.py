@@ -26,7 +26,8 @@ def share_json(storage: StorageService, share: Share) -> dict[str, Any]:
             "vol_path": "/volume1", "hidden": share.hidden,
             "enable_recycle_bin": share.recycle_bin, "encryption": 1 if share.encrypted else 0,
             "is_mounted": (share.name in storage.mounted) if share.encrypted else True,
-            "mount_on_startup": share.mount_on_startup, "permissions": share.permissions}
+            "mount_on_startup": share.mount_on_startup,
+            "permissions": storage.named(share)}
 
 
 def key_errors(handler: Handler) -> Handler:

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from openstation.accounts.policy import name_problem
 from openstation.config.codec import from_dict, to_dict
 from openstation.config.sections import (
     AutoBlock,
@@ -43,6 +44,7 @@ from openstation.files import write_atomic
 from openstation.network.validate import network_problems, ports_problems
 from openstation.security.machine_key import MachineKey
 from openstation.storage.service import by_id, rights
+from openstation.storage.volume import share_name_problem
 
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
@@ -113,7 +115,40 @@ def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Sectio
     if "users" in collections and not any(getattr(u, "name", "") == "admin"
                                           for u in collections["users"]):
         raise BackupError("the backup's users lack the system admin account")
+    problems = record_problems(collections)
+    if problems:
+        raise BackupError("the backup is invalid: " + "; ".join(
+            f"{where}: {why}" for where, why in list(problems.items())[:10]))
     return sections, collections, pppoe_password
+
+
+def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
+    """What the services would refuse in a backup's records: names (a crafted name must
+    not reach a page or a path), members, e-mail addresses, permission entries."""
+    problems: dict[str, str] = {}
+    for name, records in collections.items():
+        for n, record in enumerate(records):
+            where = f"{name}[{n}]"
+            if isinstance(record, User | Group) and (why := name_problem(record.name)):
+                problems[f"{where}.name"] = why
+            if isinstance(record, Group):
+                for member in record.members:
+                    if (why := name_problem(member)) is not None:
+                        problems[f"{where}.members"] = why
+            if isinstance(record, User) and record.email and "@" not in record.email:
+                problems[f"{where}.email"] = "is not an e-mail address"
+            if isinstance(record, Share):
+                if (why := share_name_problem(record.name)) is not None:
+                    problems[f"{where}.name"] = why
+                for principal in record.permissions:
+                    kind, _, who = principal.partition(":")
+                    if kind not in ("uid", "gid", "user", "group") or not who or \
+                            (kind in ("uid", "gid") and not who.isdigit()) or \
+                            (kind in ("user", "group") and name_problem(who)):
+                        problems[f"{where}.permissions"] = f"{principal!r} is not a principal"
+            if isinstance(record, KeyEntry) and (why := share_name_problem(record.share)):
+                problems[f"{where}.share"] = why
+    return problems
 
 
 def plan(store: ConfigStore, content: dict[str, Any], requested: list[str] | None

@@ -17,6 +17,7 @@ from openstation.errors import IllegalTransition
 from openstation.files import write_atomic
 from openstation.panel.driver import PanelDriver
 from openstation.security.tokens import same_token
+from openstation.ui.kit import page_headers
 
 TOKEN_HEADER = "X-Panel-Token"
 
@@ -63,8 +64,9 @@ def add_front_routes(app: web.Application, token_file: Path, panel: PanelDriver,
     async def front(request: web.Request) -> web.Response:
         if not loopback(request):
             raise web.HTTPNotFound()
-        return web.Response(text=page, content_type="text/html",
-                            headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+        nonce = secrets.token_urlsafe(16)
+        return web.Response(text=page.replace("{{ nonce }}", nonce), content_type="text/html",
+                            headers=page_headers(nonce))
 
     async def state(request: web.Request) -> web.Response:
         if not authorised(request):

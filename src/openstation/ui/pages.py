@@ -24,7 +24,7 @@ from openstation.network.service import NetworkService
 from openstation.security.service import SecurityService
 from openstation.ui.cluster_pages import add_cluster_routes
 from openstation.ui.desktop import Desktop
-from openstation.ui.kit import PageKit, PortsChanger
+from openstation.ui.kit import PageKit, PortsChanger, pages_script
 from openstation.ui.network import NetworkPages
 from openstation.ui.restore import RestorePages
 from openstation.ui.security import SecurityPages
@@ -44,3 +44,4 @@ def add_page_routes(app: web.Application, kit: PageKit, network: NetworkService,
                  SharePages(kit, kit.ctx.storage), RestorePages(kit, backups)):
         area.routes(app)
     add_cluster_routes(kit, app, ha, vmm, lambda: ports().get("http", 0))
+    app.router.add_get("/static/pages.js", pages_script)

@@ -143,7 +143,11 @@ class DataDir:
                 if part.is_symlink():
                     raise DataDirError(f"{part} is a symbolic link; refusing to use it")
             self.system.mkdir(mode=0o700, exist_ok=True)
-            self.volume.mkdir(mode=0o755, exist_ok=True)
+            # Other local users of the host must not read the shares (as with system/).
+            self.volume.mkdir(mode=0o700, exist_ok=True)
+            for part in (self.system, self.volume):
+                if part.stat().st_mode & 0o077:
+                    part.chmod(0o700)
             probe = self.system / f".write-probe-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()

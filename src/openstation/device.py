@@ -142,6 +142,8 @@ class Device:
         self.accounts.ensure_system_accounts()
         self.state.set(Status.STARTING_SERVICES)
         await offload.run(self._system_files)
+        self.accounts.machine_key = self.machine_key
+        self.accounts.seal_otp_secrets()  # stored in clear before they were sealed
         self.installer = Installer(store, self.data_dir, self.state)
         self.network = NetworkService(store, self.machine_key)
         self.security = SecurityService(store)
@@ -150,7 +152,8 @@ class Device:
         self.web = WebContext(
             store=store, hardware=self.hardware, data_dir=self.data_dir, state=self.state,
             clock=self.clock, sessions=self.sessions,
-            login=LoginService(store, self.sessions, self.clock, self._local_networks),
+            login=LoginService(store, self.sessions, self.clock, self._local_networks,
+                               self.machine_key),
             accounts=self.accounts,
             storage=StorageService(store, self.data_dir.volume, self.machine_key),
             crypto=LoginCrypto(self.clock), booted_at=self.clock())

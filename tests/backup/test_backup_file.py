@@ -96,7 +96,7 @@ def snapshot(store: ConfigStore) -> str:
 
 @pytest.mark.parametrize("mutate", [
     lambda raw: raw[: len(raw) // 2],  # truncated
-    lambda raw: raw.replace(b'"format": 1', b'"format": 99'),  # from the future
+    lambda raw: raw.replace(b'"format": 2', b'"format": 99'),  # from the future
     lambda raw: raw.replace(b'"http": 5050', b'"http": 5060'),  # edited: SHA-256 mismatch
     lambda raw: b"not json at all",
     lambda raw: json.dumps({"magic": "something else"}).encode(),

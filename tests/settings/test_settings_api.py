@@ -134,7 +134,7 @@ async def test_pppoe_password_is_stored_encrypted_and_never_shown(api: Api, devi
     assert shown["password_set"] is True and "hunter2" not in json.dumps(body)
     stored = device.store.get(PPPoE)  # type: ignore[union-attr]
     assert stored.enabled and stored.password.startswith("mk1:")
-    assert device.machine_key.decrypt(stored.password) == "hunter2-secret"
+    assert device.machine_key.open(stored.password, "pppoe") == "hunter2-secret"
     raw = (device.data_dir.config_db).read_bytes()
     assert b"hunter2-secret" not in raw
     missing = await api.call("SYNO.Core.Network.PPPoE", "set", _sid=sid, enable="true",

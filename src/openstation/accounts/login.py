@@ -21,7 +21,8 @@ from openstation.accounts.service import ADMIN, AccountService
 from openstation.accounts.sessions import Session, Sessions
 from openstation.config.sections import AutoBlock, BlockEntry, LoginSettings, PasswordPolicy, User
 from openstation.config.store import ConfigStore
-from openstation.errors import LoginRefused, SessionExpired, SessionRefused
+from openstation.errors import LoginRefused, SessionExpired, SessionRefused, StoreError
+from openstation.security.machine_key import OTP, MachineKey
 from openstation.security.tokens import same_token
 
 # DSM's auth codes.
@@ -91,7 +92,9 @@ class LoginService:
     """Checks credentials and opens sessions."""
 
     def __init__(self, store: ConfigStore, sessions: Sessions, clock: Callable[[], float],
-                 local_networks: Callable[[], list[str]]) -> None:
+                 local_networks: Callable[[], list[str]],
+                 machine_key: MachineKey | None = None) -> None:
+        self.machine_key = machine_key  # opens the sealed 2-step secrets
         self.store = store
         self.sessions = sessions
         self.clock = clock
@@ -244,7 +247,15 @@ class LoginService:
     def _otp_step(self, user: User, code: str, now: float) -> int | None:
         """The time step whose code `code` is (one step of clock drift either way), if it
         is newer than the last one this account used: each code works once."""
-        totp = pyotp.TOTP(user.otp_secret)
+        secret = user.otp_secret
+        if MachineKey.is_sealed(secret):
+            if self.machine_key is None:
+                return None
+            try:
+                secret = self.machine_key.open(secret, OTP)
+            except StoreError:
+                return None  # sealed by another machine key: enrol again
+        totp = pyotp.TOTP(secret)
         current = int(now) // OTP_STEP
         for step in (current - 1, current, current + 1):
             if step > self._otp_steps.get(user.name, -1) and \

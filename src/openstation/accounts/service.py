@@ -19,6 +19,7 @@ from openstation.config.sections import (
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import ConflictError, NotFoundError, ValidationError, WeakPasswordError
 from openstation.names import normal
+from openstation.security.machine_key import OTP, MachineKey
 
 S = TypeVar("S", bound=Section)
 
@@ -65,10 +66,25 @@ class AccountService:
     """Create, check and change accounts; every change is one audited transaction."""
 
     def __init__(self, store: ConfigStore,
-                 on_signed_out: Callable[[str], object] | None = None) -> None:
+                 on_signed_out: Callable[[str], object] | None = None,
+                 machine_key: MachineKey | None = None) -> None:
         self.store = store
         # Called with a user name whenever that user's sessions must end.
         self.on_signed_out = on_signed_out or (lambda _name: None)
+        self.machine_key = machine_key  # seals 2-step secrets at rest (the device's)
+
+    def seal_otp_secrets(self) -> int:
+        """Seal 2-step secrets stored in clear (before they were sealed); how many."""
+        if self.machine_key is None:
+            return 0
+        users = [u for u in self.store.records(User)
+                 if u.otp_secret and not MachineKey.is_sealed(u.otp_secret)]
+        if users:
+            with self.store.transaction("system", "upgrade") as tx:
+                for user in users:
+                    user.otp_secret = self.machine_key.seal(user.otp_secret, OTP)
+                    tx.put_record(user)
+        return len(users)
 
     def ensure_system_accounts(self, actor: str = "system") -> None:
         """Create `admin`, `guest` and the system groups where they are missing."""
@@ -290,7 +306,8 @@ class AccountService:
             user = tx.record(User, name)
             if user is None:
                 raise NotFoundError(f"no user named {name!r}")
-            user.otp_secret = secret
+            user.otp_secret = secret if self.machine_key is None else \
+                self.machine_key.seal(secret, OTP)
             tx.put_record(user)
 
     def users(self) -> list[User]:

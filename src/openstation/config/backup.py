@@ -5,7 +5,10 @@
      "content": {"sections": {...}, "collections": {...}}}
 
 With a passphrase, "content" is replaced by "ciphertext" (AES-256-GCM, key from scrypt with
-a random salt; the header is authenticated too) and the SHA-256 is checked after decryption.
+a random salt; the header is authenticated too): such a file is tamper-evident, and carries
+no digest of its plaintext (format 2; format 1 files, which did, are still read). A plain
+file's SHA-256 only detects corruption: anyone can edit the content and recompute it, so a
+plain backup is checked field by field on restore like any other input.
 A file that is corrupt, truncated, from a newer format, for another model family or with the
 wrong passphrase is refused with BackupError, before anything is changed.
 """
@@ -19,27 +22,20 @@ import os
 from typing import Any
 
 from openstation.errors import BackupError
+from openstation.security import kdf
 
 MAGIC = "openstation-config-backup"
-FORMAT = 1
+FORMAT = 2
 MAX_FILE = 256 << 20
-SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 
 
 def canonical(content: dict[str, Any]) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _key(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
-    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
-    return Scrypt(salt=salt, length=32, n=params["n"], r=params["r"],
-                  p=params["p"]).derive(passphrase.encode())
-
-
 def _header(document: dict[str, Any]) -> bytes:
     keys = ("magic", "format", "model", "created", "encrypted", "content_sha256")
-    return canonical({k: document[k] for k in keys})
+    return canonical({k: document[k] for k in keys if k in document})
 
 
 def seal(content: dict[str, Any], model: str, created: float,
@@ -48,19 +44,19 @@ def seal(content: dict[str, Any], model: str, created: float,
     body = canonical(content)
     document: dict[str, Any] = {
         "magic": MAGIC, "format": FORMAT, "model": model, "created": created,
-        "encrypted": bool(passphrase), "content_sha256": hashlib.sha256(body).hexdigest(),
-    }
+        "encrypted": bool(passphrase)}
     if passphrase:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         salt, nonce = os.urandom(16), os.urandom(12)
-        sealed = AESGCM(_key(passphrase, salt, SCRYPT)).encrypt(nonce, body,
-                                                                _header(document))
+        sealed = AESGCM(kdf.derive(passphrase, salt, kdf.NEW)).encrypt(nonce, body,
+                                                                       _header(document))
         document["kdf"] = {"name": "scrypt", "salt": base64.b64encode(salt).decode(),
-                           **SCRYPT}
+                           **kdf.NEW}
         document["nonce"] = base64.b64encode(nonce).decode()
         document["ciphertext"] = base64.b64encode(sealed).decode()
     else:
+        document["content_sha256"] = hashlib.sha256(body).hexdigest()
         document["content"] = content
     return json.dumps(document, indent=1).encode()
 
@@ -81,7 +77,7 @@ def inspect(raw: bytes) -> dict[str, Any]:
     if version > FORMAT:
         raise BackupError(f"the backup is from a newer openstation (format {version}; this "
                           f"version reads up to {FORMAT})")
-    for key in ("model", "created", "encrypted", "content_sha256"):
+    for key in ("model", "created", "encrypted"):
         if key not in document:
             raise BackupError(f"the backup is corrupt (no {key})")
     return document
@@ -98,9 +94,9 @@ def open_backup(raw: bytes, passphrase: str | None = None) -> tuple[dict[str, An
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         try:
-            kdf = document["kdf"]
-            key = _key(passphrase, base64.b64decode(kdf["salt"]),
-                       {"n": int(kdf["n"]), "r": int(kdf["r"]), "p": int(kdf["p"])})
+            params = document["kdf"]
+            key = kdf.derive(passphrase, base64.b64decode(params["salt"]),
+                             kdf.checked(params))
             body = AESGCM(key).decrypt(base64.b64decode(document["nonce"]),
                                        base64.b64decode(document["ciphertext"]),
                                        _header(document))
@@ -116,9 +112,8 @@ def open_backup(raw: bytes, passphrase: str | None = None) -> tuple[dict[str, An
         content = document.get("content")
         if not isinstance(content, dict):
             raise BackupError("the backup is corrupt (no content)")
-        body = canonical(content)
-    if hashlib.sha256(canonical(content)).hexdigest() != document["content_sha256"]:
-        raise BackupError("the backup is corrupt (its SHA-256 does not match)")
+        if hashlib.sha256(canonical(content)).hexdigest() != document.get("content_sha256"):
+            raise BackupError("the backup is corrupt (its SHA-256 does not match)")
     if not isinstance(content.get("sections"), dict) or \
             not isinstance(content.get("collections"), dict):
         raise BackupError("the backup is corrupt (no sections)")

@@ -42,7 +42,7 @@ from openstation.errors import BackupError, StoreError, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.network.validate import network_problems, ports_problems
-from openstation.security.machine_key import MachineKey
+from openstation.security.machine_key import OTP, PPPOE, MachineKey
 from openstation.storage.service import by_id, rights
 from openstation.storage.volume import share_name_problem
 
@@ -53,6 +53,7 @@ SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
     User, Group, Share, KeyEntry, FirewallRule)}
 RESTORE_ACTION = "restore"
+OTP_PLAIN = "plain:"  # a 2-step secret read from a backup, until this machine key seals it
 
 
 def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> dict[str, Any]:
@@ -63,11 +64,17 @@ def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> d
     if with_secrets and sealed:
         # A secret sealed by another machine key (an older system partition) is lost.
         with contextlib.suppress(StoreError):
-            pppoe["password_plain"] = machine_key.decrypt(sealed)
+            pppoe["password_plain"] = machine_key.open(sealed, PPPOE)
 
     collections = {name: [to_dict(r) for r in store.records(cls)]
                    for name, cls in COLLECTIONS.items()}
     collections["keys"] = [k for k in collections["keys"] if k["protection"] != "machine"]
+    for user in collections["users"]:  # 2-step secrets: only inside a passphrase backup
+        sealed = user.pop("otp_secret")
+        if with_secrets and sealed:
+            with contextlib.suppress(StoreError):
+                user["otp_secret_plain"] = (machine_key.open(sealed, OTP)
+                                            if MachineKey.is_sealed(sealed) else sealed)
     return {"sections": sections, "collections": collections}
 
 
@@ -97,8 +104,14 @@ def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Sectio
                     raw["password"] = ""
                 sections[name] = from_dict(SECTIONS[name], raw, f"{name}.")
             elif name in COLLECTIONS and name in content["collections"]:
-                collections[name] = [from_dict(COLLECTIONS[name], dict(item), f"{name}[{n}].")
-                                     for n, item in enumerate(content["collections"][name])]
+                items = [dict(item) for item in content["collections"][name]]
+                if name == "users":
+                    for item in items:  # re-sealed by this machine key on restore
+                        plain = item.pop("otp_secret_plain", None) or item.get("otp_secret")
+                        item["otp_secret"] = OTP_PLAIN + plain if isinstance(plain, str) \
+                            and plain and not MachineKey.is_sealed(plain) else ""
+                collections[name] = [from_dict(COLLECTIONS[name], item, f"{name}[{n}].")
+                                     for n, item in enumerate(items)]
     except ValidationError as exc:
         raise BackupError(f"the backup is invalid: {exc}") from None
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
@@ -200,7 +213,7 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
     with store.transaction(actor, "restore") as tx:
         for section in sections.values():
             if isinstance(section, PPPoE):
-                section.password = (machine_key.encrypt(pppoe_password) if pppoe_password
+                section.password = (machine_key.seal(pppoe_password, PPPOE) if pppoe_password
                                     else tx.get(PPPoE).password)
             tx.put(section)
         failpoint("restore-sections")
@@ -221,6 +234,9 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
                                               and record.protection == "machine"):
                     tx.delete_record(cls, key)
             for record in records:
+                if isinstance(record, User) and record.otp_secret.startswith(OTP_PLAIN):
+                    record.otp_secret = machine_key.seal(record.otp_secret[len(OTP_PLAIN):],
+                                                         OTP)
                 tx.put_record(record)
         tx.audit(RESTORE_ACTION, "system", restore_id,
                  {"sections": chosen_names(requested), "changes": report})

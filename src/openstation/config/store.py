@@ -8,6 +8,7 @@ can never claim a change that did not happen, nor miss one that did.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -222,6 +223,15 @@ class Transaction:
         )
 
 
+
+def private(path: Path) -> None:
+    """Make the database (and its -wal and -shm, if there) readable by the owner only:
+    it holds password hashes and sealed secrets."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+
 class ConfigStore:
     """Typed access to config.db; open it with `ConfigStore.open`."""
 
@@ -245,9 +255,10 @@ class ConfigStore:
         if not path.exists() and not create:
             raise StoreError(f"no configuration database at {path}")
         try:
+            private(path)  # SQLite gives -wal and -shm the database file's mode
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                    timeout=10)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open {path}: {exc}") from None
         try:
             # Check before writing anything: a refused file must stay byte for byte.

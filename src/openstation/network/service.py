@@ -14,7 +14,7 @@ from openstation.config.store import ConfigStore
 from openstation.errors import ValidationError
 from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems, pppoe_problems
-from openstation.security.machine_key import MachineKey
+from openstation.security.machine_key import PPPOE, MachineKey
 
 
 class NetworkBackend(Protocol):
@@ -104,7 +104,7 @@ class NetworkService:
             raise ValidationError({key: "unknown setting" for key in sorted(unknown)})
         pppoe = dataclasses.replace(pppoe, **changes)
         if password:
-            pppoe.password = self.machine_key.encrypt(password)
+            pppoe.password = self.machine_key.seal(password, PPPOE)
         problems = pppoe_problems(pppoe, self.interface_ids)
         if problems:
             raise ValidationError(problems)

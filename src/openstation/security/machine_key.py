@@ -1,6 +1,12 @@
 """The machine key: a random key in the system partition that protects secrets stored in the
-configuration (the PPPoE password, Key Manager entries). A Mode 2 wipe takes it away, and
-with it everything it protected."""
+configuration (the PPPoE password, Key Manager entries, 2-step secrets). A Mode 2 wipe takes
+it away, and with it everything it protected.
+
+Each purpose gets its own subkey (HKDF-SHA256 with the purpose as `info`) and its own
+associated data, so a value sealed for one purpose cannot be opened as another ("mk2:").
+Values sealed before that ("mk1:": the key itself, one constant associated data) still
+open, and are sealed afresh when next written.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,9 @@ from pathlib import Path
 from openstation.errors import StoreError
 from openstation.files import write_atomic
 
-PREFIX = "mk1:"
+PREFIX = "mk1:"  # before purposes
+SEALED = "mk2:"
+PPPOE, KEY_MANAGER, OTP = "pppoe", "key-manager", "otp"
 
 
 class MachineKey:
@@ -29,21 +37,37 @@ class MachineKey:
             raise StoreError(f"the machine key {path} is corrupt")
         return cls(key)
 
-    def encrypt(self, plain: str) -> str:
+    def seal(self, plain: str, purpose: str) -> str:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         nonce = os.urandom(12)
-        sealed = AESGCM(self._key).encrypt(nonce, plain.encode(), b"openstation")
-        return PREFIX + base64.b64encode(nonce + sealed).decode()
+        sealed = AESGCM(self._subkey(purpose)).encrypt(nonce, plain.encode(),
+                                                       purpose.encode())
+        return SEALED + base64.b64encode(nonce + sealed).decode()
 
-    def decrypt(self, sealed: str) -> str:
+    def open(self, sealed: str, purpose: str) -> str:
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        if not sealed.startswith(PREFIX):
+        if sealed.startswith(SEALED):
+            key, aad, body = self._subkey(purpose), purpose.encode(), sealed[len(SEALED):]
+        elif sealed.startswith(PREFIX) and purpose in (PPPOE, KEY_MANAGER):
+            key, aad, body = self._key, b"openstation", sealed[len(PREFIX):]
+        else:
             raise StoreError("not a machine-key secret")
-        raw = base64.b64decode(sealed[len(PREFIX):])
         try:
-            return AESGCM(self._key).decrypt(raw[:12], raw[12:], b"openstation").decode()
-        except InvalidTag:
+            raw = base64.b64decode(body)
+            return AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode()
+        except (InvalidTag, ValueError):
             raise StoreError("a secret does not open with this machine key") from None
+
+    @staticmethod
+    def is_sealed(value: str) -> bool:
+        return value.startswith((SEALED, PREFIX))
+
+    def _subkey(self, purpose: str) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        return HKDF(hashes.SHA256(), 32, salt=None,
+                    info=b"openstation machine key/" + purpose.encode()).derive(self._key)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from openstation.errors import IntegrityError, WrongKeyError
+from openstation.security import kdf
 
 # `cryptography` is imported where it is used: a device with no encrypted share never loads
 # it, which keeps its resident memory ~10 MB lower.
@@ -30,15 +31,7 @@ MAGIC = b"OSE1"
 CHUNK = 64 * 1024
 HEADER = struct.Struct(">4s12s")  # magic, file id (the nonce prefix)
 TAG = 16
-SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 KEY_FILE_KIND = "openstation-share-key"
-
-
-def _kek(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
-    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
-    return Scrypt(salt=salt, length=32, n=params["n"], r=params["r"],
-                  p=params["p"]).derive(passphrase.encode())
 
 
 def new_data_key() -> bytes:
@@ -50,8 +43,9 @@ def wrap_with_passphrase(data_key: bytes, passphrase: str) -> dict[str, Any]:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     salt, nonce = os.urandom(16), os.urandom(12)
-    sealed = AESGCM(_kek(passphrase, salt, SCRYPT)).encrypt(nonce, data_key, b"share-key")
-    return {"version": 1, "kdf": {"name": "scrypt", **SCRYPT},
+    sealed = AESGCM(kdf.derive(passphrase, salt, kdf.NEW)).encrypt(nonce, data_key,
+                                                                   b"share-key")
+    return {"version": 1, "kdf": {"name": "scrypt", **kdf.NEW},
             "salt": base64.b64encode(salt).decode(), "nonce": base64.b64encode(nonce).decode(),
             "wrapped": base64.b64encode(sealed).decode()}
 
@@ -61,9 +55,8 @@ def unwrap_with_passphrase(header: dict[str, Any], passphrase: str) -> bytes:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     try:
-        kdf = header["kdf"]
-        key = _kek(passphrase, base64.b64decode(header["salt"]),
-                   {"n": int(kdf["n"]), "r": int(kdf["r"]), "p": int(kdf["p"])})
+        key = kdf.derive(passphrase, base64.b64decode(header["salt"]),
+                         kdf.checked(header["kdf"]))
         return AESGCM(key).decrypt(base64.b64decode(header["nonce"]),
                                    base64.b64decode(header["wrapped"]), b"share-key")
     except InvalidTag:

@@ -29,7 +29,7 @@ from openstation.errors import (
     WrongKeyError,
 )
 from openstation.names import normal
-from openstation.security.machine_key import MachineKey
+from openstation.security.machine_key import KEY_MANAGER, MachineKey
 from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher
 from openstation.storage.permissions import NO_ACCESS, access, by_name
@@ -279,7 +279,7 @@ class StorageService:
         if protection == "machine":
             if self.machine_key is None:
                 raise ConflictError("no machine key")
-            wrapped = self.machine_key.encrypt(encoded)
+            wrapped = self.machine_key.seal(encoded, KEY_MANAGER)
         elif protection == "passphrase":
             if not keystore_passphrase or len(keystore_passphrase) < 8:
                 raise ValidationError({"keystore_passphrase": "at least 8 characters"})
@@ -306,7 +306,7 @@ class StorageService:
         if entry.protection == "machine":
             if self.machine_key is None:
                 raise ConflictError("no machine key")
-            data_key = base64.b64decode(self.machine_key.decrypt(entry.wrapped_key))
+            data_key = base64.b64decode(self.machine_key.open(entry.wrapped_key, KEY_MANAGER))
         else:
             if not keystore_passphrase:
                 raise ValidationError({"keystore_passphrase": "needed for this key"})

@@ -27,7 +27,7 @@ def configured(store: ConfigStore) -> ConfigStore:
                                                   administrator=True))
     with store.transaction("t") as tx:
         tx.put(Ports(5050, 5051))
-        tx.put(PPPoE(enabled=True, username="isp", password=KEY.encrypt("pw-secret")))
+        tx.put(PPPoE(enabled=True, username="isp", password=KEY.seal("pw-secret", "pppoe")))
     return store
 
 
@@ -70,7 +70,7 @@ def test_a_restore_brings_back_users_settings_and_secrets(configured: ConfigStor
     assert preview["users"]["added"] == ["bob"]
     restores.apply(configured, content, None, KEY, "t", "r1")
     assert configured.get(Ports) == Ports(5050, 5051)
-    assert KEY.decrypt(configured.get(PPPoE).password) == "pw-secret"
+    assert KEY.open(configured.get(PPPoE).password, "pppoe") == "pw-secret"
     assert asyncio.run(AccountService(configured).check_login("bob", "B0b!secret")) is not None
     restores.apply(configured, content, None, KEY, "t", "r1")  # idempotent per id
     assert [e.key for e in configured.audit_log(section="system") if e.action == "restore"

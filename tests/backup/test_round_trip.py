@@ -104,7 +104,7 @@ def test_backup_mode2_reinstall_restore_brings_everything_back(device_factory: F
     store = open_store(data, readonly=True)
     try:
         key = MachineKey.load_or_create(data / "system" / "machine.key")
-        assert key.decrypt(store.get(PPPoE).password) == "isp-secret"
+        assert key.open(store.get(PPPoE).password, "pppoe") == "isp-secret"
         assert store.record(KeyEntry, "archive") is not None
         assert store.record(KeyEntry, "vault") is None  # machine-key entries never travel
     finally:

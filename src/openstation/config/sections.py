@@ -352,8 +352,17 @@ class FirewallRule(Record):
     enabled: bool = True
 
 
+@dataclass
+class StorageSettings(Section):
+    """How much of volume1 users may fill: uploads stop this far from a full disk, so the
+    system (on the same disk) keeps working."""
+
+    section: ClassVar[str] = "storage"
+    reserve_mb: Count = 0  # 0: max(1 GiB, 5 % of the volume)
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
-    LoginSettings, HACluster, VMMCluster, ConfigBackupSettings,
+    LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule)

@@ -32,8 +32,6 @@ from openstation.storage.paths import name_problem, split
 from openstation.storage.permissions import NO_ACCESS, READ_WRITE
 from openstation.storage.service import StorageService
 
-SPACE_RESERVE = 16 << 20  # keep this much free on the volume
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -234,20 +232,26 @@ class FileStation:
             self._make_parents(user, folder)
         if not located.real.parent.is_dir():
             raise NotFoundError(f"no folder {folder!r}")
-        free = shutil.disk_usage(self.storage.volume).free
-        if expected is not None and expected + SPACE_RESERVE > free:
-            raise NoSpaceError(f"{expected} bytes do not fit: {free} bytes free on volume1")
+        room = self.storage.room()
+        if expected is not None and expected > room:
+            raise NoSpaceError(f"{expected} bytes do not fit: {max(room, 0)} bytes may still "
+                               "be written on volume1")
         temporary = located.real.parent / f"@upload-{secrets.token_hex(8)}"
         try:
             with open(temporary, "xb") as sink:
+                writer = located.cipher.encryptor(sink) if located.cipher is not None \
+                    else sink
+                written = 0
+                async for block in chunks:
+                    written += len(block)
+                    if written > room:  # a chunked upload declares no size: checked as it goes
+                        room = self.storage.room() + sink.tell()
+                        if written > room:
+                            raise NoSpaceError("no space left on volume1 (its reserve is "
+                                               "kept for the system)")
+                    writer.write(block)
                 if located.cipher is not None:
-                    writer = located.cipher.encryptor(sink)
-                    async for block in chunks:
-                        writer.write(block)
                     writer.close()
-                else:
-                    async for block in chunks:
-                        sink.write(block)
                 sink.flush()
                 await offload.run(os.fsync, sink.fileno())  # seconds for a large file
             os.replace(temporary, located.real)

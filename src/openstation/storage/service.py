@@ -17,7 +17,15 @@ from typing import Any
 
 from openstation import offload
 from openstation.accounts.service import ADMINISTRATORS
-from openstation.config.sections import Group, KeyEntry, Protection, Right, Share, User
+from openstation.config.sections import (
+    Group,
+    KeyEntry,
+    Protection,
+    Right,
+    Share,
+    StorageSettings,
+    User,
+)
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import (
     ConflictError,
@@ -58,6 +66,18 @@ class StorageService:
         self.renamed: Callable[[Path, Path], None] = lambda _src, _dst: None
 
     # --- shares --------------------------------------------------------------------------
+
+    def reserve(self) -> int:
+        """Bytes of volume1 uploads must leave free (Control Panel setting, or the default
+        of max(1 GiB, 5 %))."""
+        configured = self.store.get(StorageSettings).reserve_mb
+        if configured:
+            return configured << 20
+        return max(1 << 30, shutil.disk_usage(self.volume).total // 20)
+
+    def room(self) -> int:
+        """Bytes an upload may still write (negative: none)."""
+        return shutil.disk_usage(self.volume).free - self.reserve()
 
     def share(self, name: str) -> Share:
         share = self.store.record(Share, name)
@@ -100,9 +120,14 @@ class StorageService:
         if folder.exists():  # made while the key was derived
             raise ValidationError({"name": f"a shared folder named {name!r} already exists"})
         folder.mkdir(mode=0o755)
-        write_share_metadata(folder, ShareMetadata(name, share.uuid, encrypted, now, header))
-        with self.store.transaction(actor) as tx:
-            tx.put_record(share)
+        try:
+            write_share_metadata(folder, ShareMetadata(name, share.uuid, encrypted, now,
+                                                       header))
+            with self.store.transaction(actor) as tx:
+                tx.put_record(share)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # new and empty: nothing is lost
+            raise
         self.changed(folder)
         if data_key is not None:
             self.mounted[name] = ShareCipher(data_key)  # a new encrypted share is mounted

@@ -17,6 +17,7 @@ from openstation.config.sections import (
     Firewall,
     FirewallRule,
     General,
+    Group,
     HACluster,
     Interface,
     KeyEntry,
@@ -24,6 +25,7 @@ from openstation.config.sections import (
     Network,
     Ports,
     PPPoE,
+    Right,
     Share,
     User,
     VMMCluster,
@@ -74,10 +76,15 @@ def configure_everything(data: Path, ports: tuple[int, int] = (5050, 5051)) -> N
     with store.transaction("test") as tx:
         share = tx.record(Share, "photos")
         assert share is not None
-        share.permissions = {"group:administrators": "rw", "user:carol": "ro"}
+        carol, bob = tx.record(User, "carol"), tx.record(User, "bob")
+        admins = tx.record(Group, "administrators")
+        assert carol is not None and bob is not None and admins is not None
+        share.permissions = {f"gid:{admins.gid}": Right.READ_WRITE,
+                             f"uid:{carol.uid}": Right.READ_ONLY}
         tx.put_record(share)
         tx.put_record(Share(name="vault", uuid="uuid-vault", encrypted=True,
-                            mount_on_startup=True, permissions={"user:bob": "rw"}))
+                            mount_on_startup=True,
+                            permissions={f"uid:{bob.uid}": Right.READ_WRITE}))
         tx.put_record(KeyEntry(share="vault", protection="machine", wrapped_key="k1"))
         tx.put_record(KeyEntry(share="archive", protection="passphrase", wrapped_key="k2"))
         tx.put(Ports(*ports))

@@ -133,7 +133,7 @@ async def test_pppoe_password_is_stored_encrypted_and_never_shown(api: Api, devi
     shown = body["data"]["pppoe"][0]
     assert shown["password_set"] is True and "hunter2" not in json.dumps(body)
     stored = device.store.get(PPPoE)  # type: ignore[union-attr]
-    assert stored.enabled and stored.password.startswith("mk1:")
+    assert stored.enabled and stored.password.startswith("mk2:")
     assert device.machine_key.open(stored.password, "pppoe") == "hunter2-secret"
     raw = (device.data_dir.config_db).read_bytes()
     assert b"hunter2-secret" not in raw

@@ -34,8 +34,9 @@ def start(root: Path, name: str, *args: str, prefix: list[str] | None = None,
     return device
 
 
-def pair(active: DeviceProcess, passive_url: str, *extra: str) -> None:
-    openstation("ha", "create", "--data-dir", str(active.data_dir), "--peer", passive_url,
+def pair(active: DeviceProcess, passive: DeviceProcess, passive_url: str, *extra: str) -> None:
+    openstation("ha", "create", "--data-dir", str(active.data_dir),
+                *passive.peer(passive_url),
                 "--peer-user", "alice", "--peer-password", STRONG, "--name", "bench",
                 *extra, check=True, timeout=120)
 
@@ -85,7 +86,7 @@ def loopback(writes: int) -> None:
         try:
             for device in (solo, active, passive):
                 device.install(device.data_dir.name)
-            pair(active, passive.url, "--quorum", "127.0.0.1:9")
+            pair(active, passive, passive.https_url, "--quorum", "127.0.0.1:9")
             webs = {}
             for label, device in (("standalone", solo), ("pair", active)):
                 webs[label] = Web(device.url).login()
@@ -122,7 +123,7 @@ def failovers(count: int) -> None:
                                 "install", "--url", f"http://{lab.hosts[ns[index]]}:5000",
                                 "--server-name", f"n{index}", "--admin-user", "alice",
                                 "--password", STRONG], check=True, capture_output=True)
-            pair(devices[0], f"http://{lab.hosts[ns[1]]}:5000", "--address", cluster,
+            pair(devices[0], devices[1], f"https://{lab.hosts[ns[1]]}:5001", "--address", cluster,
                  "--quorum", lab.hosts[ns[2]], "--heartbeat", "0.5", "--failover", "3")
             times = []
             active = 0

@@ -53,7 +53,12 @@ from openstation.security.connections import ConnectionGuard, ConnectionLimits
 from openstation.security.gate import FirewallGate
 from openstation.security.machine_key import MachineKey
 from openstation.security.service import SecurityService
-from openstation.security.tls import ensure_certificate, make_in_child, server_context
+from openstation.security.tls import (
+    ensure_certificate,
+    fingerprint,
+    make_in_child,
+    server_context,
+)
 from openstation.storage.service import StorageService
 from openstation.ui.front import load_or_create_token
 from openstation.webapi.context import WebContext
@@ -80,6 +85,7 @@ class Device:
     """A running virtual NAS."""
 
     running = True  # (operations.Node) mounts and listeners exist
+    fingerprint = ""  # the HTTPS certificate's SHA-256, once it exists
 
     def __init__(self, options: RunOptions, clock: Callable[[], float] = time.time) -> None:
         self.options = options
@@ -203,6 +209,7 @@ class Device:
             self._certificate.wait()
         ensure_certificate(self.data_dir.tls_cert, self.data_dir.tls_key, server_name,
                            self.options.hosts, dt.datetime.now(dt.UTC))
+        self.fingerprint = fingerprint(self.data_dir.tls_cert)  # peers pin it to pair
         return server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
 
     def wanted_ports(self, store: ConfigStore) -> tuple[int, int]:
@@ -330,10 +337,12 @@ class Device:
         serving = self.store is not None
         facts["ha"] = self.ha.status() if serving else None
         facts["vmm"] = self.vmm.status() if serving else None
+        facts["certificate_fingerprint"] = self.fingerprint
         return facts
 
     def _runtime(self) -> bytes:
         """system/running.json: where this process listens (tests and tools read it)."""
         return json.dumps({"pid": os.getpid(), "hosts": self.options.hosts,
                            "ports": dict(self.ports), "urls": self.urls(),
+                           "certificate_fingerprint": self.fingerprint,
                            "started": self.clock()}).encode()

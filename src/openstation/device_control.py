@@ -73,7 +73,8 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
                     str(args.get("peer_password", "")), str(args.get("cluster_name", "")),
                     str(args.get("cluster_address", "")), str(args.get("quorum", "")),
                     float(args.get("heartbeat_seconds", 1.0)),
-                    float(args.get("failover_seconds", 5.0))))
+                    float(args.get("failover_seconds", 5.0)),
+                    peer_fingerprint=str(args.get("peer_fingerprint", ""))))
             if (kind, action) == ("ha", "switchover"):
                 return web.json_response(await ha.switchover("cli"))
             if (kind, action) == ("ha", "remove"):
@@ -86,7 +87,8 @@ def control_routes(device: Device) -> list[tuple[str, str, Any]]:
             if (kind, action) == ("vmm", "join"):
                 return web.json_response(await vmm.join(
                     "cli", str(args.get("peer", "")), str(args.get("peer_user", "")),
-                    str(args.get("peer_password", "")), device.ports.get("http", 0)))
+                    str(args.get("peer_password", "")), device.ports.get("http", 0),
+                    peer_fingerprint=str(args.get("peer_fingerprint", ""))))
             if (kind, action) == ("vmm", "leave"):
                 return web.json_response(await vmm.leave("cli"))
         except OpenStationError as exc:

@@ -12,6 +12,7 @@ from openstation.datadir import DataDir
 from openstation.errors import UserInputError
 from openstation.hardware import Hardware, load_or_create
 from openstation.lifecycle.status import Status
+from openstation.security.tls import fingerprint
 from openstation.storage.volume import volume_initialised
 
 
@@ -60,4 +61,5 @@ def stopped(data_dir: DataDir) -> dict[str, Any]:
     else:
         facts = describe(hardware, None, Status.from_persisted(initial_state(data_dir)))
     facts["running"] = False
+    facts["certificate_fingerprint"] = fingerprint(data_dir.tls_cert)
     return facts

@@ -103,6 +103,16 @@ class DeviceProcess:
     def https_url(self) -> str:
         return f"https://127.0.0.1:{self.runtime['ports']['https']}"
 
+    @property
+    def fingerprint(self) -> str:
+        """Its HTTPS certificate's SHA-256, as a peer pairing with it must be told."""
+        return str(self.runtime.get("certificate_fingerprint", ""))
+
+    def peer(self, url: str | None = None) -> list[str]:
+        """The --peer and --peer-fingerprint options naming this device (at `url`, by
+        default its HTTPS address on loopback)."""
+        return ["--peer", url or self.https_url, "--peer-fingerprint", self.fingerprint]
+
     def api(self, api: str, method: str, version: int = 1, **params: str) -> Any:
         query = "&".join(f"{k}={v}" for k, v in
                          {"api": api, "method": method, "version": version, **params}.items())

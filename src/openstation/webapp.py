@@ -72,7 +72,7 @@ def build(device: Device) -> web.Application:
                         install_handler(device.installer, device.backups.restore_latest))
     add_page_routes(app, kit, device.network, device.security, device.backups, device.ha,
                     device.vmm, device.change_ports, lambda: dict(device.ports),
-                    lambda: device.resets.last)
+                    lambda: device.resets.last, lambda: device.fingerprint)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
     assistant.add_search_routes(app, device.options.hosts)

@@ -96,8 +96,8 @@ def pair_lab(tmp: Path) -> Iterator[PairLab]:
                     capture_output=True, text=True, timeout=60)
                 assert install.returncode == 0, install.stderr
                 world.serial[name] = ha(world.devices[name].data_dir, "status")["serial"]
-            made = ha(world.devices["a"].data_dir, "create", "--peer",
-                      f"http://{lab.hosts[world.ns['b']]}:5000", "--peer-user", "alice",
+            made = ha(world.devices["a"].data_dir, "create", *world.devices["b"].peer(
+                      f"https://{lab.hosts[world.ns['b']]}:5001"), "--peer-user", "alice",
                       "--peer-password", STRONG, "--name", "hapair", "--address", CLUSTER,
                       "--quorum", lab.hosts[world.ns["client"]],
                       "--heartbeat", str(HEARTBEAT), "--failover", str(FAILOVER))

@@ -33,7 +33,7 @@ def ha(data: Path, *args: str, check: bool = True) -> dict[str, Any]:
 
 def create(active: DeviceProcess, passive: DeviceProcess, *extra: str,
            user: str = "alice", password: str = STRONG, check: bool = True) -> dict[str, Any]:
-    return ha(active.data_dir, "create", "--peer", passive.url, "--peer-user", user,
+    return ha(active.data_dir, "create", *passive.peer(), "--peer-user", user,
               "--peer-password", password, "--name", "hapair", "--quorum", "127.0.0.1:9",
               "--heartbeat", "0.3", "--failover", "2", *extra, check=check)
 
@@ -79,10 +79,10 @@ def test_binding_refusals_are_clear_and_change_nothing(
         "same model": create(a, other, check=False),
         "this device": create(a, a, check=False),
         "refused the login": create(a, twin, password="Wr0ng!pass", check=False),
-        "cluster_name": ha(a.data_dir, "create", "--peer", other.url, "--peer-user", "alice",
+        "cluster_name": ha(a.data_dir, "create", *other.peer(), "--peer-user", "alice",
                            "--peer-password", STRONG, "--name", "bad name!", "--quorum",
                            "127.0.0.1:9", check=False),
-        "heartbeat": ha(a.data_dir, "create", "--peer", other.url, "--peer-user", "alice",
+        "heartbeat": ha(a.data_dir, "create", *other.peer(), "--peer-user", "alice",
                         "--peer-password", STRONG, "--name", "ok", "--quorum", "127.0.0.1:9",
                         "--heartbeat", "0", check=False),
         "cluster_address": create(a, other, "--address", "127.0.0.5", check=False),
@@ -98,7 +98,8 @@ def test_binding_refusals_are_clear_and_change_nothing(
 
     # The Web API says the same, as a DSM error with the reason.
     web = Web(a.url).login()
-    answer = web.call("SYNO.SHA.Cluster", "create", peer=blank.url, peer_user="alice",
+    answer = web.call("SYNO.SHA.Cluster", "create", peer=blank.https_url,
+                      peer_fingerprint=blank.fingerprint, peer_user="alice",
                       peer_password=STRONG, cluster_name="x", quorum="127.0.0.1:9")
     assert answer["success"] is False and "not Ready" in answer["error"]["errors"]["reason"]
     plain = Web(a.url).call("SYNO.SHA.Cluster", "status")

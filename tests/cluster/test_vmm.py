@@ -52,7 +52,7 @@ def test_three_hosts_form_a_cluster_report_inventory_and_a_mode_1_member_leaves(
     a, b, c = three
 
     def join(who: DeviceProcess, via: DeviceProcess, password: str) -> tuple[int, Any]:
-        return vmm(who.data_dir, "join", "--peer", via.url, "--peer-user", "alice",
+        return vmm(who.data_dir, "join", *via.peer(), "--peer-user", "alice",
                    "--peer-password", password)
 
     assert "in no VMM cluster" in join(b, a, STRONG)[1]  # a has no cluster yet
@@ -120,11 +120,14 @@ def test_members_on_a_namespaced_lan_know_each_other_by_their_lan_addresses(
                      "--admin-user", "alice", "--password", STRONG],
                     capture_output=True, text=True, timeout=60)
                 assert install.returncode == 0, install.stderr
-            urls = [f"http://{lab.hosts[ns]}:5000" for ns in spaces]
+            # The first member is known by the HTTPS address the others joined it by (the
+            # one its certificate fingerprint was pinned for); the others by their HTTP one.
+            urls = [f"https://{lab.hosts[spaces[0]]}:5001",
+                    *(f"http://{lab.hosts[ns]}:5000" for ns in spaces[1:])]
             assert vmm(devices[0].data_dir, "create", "lan")[0] == 0
             for device in devices[1:]:
-                code, joined = vmm(device.data_dir, "join", "--peer", urls[0], "--peer-user",
-                                   "alice", "--peer-password", STRONG)
+                code, joined = vmm(device.data_dir, "join", *devices[0].peer(urls[0]),
+                                   "--peer-user", "alice", "--peer-password", STRONG)
                 assert code == 0, joined
             for index, device in enumerate(devices):
                 wait_for(lambda d=device: all(h["health"] == "healthy" for h in

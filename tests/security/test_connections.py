@@ -107,3 +107,13 @@ async def test_the_https_listener_is_guarded_before_its_handshake(device: Device
                                       for r, _ in silent)))
     for _, writer in [*silent, (over_reader, over_writer)]:
         writer.close()
+
+
+async def test_https_serves_a_client_that_speaks_at_once(device: Device, api: Api) -> None:
+    """Its hello may arrive before TLS is started on the admitted connection: not lost."""
+    url = f"https://127.0.0.1:{device.ports['https']}/webapi/query.cgi"
+    for _ in range(5):
+        async with aiohttp.ClientSession() as fresh, fresh.get(url, ssl=False, params={
+                "api": "SYNO.API.Info", "version": "1", "method": "query"},
+                timeout=aiohttp.ClientTimeout(total=5)) as response:
+            assert (await response.json())["success"]

@@ -31,7 +31,8 @@ def test_high_availability_page_creates_switches_over_and_removes(
     assert page.is_visible("#ha_none")
 
     def fill(password: str) -> None:
-        page.fill("#ha_peer_url", b.url)
+        page.fill("#ha_peer_url", b.https_url)
+        page.fill("#ha_peer_fingerprint", b.fingerprint)
         page.fill("#ha_peer_user", "alice")
         page.fill("#ha_peer_password", password)
         page.fill("#ha_cluster_name", "hapair")

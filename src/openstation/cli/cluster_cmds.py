@@ -21,8 +21,11 @@ vmm_app = typer.Typer(no_args_is_help=True,
                            "(membership and inventory; no virtual machines are run).")
 app.add_typer(vmm_app, name="vmm")
 
-Peer = Annotated[str, typer.Option(help="The other device's Web API, e.g. "
-                                        "http://10.0.0.2:5000.")]
+Peer = Annotated[str, typer.Option(help="The other device's Web API over HTTPS, e.g. "
+                                        "https://10.0.0.2:5001.")]
+PeerFingerprint = Annotated[str, typer.Option(
+    help="The SHA-256 fingerprint of the other device's certificate, as `openstation status` "
+         "there shows it: the password is sent only to that certificate.")]
 PeerUser = Annotated[str, typer.Option(help="An administrator of the other device.")]
 PeerPassword = Annotated[str, typer.Option(
     prompt=True, hide_input=True, help="That administrator's password (asked if left out).")]
@@ -52,7 +55,8 @@ def _show(answer: dict[str, Any], as_json: bool) -> None:
 
 @ha_app.command("create")
 def ha_create(
-    peer: Peer, peer_user: PeerUser, peer_password: PeerPassword,
+    peer: Peer, peer_fingerprint: PeerFingerprint, peer_user: PeerUser,
+    peer_password: PeerPassword,
     name: Annotated[str, typer.Option(help="The cluster's server name.")],
     quorum: Annotated[str, typer.Option(
         help="host[:port] both servers must reach to take over (e.g. the gateway).")],
@@ -64,7 +68,8 @@ def ha_create(
     data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False,
 ) -> None:
     """Make this device the active server of a new pair with the device at --peer."""
-    _show(_cluster(data_dir, "ha", "create", peer=peer, peer_user=peer_user,
+    _show(_cluster(data_dir, "ha", "create", peer=peer, peer_fingerprint=peer_fingerprint,
+                   peer_user=peer_user,
                    peer_password=peer_password, cluster_name=name, cluster_address=address,
                    quorum=quorum, heartbeat_seconds=heartbeat, failover_seconds=failover),
           as_json)
@@ -97,11 +102,12 @@ def vmm_create(name: str, data_dir: DataDirOption = DEFAULT_DATA_DIR,
 
 
 @vmm_app.command("join")
-def vmm_join(peer: Peer, peer_user: PeerUser, peer_password: PeerPassword,
-             data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+def vmm_join(peer: Peer, peer_fingerprint: PeerFingerprint, peer_user: PeerUser,
+             peer_password: PeerPassword, data_dir: DataDirOption = DEFAULT_DATA_DIR,
+             as_json: JsonOption = False) -> None:
     """Join the VMM cluster of the member at --peer."""
-    _show(_cluster(data_dir, "vmm", "join", peer=peer, peer_user=peer_user,
-                   peer_password=peer_password), as_json)
+    _show(_cluster(data_dir, "vmm", "join", peer=peer, peer_fingerprint=peer_fingerprint,
+                   peer_user=peer_user, peer_password=peer_password), as_json)
 
 
 @vmm_app.command("leave")

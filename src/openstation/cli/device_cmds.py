@@ -154,6 +154,8 @@ def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = Fal
         table.add_row(key.replace("_", " "), str(facts[key]))
     if facts.get("listening"):
         table.add_row("listening", ", ".join(f"{k} {v}" for k, v in facts["listening"].items()))
+    if facts.get("certificate_fingerprint"):  # what a peer pairing with this device pins
+        table.add_row("certificate (SHA-256)", str(facts["certificate_fingerprint"]))
     out.print(table)
 
 

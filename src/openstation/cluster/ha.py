@@ -29,7 +29,7 @@ from openstation.cluster import replication as rep
 from openstation.cluster.ha_passive import passive_routes
 from openstation.cluster.ha_policy import Action, View, decide, incompatibility, peer_lost
 from openstation.cluster.ha_shipping import shipper
-from openstation.cluster.link import PeerLink, WebApiClient, client_context, server_context
+from openstation.cluster.link import PeerLink, client_context, pinned_client, server_context
 from openstation.cluster.replog import ReplicationLog
 from openstation.config.sections import General, HACluster, Role
 from openstation.config.store import ConfigStore
@@ -242,7 +242,7 @@ class HAService:
     async def create(self, actor: str, peer_url: str, user: str, password: str,
                      cluster_name: str, address: str, quorum_ref: str,
                      heartbeat: float = 1.0, failover: float = 5.0,
-                     wait: float = 60.0) -> dict[str, Any]:
+                     wait: float = 60.0, peer_fingerprint: str = "") -> dict[str, Any]:
         """Make this Ready device the active server of a new pair with the one at
         `peer_url`; returns once the passive holds a full copy (or `wait` ran out)."""
         _validate(cluster_name, address, quorum_ref, heartbeat, failover)
@@ -252,7 +252,7 @@ class HAService:
         peer_host = urlparse(peer_url).hostname
         if not peer_host or urlparse(peer_url).scheme not in ("http", "https"):
             raise ValidationError({"peer": "the peer's address, as http(s)://host:port"})
-        client = WebApiClient(peer_url)
+        client = pinned_client(peer_url, peer_fingerprint)
         try:
             facts = await client.call("SYNO.SHA.Cluster", "probe")
         except PeerError as exc:

@@ -12,7 +12,8 @@ from typing import Any
 
 import aiohttp
 
-from openstation.errors import PeerError
+from openstation.errors import PeerError, ValidationError
+from openstation.security.tls import fingerprint_bytes
 
 
 def server_context(cert: Path, key: Path, peer_pem: str) -> ssl.SSLContext:
@@ -92,13 +93,21 @@ class PeerLink:
 
 
 class WebApiClient:
-    """A peer's DSM Web API, as any client would call it (self-signed HTTPS accepted: the
-    administrator's credentials are what authenticates the request)."""
+    """A peer's DSM Web API, as any client would call it. Its certificate is self-signed, so
+    it is pinned to the SHA-256 fingerprint the administrator gives (`openstation status` and
+    the peer's High Availability page show it); an administrator's credentials are sent only
+    over HTTPS to a certificate with that fingerprint, never to whoever answers."""
 
-    def __init__(self, base_url: str, timeout: float = 10) -> None:
+    def __init__(self, base_url: str, timeout: float = 10, fingerprint: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.sid: str | None = None
+        self.pinned = fingerprint_bytes(fingerprint) if fingerprint else None
+        if fingerprint and self.pinned is None:
+            raise PeerError("the peer's certificate fingerprint is 64 hex digits (SHA-256)")
+
+    def _tls(self) -> aiohttp.Fingerprint | bool:
+        return aiohttp.Fingerprint(self.pinned) if self.pinned is not None else False
 
     async def call(self, api: str, method: str, version: int = 1, **params: str) -> Any:
         query = {"api": api, "method": method, "version": str(version), **params}
@@ -106,9 +115,13 @@ class WebApiClient:
             query["_sid"] = self.sid
         try:
             async with aiohttp.ClientSession() as session, session.post(
-                    f"{self.base_url}/webapi/entry.cgi", data=query, ssl=False,
+                    f"{self.base_url}/webapi/entry.cgi", data=query, ssl=self._tls(),
                     timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
                 answer = json.loads(await response.read())
+        except aiohttp.ServerFingerprintMismatch:
+            raise PeerError(f"{self.base_url} presented a certificate with another "
+                            "fingerprint than the one given: not sending anything to it "
+                            "(someone in the middle, or the wrong fingerprint)") from None
         except (TimeoutError, aiohttp.ClientError, ValueError, OSError) as exc:
             raise PeerError(f"no DSM Web API answers at {self.base_url} "
                             f"({type(exc).__name__})") from None
@@ -120,6 +133,10 @@ class WebApiClient:
         return answer.get("data")
 
     async def login(self, user: str, password: str) -> None:
+        if self.pinned is None or not self.base_url.startswith("https://"):
+            raise PeerError("an administrator's password is sent only over HTTPS to the "
+                            "peer's certificate: give its https:// address and its SHA-256 "
+                            "fingerprint (shown by `openstation status` on the peer)")
         data = await self.call("SYNO.API.Auth", "login", 6, account=user, passwd=password,
                                session="cluster", format="sid")
         if not isinstance(data, dict) or "sid" not in data:
@@ -131,6 +148,14 @@ class WebApiClient:
             with contextlib.suppress(PeerError):
                 await self.call("SYNO.API.Auth", "logout", 6, session="cluster")
             self.sid = None
+
+
+def pinned_client(url: str, fingerprint: str) -> WebApiClient:
+    """A client for pairing with the device at `url`; a malformed fingerprint is refused."""
+    try:
+        return WebApiClient(url, fingerprint=fingerprint)
+    except PeerError as exc:
+        raise ValidationError({"peer_fingerprint": str(exc)}) from None
 
 
 def _reason(api: str, error: dict[str, Any]) -> str:

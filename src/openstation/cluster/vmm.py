@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import psutil
 
-from openstation.cluster.link import WebApiClient
+from openstation.cluster.link import WebApiClient, pinned_client
 from openstation.config.sections import General, VMMCluster
 from openstation.config.store import ConfigStore
 from openstation.errors import ClusterError, PeerError, ValidationError
@@ -142,7 +142,7 @@ class VMMService:
         return self.status()
 
     async def join(self, actor: str, peer_url: str, user: str, password: str,
-                   http_port: int) -> dict[str, Any]:
+                   http_port: int, peer_fingerprint: str = "") -> dict[str, Any]:
         """Join the cluster of the member at `peer_url` (its administrator's credentials)."""
         self._ready()
         if self.vmm.member:
@@ -150,7 +150,7 @@ class VMMService:
         if not urlparse(peer_url).hostname or urlparse(peer_url).scheme not in ("http",
                                                                                 "https"):
             raise ValidationError({"peer": "a member's address, as http(s)://host:port"})
-        client = WebApiClient(peer_url)
+        client = pinned_client(peer_url, peer_fingerprint)
         try:
             await client.login(user, password)
             answer = await client.call(API, "add_member", port=str(http_port),

@@ -38,6 +38,9 @@ def total_for_fd_limit(soft: int) -> int:
     return max(16, min(4096, soft - max(64, soft // 4)))
 
 
+EARLY_LIMIT = 64 << 10  # bytes held for aiohttp while TLS finishes starting
+
+
 class ConnectionGuard:
     """Counts and admits the connections of one device's web listeners."""
 
@@ -103,6 +106,9 @@ class Connection(asyncio.Protocol):
         self.inner: RequestHandler | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._handshake: asyncio.Task[None] | None = None
+        # What the TLS layer decrypted before `start_tls` returned (a request sent in the
+        # same flight as the handshake's end): handed to aiohttp once it is attached.
+        self._early: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -118,6 +124,9 @@ class Connection(asyncio.Protocol):
         if self.tls is None:
             self._attach(transport)
         else:
+            # Nothing may be read before the TLS layer takes the transport over (a client
+            # sends its hello at once); start_tls resumes reading.
+            transport.pause_reading()
             self._handshake = asyncio.get_running_loop().create_task(
                 self._start_tls(transport, self.tls))
 
@@ -139,9 +148,16 @@ class Connection(asyncio.Protocol):
         self.inner = self.server()
         self.guard._serving[self.inner] = self
         self.inner.connection_made(transport)
+        early, self._early = self._early, []
+        for data in early:
+            self.inner.data_received(data)
 
     def data_received(self, data: bytes) -> None:
         if self.inner is None:
+            if self.transport is not None and sum(map(len, self._early)) < EARLY_LIMIT:
+                self._early.append(data)
+            elif self.transport is not None:
+                self.transport.abort()
             return
         if self._timer is None and not self.busy:
             self._arm()  # the first bytes of the next request on a kept-alive connection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import ssl
 import subprocess
@@ -22,6 +23,26 @@ def ensure_certificate(cert_path: Path, key_path: Path, common_name: str,
     cert, key = make_certificate(common_name, addresses, now)
     write_atomic(key_path, key, mode=0o600)
     write_atomic(cert_path, cert, mode=0o644)
+
+
+def fingerprint(cert_path: Path) -> str:
+    """The certificate's SHA-256 fingerprint (of its DER form), as browsers show it:
+    colon-separated upper-case hex. "" while there is no certificate."""
+    try:
+        der = ssl.PEM_cert_to_DER_cert(cert_path.read_text())
+    except (OSError, ValueError):
+        return ""
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def fingerprint_bytes(text: str) -> bytes | None:
+    """The 32 bytes a fingerprint names (colons, spaces and case ignored), or None."""
+    cleaned = text.replace(":", "").replace(" ", "").strip()
+    try:
+        raw = bytes.fromhex(cleaned)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def make_in_child(cert_path: Path, key_path: Path, common_name: str, addresses: list[str]

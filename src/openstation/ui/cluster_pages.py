@@ -16,11 +16,12 @@ from openstation.ui.kit import PageKit, problems
 
 
 def add_cluster_routes(pages: PageKit, app: web.Application, ha: HAService, vmm: VMMService,
-                       http_port: Callable[[], int]) -> None:
+                       http_port: Callable[[], int], fingerprint: Callable[[], str]) -> None:
     async def page(request: web.Request, session: Session,
                    messages: list[tuple[str, str]] | None = None) -> web.Response:
         return pages.render("clusters.html", request, session, messages,
-                            title="High Availability", ha=ha.status(), vmm=vmm.status())
+                            title="High Availability", ha=ha.status(), vmm=vmm.status(),
+                            fingerprint=fingerprint())
 
     def action(change: Callable[[Any], Awaitable[Any]], done: str
                ) -> Callable[[web.Request, Session], Awaitable[web.Response]]:
@@ -42,7 +43,8 @@ def add_cluster_routes(pages: PageKit, app: web.Application, ha: HAService, vmm:
         return await ha.create(
             f["actor"], text(f, "peer"), text(f, "peer_user"), str(f.get("peer_password", "")),
             text(f, "cluster_name"), text(f, "cluster_address"), text(f, "quorum"),
-            float(text(f, "heartbeat") or 1), float(text(f, "failover") or 5))
+            float(text(f, "heartbeat") or 1), float(text(f, "failover") or 5),
+            peer_fingerprint=text(f, "peer_fingerprint"))
 
     get, post = app.router.add_get, app.router.add_post
     get("/panel/ha", pages.admin(page))
@@ -55,7 +57,8 @@ def add_cluster_routes(pages: PageKit, app: web.Application, ha: HAService, vmm:
         lambda f: vmm.create(f["actor"], text(f, "cluster_name")), "The VMM cluster is created.")))
     post("/panel/vmm/join", pages.admin(action(
         lambda f: vmm.join(f["actor"], text(f, "peer"), text(f, "peer_user"),
-                           str(f.get("peer_password", "")), http_port()),
+                           str(f.get("peer_password", "")), http_port(),
+                           peer_fingerprint=text(f, "peer_fingerprint")),
         "Joined the VMM cluster.")))
     post("/panel/vmm/leave", pages.admin(action(
         lambda f: vmm.leave(f["actor"]), "Left the VMM cluster.")))

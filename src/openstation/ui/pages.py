@@ -37,11 +37,12 @@ def add_page_routes(app: web.Application, kit: PageKit, network: NetworkService,
                     security: SecurityService, backups: ConfigBackups, ha: HAService,
                     vmm: VMMService, change_ports: PortsChanger,
                     ports: Callable[[], dict[str, int]],
-                    last_reset: Callable[[], dict[str, Any] | None]) -> None:
+                    last_reset: Callable[[], dict[str, Any] | None],
+                    fingerprint: Callable[[], str]) -> None:
     """Every page of the device on `app` (whose middlewares include `kit.csrf`)."""
     for area in (SignIn(kit), Desktop(kit, last_reset), UserPages(kit),
                  NetworkPages(kit, network, change_ports), SecurityPages(kit, security, ports),
                  SharePages(kit, kit.ctx.storage), RestorePages(kit, backups)):
         area.routes(app)
-    add_cluster_routes(kit, app, ha, vmm, lambda: ports().get("http", 0))
+    add_cluster_routes(kit, app, ha, vmm, lambda: ports().get("http", 0), fingerprint)
     app.router.add_get("/static/pages.js", pages_script)

@@ -40,7 +40,8 @@ def register(registry: Registry, ha: HAService, vmm: VMMService,
             who(call), call.param("peer"), call.param("peer_user"),
             call.params.get("peer_password", ""), call.param("cluster_name"),
             call.params.get("cluster_address", ""), call.params.get("quorum", ""),
-            _seconds(call, "heartbeat_seconds", 1.0), _seconds(call, "failover_seconds", 5.0))
+            _seconds(call, "heartbeat_seconds", 1.0), _seconds(call, "failover_seconds", 5.0),
+            peer_fingerprint=call.params.get("peer_fingerprint", ""))
 
     async def bind(call: ApiCall) -> dict[str, Any]:
         return await ha.bind(who(call), client_ip(call.request), dict(call.params))
@@ -73,7 +74,8 @@ def register(registry: Registry, ha: HAService, vmm: VMMService,
 
     async def vmm_join(call: ApiCall) -> dict[str, Any]:
         return await vmm.join(who(call), call.param("peer"), call.param("peer_user"),
-                              call.params.get("peer_password", ""), http_port())
+                              call.params.get("peer_password", ""), http_port(),
+                              peer_fingerprint=call.params.get("peer_fingerprint", ""))
 
     async def vmm_leave(call: ApiCall) -> dict[str, Any]:
         return await vmm.leave(who(call))

@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import time
 
+import pyotp
 import pytest
 
 from openstation.config import backup as backup_file
@@ -17,7 +18,7 @@ from openstation.device import Device
 from openstation.errors import BackupError, StoreError
 from openstation.security import kdf
 from openstation.security.machine_key import KEY_MANAGER, OTP, PPPOE
-from tests.webapi.conftest import Api
+from tests.webapi.conftest import STRONG, Api
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -87,3 +88,23 @@ async def test_the_database_and_the_volume_are_private(device: Device, api: Api)
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
     assert stat.S_IMODE(device.data_dir.volume.stat().st_mode) == 0o700
+
+
+async def test_an_account_restored_without_its_2_step_secret_must_enrol_again(
+        device: Device, api: Api) -> None:
+    device.accounts.enrol_otp("alice", SECRET)
+    plain = await device.backups.backup(None)
+    await device.backups.restore(plain, None, ["users"], "alice")
+    alice = device.store.record(User, "alice")
+    assert alice is not None and alice.otp_secret == "" and alice.otp_reenrol
+    signed_in = await api.login("alice", STRONG)
+    assert signed_in["success"] and signed_in["data"]["must_enrol_otp"] is True
+    sid = signed_in["data"]["sid"]
+    refused = await api.call("SYNO.Core.User", "list", _sid=sid)
+    assert refused["error"]["code"] == 406 and "again" in refused["error"]["errors"]["reason"]
+    secret = (await api.call("SYNO.Core.OTP", "get_qrcode", _sid=sid))["data"]["secret"]
+    code = pyotp.TOTP(secret).at(device.clock())
+    assert (await api.call("SYNO.Core.OTP", "save", _sid=sid, code=code))["success"]
+    assert (await api.call("SYNO.Core.User", "list", _sid=sid))["success"]
+    alice = device.store.record(User, "alice")
+    assert alice is not None and not alice.otp_reenrol and alice.otp_secret.startswith("mk2:")

@@ -48,6 +48,7 @@ SUCCESS_LIMIT = 120
 OTP_STEP = 30  # seconds per TOTP code
 
 MUST_CHANGE = "must_change_password"
+ENROL_OTP = "enrol_otp"  # restored without its 2-step secret: may only enrol again
 BLANK_ADMIN = "blank_admin"
 
 
@@ -122,7 +123,8 @@ class LoginService:
         if user.disabled:
             raise LoginRefused(DISABLED_ACCOUNT, "this account is disabled")
         device_token = self._second_step(user, request, now)
-        restricted = MUST_CHANGE if user.must_change_password else ""
+        restricted = MUST_CHANGE if user.must_change_password else \
+            ENROL_OTP if user.otp_reenrol else ""
         self._check_expiry(user, now)
         self.rate_limit.clear(request.ip)
         if not address_in(request.ip, self.store.get(AutoBlock).allow):

@@ -308,6 +308,7 @@ class AccountService:
                 raise NotFoundError(f"no user named {name!r}")
             user.otp_secret = secret if self.machine_key is None else \
                 self.machine_key.seal(secret, OTP)
+            user.otp_reenrol = False
             tx.put_record(user)
 
     def users(self) -> list[User]:

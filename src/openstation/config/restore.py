@@ -71,6 +71,7 @@ def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> d
     collections["keys"] = [k for k in collections["keys"] if k["protection"] != "machine"]
     for user in collections["users"]:  # 2-step secrets: only inside a passphrase backup
         sealed = user.pop("otp_secret")
+        user["otp_enrolled"] = bool(sealed)  # so a restore without it asks to enrol again
         if with_secrets and sealed:
             with contextlib.suppress(StoreError):
                 user["otp_secret_plain"] = (machine_key.open(sealed, OTP)
@@ -107,9 +108,11 @@ def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Sectio
                 items = [dict(item) for item in content["collections"][name]]
                 if name == "users":
                     for item in items:  # re-sealed by this machine key on restore
+                        had = bool(item.pop("otp_enrolled", False) or item.get("otp_secret"))
                         plain = item.pop("otp_secret_plain", None) or item.get("otp_secret")
                         item["otp_secret"] = OTP_PLAIN + plain if isinstance(plain, str) \
                             and plain and not MachineKey.is_sealed(plain) else ""
+                        item["otp_reenrol"] = had and not item["otp_secret"]
                 collections[name] = [from_dict(COLLECTIONS[name], item, f"{name}[{n}].")
                                      for n, item in enumerate(items)]
     except ValidationError as exc:

@@ -289,6 +289,8 @@ class User(Record):
     # After a Mode 1 reset: the blank password works until this time (epoch seconds).
     blank_password_until: float | None = None
     otp_secret: str = field(default="", metadata=SECRET)  # set: 2-step verification is on
+    # Restored from a backup that could not carry the 2-step secret: enrol again first.
+    otp_reenrol: bool = False
     # SHA-256 of the device tokens that may skip the 2-step code.
     device_tokens: list[str] = field(default_factory=list, metadata=SECRET)
     password_changed: float = 0.0

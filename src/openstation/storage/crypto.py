@@ -10,6 +10,10 @@
   never garbage.
 - A key file (exported) is the data key itself, with the share's uuid: it mounts the share
   without the passphrase.
+- Names, contents and the key check each use their own key, derived from the data key with
+  HKDF ("v2" shares, whose check value starts with "v2:"). Shares made before used the data
+  key itself for all three (and a zero-nonce GCM seal as the check); they still mount, and
+  keep their format until their data is copied to a new share.
 """
 
 from __future__ import annotations
@@ -65,11 +69,44 @@ def unwrap_with_passphrase(header: dict[str, Any], passphrase: str) -> bytes:
         raise IntegrityError("the shared folder's encryption header is corrupt") from None
 
 
+SEPARATED = "v2:"  # the key check of a share whose keys are separated
+
+
+def _subkey(data_key: bytes, purpose: bytes, size: int = 32) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(hashes.SHA256(), size, salt=None,
+                info=b"openstation share/" + purpose).derive(data_key)
+
+
 def key_check(data_key: bytes) -> str:
-    """A value stored beside the header that tells whether a key is this share's."""
+    """A value stored beside the header that tells whether a key is this share's (a new
+    share's: a MAC under a key of its own)."""
+    import hashlib
+    import hmac
+
+    mac = hmac.new(_subkey(data_key, b"check"), b"openstation share key", hashlib.sha256)
+    return SEPARATED + base64.b64encode(mac.digest()).decode()
+
+
+def _legacy_check(data_key: bytes) -> str:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     return base64.b64encode(AESGCM(data_key).encrypt(bytes(12), b"check", b"share")).decode()
+
+
+def opens(data_key: bytes, check: str) -> bool:
+    """Whether `data_key` is the key of the share whose check value is `check`."""
+    import hmac
+
+    expected = key_check(data_key) if check.startswith(SEPARATED) else _legacy_check(data_key)
+    return hmac.compare_digest(expected.encode(), check.encode())
+
+
+def cipher_for(data_key: bytes, check: str) -> ShareCipher:
+    """The cipher of the share with this key check (its format follows from it)."""
+    return ShareCipher(data_key, separated=check.startswith(SEPARATED))
 
 
 def key_file(data_key: bytes, share: str, uuid: str) -> bytes:
@@ -85,7 +122,7 @@ def key_from_file(raw: bytes, uuid: str, check: str) -> bytes:
         key = base64.b64decode(body["key"])
     except (ValueError, KeyError, TypeError, AttributeError):
         raise WrongKeyError("not an openstation share key file") from None
-    if body.get("uuid") != uuid or len(key) != 32 or key_check(key) != check:
+    if body.get("uuid") != uuid or len(key) != 32 or not opens(key, check):
         raise WrongKeyError("this key file belongs to another shared folder")
     return key
 
@@ -93,11 +130,15 @@ def key_from_file(raw: bytes, uuid: str, check: str) -> bytes:
 class ShareCipher:
     """Names and contents of one mounted encrypted share."""
 
-    def __init__(self, data_key: bytes) -> None:
+    def __init__(self, data_key: bytes, separated: bool = True) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 
-        self._aead = AESGCM(data_key)
-        self._siv = AESSIV(data_key + data_key)  # AES-SIV takes a 512-bit key
+        if separated:
+            self._aead = AESGCM(_subkey(data_key, b"content"))
+            self._siv = AESSIV(_subkey(data_key, b"names", 64))  # AES-SIV: a 512-bit key
+        else:  # a share made before its keys were separated
+            self._aead = AESGCM(data_key)
+            self._siv = AESSIV(data_key + data_key)
 
     def encrypt_name(self, name: str) -> str:
         sealed = self._siv.encrypt(name.encode(), [b"name"])

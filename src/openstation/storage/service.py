@@ -248,7 +248,8 @@ class StorageService:
 
     async def mount(self, name: str, *, passphrase: str | None = None,
                     key_file: bytes | None = None) -> None:
-        self.mounted[name] = ShareCipher(await self.data_key(name, passphrase, key_file))
+        data_key = await self.data_key(name, passphrase, key_file)
+        self.mounted[name] = crypto.cipher_for(data_key, self.header(name)["check"])
 
     def unmount(self, name: str) -> None:
         self.share(name)
@@ -286,7 +287,7 @@ class StorageService:
         data_key = await self.data_key(name, old)
         share = self.share(name)
         header = {"wrap": await offload.run(crypto.wrap_with_passphrase, data_key, new),
-                  "check": crypto.key_check(data_key)}
+                  "check": self.header(name)["check"]}  # the same key: the same format
         write_share_metadata(self.volume / name, ShareMetadata(
             name, share.uuid, True, share.created, header))
         self.changed(self.volume / name / SHARE_METADATA)
@@ -338,9 +339,10 @@ class StorageService:
             data_key = await offload.run(crypto.unwrap_with_passphrase,
                                          json.loads(entry.wrapped_key), keystore_passphrase)
         share = self.share(name)
-        if crypto.key_check(data_key) != self.header(name)["check"]:
+        check = self.header(name)["check"]
+        if not crypto.opens(data_key, check):
             raise WrongKeyError(f"Key Manager's key does not open {share.name!r}")
-        self.mounted[name] = ShareCipher(data_key)
+        self.mounted[name] = crypto.cipher_for(data_key, check)
 
     async def automount(self) -> list[str]:
         """At boot: mount every share set to mount on startup whose key the machine holds."""

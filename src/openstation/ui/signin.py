@@ -7,11 +7,20 @@ import secrets
 
 from aiohttp import web
 
-from openstation.accounts.login import BLANK_ADMIN, MUST_CHANGE, OTP_REQUIRED, LoginRequest
+from openstation.accounts.login import (
+    BLANK_ADMIN,
+    ENROL_OTP,
+    MUST_CHANGE,
+    OTP_REQUIRED,
+    LoginRequest,
+)
 from openstation.accounts.service import UserChanges
 from openstation.config import auto_backup
 from openstation.errors import LoginRefused, OpenStationError
 from openstation.ui.kit import COOKIE, LOGIN_CSRF, Messages, PageKit, problems
+
+ENROL_AGAIN = ("2-step verification was not in the restored backup: set it up again with "
+               "a DSM client (Personal > Security > 2-step verification), then sign in here.")
 
 
 class SignIn:
@@ -71,6 +80,9 @@ class SignIn:
                                    otp=refused.code == OTP_REQUIRED or
                                    bool(form.get("otp_code")))
         session = result.session
+        if session.restricted == ENROL_OTP:  # these pages have no 2-step enrolment yet
+            self.ctx.sessions.end(session.sid)
+            return self.login_page(request, [("error", ENROL_AGAIN)], account)
         session.extra["csrf"] = secrets.token_urlsafe(24)
         response = web.HTTPSeeOther("/password" if session.restricted else "/desktop")
         response.set_cookie(COOKIE, session.sid, httponly=True, samesite="Strict",

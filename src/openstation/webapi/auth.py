@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from openstation.accounts.login import MUST_CHANGE_PASSWORD, LoginRequest
+from openstation.accounts.login import ENROL_OTP, MUST_CHANGE_PASSWORD, OTP_ENFORCED, LoginRequest
 from openstation.errors import ApiError, LoginRefused, SessionRefused
 from openstation.security.tokens import same_token
 from openstation.webapi import envelope
@@ -17,6 +17,7 @@ from openstation.webapi.dispatch import ApiCall, Authenticator
 from openstation.webapi.registry import Api, Registry
 
 SOURCE_IP_MISMATCH = 150
+OTP_ENROLMENT = {("SYNO.Core.OTP", "get_qrcode"), ("SYNO.Core.OTP", "save")}
 SESSION_CODES = {"expired": envelope.SESSION_TIMEOUT, "unknown": envelope.SID_NOT_FOUND,
                  "moved": SOURCE_IP_MISMATCH, "revoked": envelope.SID_NOT_FOUND}
 SESSION_COOKIE = "id"
@@ -41,7 +42,12 @@ def make_authenticator(ctx: WebContext) -> Authenticator:
             session = ctx.login.resume(sid, client_ip(call.request))
         except SessionRefused as refused:
             raise ApiError(SESSION_CODES[refused.reason]) from None
-        if session.restricted and call.method not in call.api.while_restricted:
+        if session.restricted == ENROL_OTP:
+            if (call.api.name, call.method) not in OTP_ENROLMENT:
+                raise ApiError(OTP_ENFORCED, errors={
+                    "reason": "2-step verification was not in the restored backup: set it up "
+                              "again first (SYNO.Core.OTP get_qrcode, then save)"})
+        elif session.restricted and call.method not in call.api.while_restricted:
             raise ApiError(MUST_CHANGE_PASSWORD,
                            errors={"reason": "set a new password first"})
         # As DSM: a change authenticated by the cookie alone (which any same-site page can
@@ -87,7 +93,9 @@ def register(registry: Registry, ctx: WebContext) -> None:
         if result.device_token:
             data["did"] = result.device_token
             data["device_id"] = result.device_token
-        if session.restricted:
+        if session.restricted == ENROL_OTP:
+            data["must_enrol_otp"] = True
+        elif session.restricted:
             data["must_change_password"] = True
         response = envelope.success(data)
         response.set_cookie(SESSION_COOKIE, session.sid, httponly=True, samesite="Strict",

@@ -6,6 +6,7 @@ from typing import Any
 
 import pyotp
 
+from openstation.accounts.login import ENROL_OTP
 from openstation.accounts.service import UserChanges
 from openstation.config.sections import Group, PasswordPolicy, User
 from openstation.errors import ApiError
@@ -176,6 +177,8 @@ def register(registry: Registry, ctx: WebContext) -> None:
             raise ApiError(404, errors={"reason": "wrong 2-step verification code"})
         accounts.enrol_otp(call.session.user, secret)
         del call.session.extra["pending_otp"]
+        if call.session.restricted == ENROL_OTP:
+            call.session.restricted = ""  # enrolled again: the session may do the rest
         return {}
 
     admin_all = frozenset({"list", "create", "delete"})

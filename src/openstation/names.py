@@ -13,6 +13,28 @@ from __future__ import annotations
 import unicodedata
 
 _LOOKALIKE_SEPARATORS = ("/", "\\")
+# Characters NFKC leaves alone that still read as a slash, or show nothing at all.
+_SLASHES = {"\u2044", "\u2215", "\u29f8", "\u29f9", "\uff0f", "\u2cc6"}
+_INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def principal_problem(name: str) -> str | None:
+    """What makes an account, group or shared-folder name pass for another one (on top of
+    `lookalike_problem`): a compatibility form ("admin" in fullwidth letters) or letters of
+    two of the Latin, Cyrillic and Greek scripts ("admin" with a Cyrillic "a")."""
+    if unicodedata.normalize("NFKC", name) != name:
+        return "must not use compatibility characters (fullwidth letters and the like)"
+    scripts = {script for char in name if char.isalpha()
+               for script in _SCRIPTS if unicodedata.name(char, "").startswith(script)}
+    if len(scripts) > 1:
+        return "must not mix letters of different scripts"
+    return None
+
+
+def skeleton(name: str) -> str:
+    """The form two names that read the same share (case and compatibility folded)."""
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def normal(name: str) -> str:
@@ -23,9 +45,11 @@ def normal(name: str) -> str:
 def lookalike_problem(name: str) -> str | None:
     """Why `name` could pass for another name or a path, or None."""
     for char in name:
-        if unicodedata.category(char) in ("Cc", "Cf"):
-            return (f"must not contain control or invisible formatting characters "
+        if unicodedata.category(char) in ("Cc", "Cf") or char in _INVISIBLE:
+            return (f"must not contain control or invisible characters "
                     f"(U+{ord(char):04X})")
+        if char in _SLASHES:
+            return f"must not contain characters that read as '/' (U+{ord(char):04X})"
     folded = unicodedata.normalize("NFKC", name)
     if folded.strip() in (".", ".."):
         return "must not read as '.' or '..'"

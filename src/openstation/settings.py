@@ -23,15 +23,18 @@ from openstation.config.sections import (
     Ports,
     PPPoE,
     Section,
+    StorageSettings,
 )
 from openstation.config.store import ConfigStore
 from openstation.errors import NotFoundError, ValidationError
 from openstation.network.service import NetworkService
 from openstation.security.firewall import services
 from openstation.security.service import SecurityService
+from openstation.storage.service import set_reserve
 
 EDITABLE: dict[str, type[Section]] = {cls.section: cls for cls in (
-    General, Network, PPPoE, Ports, Firewall, AutoBlock, PasswordPolicy, LoginSettings)}
+    General, Network, PPPoE, Ports, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
+    StorageSettings)}
 READABLE = {cls.section: cls for cls in SINGLETONS}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -114,6 +117,8 @@ def apply(store: ConfigStore, accounts: AccountService, network: NetworkService,
         security.set_autoblock(actor, **typed)
     elif cls is PasswordPolicy:
         accounts.set_password_policy(actor, **typed)
+    elif cls is StorageSettings:
+        set_reserve(store, actor, int(typed.get("reserve_mb", 0)))
     else:
         accounts.set_login_settings(actor, **typed)
     return read(store, section)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from openstation.config.sections import PasswordPolicy
-from openstation.names import lookalike_problem
+from openstation.names import lookalike_problem, principal_problem
 
 # DSM refuses these characters in user and group names.
 _NAME_FORBIDDEN = set('/\\[]:;|=,+*?<>@"`\'')
@@ -40,4 +40,4 @@ def name_problem(name: str) -> str | None:
         return 'must not contain control characters or any of / \\ [ ] : ; | = , + * ? < > @ " ` \''
     if name.startswith("-"):
         return "must not start with '-'"
-    return lookalike_problem(name)
+    return lookalike_problem(name) or principal_problem(name)

@@ -18,7 +18,7 @@ from openstation.config.sections import (
 )
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import ConflictError, NotFoundError, ValidationError, WeakPasswordError
-from openstation.names import normal
+from openstation.names import normal, skeleton
 from openstation.security.machine_key import OTP, MachineKey
 
 S = TypeVar("S", bound=Section)
@@ -123,8 +123,8 @@ class AccountService:
         problems: dict[str, str] = {}
         if (why := name_problem(name)) is not None:
             problems["name"] = why
-        elif self.store.record(User, name) is not None:
-            problems["name"] = f"a user named {name!r} already exists"
+        elif (same := self._same_name(name)) is not None:
+            problems["name"] = f"a user named {same!r} already exists"
         weak = self.password_problems(name, password)
         if weak:
             problems["password"] = ", ".join(weak)
@@ -186,8 +186,8 @@ class AccountService:
                 problems["new_name"] = f"the system account {name!r} cannot be renamed"
             elif (why := name_problem(changes.new_name)) is not None:
                 problems["new_name"] = why
-            elif self.store.record(User, changes.new_name) is not None:
-                problems["new_name"] = f"a user named {changes.new_name!r} already exists"
+            elif (same := self._same_name(changes.new_name, but=name)) is not None:
+                problems["new_name"] = f"a user named {same!r} already exists"
             target = changes.new_name
         if changes.password:
             weak = self.password_problems(target, changes.password)
@@ -326,6 +326,13 @@ class AccountService:
     def administrators(self) -> list[str]:
         group = self.store.record(Group, ADMINISTRATORS)
         return list(group.members) if group else []
+
+    def _same_name(self, name: str, but: str = "") -> str | None:
+        """An existing account whose name reads the same as `name` (case and compatibility
+        forms folded), other than `but`."""
+        wanted = skeleton(name)
+        return next((u.name for u in self.store.records(User)
+                     if u.name != but and skeleton(u.name) == wanted), None)
 
     def _last_enabled_admin(self, name: str) -> bool:
         """Whether `name` is the only enabled administrator left."""

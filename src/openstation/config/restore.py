@@ -41,9 +41,12 @@ from openstation.config.store import ConfigStore, Transaction, diff
 from openstation.errors import BackupError, StoreError, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
+from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems
+from openstation.security.firewall import rule_problems
 from openstation.security.machine_key import OTP, PPPOE, MachineKey
-from openstation.storage.service import by_id, rights
+from openstation.security.service import address_problem
+from openstation.storage.service import by_id, prune_rights, rights
 from openstation.storage.volume import share_name_problem
 
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
@@ -131,11 +134,26 @@ def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Sectio
     if "users" in collections and not any(getattr(u, "name", "") == "admin"
                                           for u in collections["users"]):
         raise BackupError("the backup's users lack the system admin account")
-    problems = record_problems(collections)
+    problems = {**section_problems(sections), **record_problems(collections)}
     if problems:
         raise BackupError("the backup is invalid: " + "; ".join(
             f"{where}: {why}" for where, why in list(problems.items())[:10]))
     return sections, collections, pppoe_password
+
+
+def section_problems(sections: dict[str, Section]) -> dict[str, str]:
+    """What the services would refuse in a backup's settings (network and ports are
+    checked above): the server name, Auto Block's addresses."""
+    problems: dict[str, str] = {}
+    general = sections.get("general")
+    if isinstance(general, General) and (why := server_name_problem(general.server_name)):
+        problems["general.server_name"] = why
+    autoblock = sections.get("autoblock")
+    if isinstance(autoblock, AutoBlock):
+        for address in [*autoblock.allow, *(entry.address for entry in autoblock.block)]:
+            if (why := address_problem(address)) is not None:
+                problems["autoblock"] = why
+    return problems
 
 
 def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
@@ -164,6 +182,9 @@ def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
                         problems[f"{where}.permissions"] = f"{principal!r} is not a principal"
             if isinstance(record, KeyEntry) and (why := share_name_problem(record.share)):
                 problems[f"{where}.share"] = why
+            if isinstance(record, FirewallRule):
+                for field_name, why in rule_problems(record).items():
+                    problems[f"{where}.{field_name}"] = why
     return problems
 
 
@@ -241,6 +262,7 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
                     record.otp_secret = machine_key.seal(record.otp_secret[len(OTP_PLAIN):],
                                                          OTP)
                 tx.put_record(record)
+        prune_rights(tx)  # an account the backup lacks takes its rights with it
         tx.audit(RESTORE_ACTION, "system", restore_id,
                  {"sections": chosen_names(requested), "changes": report})
     return report

@@ -3,7 +3,8 @@
 A connection is admitted when it is accepted, before TLS and before any request: the
 firewall and Auto Block decide, and caps per source address and in all keep strangers from
 holding the device's file descriptors. A connection whose request head does not arrive in
-time is closed; aiohttp's keep-alive timeout closes one that stays idle between requests.
+time is closed, and so is one whose body arrives slower than a floor rate while the device
+waits for it; aiohttp's keep-alive timeout closes one that stays idle between requests.
 
 TLS is started here, after admission (`loop.start_tls`), so a refused or capped source never
 costs a handshake, and a handshake counts against the head timeout.
@@ -29,6 +30,7 @@ class ConnectionLimits:
 
     head_timeout: float = 15.0  # accepted (or a new request begun) → its whole head read
     idle_timeout: float = 75.0  # a kept-alive connection waiting for its next request
+    body_rate: int = 1024  # bytes/s a body must average over each head_timeout while read
     per_source: int = 64  # open connections from one address
     total: int = 0  # open connections in all; 0: from the file-descriptor limit
 
@@ -81,14 +83,13 @@ class ConnectionGuard:
         """A request head arrived: its connection's head timer stops until the next one."""
         connection = self._serving.get(request.protocol)
         if connection is not None:
-            connection.busy = True
-            connection.stop_timer()
+            connection.start_request(request)
         try:
             response: web.StreamResponse = await handler(request)
             return response
         finally:
             if connection is not None:
-                connection.busy = False
+                connection.end_request()
 
 
 class Connection(asyncio.Protocol):
@@ -104,7 +105,10 @@ class Connection(asyncio.Protocol):
         self.busy = False
         self.transport: asyncio.Transport | None = None
         self.inner: RequestHandler | None = None
+        self.request: web.Request | None = None  # the one being handled
+        self.received = 0  # bytes since the body timer last looked
         self._timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
         self._handshake: asyncio.Task[None] | None = None
         # What the TLS layer decrypted before `start_tls` returned (a request sent in the
         # same flight as the handshake's end): handed to aiohttp once it is attached.
@@ -161,6 +165,7 @@ class Connection(asyncio.Protocol):
             return
         if self._timer is None and not self.busy:
             self._arm()  # the first bytes of the next request on a kept-alive connection
+        self.received += len(data)
         self.inner.data_received(data)
 
     def eof_received(self) -> None:
@@ -182,6 +187,36 @@ class Connection(asyncio.Protocol):
             inner, self.inner = self.inner, None
             inner.connection_lost(exc)
 
+    def start_request(self, request: web.Request) -> None:
+        """A request head arrived: no head timer now; its body must keep coming."""
+        self.busy, self.request, self.received = True, request, 0
+        self.stop_timer()
+        self._body_timer = asyncio.get_running_loop().call_later(
+            self.guard.limits.head_timeout, self._body_check)
+
+    def end_request(self) -> None:
+        self.busy, self.request = False, None
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_check(self) -> None:
+        """Close the connection if its body trickles: the device is waiting for it (the
+        body is unfinished and reading is not paused by our own backpressure) and less than
+        the floor rate arrived since the last look."""
+        self._body_timer = None
+        limits, request, transport = self.guard.limits, self.request, self.transport
+        if request is None or transport is None:
+            return
+        waiting = not request.content.is_eof() and transport.is_reading()
+        if waiting and self.received < limits.body_rate * limits.head_timeout:
+            with contextlib.suppress(Exception):
+                transport.abort()
+            return
+        self.received = 0
+        self._body_timer = asyncio.get_running_loop().call_later(limits.head_timeout,
+                                                                 self._body_check)
+
     def stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -200,6 +235,7 @@ class Connection(asyncio.Protocol):
 
     def _done(self) -> None:
         self.stop_timer()
+        self.end_request()
         if self.admitted:
             self.admitted = False
             self.guard.release(self.ip)

@@ -32,6 +32,8 @@ from openstation.storage.paths import name_problem, split
 from openstation.storage.permissions import NO_ACCESS, READ_WRITE
 from openstation.storage.service import StorageService
 
+CLAIM_STEP = 8 << 20  # a chunked upload claims free space this much at a time
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -46,6 +48,9 @@ class Entry:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "isdir": self.is_dir,
                 "additional": {"size": self.size, "time": {"mtime": self.mtime}}}
+
+
+CLAIM_STEP = 8 << 20  # a chunked upload claims free space this much at a time
 
 
 @dataclass(frozen=True)
@@ -232,10 +237,12 @@ class FileStation:
             self._make_parents(user, folder)
         if not located.real.parent.is_dir():
             raise NotFoundError(f"no folder {folder!r}")
-        room = self.storage.room()
-        if expected is not None and expected > room:
-            raise NoSpaceError(f"{expected} bytes do not fit: {max(room, 0)} bytes may still "
-                               "be written on volume1")
+        # Space is claimed before it is written, against what every upload in flight has
+        # claimed: all of a declared size at once, a chunked body in steps as it arrives.
+        claimed = expected if expected is not None else CLAIM_STEP
+        if not self.storage.claim(claimed):
+            raise NoSpaceError(f"{claimed} bytes do not fit on volume1 (its reserve is kept "
+                               "for the system)")
         temporary = located.real.parent / f"@upload-{secrets.token_hex(8)}"
         try:
             with open(temporary, "xb") as sink:
@@ -244,11 +251,12 @@ class FileStation:
                 written = 0
                 async for block in chunks:
                     written += len(block)
-                    if written > room:  # a chunked upload declares no size: checked as it goes
-                        room = self.storage.room() + sink.tell()
-                        if written > room:
+                    if written > claimed:
+                        more = max(CLAIM_STEP, written - claimed)
+                        if not self.storage.claim(more):
                             raise NoSpaceError("no space left on volume1 (its reserve is "
                                                "kept for the system)")
+                        claimed += more
                     writer.write(block)
                 if located.cipher is not None:
                     writer.close()
@@ -265,5 +273,7 @@ class FileStation:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
             raise
+        finally:
+            self.storage.release(claimed)  # written (so counted as used) or given up
         self.storage.changed(located.real)
         return self._entry(located, located.real, name, located.path)

@@ -3,13 +3,14 @@
 A path is share-relative ("/photos/2024/cat.jpg" -> share "photos", parts ["2024",
 "cat.jpg"]). Refused: NUL bytes, "." and ".." components, empty components, names over 255
 bytes, names starting with "@" (the device's own entries, as on DSM), and lookalike names
-(names.py). Paths are NFC-normalised.
+(names.py). Names being created are NFC-normalised; existing entries are looked up by their
+exact name (a file put on the volume another way keeps its own form).
 """
 
 from __future__ import annotations
 
 from openstation.errors import IllegalPathError
-from openstation.names import lookalike_problem, normal
+from openstation.names import lookalike_problem
 
 MAX_NAME = 255
 
@@ -30,7 +31,7 @@ def split(path: str) -> tuple[str, list[str]]:
     """(share, components) of a File Station path; IllegalPathError for anything unsafe."""
     if not path.startswith("/"):
         raise IllegalPathError(f"{path!r}: paths start with /<shared folder>")
-    parts = normal(path).split("/")[1:]
+    parts = path.split("/")[1:]
     if parts and parts[-1] == "":
         parts = parts[:-1]  # a trailing slash
     if not parts:

@@ -36,7 +36,7 @@ from openstation.errors import (
     ValidationError,
     WrongKeyError,
 )
-from openstation.names import normal
+from openstation.names import normal, skeleton
 from openstation.security.machine_key import KEY_MANAGER, MachineKey
 from openstation.storage import crypto
 from openstation.storage.crypto import ShareCipher
@@ -61,6 +61,7 @@ class StorageService:
         self.volume = volume
         self.machine_key = machine_key
         self.mounted: dict[str, ShareCipher] = {}  # only in memory: a restart unmounts all
+        self.claimed = 0  # bytes set aside by uploads in flight (filestation.upload)
         # Told of every write made through the device, after it is made (HA replication).
         self.changed: Callable[[Path], None] = lambda _path: None
         self.renamed: Callable[[Path, Path], None] = lambda _src, _dst: None
@@ -76,8 +77,19 @@ class StorageService:
         return max(1 << 30, shutil.disk_usage(self.volume).total // 20)
 
     def room(self) -> int:
-        """Bytes an upload may still write (negative: none)."""
-        return shutil.disk_usage(self.volume).free - self.reserve()
+        """Bytes uploads may still write (negative: none), less what those in flight
+        have claimed."""
+        return shutil.disk_usage(self.volume).free - self.reserve() - self.claimed
+
+    def claim(self, size: int) -> bool:
+        """Set `size` bytes aside for an upload, if they fit above the reserve."""
+        if size > self.room():
+            return False
+        self.claimed += size
+        return True
+
+    def release(self, size: int) -> None:
+        self.claimed = max(0, self.claimed - size)
 
     def share(self, name: str) -> Share:
         share = self.store.record(Share, name)
@@ -95,7 +107,8 @@ class StorageService:
         problems: dict[str, str] = {}
         if (why := share_name_problem(name)) is not None:
             problems["name"] = why
-        elif self.store.record(Share, name) is not None or (self.volume / name).exists():
+        elif (self.volume / name).exists() or any(
+                skeleton(s.name) == skeleton(name) for s in self.store.records(Share)):
             problems["name"] = f"a shared folder named {name!r} already exists"
         if encrypted and (not passphrase or len(passphrase) < 8):
             problems["passphrase"] = "an encrypted shared folder needs a passphrase of 8+ " \
@@ -371,7 +384,40 @@ def by_id(source: ConfigStore | Transaction, permissions: Mapping[str, str]
         group = source.record(Group, normal(name))
         return group.gid if group else None
 
-    return permissions_by_id(permissions, uid_of, gid_of)
+    keyed, problems = permissions_by_id(permissions, uid_of, gid_of)
+    existing = _ids(source)
+    for key in [key for key in keyed if key not in existing]:
+        problems[f"permissions.{key}"] = "there is no such account or group"
+        del keyed[key]
+    return keyed, problems
+
+
+def set_reserve(store: ConfigStore, actor: str, reserve_mb: int) -> StorageSettings:
+    """How much of volume1 uploads leave free (MiB; 0: the default, max(1 GiB, 5 %))."""
+    if not 0 <= reserve_mb <= 1 << 30:
+        raise ValidationError({"reserve_mb": "0 (the default) or a size in MiB"})
+    settings = StorageSettings(reserve_mb=reserve_mb)
+    with store.transaction(actor) as tx:
+        tx.put(settings)
+    return settings
+
+
+def _ids(source: ConfigStore | Transaction) -> set[str]:
+    return {*(f"uid:{u.uid}" for u in source.records(User)),
+            *(f"gid:{g.gid}" for g in source.records(Group))}
+
+
+def prune_rights(tx: Transaction) -> int:
+    """Drop rights of accounts and groups that no longer exist (after a restore replaced
+    them): whoever gets such an id next must start with nothing. The shares changed."""
+    existing, changed = _ids(tx), 0
+    for share in tx.records(Share):
+        kept = {key: level for key, level in share.permissions.items() if key in existing}
+        if kept != share.permissions:
+            share.permissions = kept
+            tx.put_record(share)
+            changed += 1
+    return changed
 
 
 def rights(permissions: Mapping[str, str]) -> dict[str, Right]:

@@ -123,7 +123,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
         return response
 
     async def encryption_info(call: ApiCall) -> dict[str, Any]:
-        return await ctx.crypto.info()
+        return await ctx.crypto.info(client_ip(call.request))
 
     registry.add(Api("SYNO.API.Auth", "auth.cgi", 1, 7, {"login": login, "logout": logout},
                      needs_session=False))

@@ -29,6 +29,7 @@ from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Registry
 
 # DSM's File Station codes.
+FIELD_LIMIT = 4096  # bytes of an upload's non-file form field
 NO_PERMISSION, NO_SUCH_FILE, FILE_EXISTS, NO_SPACE, IO_ERROR, ILLEGAL_PATH = (
     407, 408, 414, 416, 417, 418)
 FAILED_CREATE_FOLDER, FAILED_RENAME, FAILED_DELETE = 1100, 1200, 900
@@ -160,7 +161,7 @@ def register(registry: Registry, storage: StorageService) -> None:
             if not isinstance(part, BodyPartReader):
                 continue
             if part.name != "file":
-                fields[part.name or ""] = (await part.text())[:4096]
+                fields[part.name or ""] = await _small_field(part)
                 continue
             if "path" not in fields or not part.filename:
                 raise ApiError(envelope.MISSING_PARAMETER)
@@ -177,6 +178,17 @@ def register(registry: Registry, storage: StorageService) -> None:
                 expected=call.request.content_length)
             return {"file": entry.to_json()}
         raise ApiError(envelope.MISSING_PARAMETER, errors={"file": "no file part"})
+
+    async def _small_field(part: BodyPartReader) -> str:
+        """A form field beside the file: read in bounded steps, refused past 4 KiB (the
+        upload's body is unbounded, so its parts must be bounded here)."""
+        data = bytearray()
+        while block := await part.read_chunk(FIELD_LIMIT + 1):
+            data += block
+            if len(data) > FIELD_LIMIT:
+                raise ApiError(envelope.INVALID_PARAMETER,
+                               errors={part.name or "field": f"over {FIELD_LIMIT} bytes"})
+        return data.decode("utf-8", "replace")
 
     @file_errors()
     async def download(call: ApiCall) -> web.StreamResponse:

@@ -9,7 +9,10 @@ Each getinfo answer is single-use and short-lived: it names a fresh `cipherkey`
 (`__cIpHeRtExT` + a random token), consumed by the first login that uses it, so a captured
 login cannot be replayed (from another address, to get round the sessions' address binding).
 The token is visible outside the ciphertext, so the RSA decryption (the costly part) is
-attempted only for a live one.
+attempted only for a live one. The encrypted fields name only the getinfo's time, not its
+token, so every envelope opened is remembered while a time could still be live: the same
+envelope under another fresh token is refused too. Each source may ask for few tokens a
+minute, so nobody can flush everyone else's.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from openstation import offload
+from openstation.accounts.failures import FailureCounter
 from openstation.errors import UserInputError
 
 CIPHER_KEY = "__cIpHeRtExT"
 CIPHER_TOKEN = "__cIpHeRtOkEn"
 TOKEN_MAX_AGE = 120.0  # seconds a getinfo answer stays usable
 MAX_LIVE_TOKENS = 1024  # issued and not yet used (the oldest are dropped first)
+TOKENS_PER_SOURCE = 30  # getinfo answers per source address and minute
+MAX_OPENED = 1 << 16  # envelopes remembered as used
 
 
 def evp_bytes_to_key(passphrase: bytes, salt: bytes, size: int = 48) -> bytes:
@@ -76,9 +82,14 @@ class LoginCrypto:
         self._key: Any = None
         self._making: asyncio.Task[Any] | None = None
         self._live: OrderedDict[str, int] = OrderedDict()  # token → its server_time
+        self._opened: OrderedDict[bytes, float] = OrderedDict()  # envelope digest → when
+        self._asked = FailureCounter(TOKENS_PER_SOURCE, 60.0)
 
-    async def info(self) -> dict[str, Any]:
+    async def info(self, ip: str = "") -> dict[str, Any]:
         """SYNO.API.Encryption getinfo's answer, with a fresh single-use token."""
+        if not self._asked.take(ip, self.clock()):
+            raise UserInputError("too many SYNO.API.Encryption requests from this address; "
+                                 "try again in a minute")
         key = await self._ensure_key()
         modulus = key.public_key().public_numbers().n
         token, now = secrets.token_hex(12), int(self.clock())
@@ -101,6 +112,19 @@ class LoginCrypto:
         if issued is None or self._key is None or self.clock() - issued > TOKEN_MAX_AGE:
             raise UserInputError("the encrypted login fields need a fresh "
                                  "SYNO.API.Encryption getinfo")
+        now = self.clock()
+        while self._opened and (len(self._opened) > MAX_OPENED or next(
+                iter(self._opened.values())) < now - 2 * TOKEN_MAX_AGE):
+            self._opened.popitem(last=False)
+        try:  # the ciphertexts themselves, whatever JSON spelling carries them
+            blob = json.loads(params[name])
+            digest = hashlib.sha256(base64.b64decode(blob["rsa"]) + b"|" +
+                                    base64.b64decode(blob["aes"])).digest()
+        except (ValueError, KeyError, TypeError):
+            raise UserInputError("the encrypted login fields cannot be decrypted") from None
+        if digest in self._opened:
+            raise UserInputError("these encrypted login fields were used already")
+        self._opened[digest] = now
         try:
             fields = await offload.run(_open_envelope, self._key, params[name])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):

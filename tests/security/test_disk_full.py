@@ -9,38 +9,18 @@ from __future__ import annotations
 
 import errno
 import shutil
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
-from openstation.config.sections import StorageSettings
 from openstation.device import Device
 from openstation.storage import service as storage_service
+from tests.security.conftest import share_with_room, upload_chunked
 from tests.webapi.conftest import Api
-
-MB = 1 << 20
 
 
 async def test_a_chunked_upload_stops_at_the_reserve(device: Device, api: Api) -> None:
-    sid = await api.sid()
-    assert (await api.call("SYNO.Core.Share", "create", _sid=sid, name="pub"))["success"]
-    free = shutil.disk_usage(device.data_dir.volume).free
-    with device.store.transaction("test") as tx:  # leave users about 4 MiB
-        tx.put(StorageSettings(reserve_mb=free // MB - 4))
-
-    async def body() -> AsyncIterator[bytes]:
-        for _ in range(64):  # 64 MiB, no Content-Length
-            yield b"x" * MB
-
-    form = aiohttp.FormData()
-    form.add_field("path", "/pub")
-    form.add_field("file", body(), filename="fill.bin",
-                   content_type="application/octet-stream")
-    url = (f"{api.base}/webapi/entry.cgi?api=SYNO.FileStation.Upload&version=2"
-           f"&method=upload&_sid={sid}")
-    async with api.http.post(url, data=form) as response:
-        answer = await response.json()
+    sid = await share_with_room(device, api, 4)
+    answer = await upload_chunked(api, sid, "fill.bin", 64)  # 64 MiB, no Content-Length
     assert answer["error"]["code"] == 416
     assert [p.name for p in (device.data_dir.volume / "pub").iterdir()] == ["@share.json"]
     # The system keeps working: accounts and shares can still be made.

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import unicodedata
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from openstation.config import backup as backup_file
-from openstation.config.sections import StorageSettings, User
+from openstation.config.sections import User
 from openstation.device import Device
 from openstation.errors import BackupError
-from tests.security.conftest import LIMITS, closed_within, connect
+from tests.security.conftest import (
+    LIMITS,
+    closed_within,
+    connect,
+    share_with_room,
+    upload_chunked,
+)
 from tests.security.test_replay import encrypted_login
 from tests.webapi.conftest import Api
 
@@ -61,28 +65,11 @@ async def test_getinfo_is_limited_per_source(device: Device, api: Api) -> None:
 
 
 async def test_parallel_uploads_share_one_reserve(device: Device, api: Api) -> None:
-    sid = await api.sid()
-    assert (await api.call("SYNO.Core.Share", "create", _sid=sid, name="pub"))["success"]
-    free = shutil.disk_usage(device.data_dir.volume).free
-    with device.store.transaction("test") as tx:  # room for about 24 MiB
-        tx.put(StorageSettings(reserve_mb=free // MB - 24))
+    sid = await share_with_room(device, api, 24)
     room = device.web.storage.room()
-
-    async def upload(n: int) -> bool:
-        async def body() -> AsyncIterator[bytes]:
-            for _ in range(16):
-                yield b"x" * MB
-                await asyncio.sleep(0)
-
-        form = aiohttp.FormData()
-        form.add_field("path", "/pub")
-        form.add_field("file", body(), filename=f"f{n}.bin")
-        url = (f"{api.base}/webapi/entry.cgi?api=SYNO.FileStation.Upload&version=2"
-               f"&method=upload&_sid={sid}")
-        async with api.http.post(url, data=form) as response:
-            return bool((await response.json())["success"])
-
-    results = await asyncio.gather(*(upload(n) for n in range(4)))
+    answers = await asyncio.gather(*(upload_chunked(api, sid, f"f{n}.bin", 16)
+                                     for n in range(4)))
+    results = [answer["success"] for answer in answers]
     written = sum(p.stat().st_size for p in (device.data_dir.volume / "pub").iterdir()
                   if p.name.startswith("f"))
     assert not all(results) and written <= room

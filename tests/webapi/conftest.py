@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -46,15 +47,25 @@ class Api:
         return str(body["data"]["sid"])
 
 
+@contextlib.asynccontextmanager
+async def installed_device(data: Path, clock: FakeClock, **options: Any
+                           ) -> AsyncIterator[Device]:
+    """An installed in-process device on loopback's free ports (alice is its admin)."""
+    device = Device(RunOptions(data_dir=data, http_port=0, https_port=0, findhost_port=0,
+                               ssdp_port=0, mdns=False, **options), clock=clock)
+    await device.start()
+    try:
+        async for _ in device.installer.install(InstallRequest("nas1", "alice", STRONG)):
+            pass
+        yield device
+    finally:
+        await device.stop()
+
+
 @pytest.fixture
 async def device(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
-    device = Device(RunOptions(data_dir=tmp_path / "data", http_port=0, https_port=0,
-                               findhost_port=0, ssdp_port=0, mdns=False), clock=clock)
-    await device.start()
-    async for _ in device.installer.install(InstallRequest("nas1", "alice", STRONG)):
-        pass
-    yield device
-    await device.stop()
+    async with installed_device(tmp_path / "data", clock) as device:
+        yield device
 
 
 @pytest.fixture

@@ -40,5 +40,6 @@ async def test_hostile_heads_get_an_answer_never_a_500(device: Device, path: str
         head = await asyncio.wait_for(reader.read(64), 5)
     finally:
         writer.close()
-    assert head.startswith(b"HTTP/1.") and b" 500 " not in head, head
+    # An answer, or the connection closed (a body that never comes is cut off): no 500.
+    assert head == b"" or (head.startswith(b"HTTP/1.") and b" 500 " not in head), head
     assert [u.name for u in device.accounts.users()] == users

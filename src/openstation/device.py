@@ -144,11 +144,11 @@ class Device:
         store.events = self.bus
         self.sessions = Sessions(
             self.clock, lambda: store.get(LoginSettings).session_timeout_minutes * 60.0)
-        self.accounts = AccountService(store, on_signed_out=self.sessions.revoke_user)
-        self.accounts.ensure_system_accounts()
         self.state.set(Status.STARTING_SERVICES)
         await offload.run(self._system_files)
-        self.accounts.machine_key = self.machine_key
+        self.accounts = AccountService(store, on_signed_out=self.sessions.revoke_user,
+                                       machine_key=self.machine_key)
+        self.accounts.ensure_system_accounts()
         self.accounts.seal_otp_secrets()  # stored in clear before they were sealed
         self.installer = Installer(store, self.data_dir, self.state)
         self.network = NetworkService(store, self.machine_key)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from openstation.accounts.sessions import Session
 from openstation.cluster.replication import REPLICATED
 from openstation.discovery import announcer
 from openstation.discovery.ssdp import DESCRIPTION_PATH
@@ -57,7 +58,7 @@ def build(device: Device) -> web.Application:
     registry = apis(device)
     app = web.Application(client_max_size=PUBLIC_BODY, middlewares=[
         device.connections.middleware, device.gate.middleware,
-        BodyLimits(signed_in(device.web), registry.is_public).middleware, kit.csrf,
+        BodyLimits(session_of(device.web), registry).middleware, kit.csrf,
         replicated(device)])
     app[WEB] = device.web
     app[REGISTRY] = registry
@@ -117,20 +118,19 @@ def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]
     return subscribed
 
 
-def signed_in(ctx: WebContext) -> Callable[[web.Request], bool]:
-    """Whether a request carries a live session (`_sid` in its query, or the cookie)."""
+def session_of(ctx: WebContext) -> Callable[[web.Request], Session | None]:
+    """The live session a request's head names (`_sid` in its query, or the cookie)."""
 
-    def check(request: web.Request) -> bool:
-        sid = request.query.get("_sid") or request.cookies.get(auth.SESSION_COOKIE)
+    def session(request: web.Request) -> Session | None:
+        sid = auth.request_sid(request)
         if not sid:
-            return False
+            return None
         try:
-            ctx.login.resume(sid, request.remote or "")
+            return ctx.login.resume(sid, request.remote or "")
         except SessionRefused:
-            return False
-        return True
+            return None
 
-    return check
+    return session
 
 
 def replicated(device: Device) -> Any:

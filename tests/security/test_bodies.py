@@ -89,6 +89,24 @@ async def test_multipart_only_on_uploads_and_only_signed_in(device: Device, api:
     assert json.loads(body)["error"]["code"] == 120  # no session in the query or cookie
 
 
+async def test_an_administrators_upload_is_refused_unread_to_anyone_else(device: Device,
+                                                                         api: Api) -> None:
+    admin = await api.sid()
+    assert (await api.call("SYNO.Core.User", "create", _sid=admin, name="bob",
+                           password="B0b!secret"))["success"]
+    bob = await api.sid("bob", "B0b!secret")
+    _, body = await answer_before_the_body(
+        device.ports["http"], "/webapi/entry.cgi?api=SYNO.Core.ConfigBackup&version=1"
+        f"&method=restore&_sid={bob}", "multipart/form-data; boundary=b", HUGE,
+        source="127.0.0.1")
+    assert json.loads(body)["error"]["code"] == 120
+    head, _ = await answer_before_the_body(
+        device.ports["http"], "/panel/restore/preview?csrf=x",
+        "multipart/form-data; boundary=b", HUGE, extra=f"Cookie: id={bob}\r\n",
+        source="127.0.0.1")
+    assert head.startswith(b"HTTP/1.1 413")
+
+
 async def test_a_page_post_is_refused_before_its_body_without_a_session(device: Device
                                                                         ) -> None:
     head, _ = await answer_before_the_body(device.ports["http"], "/panel/user/create",

@@ -31,7 +31,7 @@ async def test_a_chunked_upload_stops_at_the_reserve(device: Device, api: Api) -
 
 async def test_the_default_reserve_is_1_gib_or_5_percent(device: Device) -> None:
     total = shutil.disk_usage(device.data_dir.volume).total
-    assert device.web.storage.reserve() == max(1 << 30, total // 20)
+    assert device.web.storage.reserve(total) == max(1 << 30, total // 20)
 
 
 async def test_a_failed_share_creation_leaves_nothing_behind(device: Device, api: Api,

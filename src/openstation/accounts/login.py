@@ -155,20 +155,11 @@ class LoginService:
             raise SessionRefused("revoked")
         return session
 
-    def is_blocked(self, ip: str) -> bool:
-        """Whether Auto Block's block list holds `ip` now (the allow list wins)."""
-        settings = self.store.get(AutoBlock)
-        if address_in(ip, settings.allow):
-            return False
-        now = self.clock()
-        return any(entry.address == ip and (entry.expires is None or entry.expires > now)
-                   for entry in settings.block)
-
     # --- the steps -----------------------------------------------------------------------
 
     def _check_source(self, ip: str, now: float) -> None:
-        if self.is_blocked(ip):
-            raise LoginRefused(BLOCKED_IP, "this address is blocked by Auto Block")
+        # (An address Auto Block holds never gets here: the firewall gate refuses its
+        # connections, security/gate.py.)
         for counter, what in ((self.rate_limit, "failed"), (self.successes, "successful")):
             if counter.over_limit(ip, now):
                 wait = int(counter.retry_after(ip, now)) + 1

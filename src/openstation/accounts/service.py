@@ -19,7 +19,7 @@ from openstation.config.sections import (
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import ConflictError, NotFoundError, ValidationError, WeakPasswordError
 from openstation.names import normal, skeleton
-from openstation.security.machine_key import OTP, MachineKey
+from openstation.security.machine_key import OTP, SEALED_PREFIXES, MachineKey
 
 S = TypeVar("S", bound=Section)
 
@@ -77,8 +77,8 @@ class AccountService:
         """Seal 2-step secrets stored in clear (before they were sealed); how many."""
         if self.machine_key is None:
             return 0
-        users = [u for u in self.store.records(User)
-                 if u.otp_secret and not MachineKey.is_sealed(u.otp_secret)]
+        users = [user for key in self.store.keys_unlike(User, "otp_secret", SEALED_PREFIXES)
+                 if (user := self.store.record(User, key)) is not None]
         if users:
             with self.store.transaction("system", "upgrade") as tx:
                 for user in users:
@@ -138,7 +138,7 @@ class AccountService:
         """Store a checked new account whose password is hashed already (inside `tx`)."""
         if tx.record(User, name) is not None:  # made while the password was hashed
             raise ValidationError({"name": f"a user named {name!r} already exists"})
-        uid = max([FIRST_USER_UID - 1, *(u.uid for u in tx.records(User))]) + 1
+        uid = max(FIRST_USER_UID - 1, tx.highest(User, "uid") or 0) + 1
         user = User(name=name, uid=uid, description=description, email=email,
                     password_hash=password_hash, password_changed=self.store.clock())
         tx.put_record(user)
@@ -331,8 +331,8 @@ class AccountService:
         """An existing account whose name reads the same as `name` (case and compatibility
         forms folded), other than `but`."""
         wanted = skeleton(name)
-        return next((u.name for u in self.store.records(User)
-                     if u.name != but and skeleton(u.name) == wanted), None)
+        return next((key for key in self.store.keys(User)
+                     if key != but and skeleton(key) == wanted), None)
 
     def _last_enabled_admin(self, name: str) -> bool:
         """Whether `name` is the only enabled administrator left."""

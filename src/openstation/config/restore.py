@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from openstation.network.validate import network_problems, ports_problems
 from openstation.security.firewall import rule_problems
 from openstation.security.machine_key import OTP, PPPOE, MachineKey
 from openstation.security.service import address_problem
+from openstation.storage.permissions import principal_problem
 from openstation.storage.service import by_id, prune_rights, rights
 from openstation.storage.volume import share_name_problem
 
@@ -56,7 +58,6 @@ SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
     User, Group, Share, KeyEntry, FirewallRule)}
 RESTORE_ACTION = "restore"
-OTP_PLAIN = "plain:"  # a 2-step secret read from a backup, until this machine key seals it
 
 
 def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> dict[str, Any]:
@@ -92,30 +93,34 @@ def chosen_names(requested: list[str] | None) -> list[str]:
     return [n for n in names if n in requested]
 
 
-def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Section],
-                                                                 dict[str, list[Record]],
-                                                                 str | None]:
-    """Typed sections from the content, checked like the Control Panel checks them."""
-    sections: dict[str, Section] = {}
-    collections: dict[str, list[Record]] = {}
+@dataclass
+class Decoded:
+    """A backup's chosen content, typed and checked; the secrets it carried in clear (a
+    passphrase backup) apart, to be sealed by this machine key."""
+
+    sections: dict[str, Section] = field(default_factory=dict)
+    collections: dict[str, list[Record]] = field(default_factory=dict)
     pppoe_password: str | None = None
+    otp_secrets: dict[str, str] = field(default_factory=dict)  # user name → secret
+
+
+def _decode(content: dict[str, Any], names: list[str]) -> Decoded:
+    """Typed sections from the content, checked like the Control Panel checks them."""
+    decoded = Decoded()
+    sections, collections = decoded.sections, decoded.collections
     try:
         for name in names:
             if name in SECTIONS and name in content["sections"]:
                 raw = dict(content["sections"][name])
                 if name == "pppoe":
-                    pppoe_password = raw.pop("password_plain", None)
+                    decoded.pppoe_password = raw.pop("password_plain", None)
                     raw["password"] = ""
                 sections[name] = from_dict(SECTIONS[name], raw, f"{name}.")
             elif name in COLLECTIONS and name in content["collections"]:
                 items = [dict(item) for item in content["collections"][name]]
                 if name == "users":
-                    for item in items:  # re-sealed by this machine key on restore
-                        had = bool(item.pop("otp_enrolled", False) or item.get("otp_secret"))
-                        plain = item.pop("otp_secret_plain", None) or item.get("otp_secret")
-                        item["otp_secret"] = OTP_PLAIN + plain if isinstance(plain, str) \
-                            and plain and not MachineKey.is_sealed(plain) else ""
-                        item["otp_reenrol"] = had and not item["otp_secret"]
+                    for item in items:
+                        _take_otp_secret(item, decoded.otp_secrets)
                 collections[name] = [from_dict(COLLECTIONS[name], item, f"{name}[{n}].")
                                      for n, item in enumerate(items)]
     except ValidationError as exc:
@@ -138,7 +143,7 @@ def _decode(content: dict[str, Any], names: list[str]) -> tuple[dict[str, Sectio
     if problems:
         raise BackupError("the backup is invalid: " + "; ".join(
             f"{where}: {why}" for where, why in list(problems.items())[:10]))
-    return sections, collections, pppoe_password
+    return decoded
 
 
 def section_problems(sections: dict[str, Section]) -> dict[str, str]:
@@ -175,10 +180,8 @@ def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
                 if (why := share_name_problem(record.name)) is not None:
                     problems[f"{where}.name"] = why
                 for principal in record.permissions:
-                    kind, _, who = principal.partition(":")
-                    if kind not in ("uid", "gid", "user", "group") or not who or \
-                            (kind in ("uid", "gid") and not who.isdigit()) or \
-                            (kind in ("user", "group") and name_problem(who)):
+                    who = principal.partition(":")[2]
+                    if principal_problem(principal) or (not who.isdigit() and name_problem(who)):
                         problems[f"{where}.permissions"] = f"{principal!r} is not a principal"
             if isinstance(record, KeyEntry) and (why := share_name_problem(record.share)):
                 problems[f"{where}.share"] = why
@@ -188,11 +191,24 @@ def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
     return problems
 
 
+def _take_otp_secret(item: dict[str, Any], into: dict[str, str]) -> None:
+    """Move a backed-up account's 2-step secret into `into` (a passphrase backup's, or
+    an old backup's secret in clear); an account that had one the backup could not carry
+    must enrol again."""
+    had = bool(item.pop("otp_enrolled", False) or item.get("otp_secret"))
+    plain = item.pop("otp_secret_plain", None) or item.get("otp_secret")
+    if isinstance(plain, str) and plain and not MachineKey.is_sealed(plain):
+        into[str(item.get("name", ""))] = plain
+    item["otp_secret"] = ""
+    item["otp_reenrol"] = had and str(item.get("name", "")) not in into
+
+
 def plan(store: ConfigStore, content: dict[str, Any], requested: list[str] | None
          ) -> dict[str, Any]:
     """What a restore would change, per section (secrets redacted); changes nothing."""
     names = chosen_names(requested)
-    sections, collections, _ = _decode(content, names)
+    decoded = _decode(content, names)
+    sections, collections = decoded.sections, decoded.collections
     changes: dict[str, Any] = {}
     for name, section in sections.items():
         current = to_dict(store.get(SECTIONS[name]))
@@ -233,15 +249,15 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
             done: dict[str, Any] = entry.detail.get("changes", {})
             return done
     report = plan(store, content, requested)
-    sections, collections, pppoe_password = _decode(content, chosen_names(requested))
+    decoded = _decode(content, chosen_names(requested))
     with store.transaction(actor, "restore") as tx:
-        for section in sections.values():
+        for section in decoded.sections.values():
             if isinstance(section, PPPoE):
-                section.password = (machine_key.seal(pppoe_password, PPPOE) if pppoe_password
-                                    else tx.get(PPPoE).password)
+                section.password = (machine_key.seal(decoded.pppoe_password, PPPOE)
+                                    if decoded.pppoe_password else tx.get(PPPoE).password)
             tx.put(section)
         failpoint("restore-sections")
-        for name, records in collections.items():
+        for name, records in decoded.collections.items():
             cls = COLLECTIONS[name]
             current = {r.key: r for r in tx.records(cls)}
             if name == "shares":
@@ -258,9 +274,8 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
                                               and record.protection == "machine"):
                     tx.delete_record(cls, key)
             for record in records:
-                if isinstance(record, User) and record.otp_secret.startswith(OTP_PLAIN):
-                    record.otp_secret = machine_key.seal(record.otp_secret[len(OTP_PLAIN):],
-                                                         OTP)
+                if isinstance(record, User) and record.name in decoded.otp_secrets:
+                    record.otp_secret = machine_key.seal(decoded.otp_secrets[record.name], OTP)
                 tx.put_record(record)
         prune_rights(tx)  # an account the backup lacks takes its rights with it
         tx.audit(RESTORE_ACTION, "system", restore_id,

@@ -13,11 +13,20 @@ closed, so the body is never read; a chunked body is cut off where it crosses th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from openstation.accounts.sessions import Session
 from openstation.webapi import envelope
+
+
+class Endpoints(Protocol):
+    """What a request's head says about its Web API endpoint (the registry answers)."""
+
+    def is_public(self, request: web.Request) -> bool: ...
+    def admin_only(self, request: web.Request) -> bool: ...
+
 
 PUBLIC_BODY = 64 << 10
 FORM_BODY = 1 << 20
@@ -29,19 +38,24 @@ UPLOAD_APIS = {"SYNO.FileStation.Upload": UNBOUNDED, "SYNO.Core.ConfigBackup": B
 UPLOAD_PAGES = {"/panel/restore/preview": BACKUP_BODY}
 
 
-def limit_for(request: web.Request, signed_in: bool, public: Callable[[web.Request], bool]
+def limit_for(request: web.Request, session: Session | None, endpoints: Endpoints
               ) -> int | None:
-    """The largest body `request` may carry (None: its content type is refused here);
-    `public`: whether its Web API endpoint needs no session."""
+    """The largest body `request` (of `session`, if any) may carry; None: its content
+    type is refused here (an upload from a stranger, or to an administrators' endpoint
+    from someone else)."""
     api = request.path.startswith("/webapi/")
     if request.content_type == "multipart/form-data":
-        if not signed_in:
+        if session is None:
             return None
-        return UPLOAD_APIS.get(request.query.get("api", "")) if api else \
-            UPLOAD_PAGES.get(request.path)
+        if not api:  # the upload pages are all administrators' pages
+            return UPLOAD_PAGES.get(request.path) if session.administrator else None
+        limit = UPLOAD_APIS.get(request.query.get("api", ""))
+        if limit is not None and endpoints.admin_only(request) and not session.administrator:
+            return None
+        return limit
     if api:
-        return PUBLIC_BODY if public(request) else FORM_BODY
-    return FORM_BODY if signed_in else PUBLIC_BODY
+        return PUBLIC_BODY if endpoints.is_public(request) else FORM_BODY
+    return FORM_BODY if session is not None else PUBLIC_BODY
 
 
 def refusal(request: web.Request, why: str) -> web.Response:
@@ -58,10 +72,10 @@ def refusal(request: web.Request, why: str) -> web.Response:
 class BodyLimits:
     """The middleware applying `limit_for` (`signed_in`: the request's session is live)."""
 
-    def __init__(self, signed_in: Callable[[web.Request], bool],
-                 public: Callable[[web.Request], bool]) -> None:
-        self.signed_in = signed_in
-        self.public = public
+    def __init__(self, session: Callable[[web.Request], Session | None],
+                 endpoints: Endpoints) -> None:
+        self.session = session
+        self.endpoints = endpoints
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -69,10 +83,10 @@ class BodyLimits:
         if not request.body_exists:
             response = await handler(request)
             return response
-        limit = limit_for(request, self.signed_in(request), self.public)
+        limit = limit_for(request, self.session(request), self.endpoints)
         if limit is None:
             return refusal(request, "multipart bodies are accepted only by the upload "
-                                    "endpoints, from a signed-in session")
+                                    "endpoints, from a session allowed to use them")
         if (request.content_length or 0) > limit:
             return refusal(request, f"the request body is over {limit} bytes")
         response = await handler(request.clone(client_max_size=limit))

@@ -53,7 +53,7 @@ class ConnectionGuard:
             resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         self.open: dict[str, int] = {}
         self.refused = 0  # connections closed at accept (for tests and status)
-        self._serving: dict[RequestHandler, Connection] = {}
+        self.serving: dict[RequestHandler, Connection] = {}  # aiohttp's handler → ours
 
     @property
     def count(self) -> int:
@@ -81,7 +81,7 @@ class ConnectionGuard:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """A request head arrived: its connection's head timer stops until the next one."""
-        connection = self._serving.get(request.protocol)
+        connection = self.serving.get(request.protocol)
         if connection is not None:
             connection.start_request(request)
         try:
@@ -150,7 +150,7 @@ class Connection(asyncio.Protocol):
 
     def _attach(self, transport: asyncio.Transport) -> None:
         self.inner = self.server()
-        self.guard._serving[self.inner] = self
+        self.guard.serving[self.inner] = self
         self.inner.connection_made(transport)
         early, self._early = self._early, []
         for data in early:
@@ -183,7 +183,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._done()
         if self.inner is not None:
-            self.guard._serving.pop(self.inner, None)
+            self.guard.serving.pop(self.inner, None)
             inner, self.inner = self.inner, None
             inner.connection_lost(exc)
 

@@ -19,6 +19,7 @@ from openstation.files import write_atomic
 
 PREFIX = "mk1:"  # before purposes
 SEALED = "mk2:"
+SEALED_PREFIXES = (SEALED, PREFIX)
 PPPOE, KEY_MANAGER, OTP = "pppoe", "key-manager", "otp"
 
 
@@ -27,6 +28,7 @@ class MachineKey:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._subkeys: dict[str, bytes] = {}
 
     @classmethod
     def load_or_create(cls, path: Path) -> MachineKey:
@@ -63,11 +65,14 @@ class MachineKey:
 
     @staticmethod
     def is_sealed(value: str) -> bool:
-        return value.startswith((SEALED, PREFIX))
+        return value.startswith(SEALED_PREFIXES)
 
     def _subkey(self, purpose: str) -> bytes:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-        return HKDF(hashes.SHA256(), 32, salt=None,
-                    info=b"openstation machine key/" + purpose.encode()).derive(self._key)
+        if purpose not in self._subkeys:
+            self._subkeys[purpose] = HKDF(
+                hashes.SHA256(), 32, salt=None,
+                info=b"openstation machine key/" + purpose.encode()).derive(self._key)
+        return self._subkeys[purpose]

@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import struct
@@ -83,9 +85,6 @@ def _subkey(data_key: bytes, purpose: bytes, size: int = 32) -> bytes:
 def key_check(data_key: bytes) -> str:
     """A value stored beside the header that tells whether a key is this share's (a new
     share's: a MAC under a key of its own)."""
-    import hashlib
-    import hmac
-
     mac = hmac.new(_subkey(data_key, b"check"), b"openstation share key", hashlib.sha256)
     return SEPARATED + base64.b64encode(mac.digest()).decode()
 
@@ -98,8 +97,6 @@ def _legacy_check(data_key: bytes) -> str:
 
 def opens(data_key: bytes, check: str) -> bool:
     """Whether `data_key` is the key of the share whose check value is `check`."""
-    import hmac
-
     expected = key_check(data_key) if check.startswith(SEPARATED) else _legacy_check(data_key)
     return hmac.compare_digest(expected.encode(), check.encode())
 

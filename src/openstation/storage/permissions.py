@@ -41,26 +41,31 @@ def by_id(permissions: Mapping[str, str], uid_of: Lookup, gid_of: Lookup
         where = f"permissions.{principal}"
         if level not in LEVELS:
             problems[where] = "rw, ro or na"
-        elif kind in KINDS.values() and who.isdigit():
+        elif (why := principal_problem(principal)) is not None:
+            problems[where] = why
+        elif kind in KINDS.values():
             keyed[f"{kind}:{int(who)}"] = level
-        elif kind in KINDS and who:
-            found = (uid_of if kind == "user" else gid_of)(who)
-            if found is None:
-                problems[where] = f"there is no {kind} named {who!r}"
-            else:
-                keyed[f"{KINDS[kind]}:{found}"] = level
+        elif (found := (uid_of if kind == "user" else gid_of)(who)) is None:
+            problems[where] = f"there is no {kind} named {who!r}"
         else:
-            problems[where] = "principals are user:NAME or group:NAME"
+            keyed[f"{KINDS[kind]}:{found}"] = level
     return keyed, problems
 
 
-def by_name(permissions: Mapping[str, str], user_of: Callable[[int], str | None],
-            group_of: Callable[[int], str | None]) -> dict[str, str]:
-    """Rights as people read them ("user:alice"); an id without an account stays an id."""
-    named: dict[str, str] = {}
-    for principal, level in permissions.items():
-        kind, _, number = principal.partition(":")
-        name = (user_of if kind == "uid" else group_of)(int(number)) if number.isdigit() \
-            else None
-        named[f"{'user' if kind == 'uid' else 'group'}:{name}" if name else principal] = level
-    return named
+def principal_problem(principal: str) -> str | None:
+    """Why `principal` names no account or group ("user:NAME", "group:NAME", "uid:N",
+    "gid:N"), or None."""
+    kind, _, who = principal.partition(":")
+    if kind in KINDS.values() and who.isdigit():
+        return None
+    if kind in KINDS and who:
+        return None
+    return "principals are user:NAME or group:NAME"
+
+
+def by_name(permissions: Mapping[str, str], owners: Mapping[str, str]) -> dict[str, str]:
+    """Rights as people read them ("user:alice"), `owners` naming each id ("uid:1026":
+    "alice"); an id without an account stays an id."""
+    kinds = {kind: name for name, kind in KINDS.items()}
+    return {f"{kinds[key.partition(':')[0]]}:{owners[key]}" if key in owners else key: level
+            for key, level in permissions.items()}

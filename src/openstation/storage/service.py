@@ -11,7 +11,7 @@ import base64
 import json
 import shutil
 import uuid as uuidlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +68,17 @@ class StorageService:
 
     # --- shares --------------------------------------------------------------------------
 
-    def reserve(self) -> int:
-        """Bytes of volume1 uploads must leave free (Control Panel setting, or the default
-        of max(1 GiB, 5 %))."""
+    def reserve(self, total: int) -> int:
+        """Bytes of a volume of `total` bytes uploads must leave free (the storage setting,
+        or the default of max(1 GiB, 5 %))."""
         configured = self.store.get(StorageSettings).reserve_mb
-        if configured:
-            return configured << 20
-        return max(1 << 30, shutil.disk_usage(self.volume).total // 20)
+        return configured << 20 if configured else max(1 << 30, total // 20)
 
     def room(self) -> int:
         """Bytes uploads may still write (negative: none), less what those in flight
         have claimed."""
-        return shutil.disk_usage(self.volume).free - self.reserve() - self.claimed
+        usage = shutil.disk_usage(self.volume)
+        return usage.free - self.reserve(usage.total) - self.claimed
 
     def claim(self, size: int) -> bool:
         """Set `size` bytes aside for an upload, if they fit above the reserve."""
@@ -108,7 +107,7 @@ class StorageService:
         if (why := share_name_problem(name)) is not None:
             problems["name"] = why
         elif (self.volume / name).exists() or any(
-                skeleton(s.name) == skeleton(name) for s in self.store.records(Share)):
+                skeleton(key) == skeleton(name) for key in self.store.keys(Share)):
             problems["name"] = f"a shared folder named {name!r} already exists"
         if encrypted and (not passphrase or len(passphrase) < 8):
             problems["passphrase"] = "an encrypted shared folder needs a passphrase of 8+ " \
@@ -205,17 +204,19 @@ class StorageService:
 
     # --- encryption and mounts -----------------------------------------------------------
 
-    def groups_of(self, user: str) -> list[str]:
-        return [g.name for g in self.store.records(Group) if user in g.members]
-
-    def right(self, user: str, share: Share, groups: list[str] | None = None) -> str:
-        """What `user` (a member of `groups`, looked up if not given) may do in `share`."""
+    def principals(self, user: str) -> tuple[int, list[int]] | None:
+        """`user`'s uid and the gids of its groups (None: no such account); look them up
+        once for many shares."""
         account = self.store.record(User, user)
         if account is None:
-            return NO_ACCESS
-        names = set(self.groups_of(user) if groups is None else groups)
-        return access(share.permissions, account.uid,
-                      [g.gid for g in self.store.records(Group) if g.name in names])
+            return None
+        return account.uid, [g.gid for g in self.store.records(Group) if user in g.members]
+
+    def right(self, user: str, share: Share,
+              principals: tuple[int, list[int]] | None = None) -> str:
+        """What `user` (whose `principals` are looked up if not given) may do in `share`."""
+        ids = principals or self.principals(user)
+        return NO_ACCESS if ids is None else access(share.permissions, *ids)
 
     def keyed(self, permissions: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         """Rights naming accounts and groups, keyed by their ids (and the problems)."""
@@ -223,9 +224,7 @@ class StorageService:
 
     def named(self, share: Share) -> dict[str, str]:
         """`share`'s rights as people read them ("user:alice": "rw")."""
-        users = {u.uid: u.name for u in self.store.records(User)}
-        groups = {g.gid: g.name for g in self.store.records(Group)}
-        return by_name(share.permissions, users.get, groups.get)
+        return by_name(share.permissions, _owners(self.store, share.permissions))
 
     def upgrade_permissions(self) -> int:
         """Re-key rights stored by name (before ids) by id; the shares changed."""
@@ -385,7 +384,7 @@ def by_id(source: ConfigStore | Transaction, permissions: Mapping[str, str]
         return group.gid if group else None
 
     keyed, problems = permissions_by_id(permissions, uid_of, gid_of)
-    existing = _ids(source)
+    existing = _owners(source, keyed)
     for key in [key for key in keyed if key not in existing]:
         problems[f"permissions.{key}"] = "there is no such account or group"
         del keyed[key]
@@ -402,16 +401,25 @@ def set_reserve(store: ConfigStore, actor: str, reserve_mb: int) -> StorageSetti
     return settings
 
 
-def _ids(source: ConfigStore | Transaction) -> set[str]:
-    return {*(f"uid:{u.uid}" for u in source.records(User)),
-            *(f"gid:{g.gid}" for g in source.records(Group))}
+def _owners(source: ConfigStore | Transaction, keys: Iterable[str]) -> dict[str, str]:
+    """{"uid:1026": "alice", …} for the rights keys whose account or group exists (one
+    query per kind, without decoding every account)."""
+    wanted: dict[str, list[int]] = {"uid": [], "gid": []}
+    for key in keys:
+        kind, _, number = key.partition(":")
+        if kind in wanted and number.isdigit():
+            wanted[kind].append(int(number))
+    return {f"{kind}:{number}": name
+            for kind, cls in (("uid", User), ("gid", Group))
+            for number, name in source.keys_by(cls, kind, wanted[kind]).items()}
 
 
 def prune_rights(tx: Transaction) -> int:
     """Drop rights of accounts and groups that no longer exist (after a restore replaced
     them): whoever gets such an id next must start with nothing. The shares changed."""
-    existing, changed = _ids(tx), 0
-    for share in tx.records(Share):
+    shares, changed = tx.records(Share), 0
+    existing = _owners(tx, (key for share in shares for key in share.permissions))
+    for share in shares:
         kept = {key: level for key, level in share.permissions.items() if key in existing}
         if kept != share.permissions:
             share.permissions = kept

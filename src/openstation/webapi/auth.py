@@ -4,6 +4,7 @@ every other call passes: which session, which token, which restrictions."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -27,8 +28,14 @@ def client_ip(request: web.Request) -> str:
     return request.remote or ""
 
 
+def request_sid(request: web.Request, params: Mapping[str, str] | None = None) -> str | None:
+    """The session a request names: `_sid` (in `params`, else its query), or the cookie."""
+    return (request.query if params is None else params).get("_sid") or \
+        request.cookies.get(SESSION_COOKIE)
+
+
 def session_id(call: ApiCall) -> str | None:
-    return call.params.get("_sid") or call.request.cookies.get(SESSION_COOKIE)
+    return request_sid(call.request, call.params)
 
 
 def make_authenticator(ctx: WebContext) -> Authenticator:

@@ -16,17 +16,6 @@ from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Registry
 
 
-def _seconds(call: ApiCall, name: str, default: float) -> float:
-    raw = call.params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ApiError(envelope.INVALID_PARAMETER, errors={name: "a number of seconds"}
-                       ) from None
-
-
 def register(registry: Registry, ha: HAService, vmm: VMMService,
              http_port: Callable[[], int]) -> None:
     def who(call: ApiCall) -> str:
@@ -40,7 +29,7 @@ def register(registry: Registry, ha: HAService, vmm: VMMService,
             who(call), call.param("peer"), call.param("peer_user"),
             call.params.get("peer_password", ""), call.param("cluster_name"),
             call.params.get("cluster_address", ""), call.params.get("quorum", ""),
-            _seconds(call, "heartbeat_seconds", 1.0), _seconds(call, "failover_seconds", 5.0),
+            call.float_param("heartbeat_seconds", 1.0), call.float_param("failover_seconds", 5.0),
             peer_fingerprint=call.params.get("peer_fingerprint", ""))
 
     async def bind(call: ApiCall) -> dict[str, Any]:

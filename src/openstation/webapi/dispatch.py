@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -27,6 +27,7 @@ from openstation.webapi import envelope
 from openstation.webapi.registry import Api, Registry
 
 log = logging.getLogger(__name__)
+N = TypeVar("N", int, float)
 
 STREAMED_APIS = frozenset({"SYNO.FileStation.Upload"})
 
@@ -78,11 +79,19 @@ class ApiCall:
     def optional_int(self, name: str) -> int | None:
         """An integer parameter, None when absent (its range is the service's to check);
         not an integer → 120."""
+        return self._number(name, int)
+
+    def float_param(self, name: str, default: float) -> float:
+        """A number parameter (`default` when absent or empty); not a number → 120."""
+        value = self._number(name, float)
+        return default if value is None else value
+
+    def _number(self, name: str, kind: Callable[[str], N]) -> N | None:
         raw = self.params.get(name)
-        if raw is None:
+        if raw is None or raw == "":
             return None
         try:
-            return int(raw)
+            return kind(raw)
         except ValueError:
             raise ApiError(envelope.INVALID_PARAMETER, errors={name: "is not a number"}
                            ) from None

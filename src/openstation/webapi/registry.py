@@ -92,5 +92,10 @@ class Registry:
         method = request.query.get("method")
         return not api.needs_session or (method is not None and method in api.public)
 
+    def admin_only(self, request: web.Request) -> bool:
+        """Whether a Web API request's method (from its head) is for administrators."""
+        api = self._apis.get(request.match_info.get("api") or request.query.get("api", ""))
+        return api is not None and request.query.get("method") in api.admin
+
     def names(self) -> Mapping[str, Api]:
         return self._apis

@@ -73,12 +73,12 @@ def register(registry: Registry, ctx: WebContext) -> None:
         offset = call.int_param("offset", 0)
         limit = call.int_param("limit", 0)
         user = call.session.user
-        groups = ctx.storage.groups_of(user)
+        principals = ctx.storage.principals(user)
         usage = shutil.disk_usage(ctx.data_dir.volume)
         account = ctx.store.record(User, user)
         visible = []
         for share in ctx.store.records(Share):
-            right = ctx.storage.right(user, share, groups)
+            right = ctx.storage.right(user, share, principals)
             if right == NO_ACCESS:
                 continue
             readonly = right == READ_ONLY

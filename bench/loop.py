@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from openstation.testing import STRONG, DeviceProcess, openstation
+from openstation.testing import STRONG, DeviceProcess, Web
 
 INFO = {"api": "SYNO.API.Info", "version": "1", "method": "query", "query": "all"}
 LOGIN = {"api": "SYNO.API.Auth", "version": "6", "method": "login", "account": "alice",
@@ -82,8 +82,8 @@ def main() -> None:
             assert device.install().returncode == 0
             # The storm comes from one address: put it on Auto Block's allow list, or the
             # limit on successful sign-ins per source (120 a minute) would rightly stop it.
-            openstation("config", "set", "autoblock", "allow=127.0.0.0/8", "--data-dir",
-                        str(device.data_dir), check=True)
+            Web(device.url).login().ok("SYNO.Core.Security.AutoBlock.Rules", "set",
+                                       type="allow", ip="127.0.0.0/8")
             asyncio.run(measure(device, seconds, clients))
         finally:
             device.stop()

@@ -191,8 +191,9 @@ class Connection(asyncio.Protocol):
         """A request head arrived: no head timer now; its body must keep coming."""
         self.busy, self.request, self.received = True, request, 0
         self.stop_timer()
-        self._body_timer = asyncio.get_running_loop().call_later(
-            self.guard.limits.head_timeout, self._body_check)
+        if request.body_exists:  # (most requests have none: no timer on the hot path)
+            self._body_timer = asyncio.get_running_loop().call_later(
+                self.guard.limits.head_timeout, self._body_check)
 
     def end_request(self) -> None:
         self.busy, self.request = False, None

@@ -19,17 +19,21 @@ from openstation.discovery import announcer
 from openstation.discovery.ssdp import DESCRIPTION_PATH
 from openstation.errors import PassiveServerError, SessionRefused
 from openstation.events import EventBus
+from openstation.filestation.station import Station
 from openstation.security import gate
 from openstation.security.bodies import PUBLIC_BODY, BodyLimits
 from openstation.ui.front import add_front_routes
 from openstation.ui.kit import PageKit
 from openstation.ui.pages import add_page_routes
+from openstation.ui.sharing import SharingPages
 from openstation.webapi import (
     assistant,
     auth,
     cluster_api,
     config_backup,
     filestation,
+    filestation_links,
+    filestation_tasks,
     info,
     logs,
     settings_api,
@@ -54,8 +58,9 @@ BUS = web.AppKey("bus", EventBus)
 def build(device: Device) -> web.Application:
     """The application of one boot of `device` (its services are up)."""
     kit = PageKit(device.web)
+    station = Station.build(device.web.storage, device.web.clock)
     # Each request's body limit is set from its head by `BodyLimits` (security/bodies.py).
-    registry = apis(device)
+    registry = apis(device, station)
     app = web.Application(client_max_size=PUBLIC_BODY, middlewares=[
         device.connections.middleware, device.gate.middleware,
         BodyLimits(session_of(device.web), registry).middleware, kit.csrf,
@@ -64,6 +69,7 @@ def build(device: Device) -> web.Application:
     app[REGISTRY] = registry
     app[BUS] = device.bus
     app.cleanup_ctx.append(appliers(device))
+    app.on_cleanup.append(lambda _app: station.tasks.close())
     dispatcher = Dispatcher(registry, auth.make_authenticator(device.web),
                             device.web.crypto.decrypt)
     for path in ("query.cgi", "auth.cgi", "entry.cgi", "encryption.cgi"):
@@ -74,13 +80,14 @@ def build(device: Device) -> web.Application:
     add_page_routes(app, kit, device.network, device.security, device.backups, device.ha,
                     device.vmm, device.change_ports, lambda: dict(device.ports),
                     lambda: device.resets.last, lambda: device.fingerprint)
+    SharingPages(kit, station).routes(app)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
     assistant.add_search_routes(app, device.options.hosts)
     return app
 
 
-def apis(device: Device) -> Registry:
+def apis(device: Device, station: Station) -> Registry:
     """Every Web API of the device, as `SYNO.API.Info` lists them."""
     web_ctx, registry = device.web, Registry()
     info.register(registry)
@@ -88,7 +95,9 @@ def apis(device: Device) -> Registry:
     users.register(registry, web_ctx)
     system.register(registry, web_ctx, device.options.hosts)
     storage_info.register(registry, web_ctx)
-    filestation.register(registry, web_ctx.storage)
+    filestation.register(registry, station)
+    filestation_tasks.register(registry, station)
+    filestation_links.register(registry, station)
     shares.register(registry, web_ctx, web_ctx.storage)
     logs.register(registry, web_ctx)
     config_backup.register(registry, web_ctx, device.backups.backup, device.backups.preview,

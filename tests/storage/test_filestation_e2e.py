@@ -112,8 +112,9 @@ async def test_plain_share_upload_download_range_and_permissions(device: DeviceP
         listed = await bob.call("SYNO.FileStation.List", "list", 2, folder_path="/photos")
         assert [f["name"] for f in listed["data"]["files"]] == ["big.bin"]
         assert (await bob.upload("/photos", "x.txt", b"no"))["error"]["code"] == 407
-        assert (await bob.call("SYNO.FileStation.Delete", "delete", 2,
-                               path="/photos/big.bin"))["error"]["code"] == 407
+        refused = await bob.call("SYNO.FileStation.Delete", "delete", 2, path="/photos/big.bin")
+        assert refused["error"] == {"code": 900, "errors": [{"code": 407,
+                                                              "path": "/photos/big.bin"}]}
         carol = await sign_in(device, http, "carol", "C4rol!pass")
         shares = await carol.call("SYNO.FileStation.List", "list_share", 2)
         assert shares["data"]["shares"] == []
@@ -126,8 +127,10 @@ async def test_plain_share_upload_download_range_and_permissions(device: DeviceP
         renamed = await alice.call("SYNO.FileStation.Rename", "rename", 2,
                                    path="/photos/2024", name="2025")
         assert renamed["data"]["files"][0]["path"] == "/photos/2025"
-        assert (await alice.call("SYNO.FileStation.CreateFolder", "create", 2,
-                                 folder_path="/photos", name="2025"))["error"]["code"] == 414
+        again = await alice.call("SYNO.FileStation.CreateFolder", "create", 2,
+                                 folder_path="/photos", name="2025")
+        assert again["error"] == {"code": 1100, "errors": [{"code": 414,
+                                                            "path": "/photos/2025"}]}
         for hostile in ("/photos/../photos/big.bin", "/photos/a\x00b", "photos/x",
                         "/photos/@share.json"):
             answer = await alice.call("SYNO.FileStation.List", "getinfo", 2, path=hostile)
@@ -187,7 +190,8 @@ async def test_encrypted_share_mounts_key_files_and_integrity(device: DeviceProc
         mounted = await alice.call("SYNO.Core.Share.Crypto", "mount", name="vault",
                                    key_file=key_file.decode())
         assert mounted["success"], mounted
-        listed = await alice.call("SYNO.FileStation.List", "list", 2, folder_path="/vault")
+        listed = await alice.call("SYNO.FileStation.List", "list", 2, folder_path="/vault",
+                                  additional='["size"]')
         assert [f["name"] for f in listed["data"]["files"]] == ["taxes 2024.pdf"]
         assert listed["data"]["files"][0]["additional"]["size"] == len(secret)
 

@@ -355,6 +355,40 @@ class FirewallRule(Record):
 
 
 @dataclass
+class SharingLink(Record):
+    """A File Station sharing link: anyone with its URL (and password, if it has one) may
+    read `path` as its owner could, between its dates."""
+
+    section: ClassVar[str] = "sharing_links"
+    key_field: ClassVar[str] = "id"
+    id: str = ""
+    owner: str = ""  # the account that made it; the link reads with the owner's rights
+    path: str = ""
+    password_hash: str = field(default="", metadata=SECRET)  # argon2; "" for none
+    date_available: float = 0.0  # 0: from when it is made
+    date_expired: float = 0.0  # 0: never
+    created: float = 0.0
+
+
+@dataclass
+class FavoriteEntry:
+    """One favourite folder of a user's File Station."""
+
+    path: str
+    name: str
+
+
+@dataclass
+class Favorites(Record):
+    """A user's File Station favourites, in their order."""
+
+    section: ClassVar[str] = "favorites"
+    key_field: ClassVar[str] = "user"
+    user: str = ""
+    entries: list[FavoriteEntry] = field(default_factory=list)
+
+
+@dataclass
 class StorageSettings(Section):
     """How much of volume1 users may fill: uploads stop this far from a full disk, so the
     system (on the same disk) keeps working."""
@@ -367,4 +401,5 @@ SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings,
 )
-COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule)
+COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
+                                         SharingLink, Favorites)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -128,7 +128,7 @@ def error_code(exc: OpenStationError) -> tuple[int, dict[str, Any]]:
 
 async def read_params(request: web.Request) -> dict[str, str]:
     """Parameters from the query string and a form body (the body wins on a clash)."""
-    params = {key: value for key, value in request.query.items()}
+    params = _joined(request.query.items())
     if params.get("api") in STREAMED_APIS:
         return params  # their handlers stream the body themselves
     if request.method == "POST" and request.content_type in (
@@ -141,7 +141,16 @@ async def read_params(request: web.Request) -> dict[str, str]:
         except web.HTTPRequestEntityTooLarge:
             raise ApiError(envelope.INVALID_PARAMETER,
                            errors={"reason": "the request body is too large"}) from None
-        params.update({key: value for key, value in form.items() if isinstance(value, str)})
+        params.update(_joined((k, v) for k, v in form.items() if isinstance(v, str)))
+    return params
+
+
+def _joined(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Parameters by name; a repeated one (`additional=size&additional=owner`, as some
+    clients send lists) becomes DSM's comma list."""
+    params: dict[str, str] = {}
+    for key, value in items:
+        params[key] = f"{params[key]},{value}" if key in params else value
     return params
 
 

@@ -1,5 +1,5 @@
-"""Storage as DSM clients read it: SYNO.Storage.CGI.Storage, SYNO.Core.Share list and
-SYNO.FileStation.List list_share — figures from the file system holding volume1."""
+"""Storage as DSM clients read it: SYNO.Storage.CGI.Storage and SYNO.Core.Share list —
+figures from the file system holding volume1."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from openstation.config.sections import Share, User
-from openstation.storage.permissions import NO_ACCESS, READ_ONLY
+from openstation.config.sections import Share
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Registry
@@ -69,39 +68,5 @@ def register(registry: Registry, ctx: WebContext) -> None:
             "share_quota_used": round(folder_bytes(ctx.data_dir.volume / share.name) / 2**20, 2),
         } for share in shares]}
 
-    async def list_share(call: ApiCall) -> dict[str, Any]:
-        offset = call.int_param("offset", 0)
-        limit = call.int_param("limit", 0)
-        user = call.session.user
-        principals = ctx.storage.principals(user)
-        usage = shutil.disk_usage(ctx.data_dir.volume)
-        account = ctx.store.record(User, user)
-        visible = []
-        for share in ctx.store.records(Share):
-            right = ctx.storage.right(user, share, principals)
-            if right == NO_ACCESS:
-                continue
-            readonly = right == READ_ONLY
-            visible.append({
-                "isdir": True, "name": share.name, "path": f"/{share.name}",
-                "additional": {
-                    "mount_point_type": "",
-                    "owner": {"gid": 100, "group": "users", "uid": account.uid if account else 0,
-                              "user": user},
-                    "perm": {"acl": {"append": True, "del": not readonly,
-                                     "exec": True, "read": True, "write": not readonly},
-                             "acl_enable": False, "adv_right": {
-                                 "disable_download": False, "disable_list": False,
-                                 "disable_modify": False},
-                             "is_acl_mode": False, "is_share_readonly": readonly,
-                             "posix": 777, "share_right": "RO" if readonly else "RW"},
-                    "volume_status": {"freespace": usage.free, "totalspace": usage.total,
-                                      "readonly": False},
-                },
-            })
-        page = visible[offset:offset + limit] if limit else visible[offset:]
-        return {"offset": offset, "total": len(visible), "shares": page}
-
     registry.add(Api("SYNO.Storage.CGI.Storage", "entry.cgi", 1, 1, {"load_info": load_info}))
     registry.add(Api("SYNO.Core.Share", "entry.cgi", 1, 1, {"list": share_list}))
-    registry.add(Api("SYNO.FileStation.List", "entry.cgi", 1, 2, {"list_share": list_share}))

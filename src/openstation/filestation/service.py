@@ -1,0 +1,467 @@
+"""File Station's core: files and folders inside shared folders, with the share's
+permissions, safe paths, streamed uploads (temporary file, then rename) and reads (with
+byte ranges), plain or encrypted.
+
+Everything a user names is located here first (`locate`): the share must exist and grant
+the user access (write access to change anything), every component is checked
+(`storage/paths.py`), symbolic links are never followed, and the result must stay inside
+its share. Hidden entries ("@…" and dot-files) are never listed or reachable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openstation import offload
+from openstation.config.sections import Share
+from openstation.errors import (
+    AlreadyExistsError,
+    IllegalPathError,
+    IntegrityError,
+    NoSpaceError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from openstation.names import normal
+from openstation.storage import crypto
+from openstation.storage.crypto import ShareCipher
+from openstation.storage.paths import name_problem, split
+from openstation.storage.permissions import NO_ACCESS, READ_WRITE
+from openstation.storage.service import StorageService
+
+CLAIM_STEP = 8 << 20  # a chunked upload claims free space this much at a time
+BLOCK = 1 << 20  # reads and writes of file contents, off the loop
+CRTIME_XATTR = "user.openstation.crtime"  # Linux keeps no settable creation time
+
+
+@dataclass(frozen=True)
+class Located:
+    """A path a user named, checked: its share, its real place and the user's right."""
+
+    share: Share
+    cipher: ShareCipher | None
+    root: Path  # the share's folder on volume1
+    real: Path
+    path: str  # the user's path, normalised ("/share/a/b")
+    right: str  # READ_WRITE or READ_ONLY
+
+    @property
+    def writable(self) -> bool:
+        return self.right == READ_WRITE
+
+    @property
+    def is_root(self) -> bool:
+        return self.real == self.root
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def stored(self, name: str) -> str:
+        """The name `name` has on the volume (encrypted in an encrypted share)."""
+        if self.cipher is None:
+            return name
+        stored = self.cipher.encrypt_name(name)
+        if len(stored) > 255:
+            raise IllegalPathError(f"{name!r}: the name is too long to encrypt")
+        return stored
+
+    def shown(self, stored: str) -> str | None:
+        """The name a stored entry shows (None: hidden, or not this share's)."""
+        if stored.startswith(("@", ".")):
+            return None  # the device's own entries and dot-files stay hidden
+        if self.cipher is None:
+            return stored
+        try:
+            return self.cipher.decrypt_name(stored)
+        except IntegrityError:
+            return None
+
+    def child(self, name: str) -> Located:
+        """The entry `name` inside this folder (not checked for existence)."""
+        if (why := name_problem(name)) is not None:
+            raise IllegalPathError(f"{name!r}: {why}")
+        return Located(self.share, self.cipher, self.root, self.real / self.stored(name),
+                       f"{self.path}/{name}", self.right)
+
+    def item(self) -> Item:
+        """What is at this path now (NotFoundError: nothing, or a link)."""
+        try:
+            info = self.real.lstat()
+        except FileNotFoundError:
+            raise NotFoundError(f"no such file or folder {self.path!r}") from None
+        if stat.S_ISLNK(info.st_mode):
+            raise NotFoundError(f"no such file or folder {self.path!r}")
+        return Item(self, info)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file or folder that exists, with its status."""
+
+    at: Located
+    info: os.stat_result
+
+    @property
+    def name(self) -> str:
+        return self.at.name
+
+    @property
+    def path(self) -> str:
+        return self.at.path
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.info.st_mode)
+
+    @property
+    def size(self) -> int:
+        """The size a user sees (the plaintext's, in an encrypted share)."""
+        if self.is_dir:
+            return 0
+        return crypto.plain_size(self.info.st_size) if self.at.cipher else self.info.st_size
+
+
+class FileStation:
+    """File operations on behalf of a signed-in user."""
+
+    def __init__(self, storage: StorageService) -> None:
+        self.storage = storage
+
+    # --- locating ------------------------------------------------------------------------
+
+    def locate(self, user: str, path: str, *, write: bool = False) -> Located:
+        """The real place behind a share path, refusing anything unsafe or not permitted."""
+        share_name, parts = split(path)
+        share = self.storage.store.record(Share, share_name)
+        if share is None:
+            raise NotFoundError(f"no shared folder {share_name!r}")
+        right = self.storage.right(user, share)
+        if right == NO_ACCESS:
+            raise PermissionDeniedError(f"no access to {share_name!r}")
+        if write and right != READ_WRITE:
+            raise PermissionDeniedError(f"{share_name!r} is read-only for {user}")
+        if write:
+            self.storage.store.check_writes("storage")  # an HA passive takes no writes
+        root = self.storage.volume / share.name
+        located = Located(share, self.storage.cipher(share), root, root, f"/{share.name}",
+                          right)
+        for part in parts:
+            located = located.child(part)
+            if located.real.is_symlink():
+                raise IllegalPathError(f"{path!r}: symbolic links are not followed")
+        resolved = located.real.resolve()
+        if resolved != root.resolve() and root.resolve() not in resolved.parents:
+            raise IllegalPathError(f"{path!r} leads outside its shared folder")
+        return located
+
+    def stat(self, user: str, path: str) -> Item:
+        return self.locate(user, path).item()
+
+    # --- reading -------------------------------------------------------------------------
+
+    def children(self, folder: Located) -> list[Item]:
+        """The visible entries of a folder (links and hidden entries left out)."""
+        if not folder.real.is_dir():
+            raise NotFoundError(f"no folder {folder.path!r}")
+        items = []
+        with os.scandir(folder.real) as scan:
+            for entry in scan:
+                name = folder.shown(entry.name)
+                if name is None or entry.is_symlink():
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed while listed
+                items.append(Item(Located(folder.share, folder.cipher, folder.root,
+                                          Path(entry.path), f"{folder.path}/{name}",
+                                          folder.right), info))
+        return items
+
+    def list_dir(self, user: str, path: str) -> list[Item]:
+        items = self.children(self.locate(user, path))
+        return sorted(items, key=lambda i: (not i.is_dir, i.name.lower()))
+
+    def walk(self, top: Located) -> Iterator[Item]:
+        """Every visible entry below `top`, a folder before its contents (for threads)."""
+        pending = [top]
+        while pending:
+            folder = pending.pop()
+            try:
+                items = self.children(folder)
+            except (NotFoundError, NotADirectoryError, PermissionError):
+                continue  # removed (or made unreadable) while walked
+            for item in items:
+                yield item
+                if item.is_dir:
+                    pending.append(item.at)
+
+    def open_download(self, user: str, path: str) -> tuple[Located, int]:
+        """The file to send and its (plaintext) size."""
+        item = self.stat(user, path)
+        if item.is_dir:
+            raise NotFoundError(f"{path!r} is a folder")
+        return item.at, item.size
+
+    def read_range(self, located: Located, start: int = 0, end: int | None = None
+                   ) -> Iterator[bytes]:
+        """Plaintext bytes [start, end) of a file, decrypting only the chunks needed."""
+        with open(located.real, "rb") as handle:
+            if located.cipher is None:
+                handle.seek(start)
+                left = None if end is None else end - start
+                while left is None or left > 0:
+                    block = handle.read(BLOCK if left is None else min(BLOCK, left))
+                    if not block:
+                        return
+                    if left is not None:
+                        left -= len(block)
+                    yield block
+                return
+            first = start // crypto.CHUNK
+            offset = first * crypto.CHUNK
+            for chunk in located.cipher.decrypt_stream(handle, first):
+                hi = len(chunk) if end is None else min(end - offset, len(chunk))
+                lo = max(start - offset, 0)
+                if lo < hi:
+                    yield chunk[lo:hi]
+                offset += len(chunk)
+                if end is not None and offset >= end:
+                    return
+
+    def open_plain(self, located: Located) -> io.BufferedReader:
+        """A seekable reader of a file's plaintext (archives and images need to seek)."""
+        raw = open(located.real, "rb")  # noqa: SIM115 - closed by the reader
+        if located.cipher is None:
+            return io.BufferedReader(raw, BLOCK)
+        return io.BufferedReader(PlainReader(raw, located.cipher), crypto.CHUNK)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def target(self, user: str, folder: str, name: str) -> Located:
+        """Where a new entry `name` in `folder` goes (write access checked)."""
+        name = normal(name)
+        if (why := name_problem(name)) is not None:
+            raise IllegalPathError(f"{name!r}: {why}")
+        return self.locate(user, f"{folder.rstrip('/')}/{name}", write=True)
+
+    def mkdir(self, user: str, folder: str, name: str, parents: bool = False) -> Item:
+        located = self.target(user, folder, name)
+        if located.real.exists():
+            raise AlreadyExistsError(f"{located.path} already exists")
+        if parents:
+            self.make_parents(user, folder)
+        if not located.real.parent.is_dir():
+            raise NotFoundError(f"no folder {folder!r}")
+        located.real.mkdir()
+        self.storage.changed(located.real)
+        return located.item()
+
+    def make_parents(self, user: str, folder: str) -> None:
+        share, parts = split(folder)
+        current = f"/{share}"
+        for part in parts:
+            target = self.locate(user, f"{current}/{normal(part)}", write=True)
+            if not target.real.exists():
+                target.real.mkdir()
+                self.storage.changed(target.real)
+            elif not target.real.is_dir():
+                raise AlreadyExistsError(f"{target.path} is a file")
+            current = target.path
+
+    def rename(self, user: str, path: str, new_name: str) -> Item:
+        located = self.locate(user, path, write=True)
+        if located.is_root:
+            raise PermissionDeniedError("rename shared folders in Control Panel")
+        located.item()
+        target = self.target(user, path.rstrip("/").rsplit("/", 1)[0], new_name)
+        if target.real.exists() and target.real != located.real:
+            raise AlreadyExistsError(f"{target.path} already exists")
+        os.rename(located.real, target.real)
+        self.storage.renamed(located.real, target.real)
+        return target.item()
+
+    def removable(self, user: str, path: str) -> Item:
+        """What `path` names, if `user` may delete it."""
+        located = self.locate(user, path, write=True)
+        if located.is_root:
+            raise PermissionDeniedError("delete shared folders in Control Panel")
+        return located.item()
+
+    async def delete(self, user: str, path: str) -> None:
+        item = self.removable(user, path)
+        await offload.run(shutil.rmtree if item.is_dir else os.unlink, item.at.real)
+        self.storage.changed(item.at.real)
+
+    def check_write(self, user: str, folder: str, name: str, *, overwrite: bool | None
+                    ) -> Located:
+        """Whether `user` could create `name` in `folder` (CheckPermission, Upload)."""
+        located = self.target(user, folder, name)
+        if located.real.is_dir():
+            raise AlreadyExistsError(f"{located.path} is a folder")
+        if located.real.exists() and overwrite is not True:
+            raise AlreadyExistsError(f"{located.path} already exists")
+        return located
+
+    async def upload(self, user: str, folder: str, name: str, chunks: AsyncIterator[bytes],
+                     *, overwrite: bool = False, create_parents: bool = False,
+                     expected: int | None = None, times: FileTimes | None = None) -> Item:
+        """Stream an upload to a temporary file beside its target, then rename it in."""
+        located = self.target(user, folder, name)
+        if located.real.is_dir():
+            raise AlreadyExistsError(f"{located.path} is a folder")
+        if located.real.exists() and not overwrite:
+            raise AlreadyExistsError(f"{located.path} already exists")
+        if create_parents:
+            self.make_parents(user, folder)
+        if not located.real.parent.is_dir():
+            raise NotFoundError(f"no folder {folder!r}")
+        # Space is claimed before it is written, against what every upload in flight has
+        # claimed: all of a declared size at once, a chunked body in steps as it arrives.
+        claimed = expected if expected is not None else CLAIM_STEP
+        if not self.storage.claim(claimed):
+            raise NoSpaceError(f"{claimed} bytes do not fit on volume1 (its reserve is kept "
+                               "for the system)")
+        temporary = located.real.parent / f"@upload-{secrets.token_hex(8)}"
+        try:
+            with open(temporary, "xb") as sink:
+                writer = located.cipher.encryptor(sink) if located.cipher is not None \
+                    else sink
+                written = 0
+                async for block in chunks:
+                    written += len(block)
+                    if written > claimed:
+                        more = max(CLAIM_STEP, written - claimed)
+                        if not self.storage.claim(more):
+                            raise NoSpaceError("no space left on volume1 (its reserve is "
+                                               "kept for the system)")
+                        claimed += more
+                    if len(block) > offload.LARGE_IO:
+                        await offload.run(writer.write, block)
+                    else:
+                        writer.write(block)
+                if located.cipher is not None:
+                    writer.close()
+                sink.flush()
+                await offload.run(os.fsync, sink.fileno())  # seconds for a large file
+            if times is not None:
+                times.apply(temporary)
+            os.replace(temporary, located.real)
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise NoSpaceError("no space left on volume1") from None
+            raise
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            raise
+        finally:
+            self.storage.release(claimed)  # written (so counted as used) or given up
+        self.storage.changed(located.real)
+        return located.item()
+
+    def write_blocks(self, located: Located, blocks: Iterable[bytes]) -> int:
+        """Write a new file from plaintext blocks (encrypting in an encrypted share) via a
+        temporary file and a rename; for threads (the caller reports the change). Returns
+        the bytes written."""
+        temporary = located.real.parent / f"@write-{secrets.token_hex(8)}"
+        try:
+            with open(temporary, "xb") as sink:
+                writer = located.cipher.encryptor(sink) if located.cipher is not None \
+                    else sink
+                written = 0
+                for block in blocks:
+                    writer.write(block)
+                    written += len(block)
+                if located.cipher is not None:
+                    writer.close()
+            os.replace(temporary, located.real)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            raise
+        return written
+
+
+@dataclass(frozen=True)
+class FileTimes:
+    """Times an upload asks its file to keep (DSM sends milliseconds since the epoch)."""
+
+    mtime: float | None = None
+    atime: float | None = None
+    crtime: float | None = None
+
+    def apply(self, path: Path) -> None:
+        if self.mtime is not None or self.atime is not None:
+            info = path.stat()
+            os.utime(path, (self.atime if self.atime is not None else info.st_atime,
+                            self.mtime if self.mtime is not None else info.st_mtime))
+        if self.crtime is not None:
+            with contextlib.suppress(OSError):  # a file system without user xattrs
+                os.setxattr(path, CRTIME_XATTR, str(int(self.crtime)).encode())
+
+
+def crtime(real: Path, info: os.stat_result) -> int:
+    """A file's creation time: as an upload set it, else the oldest time Linux keeps."""
+    with contextlib.suppress(OSError, ValueError):
+        return int(os.getxattr(real, CRTIME_XATTR, follow_symlinks=False))
+    return int(min(info.st_mtime, info.st_ctime))
+
+
+class PlainReader(io.RawIOBase):
+    """Random access to an encrypted file's plaintext, one chunk decrypted at a time."""
+
+    def __init__(self, handle: io.BufferedReader | io.FileIO, cipher: ShareCipher) -> None:
+        self._handle = handle
+        self._cipher = cipher
+        self._size = crypto.plain_size(os.fstat(handle.fileno()).st_size)
+        self._pos = 0
+        self._index = -1
+        self._chunk = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos >= self._size:
+            return 0
+        index = self._pos // crypto.CHUNK
+        if index != self._index:
+            self._handle.seek(0)
+            self._chunk = next(self._cipher.decrypt_stream(self._handle, index), b"")
+            self._index = index
+        start = self._pos - index * crypto.CHUNK
+        count = min(len(buffer), len(self._chunk) - start)
+        if count <= 0:
+            return 0
+        buffer[:count] = self._chunk[start:start + count]
+        self._pos += count
+        return count
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()

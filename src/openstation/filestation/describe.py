@@ -48,8 +48,13 @@ class Owners:
                    store.keys_by(Group, "gid", {i.st_gid for i in infos}))
 
     def owner(self, info: os.stat_result) -> dict[str, Any]:
-        return {"gid": info.st_gid, "group": self.groups.get(info.st_gid, str(info.st_gid)),
-                "uid": info.st_uid, "user": self.users.get(info.st_uid, str(info.st_uid))}
+        return {"gid": info.st_gid, "group": self.groups.get(info.st_gid, _nameless(info.st_gid)),
+                "uid": info.st_uid, "user": self.users.get(info.st_uid, _nameless(info.st_uid))}
+
+
+def _nameless(number: int) -> str:
+    """An id without a device account: root's is root (as on DSM), others show the number."""
+    return "root" if number == 0 else str(number)
 
 
 def times(item: Item) -> dict[str, int]:

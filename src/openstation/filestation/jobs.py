@@ -13,6 +13,7 @@ import errno
 import hashlib
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -202,9 +203,10 @@ def _same_key(source: Located, target: Located) -> bool:
 
 
 def _lstat(located: Located) -> _Kind | None:
+    """What is at `located` now (None: nothing)."""
     try:
-        return _Kind(located.real.is_dir() and not located.real.is_symlink())
-    except OSError:
+        return _Kind(stat.S_ISDIR(os.lstat(located.real).st_mode))
+    except FileNotFoundError:
         return None
 
 

@@ -24,6 +24,7 @@ from openstation.network.service import NetworkService
 from openstation.security.service import SecurityService
 from openstation.ui.cluster_pages import add_cluster_routes
 from openstation.ui.desktop import Desktop
+from openstation.ui.files import FileStationPages
 from openstation.ui.kit import PageKit, PortsChanger, pages_script
 from openstation.ui.network import NetworkPages
 from openstation.ui.restore import RestorePages
@@ -42,7 +43,8 @@ def add_page_routes(app: web.Application, kit: PageKit, network: NetworkService,
     """Every page of the device on `app` (whose middlewares include `kit.csrf`)."""
     for area in (SignIn(kit), Desktop(kit, last_reset), UserPages(kit),
                  NetworkPages(kit, network, change_ports), SecurityPages(kit, security, ports),
-                 SharePages(kit, kit.ctx.storage), RestorePages(kit, backups)):
+                 SharePages(kit, kit.ctx.storage), RestorePages(kit, backups),
+                 FileStationPages(kit)):
         area.routes(app)
     add_cluster_routes(kit, app, ha, vmm, lambda: ports().get("http", 0), fingerprint)
     app.router.add_get("/static/pages.js", pages_script)

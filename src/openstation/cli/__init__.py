@@ -1,5 +1,5 @@
 """The command line: run, install, status, panel, user, config, log, find, assistant, share,
-ha, vmm."""
+files, ha, vmm."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from openstation.errors import OpenStationError
 MODULES = {"run": "device_cmds", "install": "device_cmds", "status": "device_cmds",
            "log": "device_cmds", "find": "find_cmds", "assistant": "find_cmds",
            "panel": "panel_cmds", "config": "config_cmds", "user": "user_cmds",
-           "share": "share_cmds", "ha": "cluster_cmds", "vmm": "cluster_cmds"}
+           "share": "share_cmds", "ha": "cluster_cmds", "vmm": "cluster_cmds",
+           "files": "files_cmds"}
 
 # What --help shows for a value of each kind (typer prints <str>, <float> …).
 _KINDS = {"text": "TEXT", "str": "TEXT", "string": "TEXT", "integer": "INTEGER",

@@ -10,6 +10,8 @@ paths answers its summary code with an `errors` list of each path's own code.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
 import mimetypes
@@ -43,6 +45,8 @@ from openstation.webapi.registry import Api, Registry
 
 FIELD_LIMIT = 4096  # bytes of an upload's non-file form field
 UPLOAD_API = "SYNO.FileStation.Upload"
+DRAIN_LIMIT = 64 << 20  # bytes of a refused upload still read, so its answer arrives
+DRAIN_SECONDS = 5.0
 SANDBOX = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
 LOOKUP_FAILURES: tuple[type[Exception], ...] = (*FILE_ERRORS, ApiError)
 THUMB_FAILURES: tuple[type[Exception], ...] = (*LOOKUP_FAILURES, NotAnImage)
@@ -343,10 +347,10 @@ def register(registry: Registry, station: Station) -> None:
             overwrite = _tristate(fields.get("overwrite"))
             folder = fields["path"].strip().strip('"')
             try:
-                entry = await files.upload(
+                entry = await _drained_on_error(call.request, files.upload(
                     user(call), folder, name, chunks(), overwrite=overwrite is True,
                     create_parents=_tristate(fields.get("create_parents")) is True,
-                    expected=call.request.content_length, times=_times(fields))
+                    expected=call.request.content_length, times=_times(fields)))
             except AlreadyExistsError:
                 if overwrite is False:  # "skip": the file stays as it was
                     return {"blSkip": True, "file": name, "pid": os.getpid(), "progress": 1}
@@ -489,6 +493,24 @@ async def send_blocks(request: web.Request, response: web.StreamResponse, first:
             request.transport.abort()
         return
     await response.write_eof()
+
+
+async def _drained_on_error(request: web.Request, upload: Awaitable[Item]) -> Item:
+    """The upload; if it is refused, the rest of a moderate body is read first, so that the
+    client (still sending) gets the answer instead of a reset connection."""
+    try:
+        return await upload
+    except Exception:
+        if (request.content_length or 0) <= DRAIN_LIMIT:  # a huge one is cut off instead
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(_drain(request), DRAIN_SECONDS)
+        raise
+
+
+async def _drain(request: web.Request) -> None:
+    left = DRAIN_LIMIT
+    while left > 0 and (block := await request.content.read(min(left, 1 << 16))):
+        left -= len(block)
 
 
 def _tristate(raw: str | None) -> bool | None:

@@ -72,7 +72,7 @@ def device(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="module")
 def sid(device: DeviceProcess) -> str:
-    status, _, body = request(device, {"api": "SYNO.API.Auth", "version": "6",
+    _, _, body = request(device, {"api": "SYNO.API.Auth", "version": "6",
                                        "method": "login", "account": "alice",
                                        "passwd": STRONG})
     return str(json.loads(body)["data"]["sid"])

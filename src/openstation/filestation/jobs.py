@@ -27,6 +27,7 @@ from openstation.filestation.tasks import Task
 
 COPY_BLOCK = 16 << 20  # bytes per copy_file_range call: progress and stop between them
 CHECK_EVERY = 256  # entries walked between looks at the stop flag
+SEARCH_RESULTS = 100_000  # a search keeps at most this many results
 
 
 def progress(task: Task, done: int, total: int) -> None:
@@ -363,6 +364,8 @@ def search(files: FileStation, task: Task, folders: list[Located], recursive: bo
                 task.check()
             if wanted(item):
                 task.found.append(item)
+                if len(task.found) >= SEARCH_RESULTS:
+                    return {"truncated": True}  # memory stays bounded
     return {}
 
 

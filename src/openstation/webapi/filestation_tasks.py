@@ -111,13 +111,16 @@ def register(registry: Registry, station: Station) -> None:
             raise task.error
         return {**task.status, **extra, "finished": task.finished}
 
-    async def stop(call: ApiCall) -> dict[str, Any]:
+    def each_task(call: ApiCall, action: Callable[[str, str], Any]) -> dict[str, Any]:
         for task_id in task_ids(call):
             try:
-                board.stop(user(call), task_id)
+                action(user(call), task_id)
             except FILE_ERRORS:
                 raise ApiError(codes.NO_SUCH_TASK) from None
         return {}
+
+    async def stop(call: ApiCall) -> dict[str, Any]:
+        return each_task(call, board.stop)
 
     # --- copy and move ----------------------------------------------------------------------
 
@@ -212,21 +215,21 @@ def register(registry: Registry, station: Station) -> None:
     async def search_list(call: ApiCall) -> dict[str, Any]:
         task = status_of(call)
         offset, limit = paging(call)
-        found = list(task.found)  # a snapshot: the search may still be adding to it
-        ordered = arrange(found, sort_by=choice(call, "sort_by", SORT_KEYS, "name"),
-                          descending=descending(call), pattern=call.params.get("pattern"),
-                          filetype=choice(call, "filetype", FILETYPES, "all"))
+        sort_by, desc = choice(call, "sort_by", SORT_KEYS, "name"), descending(call)
+        pattern, filetype = call.params.get("pattern"), choice(call, "filetype", FILETYPES,
+                                                               "all")
+
+        def arranged() -> list[Item]:  # a snapshot: the search may still be adding to it
+            return arrange(list(task.found), sort_by=sort_by, descending=desc,
+                           pattern=pattern, filetype=filetype)
+
+        ordered = await offload.run(arranged)  # 100,000 results sort in a while
         shown = page(ordered, offset, limit)
         return {"offset": offset, "total": len(ordered), "finished": task.finished,
                 "files": await describer.files(shown, additional(call, FILE_FIELDS))}
 
     async def search_clean(call: ApiCall) -> dict[str, Any]:
-        for task_id in task_ids(call):
-            try:
-                board.forget(user(call), task_id)
-            except FILE_ERRORS:
-                raise ApiError(codes.NO_SUCH_TASK) from None
-        return {}
+        return each_task(call, board.forget)
 
     # --- folder size and MD5 -----------------------------------------------------------------
 

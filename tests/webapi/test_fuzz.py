@@ -137,6 +137,9 @@ def test_huge_values_and_broken_json(fuzz_device: DeviceProcess) -> None:
                                          "application/x-www-form-urlencoded"))
         assert answer["success"] is False
     too_big = b"a=" + b"x" * (2 << 20)
-    status, _, _ = post(fuzz_device, too_big, "application/x-www-form-urlencoded")
+    try:
+        status, _, _ = post(fuzz_device, too_big, "application/x-www-form-urlencoded")
+    except (ConnectionResetError, BrokenPipeError):
+        status = 413  # refused before the whole body was sent: the answer races the reset
     assert status in (200, 413)
     assert state_digest(fuzz_device) == before

@@ -147,3 +147,17 @@ async def test_lying_sizes_passwords_and_non_archives(alice: Files, volume: Path
     await alice.run("Extract", file_path="/pub/locked.zip", dest_folder_path="/pub/b",
                     password="pw")
     assert (volume / "pub" / "b" / "s.txt").read_bytes() == b"locked"
+
+
+async def test_a_tar_that_loops_is_refused(alice: Files, volume: Path) -> None:
+    """A header with a negative size made tarfile read one member forever (CVE-2025-8194)."""
+    good = tarfile.TarInfo("a.txt")
+    good.size = 1
+    first = good.tobuf(format=tarfile.USTAR_FORMAT) + b"a" + b"\0" * 511
+    looping = bytearray(tarfile.TarInfo("b.txt").tobuf(format=tarfile.USTAR_FORMAT))
+    looping[124:136] = b"\xff" + b"\xff" * 7 + b"\xff\xff\xfe\x00"  # base-256: -512
+    checksum = sum(looping[:148]) + 256 + sum(looping[156:])
+    looping[148:156] = f"{checksum:06o}\0 ".encode()
+    (volume / "pub" / "loop.tar").write_bytes(first + bytes(looping) + b"\0" * 2048)
+    answer = await alice.call("Extract", "list", file_path="/pub/loop.tar")
+    assert not answer["success"] and answer["error"]["code"] in (1401, 1402)

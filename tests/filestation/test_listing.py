@@ -64,8 +64,9 @@ async def test_hidden_entries_links_and_missing_folders(alice: Files, tree: Tree
     tree({"@eaDir/x": b"1", ".hidden": b"2", "seen.txt": b"3"})
     (volume / "pub" / "link").symlink_to(volume / "vault")
     listed = await alice.ok("List", "list", folder_path="/pub")
-    assert [f["name"] for f in listed["files"]] == ["seen.txt"]
-    for path in ("/pub/@eaDir", "/pub/link", "/pub/../vault", "/nope", "/pub/missing"):
+    assert [f["name"] for f in listed["files"]] == [".hidden", "seen.txt"]  # as on DSM
+    for path in ("/pub/@eaDir", "/pub/link", "/pub/../vault", "/nope", "/pub/missing",
+                 "/pub/seen.txt/below", "/pub/" + "/".join(["d" * 200] * 30)):
         answer = await alice.call("List", "list", folder_path=path)
         assert answer["error"]["code"] in (408, 418), (path, answer)
     both = await alice.ok("List", "getinfo", path=["/pub/seen.txt", "/pub/missing"],
@@ -175,3 +176,28 @@ async def test_upload_overwrite_skip_times_and_strangers(alice: Files, bob: File
     status, _, body = await stranger.get("Download", "download", path="/pub/f.txt",
                                          mode="download")
     assert status == 200 and b'"code": 119' in body
+
+
+async def test_review_findings(alice: Files, tree: Tree, volume: Path) -> None:
+    """Inputs a review found answered with a 500 or worse."""
+    tree({"photos,2024/x.txt": b"x", "photos/keep.txt": b"keep", "big.bin": b"b" * 100})
+    # A raw path with a comma is one path, never "/pub/photos" and "2024".
+    assert (await alice.ok("Delete", "delete", path="/pub/photos,2024"))is not None
+    assert (volume / "pub/photos/keep.txt").exists()
+    assert not (volume / "pub/photos,2024").exists()
+    shares = await alice.ok("List", "list_share", additional=["perm", "size"])
+    assert shares["shares"][0]["additional"]["perm"]["share_right"] == "RW"
+    for bad in ("bytes=--5", "bytes=-0", "bytes=x-1"):
+        async with alice.http.get(f"{alice.base}/webapi/entry.cgi", params={
+                "api": "SYNO.FileStation.Download", "version": "2", "method": "download",
+                "mode": "download", "path": "/pub/big.bin", "_sid": alice.sid},
+                headers={"Range": bad}) as response:
+            assert response.status == 416, bad
+    for value in ("nan", "inf", "1e30"):
+        answer = await alice.upload("/pub", f"t-{value}.txt", b"t", mtime=value)
+        assert answer["error"]["code"] == 120, value
+        search = await alice.call("Search", "start", folder_path="/pub", size_from=value)
+        assert search["error"]["code"] == 120, value
+    folder = await alice.call("CreateFolder", "create", folder_path="/pub/big.bin",
+                              name="x", force_parent="true")
+    assert folder["error"]["code"] == 1100

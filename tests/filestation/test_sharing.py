@@ -61,9 +61,10 @@ async def test_password_dates_and_a_folder(alice: Files, tree: Tree, clock: Fake
         async with visitor.get(f"{alice.base}{link}/download",
                                params={"path": "day2/b.jpg"}) as r:
             assert await r.read() == b"B"
-        async with visitor.get(f"{alice.base}{link}/download",
-                               params={"path": "../report.pdf"}) as r:
-            assert r.status == 404  # nothing outside the shared folder
+        for outside in ("../report.pdf", "a.jpg/x", "d/" * 3000):
+            async with visitor.get(f"{alice.base}{link}/download",
+                                   params={"path": outside}) as r:
+                assert r.status == 404, outside  # nothing outside the shared folder
         async with visitor.get(f"{alice.base}{link}/download") as r:
             assert r.headers["Content-Type"] == "application/zip" and len(await r.read()) > 100
 
@@ -100,6 +101,14 @@ async def test_strangers_and_other_users(alice: Files, bob: Files, tree: Tree,
     assert (await public(alice, f"/sharing/{made['id']}/download"))[0] == 404
     status = (await alice.ok("Sharing", "list", 3))["links"][0]["status"]
     assert status == "broken"
+    device.web.storage.set_share("pub", actor="test", permissions={"user:alice": "rw"})
+    assert (await public(alice, f"/sharing/{made['id']}/download"))[0] == 200
+    await device.accounts.create_user("carol", "C4rol!pass", actor="test")
+    carol = await sign_in(device, alice.http, "carol", "C4rol!pass")
+    device.web.storage.set_share("pub", actor="test", permissions={"user:carol": "rw"})
+    theirs = (await carol.ok("Sharing", "create", 3, path="/pub/mine.txt"))["links"][0]
+    device.accounts.delete_user("carol", actor="test")
+    assert (await public(alice, f"/sharing/{theirs['id']}/download"))[0] == 404
 
 
 async def test_favorites(alice: Files, bob: Files, tree: Tree, volume: Path) -> None:

@@ -206,7 +206,7 @@ def files_get(path: str, target: Annotated[Path | None, typer.Argument(
     async def work(files: Files) -> tuple[Path, int]:
         info = await files.call("SYNO.FileStation.List", "getinfo", 2, path=remote(path))
         entry = info["files"][0]
-        name = entry["name"] + (".zip" if entry.get("isdir") else "")
+        name = Path(entry["name"]).name + (".zip" if entry.get("isdir") else "")
         local = target if target is not None else Path(name)
         if local.is_dir():
             local = local / name

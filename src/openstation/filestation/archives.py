@@ -28,6 +28,7 @@ from openstation.filestation.tasks import Task
 from openstation.names import normal
 from openstation.storage.paths import name_problem
 
+MAX_MEMBERS = 100_000  # entries an archive may have to be listed or extracted
 LEVELS = {"moderate": 6, "store": 0, "fastest": 1, "best": 9}
 FORMATS = ("zip",)  # what Compress writes
 EPOCH_1980 = 315532800  # zip cannot hold older times
@@ -175,9 +176,15 @@ class Archive:
     def __init__(self, handle: BinaryIO, password: str | None = None) -> None:
         self._zip: zipfile.ZipFile | None = None
         self._tar: tarfile.TarFile | None = None
+        self._members: list[tarfile.TarInfo] = []
         self.password = password.encode() if password else None
         try:
             if zipfile.is_zipfile(handle):
+                handle.seek(0)
+                end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+                if end is None or end[zipfile._ECD_ENTRIES_TOTAL] > MAX_MEMBERS:  # type: ignore[attr-defined]
+                    raise ApiError(codes.ARCHIVE_UNREADABLE, errors={
+                        "reason": f"more than {MAX_MEMBERS} members"})
                 handle.seek(0)
                 self._zip = zipfile.ZipFile(handle)
                 return
@@ -193,12 +200,21 @@ class Archive:
                 for n, info in enumerate(self._zip.infolist()):
                     mode = info.external_attr >> 16
                     found.append(Member(n, info.filename, info.file_size, info.compress_size,
-                                        time.mktime((*info.date_time, 0, 0, -1)),
+                                        _finite(time.mktime((*info.date_time, 0, 0, -1))),
                                         info.is_dir(), not stat.S_ISLNK(mode)))
             elif self._tar is not None:
-                for n, tar in enumerate(self._tar.getmembers()):
-                    found.append(Member(n, tar.name, tar.size, tar.size, tar.mtime,
-                                        tar.isdir(), tar.isdir() or tar.isfile()))
+                # Member by member, never getmembers(): a crafted header (a negative size)
+                # makes tarfile read the same member forever (CVE-2025-8194).
+                last = -1
+                while (tar := self._tar.next()) is not None:
+                    if tar.size < 0 or tar.offset <= last or len(found) >= MAX_MEMBERS:
+                        raise ApiError(codes.ARCHIVE_UNREADABLE, errors={
+                            "reason": "a damaged or oversized tar archive"})
+                    last = tar.offset
+                    found.append(Member(len(found), tar.name, tar.size, tar.size,
+                                        _finite(tar.mtime), tar.isdir(),
+                                        tar.isdir() or tar.isfile()))
+                    self._members.append(tar)
         except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError):
             raise ApiError(codes.ARCHIVE_UNREADABLE) from None
         return found
@@ -211,9 +227,11 @@ class Archive:
                 handle = self._zip.open(self._zip.infolist()[member.item_id], pwd=self.password)
             else:
                 assert self._tar is not None
-                handle = self._tar.extractfile(self._tar.getmembers()[member.item_id])
+                handle = self._tar.extractfile(self._members[member.item_id])
         except RuntimeError:  # encrypted: no or a wrong password
             raise ApiError(codes.WRONG_ARCHIVE_PASSWORD) from None
+        except (NotImplementedError, zipfile.BadZipFile, tarfile.TarError, OSError) as exc:
+            raise ApiError(codes.ARCHIVE_UNREADABLE, errors={"reason": str(exc)}) from None
         if handle is None:
             return
         with handle:
@@ -221,9 +239,14 @@ class Archive:
                 while block := handle.read(BLOCK):
                     yield block
             except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError,
-                    RuntimeError) as exc:
+                    RuntimeError, NotImplementedError) as exc:
                 raise ApiError(codes.ARCHIVE_UNREADABLE, errors={"reason": str(exc)}
                                ) from None
+
+
+def _finite(when: float) -> float:
+    """A member's time, kept to what the system can represent (a crafted one may not be)."""
+    return min(max(0.0, when), 2.0**33) if when == when else 0.0
 
 
 def member_parts(path: str) -> list[str]:

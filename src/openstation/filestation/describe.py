@@ -112,7 +112,7 @@ def share_json(item: Item, fields: frozenset[str], owners: Owners | None,
     body = file_json(item, fields - {"perm", "size", "type"}, owners)
     if not fields:
         return body
-    extra = body["additional"]
+    extra = body.setdefault("additional", {})
     if "perm" in fields:
         readonly = item.at.right == READ_ONLY
         extra["perm"] = {

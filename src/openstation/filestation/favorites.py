@@ -28,7 +28,7 @@ class FavoritesService:
         """What a favourite leads to now (None: broken)."""
         try:
             item = self.files.stat(user, entry.path)
-        except OpenStationError:
+        except (OpenStationError, OSError):
             return None
         return item if item.is_dir else None
 

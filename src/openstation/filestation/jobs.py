@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from openstation.errors import AlreadyExistsError, NoSpaceError, NotFoundError
+from openstation.errors import NoSpaceError, NotFoundError
 from openstation.filestation import codes
 from openstation.filestation.codes import PathErrors
 from openstation.filestation.listing import matcher
@@ -27,7 +27,7 @@ from openstation.filestation.tasks import Task
 
 COPY_BLOCK = 16 << 20  # bytes per copy_file_range call: progress and stop between them
 CHECK_EVERY = 256  # entries walked between looks at the stop flag
-SEARCH_RESULTS = 100_000  # a search keeps at most this many results
+SEARCH_RESULTS = 20_000  # a search keeps at most this many results (~30 MB)
 
 
 def progress(task: Task, done: int, total: int) -> None:
@@ -95,7 +95,7 @@ class CopyMove:
                 continue
             try:
                 self.transfer(item, dest.child(item.name), errors)
-            except (OSError, NoSpaceError, AlreadyExistsError) as exc:
+            except codes.FILE_ERRORS as exc:  # this path fails; the others go on
                 errors.add(item.path, exc)
         progress(self.task, self.total, self.total)
         self.task.update(processed_size=self.total)

@@ -5,7 +5,8 @@ byte ranges), plain or encrypted.
 Everything a user names is located here first (`locate`): the share must exist and grant
 the user access (write access to change anything), every component is checked
 (`storage/paths.py`), symbolic links are never followed, and the result must stay inside
-its share. Hidden entries ("@…" and dot-files) are never listed or reachable.
+its share. The device's own entries ("@…") are never listed or reachable; dot-files are
+ordinary files, as on DSM.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ class Located:
 
     def shown(self, stored: str) -> str | None:
         """The name a stored entry shows (None: hidden, or not this share's)."""
-        if stored.startswith(("@", ".")):
-            return None  # the device's own entries and dot-files stay hidden
+        if stored.startswith(("@", ".@")):
+            return None  # the device's own entries (and their temporary files) stay hidden
         if self.cipher is None:
             return stored
         try:
@@ -98,7 +99,9 @@ class Located:
         """What is at this path now (NotFoundError: nothing, or a link)."""
         try:
             info = self.real.lstat()
-        except FileNotFoundError:
+        except OSError as exc:  # missing, a file where a folder should be, too long …
+            if exc.errno == errno.ENAMETOOLONG:
+                raise IllegalPathError(f"{self.path!r}: the path is too long") from None
             raise NotFoundError(f"no such file or folder {self.path!r}") from None
         if stat.S_ISLNK(info.st_mode):
             raise NotFoundError(f"no such file or folder {self.path!r}")
@@ -156,11 +159,14 @@ class FileStation:
         root = self.storage.volume / share.name
         located = Located(share, self.storage.cipher(share), root, root, f"/{share.name}",
                           right)
-        for part in parts:
-            located = located.child(part)
-            if located.real.is_symlink():
-                raise IllegalPathError(f"{path!r}: symbolic links are not followed")
-        resolved = located.real.resolve()
+        try:
+            for part in parts:
+                located = located.child(part)
+                if located.real.is_symlink():
+                    raise IllegalPathError(f"{path!r}: symbolic links are not followed")
+            resolved = located.real.resolve()
+        except OSError:  # a path too long for the file system, a loop …
+            raise IllegalPathError(f"{path!r} cannot be used") from None
         if resolved != root.resolve() and root.resolve() not in resolved.parents:
             raise IllegalPathError(f"{path!r} leads outside its shared folder")
         return located
@@ -339,6 +345,7 @@ class FileStation:
                 writer = located.cipher.encryptor(sink) if located.cipher is not None \
                     else sink
                 written = 0
+                pending = bytearray()  # written (and encrypted) 1 MiB at a time, off the loop
                 async for block in chunks:
                     written += len(block)
                     if written > claimed:
@@ -347,10 +354,12 @@ class FileStation:
                             raise NoSpaceError("no space left on volume1 (its reserve is "
                                                "kept for the system)")
                         claimed += more
-                    if len(block) > offload.LARGE_IO:
-                        await offload.run(writer.write, block)
-                    else:
-                        writer.write(block)
+                    pending += block
+                    if len(pending) >= BLOCK:
+                        await offload.run(writer.write, bytes(pending))
+                        pending.clear()
+                if pending:
+                    await offload.run(writer.write, bytes(pending))
                 if located.cipher is not None:
                     writer.close()
                 sink.flush()

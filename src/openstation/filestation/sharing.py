@@ -16,7 +16,7 @@ from typing import Any
 
 from openstation.accounts import passwords
 from openstation.accounts.failures import FailureCounter
-from openstation.config.sections import SharingLink
+from openstation.config.sections import SharingLink, User
 from openstation.config.store import ConfigStore
 from openstation.errors import ApiError, OpenStationError, ValidationError
 from openstation.filestation import codes
@@ -43,7 +43,11 @@ def parse_date(raw: str | None, *, end_of_day: bool) -> float | None:
             continue
         if form == "%Y-%m-%d" and end_of_day:
             when += dt.timedelta(days=1, seconds=-1)
-        return when.timestamp()
+        try:
+            return when.timestamp()
+        except (OverflowError, OSError, ValueError):
+            break
+
     raise ValidationError({"date": f"{text!r} is not a date (YYYY-MM-DD)"})
 
 
@@ -69,6 +73,9 @@ class SharingService:
         self.clock = clock
 
     def status(self, link: SharingLink) -> str:
+        owner = self.store.record(User, link.owner)
+        if owner is None or owner.disabled:
+            return BROKEN  # a link lives only as long as its owner's account
         now = self.clock()
         if link.date_expired and now > link.date_expired:
             return EXPIRED
@@ -76,7 +83,7 @@ class SharingService:
             return NOT_YET
         try:
             self.files.stat(link.owner, link.path)
-        except OpenStationError:
+        except (OpenStationError, OSError):
             return BROKEN
         return VALID
 
@@ -84,7 +91,7 @@ class SharingService:
         name = link.path.rsplit("/", 1)[-1]
         try:
             is_folder = self.files.stat(link.owner, link.path).is_dir
-        except OpenStationError:
+        except (OpenStationError, OSError):
             is_folder = False
         return {"id": link.id, "url": f"{base_url}/sharing/{link.id}",
                 "link_owner": link.owner, "path": link.path, "name": name,
@@ -106,7 +113,7 @@ class SharingService:
 
     async def create(self, user: str, path: str, *, password: str = "",
                      date_expired: float = 0.0, date_available: float = 0.0) -> SharingLink:
-        self.files.stat(user, path)  # the owner must be able to read it now
+        path = self.files.stat(user, path).path  # the owner must be able to read it now
         if sum(link.owner == user for link in self.store.records(SharingLink)) >= PER_USER:
             raise ApiError(codes.TOO_MANY_LINKS)
         _check_password(password)
@@ -170,7 +177,7 @@ class SharingService:
             return None
         try:
             return Opened(link, self.files.stat(link.owner, link.path))
-        except OpenStationError:
+        except (OpenStationError, OSError):
             return None
 
     async def password_ok(self, link: SharingLink, password: str) -> bool:

@@ -13,6 +13,7 @@ from openstation.filestation.service import FileStation, Item
 
 SIZES = {"small": 120, "medium": 320, "large": 640, "xl": 1280, "original": 0}
 MAX_PIXELS = 64_000_000
+FORMATS = ["JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP"]  # never EPS (Ghostscript) or others
 ROTATIONS = {0: 0, 1: 270, 2: 180, 3: 90, 4: 0}  # DSM's rotate → Pillow's (anticlockwise)
 
 
@@ -28,7 +29,9 @@ def thumbnail(files: FileStation, item: Item, size: str, rotate: int = 0
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     edge = SIZES[size]
     try:
-        with files.open_plain(item.at) as handle, Image.open(handle) as image:
+        with files.open_plain(item.at) as handle, Image.open(handle, formats=FORMATS) as image:
+            if image.width * image.height > MAX_PIXELS:  # refused before it is decoded
+                raise NotAnImage(f"{image.width}x{image.height} is too large to show")
             if edge:
                 image.draft("RGB", (edge, edge))  # JPEG: decode at a fraction of the size
                 image.thumbnail((edge, edge))

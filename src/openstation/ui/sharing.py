@@ -70,7 +70,7 @@ class SharingPages:
             raise web.HTTPNotFound()
         try:
             return self.station.files.stat(opened.link.owner, f"{opened.link.path}/{inner}")
-        except OpenStationError:
+        except (OpenStationError, OSError):
             raise web.HTTPNotFound(text="No such file in this shared folder.") from None
 
     # --- pages -------------------------------------------------------------------------

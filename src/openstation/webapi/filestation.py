@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import math
 import mimetypes
 import os
 import shutil
@@ -28,6 +29,7 @@ from openstation.config.sections import General, Share
 from openstation.errors import (
     AlreadyExistsError,
     ApiError,
+    BusyError,
     IntegrityError,
     OpenStationError,
 )
@@ -45,6 +47,10 @@ from openstation.webapi.registry import Api, Registry
 
 FIELD_LIMIT = 4096  # bytes of an upload's non-file form field
 UPLOAD_API = "SYNO.FileStation.Upload"
+PATH_PARAMS = frozenset({"path", "folder_path", "dest_folder_path", "file_path",
+                         "dest_file_path"})
+THUMBNAILS = offload.Gate(concurrency=2, waiting=32)  # decoding images takes memory
+MAX_FIELDS = 32  # form fields an upload may carry beside its file
 DRAIN_LIMIT = 64 << 20  # bytes of a refused upload still read, so its answer arrives
 DRAIN_SECONDS = 5.0
 SANDBOX = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
@@ -92,7 +98,10 @@ def values(call: ApiCall, name: str, *, required: bool = True) -> list[str]:
             return list(raw)
         if raw is not None or stripped.startswith("["):
             raise ApiError(envelope.INVALID_PARAMETER, errors={name: "a path or a list"})
-    return _split_commas(text)
+    parts = _split_commas(text)
+    if name in PATH_PARAMS and len(parts) > 1 and not all(p.startswith("/") for p in parts):
+        return [text]  # "/photos,2024" is one path with a comma, never "/photos" and more
+    return parts
 
 
 def _split_commas(text: str) -> list[str]:
@@ -138,7 +147,10 @@ def number(call: ApiCall, name: str) -> int | None:
     if raw is None or raw.strip('"') == "":
         return None
     try:
-        return int(float(raw.strip().strip('"')))
+        value = float(raw.strip().strip('"'))
+        if not math.isfinite(value) or abs(value) > 2**62:
+            raise ValueError
+        return int(value)
     except ValueError:
         raise ApiError(envelope.INVALID_PARAMETER, errors={name: "a number"}) from None
 
@@ -180,14 +192,17 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not header or not header.startswith("bytes=") or "," in header:
         return None
     first, _, last = header[6:].partition("-")
-    try:
-        if first == "":
-            length = int(last)
-            return max(0, size - length), size
-        start = int(first)
-        end = int(last) + 1 if last else size
-    except ValueError:
-        return None
+    if not (first.isdigit() or first == "") or not (last.isdigit() or last == "") \
+            or first == last == "":
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise web.HTTPRequestRangeNotSatisfiable(
+                headers={"Content-Range": f"bytes */{size}"})
+        return max(0, size - length), size
+    start = int(first)
+    end = int(last) + 1 if last else size
     if start >= size or end <= start:
         raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
     return start, min(end, size)
@@ -292,11 +307,16 @@ def register(registry: Registry, station: Station) -> None:
         for folder, name in zip(folders, names, strict=True):
             try:
                 made.append(files.mkdir(user(call), folder, name, bool(parents)))
-            except AlreadyExistsError:
-                if not parents:
-                    errors.add(f"{folder.rstrip('/')}/{name}", codes.FILE_EXISTS)
-                    continue
-                made.append(files.stat(user(call), f"{folder.rstrip('/')}/{name}"))
+            except AlreadyExistsError as exc:
+                path = f"{folder.rstrip('/')}/{name}"
+                try:
+                    existing = files.stat(user(call), path) if parents else None
+                except FILE_ERRORS:
+                    existing = None
+                if existing is None or not existing.is_dir:
+                    errors.add(path, exc if parents else codes.FILE_EXISTS)
+                else:
+                    made.append(existing)
             except FILE_ERRORS as exc:
                 errors.add(f"{folder.rstrip('/')}/{name}", exc)
         errors.raise_any()
@@ -327,6 +347,9 @@ def register(registry: Registry, station: Station) -> None:
             if not isinstance(part, BodyPartReader):
                 continue
             if not part.filename:  # a form field; the file is the part with a file name
+                if len(fields) >= MAX_FIELDS + len(call.params):
+                    raise ApiError(envelope.INVALID_PARAMETER, errors={"reason":
+                                                                       "too many fields"})
                 fields[part.name or ""] = await _small_field(part)
                 continue
             if "path" not in fields:
@@ -428,7 +451,9 @@ def register(registry: Registry, station: Station) -> None:
             item = files.stat(user(call), one(call, "path"))
             if item.is_dir:
                 raise web.HTTPNotFound(text="a folder has no thumbnail")
-            image, kind = await offload.run(thumbnail, files, item, size, rotate)
+            image, kind = await THUMBNAILS.run(thumbnail, files, item, size, rotate)
+        except BusyError:
+            raise web.HTTPServiceUnavailable(text="busy making thumbnails") from None
         except THUMB_FAILURES:
             raise web.HTTPNotFound(text="no thumbnail") from None  # DSM: plain HTTP codes
         return web.Response(body=image, content_type=kind,
@@ -532,6 +557,8 @@ def _times(fields: dict[str, str]) -> FileTimes | None:
         if raw:
             try:
                 found[name] = float(raw) / 1000
+                if not math.isfinite(found[name]) or not 0 <= found[name] < 2**33:
+                    raise ValueError
             except ValueError:
                 raise ApiError(envelope.INVALID_PARAMETER, errors={name: "milliseconds"}
                                ) from None

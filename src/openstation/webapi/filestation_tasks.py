@@ -14,7 +14,7 @@ from typing import Any
 
 from openstation import offload
 from openstation.config.sections import Group, User
-from openstation.errors import ApiError
+from openstation.errors import ApiError, BusyError
 from openstation.filestation import archives, codes, jobs
 from openstation.filestation.archives import LEVELS, ExtractOptions
 from openstation.filestation.codes import FILE_ERRORS, PathErrors
@@ -30,6 +30,7 @@ from openstation.webapi.filestation import (
     additional,
     choice,
     descending,
+    file_errors,
     flag,
     number,
     one,
@@ -96,8 +97,11 @@ def register(registry: Registry, station: Station) -> None:
 
     def started(call: ApiCall, work: Callable[[Task], dict[str, Any]],
                 **params: Any) -> dict[str, Any]:
-        task = board.start(user(call), call.api.name, call.version, call.method, params,
-                           work, files.storage)
+        try:
+            task = board.start(user(call), call.api.name, call.version, call.method, params,
+                               work, files.storage)
+        except BusyError as exc:
+            raise ApiError(codes.BUSY, errors={"reason": str(exc)}) from None
         return {"taskid": task.id}
 
     def status_of(call: ApiCall) -> Task:
@@ -147,7 +151,7 @@ def register(registry: Registry, station: Station) -> None:
 
     async def copy_status(call: ApiCall) -> dict[str, Any]:
         task = status_of(call)
-        return reported(task, dest_folder_path=task.params["dest_folder_path"])
+        return reported(task, dest_folder_path=task.params.get("dest_folder_path", ""))
 
     # --- delete -------------------------------------------------------------------------------
 
@@ -245,6 +249,7 @@ def register(registry: Registry, station: Station) -> None:
         return reported(task, **{k: task.status.get(k, 0)
                                  for k in ("num_dir", "num_file", "total_size")})
 
+    @file_errors()
     async def md5_start(call: ApiCall) -> dict[str, Any]:
         item = files.stat(user(call), one(call, "file_path"))
         if item.is_dir:
@@ -256,6 +261,7 @@ def register(registry: Registry, station: Station) -> None:
 
     # --- compress and extract -----------------------------------------------------------------
 
+    @file_errors()
     async def compress_start(call: ApiCall) -> dict[str, Any]:
         errors = PathErrors(codes.COMPRESS_FAILED)
         items = items_of(call, "path", errors)
@@ -281,7 +287,7 @@ def register(registry: Registry, station: Station) -> None:
 
     async def compress_status(call: ApiCall) -> dict[str, Any]:
         task = status_of(call)
-        return reported(task, dest_file_path=task.params["dest_file_path"])
+        return reported(task, dest_file_path=task.params.get("dest_file_path", ""))
 
     def archive_item(call: ApiCall) -> Item:
         item = files.stat(user(call), one(call, "file_path"))
@@ -289,6 +295,7 @@ def register(registry: Registry, station: Station) -> None:
             raise ApiError(codes.NOT_AN_ARCHIVE)
         return item
 
+    @file_errors()
     async def extract_start(call: ApiCall) -> dict[str, Any]:
         errors = PathErrors(codes.EXTRACT_FAILED)
         source = archive_item(call)
@@ -314,8 +321,9 @@ def register(registry: Registry, station: Station) -> None:
 
     async def extract_status(call: ApiCall) -> dict[str, Any]:
         task = status_of(call)
-        return reported(task, dest_folder_path=task.params["dest_folder_path"])
+        return reported(task, dest_folder_path=task.params.get("dest_folder_path", ""))
 
+    @file_errors()
     async def extract_list(call: ApiCall) -> dict[str, Any]:
         source = archive_item(call)
         offset, limit = paging(call)
@@ -346,24 +354,24 @@ def register(registry: Registry, station: Station) -> None:
         return {}
 
     def task_api(name: str, max_version: int, methods: dict[str, Any],
-                 changes: frozenset[str] = frozenset({"start"})) -> None:
+                 changes: frozenset[str] = frozenset({"start", "stop"})) -> None:
         registry.add(Api(f"SYNO.FileStation.{name}", "entry.cgi", 1, max_version, methods,
                          changes=changes))
 
     task_api("CopyMove", 3, {"start": copy_start, "status": copy_status, "stop": stop})
     task_api("Delete", 2, {"start": delete_start, "status": delete_status, "stop": stop,
-                           "delete": delete_now}, frozenset({"start", "delete"}))
+                           "delete": delete_now}, frozenset({"start", "stop", "delete"}))
     task_api("Search", 2, {"start": search_start, "list": search_list, "stop": stop,
-                           "clean": search_clean}, frozenset())
+                           "clean": search_clean}, frozenset({"start", "stop", "clean"}))
     task_api("DirSize", 2, {"start": dir_size_start, "status": dir_size_status,
-                            "stop": stop}, frozenset())
-    task_api("MD5", 2, {"start": md5_start, "status": md5_status, "stop": stop}, frozenset())
+                            "stop": stop})
+    task_api("MD5", 2, {"start": md5_start, "status": md5_status, "stop": stop})
     task_api("Compress", 3, {"start": compress_start, "status": compress_status,
                              "stop": stop})
     task_api("Extract", 2, {"start": extract_start, "status": extract_status, "stop": stop,
                             "list": extract_list})
     task_api("BackgroundTask", 3, {"list": task_list, "clear_finished": clear_finished},
-             frozenset())
+             frozenset({"clear_finished"}))
 
 
 def _ints(raw: str) -> list[int]:
@@ -371,7 +379,7 @@ def _ints(raw: str) -> list[int]:
     try:
         parsed = json.loads(text) if text.startswith("[") else text.split(",")
         return [int(v) for v in parsed]
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise ApiError(envelope.INVALID_PARAMETER, errors={"item_id": "numbers"}) from None
 
 

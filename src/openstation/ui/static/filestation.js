@@ -149,7 +149,10 @@
   // --- upload, by button and by drag-and-drop, each file with its own progress ----------
   function upload(files) {
     const folder = state.folder;
-    return Promise.all(Array.from(files).map((file) => new Promise((resolve) => {
+    return Promise.all(Array.from(files).map((file) => send(file, folder, false))).then(refresh);
+  }
+  function send(file, folder, overwrite) {
+    return new Promise((resolve) => {
       const item = document.createElement("li");
       const bar = document.createElement("progress");
       bar.max = 100; bar.value = 0;
@@ -159,7 +162,7 @@
       $("uploads").append(item);
       const form = new FormData();
       form.append("path", folder);
-      form.append("overwrite", "true");
+      if (overwrite) form.append("overwrite", "true");
       form.append("file", file, file.name);
       const request = new XMLHttpRequest();
       request.open("POST", "/webapi/entry.cgi?api=SYNO.FileStation.Upload&version=2&method=upload");
@@ -169,13 +172,19 @@
         let answer = {};
         try { answer = JSON.parse(request.responseText); } catch (err) { answer = { success: false, error: { code: 0 } }; }
         bar.value = 100;
+        if (!answer.success && answer.error.code === 1805 &&
+            window.confirm(file.name + " already exists here. Replace it?")) {
+          item.remove();
+          send(file, folder, true).then(resolve);
+          return;
+        }
         label.textContent = " " + file.name + (answer.success ? " — uploaded" : " — " + describe(answer.error));
         item.dataset.done = answer.success ? "ok" : "failed";
         resolve();
       });
       request.addEventListener("error", () => { label.textContent = " " + file.name + " — failed"; item.dataset.done = "failed"; resolve(); });
       request.send(form);
-    }))).then(refresh);
+    });
   }
   $("upload").addEventListener("click", () => $("upload-input").click());
   $("upload-input").addEventListener("change", (event) => { upload(event.target.files); event.target.value = ""; });
@@ -311,7 +320,7 @@
       const folder = "/" + state.folder.split("/")[1];
       const { taskid } = await api("Search", "start", 2, { folder_path: folder, pattern });
       for (;;) {
-        const found = await api("Search", "list", 2, { taskid, limit: "0" });
+        const found = await api("Search", "list", 2, { taskid, limit: "1" });
         if (found.finished) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }

@@ -45,7 +45,8 @@ PATHS = ["/pub", "/pub/a.txt", "/pub/dir", "/pub/a.zip", "/pub/../../etc", "/etc
          "/pub/" + "n" * 300, "/pub/dir/../../system"]
 values = st.sampled_from(PATHS) | st.text(max_size=30) | st.sampled_from(
     ["-1", "0", "99999999999999999999", "true", "false", "[1,", "{}", "null", "small",
-     "2030-01-01", '"0"', "zip", "7z", "FileStation_0"])
+     "2030-01-01", "9999-12-31", "0001-01-01", '"0"', "zip", "7z", "FileStation_0",
+     "nan", "inf", "1e30", "bytes=--5"])
 BINARY = {"Download", "Thumb"}
 
 

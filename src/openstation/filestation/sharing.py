@@ -41,13 +41,12 @@ def parse_date(raw: str | None, *, end_of_day: bool) -> float | None:
             when = dt.datetime.strptime(text, form)
         except ValueError:
             continue
-        if form == "%Y-%m-%d" and end_of_day:
-            when += dt.timedelta(days=1, seconds=-1)
         try:
+            if form == "%Y-%m-%d" and end_of_day:
+                when += dt.timedelta(days=1, seconds=-1)
             return when.timestamp()
         except (OverflowError, OSError, ValueError):
-            break
-
+            break  # a date no clock can hold (9999-12-31, 0001-01-01)
     raise ValidationError({"date": f"{text!r} is not a date (YYYY-MM-DD)"})
 
 

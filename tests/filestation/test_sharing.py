@@ -67,6 +67,9 @@ async def test_password_dates_and_a_folder(alice: Files, tree: Tree, clock: Fake
                 assert r.status == 404, outside  # nothing outside the shared folder
         async with visitor.get(f"{alice.base}{link}/download") as r:
             assert r.headers["Content-Type"] == "application/zip" and len(await r.read()) > 100
+        await alice.ok("Sharing", "edit", 3, id=made["id"], password="newpass9")
+        async with visitor.get(f"{alice.base}{link}/download") as r:
+            assert r.status == 403  # a new password locks the link again
 
     soon = time.strftime("%Y-%m-%d", time.localtime(clock.now + 86400 * 3))
     await alice.ok("Sharing", "edit", 3, id=made["id"], date_expired=f'"{soon}"',

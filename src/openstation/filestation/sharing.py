@@ -36,17 +36,15 @@ def parse_date(raw: str | None, *, end_of_day: bool) -> float | None:
     text = raw.strip().strip('"')
     if text in ("", "0"):
         return 0.0
-    for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            when = dt.datetime.strptime(text, form)
-        except ValueError:
-            continue
-        try:
-            if form == "%Y-%m-%d" and end_of_day:
-                when += dt.timedelta(days=1, seconds=-1)
-            return when.timestamp()
-        except (OverflowError, OSError, ValueError):
-            break  # a date no clock can hold (9999-12-31, 0001-01-01)
+    # fromisoformat, not strptime: strptime's first call builds its locale tables (~50 ms
+    # of the event loop).
+    try:
+        when = dt.datetime.fromisoformat(text)
+        if len(text) == 10 and end_of_day:  # a bare date: the whole day
+            when += dt.timedelta(days=1, seconds=-1)
+        return when.timestamp()
+    except (ValueError, OverflowError, OSError):
+        pass  # not a date, or one no clock can hold (0001-01-01)
     raise ValidationError({"date": f"{text!r} is not a date (YYYY-MM-DD)"})
 
 

@@ -5,7 +5,7 @@ its expiry, or its owner losing access ends it at once.
 
 Wrong ids and wrong passwords are counted per source (20 a minute), so links and their
 passwords cannot be guessed at speed. An unlocked link is remembered by a random cookie
-for that link's path only, for an hour.
+for that link's path only, for an hour, or until the link's password changes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class SharingPages:
     def __init__(self, kit: PageKit, station: Station) -> None:
         self.kit = kit
         self.station = station
-        self._unlocked: dict[str, tuple[str, float]] = {}  # cookie → (link id, until)
+        # cookie → (link id, its password hash then, until): a new password locks it again
+        self._unlocked: dict[str, tuple[str, str, float]] = {}
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/sharing/{id}", self.show)
@@ -59,7 +60,8 @@ class SharingPages:
             return True
         token = request.cookies.get(self._cookie(opened.link.id), "")
         held = self._unlocked.get(token)
-        return held is not None and held[0] == opened.link.id and held[1] > time.monotonic()
+        return held is not None and held[:2] == (opened.link.id, opened.link.password_hash) \
+            and held[2] > time.monotonic()
 
     def _target(self, request: web.Request, opened: Opened) -> Item:
         """The entry asked for: the link's own target, or one inside a shared folder."""
@@ -102,7 +104,8 @@ class SharingPages:
                                    messages=[("error", "Wrong password.")])
         self._forget_old()
         token = secrets.token_urlsafe(24)
-        self._unlocked[token] = (opened.link.id, time.monotonic() + UNLOCKED_FOR)
+        self._unlocked[token] = (opened.link.id, opened.link.password_hash,
+                                 time.monotonic() + UNLOCKED_FOR)
         response = web.HTTPSeeOther(f"/sharing/{opened.link.id}")
         response.set_cookie(self._cookie(opened.link.id), token, httponly=True,
                             samesite="Strict", path=f"/sharing/{opened.link.id}",
@@ -127,7 +130,7 @@ class SharingPages:
 
     def _forget_old(self) -> None:
         now = time.monotonic()
-        for token in [t for t, (_, until) in self._unlocked.items() if until < now]:
+        for token in [t for t, (_, _, until) in self._unlocked.items() if until < now]:
             del self._unlocked[token]
         while len(self._unlocked) >= MAX_UNLOCKED:
             self._unlocked.pop(next(iter(self._unlocked)))

@@ -143,13 +143,15 @@ class FileStation:
 
     # --- locating ------------------------------------------------------------------------
 
-    def locate(self, user: str, path: str, *, write: bool = False) -> Located:
-        """The real place behind a share path, refusing anything unsafe or not permitted."""
+    def locate(self, user: str, path: str, *, write: bool = False,
+               principals: tuple[int, list[int]] | None = None) -> Located:
+        """The real place behind a share path, refusing anything unsafe or not permitted
+        (`principals`: the user's ids, when a caller locates many paths)."""
         share_name, parts = split(path)
         share = self.storage.store.record(Share, share_name)
         if share is None:
             raise NotFoundError(f"no shared folder {share_name!r}")
-        right = self.storage.right(user, share)
+        right = self.storage.right(user, share, principals)
         if right == NO_ACCESS:
             raise PermissionDeniedError(f"no access to {share_name!r}")
         if write and right != READ_WRITE:
@@ -171,8 +173,9 @@ class FileStation:
             raise IllegalPathError(f"{path!r} leads outside its shared folder")
         return located
 
-    def stat(self, user: str, path: str) -> Item:
-        return self.locate(user, path).item()
+    def stat(self, user: str, path: str,
+             principals: tuple[int, list[int]] | None = None) -> Item:
+        return self.locate(user, path, principals=principals).item()
 
     # --- reading -------------------------------------------------------------------------
 

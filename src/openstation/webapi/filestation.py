@@ -128,17 +128,26 @@ def one(call: ApiCall, name: str) -> str:
     return found[0]
 
 
-def flag(call: ApiCall, name: str, default: bool | None = None) -> bool | None:
-    """A true/false parameter, also JSON-quoted or "overwrite"/"skip" (DSM 7's words)."""
-    raw = call.params.get(name)
-    if raw is None or raw.strip('"') == "":
-        return default
-    lowered = raw.strip().strip('"').lower()
+def boolean(raw: str | None) -> bool | None:
+    """A true/false value as clients send it, also JSON-quoted or "overwrite"/"skip" (DSM
+    7's words); None: absent, empty or neither."""
+    lowered = (raw or "").strip().strip('"').lower()
     if lowered in ("true", "1", "yes", "overwrite"):
         return True
     if lowered in ("false", "0", "no", "skip"):
         return False
-    raise ApiError(envelope.INVALID_PARAMETER, errors={name: "true or false"})
+    return None
+
+
+def flag(call: ApiCall, name: str, default: bool | None = None) -> bool | None:
+    """A true/false parameter (`default` when absent or empty; anything else → 120)."""
+    raw = call.params.get(name)
+    if raw is None or raw.strip().strip('"') == "":
+        return default
+    value = boolean(raw)
+    if value is None:
+        raise ApiError(envelope.INVALID_PARAMETER, errors={name: "true or false"})
+    return value
 
 
 def number(call: ApiCall, name: str) -> int | None:
@@ -242,10 +251,11 @@ def register(registry: Registry, station: Station) -> None:
         fields = additional(call, SHARE_FIELDS)
         only_writable = flag(call, "onlywritable", False)
         name = call.session.user
+        principals = storage.principals(name)  # once, not once per share
         items = []
         for share in storage.store.records(Share):
             try:
-                item = files.stat(name, f"/{share.name}")
+                item = files.stat(name, f"/{share.name}", principals)
             except OpenStationError:
                 continue  # no access, or an encrypted share that is not mounted
             if only_writable and not item.at.writable:
@@ -367,12 +377,12 @@ def register(registry: Registry, station: Station) -> None:
             name = part.filename
             if "aiohttp" in call.request.headers.get("User-Agent", ""):
                 name = unquote(name)
-            overwrite = _tristate(fields.get("overwrite"))
+            overwrite = boolean(fields.get("overwrite"))
             folder = fields["path"].strip().strip('"')
             try:
                 entry = await _drained_on_error(call.request, files.upload(
                     user(call), folder, name, chunks(), overwrite=overwrite is True,
-                    create_parents=_tristate(fields.get("create_parents")) is True,
+                    create_parents=boolean(fields.get("create_parents")) is True,
                     expected=call.request.content_length, times=_times(fields)))
             except AlreadyExistsError:
                 if overwrite is False:  # "skip": the file stays as it was
@@ -536,17 +546,6 @@ async def _drain(request: web.Request) -> None:
     left = DRAIN_LIMIT
     while left > 0 and (block := await request.content.read(min(left, 1 << 16))):
         left -= len(block)
-
-
-def _tristate(raw: str | None) -> bool | None:
-    if raw is None:
-        return None
-    lowered = raw.strip().strip('"').lower()
-    if lowered in ("true", "1", "yes", "overwrite"):
-        return True
-    if lowered in ("false", "0", "no", "skip"):
-        return False
-    return None
 
 
 def _times(fields: dict[str, str]) -> FileTimes | None:

@@ -159,12 +159,12 @@ def register(registry: Registry, station: Station) -> None:
         errors = PathErrors(codes.DELETE_FAILED)
         recursive = bool(flag(call, "recursive", True))
         items = []
-        for located in locate_all(call, "path", errors, write=True):
-            try:
-                items.append(files.removable(user(call), located.path))
-            except FILE_ERRORS as exc:
-                errors.add(located.path, exc)
         paths = values(call, "path")
+        for path in paths:
+            try:
+                items.append(files.removable(user(call), path))
+            except FILE_ERRORS as exc:
+                errors.add(path, exc)
 
         def work(task: Task) -> dict[str, Any]:
             return jobs.delete(files, task, items, recursive, errors)

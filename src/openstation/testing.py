@@ -41,6 +41,19 @@ def wait_for(check: Callable[[], bool], timeout: float = 30) -> None:
     raise AssertionError("timed out")
 
 
+def wait_for_status(data: Path, label: str, timeout: float = 30) -> None:
+    """Wait until the device on `data` reports the status `label`. A reset restarts the
+    device, so "no device is running" in between is waited through, not a failure."""
+    def reached() -> bool:
+        answer = openstation("status", "--data-dir", str(data), "--json")
+        if answer.returncode != 0:
+            return False
+        facts = json.loads(answer.stdout)
+        return bool(facts.get("running") and facts.get("status") == label)
+
+    wait_for(reached, timeout)
+
+
 def get_json(url: str, timeout: float = 5) -> Any:
     context = ssl.create_default_context()
     context.check_hostname = False

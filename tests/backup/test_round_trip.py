@@ -10,7 +10,6 @@ import json
 import random
 import shutil
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from openstation.config.sections import KeyEntry, PPPoE
 from openstation.panel import control
 from openstation.security.machine_key import MachineKey
-from openstation.testing import STRONG, DeviceProcess, openstation
+from openstation.testing import STRONG, DeviceProcess, openstation, wait_for_status
 from tests.e2e.configured import BOB, Observed, configure_everything, open_store, volume_digest
 
 Factory = Callable[..., DeviceProcess]
@@ -29,18 +28,6 @@ Factory = Callable[..., DeviceProcess]
 def panel(data: Path, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     return asyncio.run(control.call(data / "system" / "panel.sock",
                                     "POST" if payload is not None else "GET", path, payload))
-
-
-def wait_for_status(data: Path, label: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if panel(data, "/status")["status"] == label:
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"never became {label}")
 
 
 def everything(data: Path) -> str:

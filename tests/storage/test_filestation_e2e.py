@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, openstation, wait_for
+from openstation.testing import STRONG, DeviceProcess, openstation, wait_for, wait_for_status
 
 Factory = Callable[..., DeviceProcess]
 MB = 1 << 20
@@ -240,12 +240,7 @@ async def test_key_manager_automount_and_the_reset_modes(device: DeviceProcess) 
                                  password="vault pass 1"))["success"]
         assert (await alice.download("/vault/a.txt"))[1] == b"alpha"
     await asyncio.to_thread(panel_reset, data, 2)
-    def configuration_lost() -> bool:
-        status = json.loads(openstation("status", "--data-dir", str(data), "--json",
-                                        check=True).stdout)
-        return bool(status["status"] == "Configuration lost")
-
-    await asyncio.to_thread(wait_for, configuration_lost, 10)
+    await asyncio.to_thread(wait_for_status, data, "Configuration lost", 10)
     device.refresh()
     installed = await asyncio.to_thread(device.install, "nas2", "dora", "D0ra!pass")
     assert installed.returncode == 0

@@ -16,7 +16,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from openstation.panel import control
-from openstation.testing import STRONG, DeviceProcess, openstation, wait_for
+from openstation.testing import STRONG, DeviceProcess, openstation, wait_for, wait_for_status
 from tests.ui.conftest import shot
 
 Factory = Callable[..., DeviceProcess]
@@ -152,7 +152,7 @@ def test_seed_mode_2_steps_4_to_6(device_factory: Factory, page: Any, tmp_path: 
     keep = data / "volume1" / "family.txt"
     keep.write_text("precious")
     reset(data, 2)
-    wait_for(lambda: status_of(data)["status"] == "Configuration lost")
+    wait_for_status(data, "Configuration lost")
     assert status_of(data)["status_led"] == {"color": "orange", "mode": "blinking"}
     device.refresh()
     page.goto(device.url + "/")

@@ -56,7 +56,8 @@ def boot_once(data_dir: Path, mdns: bool = False) -> tuple[float, float]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "openstation", "run", "--data-dir", str(data_dir),
          "--http-port", "0", "--https-port", "0", "--findhost-port", "0", "--ssdp-port", "0",
-         "--cluster-port", "0", *([] if mdns else ["--no-mdns"])],
+         "--cluster-port", "0", "--smb-port", "0", "--sftp-port", "0",
+         *([] if mdns else ["--no-mdns"])],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:

@@ -19,7 +19,7 @@ from reset import install, populate  # bench/reset.py
 
 async def measure(root: Path, runs: int) -> None:
     device = Device(RunOptions(data_dir=root, http_port=0, https_port=0, findhost_port=0,
-                               ssdp_port=0, mdns=False))
+                               ssdp_port=0, mdns=False, file_services=False))
     await device.start()
     try:
         await install(device, "bench")

@@ -110,7 +110,7 @@ async def install(device: Device, name: str) -> float:
 
 async def measure(root: Path, megabytes: int, runs: int) -> dict[str, float]:
     device = Device(RunOptions(data_dir=root, http_port=0, https_port=0, findhost_port=0,
-                               ssdp_port=0, mdns=False))
+                               ssdp_port=0, mdns=False, file_services=False))
     await device.start()
     await install(device, "bench")
     fill_volume(device.data_dir.volume, megabytes)

@@ -37,6 +37,8 @@ from openstation.device_facts import describe
 from openstation.discovery.announcer import Discovery
 from openstation.events import EventBus
 from openstation.files import write_atomic
+from openstation.fileserv.servers import FileServers, Wiring
+from openstation.fileserv.service import FileServicesService
 from openstation.hardware import Hardware, load_or_create
 from openstation.lifecycle.install import Installer
 from openstation.lifecycle.reset_engine import ResetEngine, open_system
@@ -78,6 +80,9 @@ class RunOptions:
     ssdp_port: int = 1900
     mdns: bool = True
     cluster_port: int = 5100  # the High Availability link (mutual TLS); 0: any free port
+    file_services: bool = True  # False: no SMB or SFTP whatever the settings (tests)
+    smb_port: int | None = None  # None: the configured port; 0: any free port
+    sftp_port: int | None = None
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
@@ -150,7 +155,7 @@ class Device:
                                        machine_key=self.machine_key)
         self.accounts.ensure_system_accounts()
         self.accounts.seal_otp_secrets()  # stored in clear before they were sealed
-        self.installer = Installer(store, self.data_dir, self.state)
+        self.installer = Installer(store, self.data_dir, self.state, self.accounts)
         self.network = NetworkService(store, self.machine_key)
         self.security = SecurityService(store)
         self.gate = FirewallGate(self.security, lambda: self.ports, self.clock)
@@ -175,6 +180,11 @@ class Device:
         self.web.storage.renamed = self.ha.renamed
         self.vmm = VMMService(store, self.hardware, self.data_dir.volume,
                               lambda: self.state.status, self.clock)
+        self.file_servers = FileServers(Wiring(
+            store, self.web.storage, self.web.login, self.machine_key, self.data_dir.system,
+            self.options.hosts, self.gate.admits, self.ha.changed, self.ha.renamed,
+            self.clock, self._rewrite_runtime, self.options.smb_port,
+            self.options.sftp_port))
         self.listeners = Listeners(webapp.build(self), self.connections, self.options.hosts,
                                    self.ports, lambda: self.wanted_ports(store), self.spawn,
                                    self._listeners_moved)
@@ -189,6 +199,8 @@ class Device:
             await self.web.storage.automount()  # "Mount automatically on startup"
         await self.ha.start()
         await self.vmm.start()
+        if self.options.file_services:
+            await self.file_servers.start()
         await self.listeners.serve_https(await offload.run(
             self._certificate_ready, store.get(General).server_name))
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
@@ -236,6 +248,17 @@ class Device:
     def storage(self) -> StorageService:
         return self.web.storage
 
+    @property
+    def file_services(self) -> FileServicesService:
+        return self.file_servers.settings
+
+    def file_service_status(self) -> dict[str, Any]:
+        status = self.file_servers.status()
+        if not self.options.file_services:
+            for entry in status.values():
+                entry.update(state="stopped", why="the device runs with --no-file-services")
+        return status
+
     # --- what the parts ask of the device -------------------------------------------------
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -249,8 +272,10 @@ class Device:
         await self.bus.drain()
 
     def end_sessions(self) -> None:
-        """Every session ends and every encrypted share is unmounted (a reset)."""
+        """Every session ends, on the web and every file service, and every encrypted
+        share is unmounted (a reset)."""
         self.sessions.revoke_all()
+        self.spawn(self.file_servers.end_sessions())
         self.web.storage.unmount_all()
 
     async def leave_clusters(self, trigger: str) -> None:
@@ -266,6 +291,10 @@ class Device:
         if self.ha.serving:
             await self._serve_cluster(True)  # the cluster address moves with the listener
         self.discovery.announce()
+        await self._rewrite_runtime()
+
+    async def _rewrite_runtime(self) -> None:
+        """running.json follows where the device listens (once it is first written)."""
         if self._serving:
             await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
 
@@ -290,6 +319,8 @@ class Device:
         if self._control is not None:
             await self._control.stop()
             self._control = None
+        if hasattr(self, "file_servers"):
+            await self.file_servers.close()
         for cluster in (getattr(self, "ha", None), getattr(self, "vmm", None)):
             if cluster is not None:
                 await cluster.close()
@@ -337,6 +368,7 @@ class Device:
         serving = self.store is not None
         facts["ha"] = self.ha.status() if serving else None
         facts["vmm"] = self.vmm.status() if serving else None
+        facts["file_services"] = self.file_service_status() if serving else None
         facts["certificate_fingerprint"] = self.fingerprint
         return facts
 
@@ -344,5 +376,6 @@ class Device:
         """system/running.json: where this process listens (tests and tools read it)."""
         return json.dumps({"pid": os.getpid(), "hosts": self.options.hosts,
                            "ports": dict(self.ports), "urls": self.urls(),
+                           "file_services": self.file_servers.ports(),
                            "certificate_fingerprint": self.fingerprint,
                            "started": self.clock()}).encode()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from openstation.accounts.service import AccountService
 from openstation.cluster import passive
@@ -19,6 +20,7 @@ from openstation.config.sections import HACluster, Lifecycle
 from openstation.config.store import ConfigStore
 from openstation.datadir import LOCK_WAIT, DataDir
 from openstation.errors import UserInputError
+from openstation.fileserv.service import FileServicesService
 from openstation.hardware import load_or_create
 from openstation.lifecycle.restore_engine import ConfigBackups
 from openstation.lifecycle.state import DeviceState
@@ -39,22 +41,29 @@ class LocalDevice:
         self.data_dir = data_dir
         self.hardware = store.hardware
         key = MachineKey.load_or_create(data_dir.machine_key)
-        self.accounts = AccountService(store)
+        self.accounts = AccountService(store, machine_key=key)
         self.network = NetworkService(store, key)
         self.security = SecurityService(store)
         self.storage = StorageService(store, data_dir.volume, key)
+        self.file_services = FileServicesService(store)
         state = DeviceState(Status.from_persisted(store.get(Lifecycle).state))
         self.backups = ConfigBackups(store, self.hardware, data_dir, key, state, time.time,
-                                     lambda: None, _nothing_to_settle)
+                                     lambda: None, self.settle)
+
+    async def settle(self) -> None:
+        """No appliers run in a stopped device."""
+
+    def file_service_status(self) -> dict[str, Any]:
+        """The settings only: no service runs while the device is stopped."""
+        settings = self.file_services.settings()
+        return {name: {"enabled": getattr(settings, f"{name}_enabled"), "state": "stopped",
+                       "port": getattr(settings, f"{name}_port"),
+                       "why": "the device is not running"} for name in ("smb", "sftp")}
 
     async def change_ports(self, actor: str, http: int, https: int) -> dict[str, int]:
         """Stored only: the device listens on them when it next runs."""
         self.network.set_ports(actor, http, https)
         return {"http": http, "https": https}
-
-
-async def _nothing_to_settle() -> None:
-    """No appliers run in a stopped device."""
 
 
 @contextmanager

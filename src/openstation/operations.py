@@ -18,6 +18,7 @@ from openstation.accounts.service import AccountService, UserChanges
 from openstation.config.sections import Ports, Share, User
 from openstation.config.store import ConfigStore
 from openstation.errors import NotFoundError, UserInputError
+from openstation.fileserv.service import FileServicesService
 from openstation.lifecycle.reset import RESET_ACTION
 from openstation.lifecycle.restore_engine import ConfigBackups
 from openstation.network.service import NetworkService
@@ -52,6 +53,13 @@ class Node(Protocol):
     def backups(self) -> ConfigBackups: ...
 
     async def change_ports(self, actor: str, http: int, https: int) -> dict[str, int]: ...
+
+    @property
+    def file_services(self) -> FileServicesService: ...
+
+    def file_service_status(self) -> dict[str, Any]: ...
+
+    async def settle(self) -> None: ...
 
 
 Operation = Callable[[Node, dict[str, Any]], Awaitable[Any]]
@@ -216,6 +224,30 @@ async def share_unmount(node: Node, args: dict[str, Any]) -> list[dict[str, Any]
 async def share_export_key(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     body = await node.storage.export_key(str(args["name"]), str(args["passphrase"]))
     return {"file": base64.b64encode(body).decode()}
+
+
+# --- file services ---------------------------------------------------------------------------
+
+SERVICES = {"smb": ("smb_enabled", "smb_port"), "sftp": ("sftp_enabled", "sftp_port")}
+
+
+@operation("service.list")
+async def service_list(node: Node, _args: dict[str, Any]) -> dict[str, Any]:
+    return node.file_service_status()
+
+
+@operation("service.set")
+async def service_set(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("service", ""))
+    if name not in SERVICES:
+        raise UserInputError(f"no service {name!r}; services: {', '.join(SERVICES)}")
+    enabled, port = SERVICES[name]
+    changes: dict[str, Any] = {enabled: args.get("enabled"), port: args.get("port")}
+    if name == "smb":
+        changes["workgroup"] = args.get("workgroup")
+    node.file_services.set(ACTOR, **changes)
+    await node.settle()  # the service has started, moved or stopped when this answers
+    return node.file_service_status()
 
 
 # --- Log Center ------------------------------------------------------------------------------

@@ -68,12 +68,13 @@ class DeviceProcess:
 
     def __init__(self, data_dir: Path, *args: str, ephemeral_ports: bool = True,
                  env: dict[str, str] | None = None, prefix: list[str] | None = None,
-                 discovery: bool = False) -> None:
+                 discovery: bool = False, file_services: bool = False) -> None:
         self.data_dir = data_dir
         self.args = args
         self.prefix = prefix or []  # e.g. ["ip", "netns", "exec", NAME]
         self.ephemeral_ports = ephemeral_ports  # False: listen on the configured UI ports
         self.discovery = discovery  # True: findhost 9999, SSDP 1900 and mDNS, as configured
+        self.file_services = file_services  # False: no smbd, no SFTP (most tests)
         self.env = env or {}
         self.proc: subprocess.Popen[str] | None = None
         self.runtime: dict[str, Any] = {}
@@ -85,6 +86,10 @@ class DeviceProcess:
             "--findhost-port", "0", "--ssdp-port", "0", "--no-mdns"]
         if self.ephemeral_ports:
             discovery += ["--cluster-port", "0"]
+        if not self.file_services:
+            discovery += ["--no-file-services"]
+        elif self.ephemeral_ports:
+            discovery += ["--smb-port", "0", "--sftp-port", "0"]
         self.proc = subprocess.Popen(
             [*self.prefix, sys.executable, "-m", "openstation", "run", "--data-dir",
              str(self.data_dir), *ports, *discovery, *self.args],

@@ -31,6 +31,7 @@ from openstation.webapi import (
     auth,
     cluster_api,
     config_backup,
+    fileserv_api,
     filestation,
     filestation_links,
     filestation_tasks,
@@ -105,6 +106,8 @@ def apis(device: Device, station: Station) -> Registry:
     settings_api.register(registry, web_ctx, device.network, device.security,
                           device.change_ports, lambda: dict(device.ports))
     cluster_api.register(registry, device.ha, device.vmm, lambda: device.ports.get("http", 0))
+    fileserv_api.register(registry, device.file_servers.settings,
+                          device.file_service_status, device.settle)
     return registry
 
 
@@ -120,6 +123,8 @@ def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]
             bus.subscribe(device.listeners.follow, ("ports",), "listeners"),
             bus.subscribe(device.ha.committed, REPLICATED, "high-availability"),
         ]
+        if device.options.file_services:
+            unsubscribe += device.file_servers.subscribe(bus)
         yield
         for stop in unsubscribe:
             stop()

@@ -155,7 +155,8 @@ async def port_device(tmp_path: Path) -> AsyncIterator[tuple[Device, list[int]]]
     with store.transaction("test") as tx:
         tx.put(Ports(http, https))
     store.close()
-    device = Device(RunOptions(data_dir=data.root, findhost_port=0, ssdp_port=0, mdns=False))
+    device = Device(RunOptions(data_dir=data.root, findhost_port=0, ssdp_port=0, mdns=False,
+                               file_services=False))
     await device.start()
     async for _ in device.installer.install(InstallRequest("nas1", "alice", STRONG)):
         pass
@@ -290,7 +291,7 @@ async def test_auto_block_settings_and_lists(api: Api) -> None:
 
 async def test_settings_persist_across_a_restart(tmp_path: Path) -> None:
     options = RunOptions(data_dir=tmp_path / "data", http_port=0, https_port=0,
-                         findhost_port=0, ssdp_port=0, mdns=False)
+                         findhost_port=0, ssdp_port=0, mdns=False, file_services=False)
     device = Device(options)
     await device.start()
     async for _ in device.installer.install(InstallRequest("nas1", "alice", STRONG)):

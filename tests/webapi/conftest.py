@@ -51,6 +51,7 @@ class Api:
 async def installed_device(data: Path, clock: FakeClock, **options: Any
                            ) -> AsyncIterator[Device]:
     """An installed in-process device on loopback's free ports (alice is its admin)."""
+    options.setdefault("file_services", False)  # no smbd unless a test asks for it
     device = Device(RunOptions(data_dir=data, http_port=0, https_port=0, findhost_port=0,
                                ssdp_port=0, mdns=False, **options), clock=clock)
     await device.start()

@@ -118,7 +118,7 @@ class LoginService:
                                         request.password)
         now = self.clock()  # the check may have waited its turn in a login storm
         if not matches or user is None:
-            self._failed(request.ip, now)
+            self.failed(request.ip, now)
             raise LoginRefused(WRONG_CREDENTIALS, "wrong account or password")
         if user.disabled:
             raise LoginRefused(DISABLED_ACCOUNT, "this account is disabled")
@@ -133,6 +133,30 @@ class LoginService:
             user.name, request.ip, synotoken=request.want_synotoken, restricted=restricted,
             name=request.session_name, administrator=self.accounts.is_administrator(user.name))
         return LoginResult(session, device_token)
+
+    async def check_password(self, account: str, password: str, ip: str) -> User | None:
+        """A file service's sign-in (SFTP): the account if it may use it, else None. The
+        same source limits and Auto Block count as the web's; a blank password (the blank
+        admin of Mode 1), a disabled account or one that must first change its password or
+        enrol 2-step again is refused."""
+        now = self.clock()
+        try:
+            self._check_source(ip, now)
+        except LoginRefused:
+            return None
+        user = self.store.record(User, account)
+        matches = await verify_password(user.password_hash if user else None, password)
+        if not matches or user is None:
+            self.failed(ip, self.clock())
+            return None
+        if user.disabled or user.must_change_password or user.otp_reenrol:
+            return None
+        try:
+            self._check_expiry(user, now)
+        except LoginRefused:
+            return None
+        self.rate_limit.clear(ip)
+        return user
 
     def resume(self, sid: str, ip: str) -> Session:
         """The live session `sid` for a request from `ip` (Web API and pages alike).
@@ -166,7 +190,9 @@ class LoginService:
                 raise LoginRefused(BLOCKED_IP, f"too many {what} sign-ins from this address; "
                                    f"try again in {wait} s", retry_after=wait)
 
-    def _failed(self, ip: str, now: float) -> None:
+    def failed(self, ip: str, now: float) -> None:
+        """A failed sign-in from `ip` (here, or reported by a file service such as
+        smbd): the rate limit and Auto Block count it."""
         self.rate_limit.record(ip, now)
         settings = self.store.get(AutoBlock)
         if not settings.enabled or address_in(ip, settings.allow):
@@ -189,7 +215,7 @@ class LoginService:
         only from loopback or the device's own subnet."""
         assert user.blank_password_until is not None
         if now > user.blank_password_until:
-            self._failed(request.ip, now)
+            self.failed(request.ip, now)
             raise LoginRefused(
                 WRONG_CREDENTIALS,
                 "the blank admin password expired; press RESET again (Mode 1) to sign in "
@@ -224,7 +250,7 @@ class LoginService:
             raise LoginRefused(OTP_REQUIRED, "enter the 2-step verification code")
         step = self._otp_step(user, request.otp_code, now)
         if step is None:
-            self._failed(request.ip, now)
+            self.failed(request.ip, now)
             raise LoginRefused(OTP_FAILED, "wrong 2-step verification code")
         self._otp_steps[user.name] = step
         if not request.want_device_token:

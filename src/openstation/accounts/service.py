@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from openstation.accounts.passwords import hash_password, verify_password
 from openstation.accounts.policy import name_problem, unmet_rules
 from openstation.config.sections import (
+    FileServices,
     Group,
     LoginSettings,
     PasswordPolicy,
@@ -18,8 +19,9 @@ from openstation.config.sections import (
 )
 from openstation.config.store import ConfigStore, Transaction
 from openstation.errors import ConflictError, NotFoundError, ValidationError, WeakPasswordError
+from openstation.fileserv.ntlm import nt_hash
 from openstation.names import normal, skeleton
-from openstation.security.machine_key import OTP, SEALED_PREFIXES, MachineKey
+from openstation.security.machine_key import OTP, SEALED_PREFIXES, SMB, MachineKey
 
 S = TypeVar("S", bound=Section)
 
@@ -30,6 +32,20 @@ GUEST_UID = 1025
 ADMINISTRATORS = "administrators"
 USERS = "users"
 FIRST_USER_UID = 1026
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a password becomes when it is set: its argon2id hash for signing in, and the
+    sealed NT hash SMB needs ("" while SMB is off, or without a machine key)."""
+
+    password_hash: str
+    smb_hash: str = ""
+
+    def apply(self, user: User, now: float) -> None:
+        user.password_hash = self.password_hash
+        user.smb_hash = self.smb_hash
+        user.password_changed = now
 
 
 def system_accounts() -> tuple[list[User], list[Group]]:
@@ -113,9 +129,9 @@ class AccountService:
         """Create an enabled user in `users` (and `administrators` if asked)."""
         name = normal(name)
         self.check_new_user(name, password)
-        password_hash = await hash_password(password)
+        credentials = await self.credentials(password)
         with self.store.transaction(actor) as tx:
-            return self.add_user(tx, name, password_hash, administrator=administrator,
+            return self.add_user(tx, name, credentials, administrator=administrator,
                                  description=description, email=email)
 
     def check_new_user(self, name: str, password: str) -> None:
@@ -133,14 +149,23 @@ class AccountService:
                 problems
             )
 
-    def add_user(self, tx: Transaction, name: str, password_hash: str, *,
+    async def credentials(self, password: str) -> Credentials:
+        """The stored forms of a new password (argon2id off the loop; the NT hash is a
+        single MD4, made only while SMB is on, as DSM does)."""
+        password_hash = await hash_password(password)
+        smb_on = self.machine_key is not None and self.store.get(FileServices).smb_enabled
+        smb_hash = self.machine_key.seal(nt_hash(password), SMB) \
+            if smb_on and self.machine_key is not None else ""
+        return Credentials(password_hash, smb_hash)
+
+    def add_user(self, tx: Transaction, name: str, credentials: Credentials, *,
                  administrator: bool = False, description: str = "", email: str = "") -> User:
         """Store a checked new account whose password is hashed already (inside `tx`)."""
         if tx.record(User, name) is not None:  # made while the password was hashed
             raise ValidationError({"name": f"a user named {name!r} already exists"})
         uid = max(FIRST_USER_UID - 1, tx.highest(User, "uid") or 0) + 1
-        user = User(name=name, uid=uid, description=description, email=email,
-                    password_hash=password_hash, password_changed=self.store.clock())
+        user = User(name=name, uid=uid, description=description, email=email)
+        credentials.apply(user, self.store.clock())
         tx.put_record(user)
         self._join(tx, USERS, name)
         if administrator:
@@ -151,18 +176,17 @@ class AccountService:
                                    administrator: bool = False) -> User:
         """Give an existing (system) account a strong password and enable it."""
         self.check_new_password(name, password)
-        password_hash = await hash_password(password)
+        credentials = await self.credentials(password)
         with self.store.transaction(actor) as tx:
-            return self.enable(tx, name, password_hash, administrator=administrator)
+            return self.enable(tx, name, credentials, administrator=administrator)
 
-    def enable(self, tx: Transaction, name: str, password_hash: str, *,
+    def enable(self, tx: Transaction, name: str, credentials: Credentials, *,
                administrator: bool = False) -> User:
         """Enable an existing account with a hashed, checked password (inside `tx`)."""
         user = tx.record(User, name)
         if user is None:
             raise NotFoundError(f"no user named {name!r}")
-        user.password_hash = password_hash
-        user.password_changed = self.store.clock()
+        credentials.apply(user, self.store.clock())
         user.disabled = False
         user.must_change_password = False
         user.blank_password_until = None
@@ -200,7 +224,7 @@ class AccountService:
         if problems:
             raise (WeakPasswordError if list(problems) == ["password"] else ValidationError)(
                 problems)
-        password_hash = await hash_password(changes.password) if changes.password else None
+        credentials = await self.credentials(changes.password) if changes.password else None
         with self.store.transaction(actor) as tx:
             fresh = tx.record(User, name)
             if fresh is None:  # deleted while the password was hashed
@@ -211,9 +235,8 @@ class AccountService:
                 raise ValidationError({"expired": "the last enabled administrator cannot be "
                                                   "disabled"})
             user = fresh
-            if password_hash is not None:
-                user.password_hash = password_hash
-                user.password_changed = self.store.clock()
+            if credentials is not None:
+                credentials.apply(user, self.store.clock())
                 user.blank_password_until = None
                 user.must_change_password = False
             for field_name in ("description", "email", "disabled", "cannot_change_password",

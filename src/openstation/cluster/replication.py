@@ -31,6 +31,7 @@ from openstation.files import fsync_dir
 # with its machine key (PPPoE password, Key Manager entries) nor the cluster memberships.
 REPLICATED: frozenset[str] = frozenset({
     "ports", "firewall", "autoblock", "password_policy", "login", "config_backup",
+    "file_services",
     "users", "groups", "shares", "firewall_rules", "sharing_links", "favorites"})
 REPLICATED_COLLECTIONS = tuple(cls for cls in COLLECTIONS if cls.section in REPLICATED)
 

@@ -21,6 +21,7 @@ from openstation.config.codec import from_dict, to_dict
 from openstation.config.sections import (
     AutoBlock,
     ConfigBackupSettings,
+    FileServices,
     Firewall,
     FirewallRule,
     General,
@@ -42,6 +43,7 @@ from openstation.config.store import ConfigStore, Transaction, diff
 from openstation.errors import BackupError, StoreError, ValidationError
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
+from openstation.fileserv.service import problems_of
 from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems
 from openstation.security.firewall import rule_problems
@@ -54,7 +56,7 @@ from openstation.storage.volume import share_name_problem
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
-    ConfigBackupSettings)}
+    ConfigBackupSettings, FileServices)}
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
     User, Group, Share, KeyEntry, FirewallRule)}
 RESTORE_ACTION = "restore"
@@ -74,6 +76,7 @@ def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> d
                    for name, cls in COLLECTIONS.items()}
     collections["keys"] = [k for k in collections["keys"] if k["protection"] != "machine"]
     for user in collections["users"]:  # 2-step secrets: only inside a passphrase backup
+        user.pop("smb_hash", None)  # sealed by this machine's key: kept only where it is
         sealed = user.pop("otp_secret")
         user["otp_enrolled"] = bool(sealed)  # so a restore without it asks to enrol again
         if with_secrets and sealed:
@@ -153,6 +156,12 @@ def section_problems(sections: dict[str, Section]) -> dict[str, str]:
     general = sections.get("general")
     if isinstance(general, General) and (why := server_name_problem(general.server_name)):
         problems["general.server_name"] = why
+    services = sections.get("file_services")
+    if isinstance(services, FileServices):
+        ports = sections.get("ports")
+        for key, why in problems_of(services, ports if isinstance(ports, Ports)
+                                    else Ports()).items():
+            problems[f"file_services.{key}"] = why
     autoblock = sections.get("autoblock")
     if isinstance(autoblock, AutoBlock):
         for address in [*autoblock.allow, *(entry.address for entry in autoblock.block)]:
@@ -276,6 +285,10 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
             for record in records:
                 if isinstance(record, User) and record.name in decoded.otp_secrets:
                     record.otp_secret = machine_key.seal(decoded.otp_secrets[record.name], OTP)
+                existing = current.get(record.key)
+                if isinstance(record, User) and isinstance(existing, User) and \
+                        existing.password_hash == record.password_hash:
+                    record.smb_hash = existing.smb_hash  # the same password: SMB goes on
                 tx.put_record(record)
         prune_rights(tx)  # an account the backup lacks takes its rights with it
         tx.audit(RESTORE_ACTION, "system", restore_id,

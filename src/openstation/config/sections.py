@@ -295,6 +295,9 @@ class User(Record):
     device_tokens: list[str] = field(default_factory=list, metadata=SECRET)
     password_changed: float = 0.0
     system: bool = False
+    # The NT hash SMB signs in with, sealed with the machine key ("smb"); made when the
+    # password is set while SMB is on, "" otherwise (no SMB for this account until then).
+    smb_hash: str = field(default="", metadata=SECRET)
 
 
 @dataclass
@@ -397,9 +400,22 @@ class StorageSettings(Section):
     reserve_mb: Count = 0  # 0: max(1 GiB, 5 % of the volume)
 
 
+@dataclass
+class FileServices(Section):
+    """Control Panel > File Services: each protocol on or off, and its port. DSM's defaults:
+    SMB on (445), SFTP off (22)."""
+
+    section: ClassVar[str] = "file_services"
+    smb_enabled: bool = True
+    smb_port: Port = 445
+    workgroup: str = "WORKGROUP"
+    sftp_enabled: bool = False
+    sftp_port: Port = 22
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
-    LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings,
+    LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites)

@@ -13,7 +13,6 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from openstation.accounts.passwords import hash_password
 from openstation.accounts.policy import name_problem
 from openstation.accounts.service import ADMIN, AccountService
 from openstation.config.sections import General, Lifecycle
@@ -56,11 +55,12 @@ def server_name_problem(name: str) -> str | None:
 class Installer:
     """Runs an install on a device in Not installed or Configuration lost."""
 
-    def __init__(self, store: ConfigStore, data_dir: DataDir, state: DeviceState) -> None:
+    def __init__(self, store: ConfigStore, data_dir: DataDir, state: DeviceState,
+                 accounts: AccountService | None = None) -> None:
         self.store = store
         self.data_dir = data_dir
         self.state = state
-        self.accounts = AccountService(store)
+        self.accounts = accounts or AccountService(store)
         self.storage = StorageService(store, data_dir.volume)
 
     def validate(self, request: InstallRequest) -> None:
@@ -102,13 +102,13 @@ class Installer:
             yield Progress("Writing the system partition", 0.3)
             await asyncio.sleep(0)
             registered: list[str] = []
-            password_hash = await hash_password(request.password)  # before the transaction
+            credentials = await self.accounts.credentials(request.password)  # before the tx
             with self.store.transaction(actor, "install") as tx:
                 self.accounts.ensure_system_accounts(actor)
                 if request.admin_user == ADMIN:
-                    self.accounts.enable(tx, ADMIN, password_hash, administrator=True)
+                    self.accounts.enable(tx, ADMIN, credentials, administrator=True)
                 else:
-                    self.accounts.add_user(tx, request.admin_user, password_hash,
+                    self.accounts.add_user(tx, request.admin_user, credentials,
                                            administrator=True, description="Administrator")
                 general = tx.get(General)
                 general.server_name = request.server_name

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Protocol
 
-from openstation.config.sections import General, Network, Ports, PPPoE
+from openstation.config.sections import FileServices, General, Network, Ports, PPPoE
 from openstation.config.store import ConfigStore
 from openstation.errors import ValidationError
 from openstation.lifecycle.install import server_name_problem
@@ -114,6 +114,10 @@ class NetworkService:
 
     def set_ports(self, actor: str, http: int, https: int) -> None:
         problems = ports_problems(http, https)
+        services = self.store.get(FileServices)
+        for field, port in (("http", http), ("https", https)):
+            if port in (services.smb_port, services.sftp_port):
+                problems.setdefault(field, f"port {port} is a file service's")
         if problems:
             raise ValidationError(problems)
         with self.store.transaction(actor, "network") as tx:

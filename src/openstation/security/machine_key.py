@@ -20,7 +20,7 @@ from openstation.files import write_atomic
 PREFIX = "mk1:"  # before purposes
 SEALED = "mk2:"
 SEALED_PREFIXES = (SEALED, PREFIX)
-PPPOE, KEY_MANAGER, OTP = "pppoe", "key-manager", "otp"
+PPPOE, KEY_MANAGER, OTP, SMB = "pppoe", "key-manager", "otp", "smb"
 
 
 class MachineKey:

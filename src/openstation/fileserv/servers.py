@@ -1,0 +1,104 @@
+"""One boot's file services: SMB and SFTP, built, started, subscribed and stopped together."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openstation.accounts.login import LoginService
+from openstation.config.store import ConfigStore
+from openstation.errors import OpenStationError
+from openstation.events import ConfigChanged, EventBus
+from openstation.fileserv import smb
+from openstation.fileserv.daemon import Event
+from openstation.fileserv.service import FileServicesService
+from openstation.fileserv.sftp import SftpService
+from openstation.filestation.service import FileStation
+from openstation.security.machine_key import MachineKey
+from openstation.storage.service import StorageService
+
+
+@dataclass
+class Wiring:
+    """What the file services need of their device."""
+
+    store: ConfigStore
+    storage: StorageService
+    login: LoginService
+    machine_key: MachineKey
+    system: Path
+    hosts: list[str]
+    admits: Callable[[str, int], bool]  # the firewall and Auto Block, at accept
+    changed: Callable[[Path], None]  # a file written on volume1 (HA replication)
+    renamed: Callable[[Path, Path], None]
+    clock: Callable[[], float]
+    moved: Callable[[], Awaitable[None]]  # a service's port changed (running.json)
+    smb_port: int | None = None  # `run --smb-port`: instead of the configured port
+    sftp_port: int | None = None
+
+
+class FileServers:
+    """SMB and SFTP of one boot."""
+
+    def __init__(self, wiring: Wiring) -> None:
+        self.settings = FileServicesService(wiring.store)
+        self.moved = wiring.moved
+        self.store = wiring.store
+        self.smb = smb.SmbService(
+            wiring.store, wiring.machine_key, wiring.system, wiring.storage.volume,
+            wiring.hosts, wiring.smb_port,
+            lambda ip, _account: wiring.login.failed(ip, wiring.clock()),
+            self._logged("smbd"), wiring.clock)
+        self.sftp = SftpService(
+            wiring.store, FileStation(wiring.storage), wiring.login,
+            wiring.system / "ssh_host_ed25519_key", wiring.hosts, wiring.sftp_port,
+            wiring.admits, wiring.storage.volume, wiring.changed, wiring.renamed)
+
+    async def start(self) -> None:
+        await self.smb.start()
+        await self.sftp.apply()
+
+    def subscribe(self, bus: EventBus) -> list[Callable[[], None]]:
+        return [bus.subscribe(self._apply_smb, smb.SECTIONS, "smb"),
+                bus.subscribe(self._apply_sftp, ("file_services",), "sftp"),
+                bus.subscribe(self.sftp.accounts_changed, ("users",), "sftp sessions")]
+
+    async def _apply_smb(self, _event: ConfigChanged) -> None:
+        before = self.ports()
+        await self.smb.apply()
+        if self.ports() != before:
+            await self.moved()
+
+    async def _apply_sftp(self, _event: ConfigChanged) -> None:
+        before = self.ports()
+        await self.sftp.apply()
+        if self.ports() != before:
+            await self.moved()
+
+    async def end_sessions(self) -> None:
+        """A reset: every session on every protocol ends."""
+        self.sftp.end_sessions()
+        await self.smb.end_sessions()
+
+    async def close(self) -> None:
+        await self.sftp.close()
+        await self.smb.close()
+
+    def status(self) -> dict[str, Any]:
+        return {"smb": self.smb.status(), "sftp": self.sftp.status()}
+
+    def ports(self) -> dict[str, int]:
+        return {name: port for name, port in (("smb", self.smb.port), ("sftp", self.sftp.port))
+                if port}
+
+    def _logged(self, service: str) -> Event:
+        """A daemon's life (started, exited, failed) into Log Center."""
+        def event(what: str, details: dict[str, object]) -> None:
+            with contextlib.suppress(OpenStationError, sqlite3.Error), \
+                    self.store.transaction(service, "file_services") as tx:
+                tx.audit(what, "file_services", service, dict(details))
+        return event

@@ -1,0 +1,399 @@
+"""SFTP, in process (asyncssh), with File Station's permission checks.
+
+A user signs in with their DSM password and sees one folder per shared folder they may
+read, as if chrooted: every path goes through `FileStation.locate`, so rights, the
+device's hidden `@` entries, symbolic links and paths leading out of a share are refused
+exactly as File Station refuses them, and rights are checked again on every request.
+File I/O runs off the loop. There is no shell, exec or port forwarding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import posixpath
+import stat
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from openstation import offload
+from openstation.accounts.login import LoginService
+from openstation.config.sections import FileServices, Share, User
+from openstation.config.store import ConfigStore
+from openstation.errors import (
+    AlreadyExistsError,
+    IllegalPathError,
+    NotFoundError,
+    OpenStationError,
+    PermissionDeniedError,
+)
+from openstation.events import ConfigChanged
+from openstation.files import write_atomic
+from openstation.filestation.service import FileStation, Located
+from openstation.storage.permissions import NO_ACCESS
+
+LOGIN_TIMEOUT = 30.0  # seconds to authenticate
+PER_SOURCE = 16  # connections from one address
+TOTAL = 256
+
+
+def _sftp_error(exc: Exception) -> asyncssh.SFTPError:
+    if isinstance(exc, NotFoundError | FileNotFoundError):
+        return asyncssh.SFTPNoSuchFile(str(exc))
+    if isinstance(exc, PermissionDeniedError | IllegalPathError | PermissionError):
+        return asyncssh.SFTPPermissionDenied(str(exc))
+    if isinstance(exc, AlreadyExistsError | FileExistsError):
+        return asyncssh.SFTPFailure(str(exc))
+    if isinstance(exc, OSError) and exc.errno == errno.ENOTEMPTY:
+        return asyncssh.SFTPFailure("the folder is not empty")
+    return asyncssh.SFTPFailure(str(exc) if isinstance(exc, OpenStationError)
+                                else "the operation failed")
+
+
+def _root_attrs() -> asyncssh.SFTPAttrs:
+    return asyncssh.SFTPAttrs(type=asyncssh.FILEXFER_TYPE_DIRECTORY, size=0,
+                              permissions=stat.S_IFDIR | 0o555, uid=0, gid=0)
+
+
+class ShareFiles(asyncssh.SFTPServer):
+    """One SFTP session: the shares of its user."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], service: SftpService) -> None:
+        super().__init__(chan)
+        self.service = service
+        self.user = str(chan.get_extra_info("username"))
+
+    # --- paths ---------------------------------------------------------------------------
+
+    def _path(self, raw: bytes) -> str:
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise asyncssh.SFTPNoSuchFile("names are UTF-8") from None
+        return posixpath.normpath(posixpath.join("/", text)).replace("//", "/")
+
+    def _locate(self, raw: bytes, write: bool = False) -> Located:
+        path = self._path(raw)
+        if path == "/":
+            raise asyncssh.SFTPPermissionDenied("the top level holds only shared folders")
+        try:
+            located = self.service.files.locate(self.user, path, write=write)
+        except OpenStationError as exc:
+            raise _sftp_error(exc) from None
+        if located.cipher is not None:
+            raise asyncssh.SFTPPermissionDenied(
+                f"{located.share.name!r} is encrypted: reach it through File Station")
+        return located
+
+    def _entry(self, raw: bytes, write: bool) -> Located:
+        """A path to make or change: writable, and never a share itself."""
+        located = self._locate(raw, write=write)
+        if located.is_root:
+            raise asyncssh.SFTPPermissionDenied("shared folders are managed in Control Panel")
+        return located
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await offload.run(fn, *args)
+        except (OSError, OpenStationError) as exc:
+            raise _sftp_error(exc) from None
+
+    def _changed(self, located: Located) -> None:
+        self.service.changed(located.real)
+
+    # --- the protocol --------------------------------------------------------------------
+
+    def realpath(self, path: bytes) -> bytes:
+        return self._path(path).encode()
+
+    async def stat(self, path: bytes) -> asyncssh.SFTPAttrs:
+        if self._path(path) == "/":
+            return _root_attrs()
+        located = self._locate(path)
+        info = await self._run(located.real.lstat)
+        return asyncssh.SFTPAttrs.from_local(info)
+
+    lstat = stat
+
+    async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
+        if self._path(path) == "/":
+            yield asyncssh.SFTPName(b".", attrs=_root_attrs())
+            yield asyncssh.SFTPName(b"..", attrs=_root_attrs())
+            for share in self.service.visible(self.user):
+                info = await self._run((self.service.volume / share.name).lstat)
+                yield asyncssh.SFTPName(share.name.encode(),
+                                        attrs=asyncssh.SFTPAttrs.from_local(info))
+            return
+        located = self._locate(path)
+        items = await self._run(self.service.files.children, located)
+        info = await self._run(located.real.lstat)
+        yield asyncssh.SFTPName(b".", attrs=asyncssh.SFTPAttrs.from_local(info))
+        yield asyncssh.SFTPName(b"..", attrs=_root_attrs())
+        for item in items:
+            yield asyncssh.SFTPName(item.name.encode(),
+                                    attrs=asyncssh.SFTPAttrs.from_local(item.info))
+
+    async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        writing = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND |
+                                 asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC))
+        located = self._entry(path, write=True) if writing else self._locate(path)
+        flags = os.O_RDWR if pflags & asyncssh.FXF_READ and writing else \
+            os.O_WRONLY if writing else os.O_RDONLY
+        flags |= os.O_NOFOLLOW | (os.O_CREAT if pflags & asyncssh.FXF_CREAT else 0)
+        flags |= (os.O_TRUNC if pflags & asyncssh.FXF_TRUNC else 0)
+        flags |= (os.O_EXCL if pflags & asyncssh.FXF_EXCL else 0)
+        flags |= (os.O_APPEND if pflags & asyncssh.FXF_APPEND else 0)
+        fd = await self._run(os.open, located.real, flags, 0o644)
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise asyncssh.SFTPFailure(f"{located.path} is a folder")
+        return _Handle(fd, located, writing)
+
+    async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        handle = _handle(file_obj)
+        data: bytes = await self._run(os.pread, handle.fd, min(size, 1 << 20), offset)
+        return data
+
+    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        handle = _handle(file_obj)
+        if not handle.writing:
+            raise asyncssh.SFTPPermissionDenied("the file was opened for reading")
+        written: int = await self._run(os.pwrite, handle.fd, data, offset)
+        handle.dirty = True
+        return written
+
+    async def close(self, file_obj: object) -> None:
+        handle = _handle(file_obj)
+        await self._run(os.close, handle.fd)
+        if handle.dirty:
+            self._changed(handle.located)
+
+    async def fstat(self, file_obj: object) -> asyncssh.SFTPAttrs:
+        info = await self._run(os.fstat, _handle(file_obj).fd)
+        return asyncssh.SFTPAttrs.from_local(info)
+
+    async def setstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        located = self._entry(path, write=True)
+        await self._run(_set_times, located.real, attrs)
+
+    async def fsetstat(self, file_obj: object, attrs: asyncssh.SFTPAttrs) -> None:
+        handle = _handle(file_obj)
+        if not handle.writing:
+            raise asyncssh.SFTPPermissionDenied("the file was opened for reading")
+        if attrs.size is not None:
+            await self._run(os.ftruncate, handle.fd, attrs.size)
+            handle.dirty = True
+        await self._run(_set_times, handle.fd, attrs)
+
+    async def remove(self, path: bytes) -> None:
+        located = self._entry(path, write=True)
+        if (await self._run(located.real.lstat)).st_mode & stat.S_IFDIR:
+            raise asyncssh.SFTPFailure(f"{located.path} is a folder")
+        await self._run(located.real.unlink)
+        self._changed(located)
+
+    async def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        located = self._entry(path, write=True)
+        await self._run(located.real.mkdir, 0o755)
+        self._changed(located)
+
+    async def rmdir(self, path: bytes) -> None:
+        located = self._entry(path, write=True)
+        await self._run(located.real.rmdir)
+        self._changed(located)
+
+    async def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._rename(oldpath, newpath, replace=False)
+
+    async def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._rename(oldpath, newpath, replace=True)
+
+    async def _rename(self, oldpath: bytes, newpath: bytes, replace: bool) -> None:
+        source = self._entry(oldpath, write=True)
+        target = self._entry(newpath, write=True)
+        if not replace and await self._run(os.path.lexists, target.real):
+            raise asyncssh.SFTPFailure(f"{target.path} already exists")
+        await self._run(os.rename, source.real, target.real)
+        self.service.renamed(source.real, target.real)
+
+    async def statvfs(self, path: bytes) -> os.statvfs_result:
+        result: os.statvfs_result = await self._run(os.statvfs, self.service.volume)
+        return result
+
+    def readlink(self, path: bytes) -> bytes:
+        raise asyncssh.SFTPNoSuchFile("symbolic links are not followed")
+
+    def symlink(self, oldpath: bytes, newpath: bytes) -> None:
+        raise asyncssh.SFTPOpUnsupported("symbolic links cannot be made here")
+
+    def link(self, oldpath: bytes, newpath: bytes) -> None:
+        raise asyncssh.SFTPOpUnsupported("hard links cannot be made here")
+
+    def lsetstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        raise asyncssh.SFTPOpUnsupported("symbolic links are not followed")
+
+
+class _Handle:
+    def __init__(self, fd: int, located: Located, writing: bool) -> None:
+        self.fd = fd
+        self.located = located
+        self.writing = writing
+        self.dirty = False
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """asyncssh asks where a file's data lies (SEEK_DATA / SEEK_HOLE) to skip holes."""
+        return os.lseek(self.fd, offset, whence)
+
+
+def _handle(file_obj: object) -> _Handle:
+    assert isinstance(file_obj, _Handle)
+    return file_obj
+
+
+def _set_times(target: Path | int, attrs: asyncssh.SFTPAttrs) -> None:
+    """Times only: a file's owner and mode on the volume are the device's business."""
+    if attrs.atime is not None and attrs.mtime is not None:
+        os.utime(target, (attrs.atime, attrs.mtime))
+
+
+class _Server(asyncssh.SSHServer):
+    def __init__(self, service: SftpService) -> None:
+        self.service = service
+        self.ip = ""
+        self.conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        self.ip = str(conn.get_extra_info("peername", ("", 0))[0])
+        if not self.service.admit(self.ip, conn):
+            conn.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.service.forget(self.ip, self.conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        user = await self.service.login.check_password(username, password, self.ip)
+        if user is None or self.conn is None:
+            return False
+        self.service.signed_in(self.conn, user)
+        return True
+
+
+class SftpService:
+    """The SFTP listener, while SFTP is on (an applier of the file-services section)."""
+
+    def __init__(self, store: ConfigStore, files: FileStation, login: LoginService,
+                 host_key: Path, hosts: list[str], port: int | None,
+                 admits: Callable[[str, int], bool], volume: Path,
+                 changed: Callable[[Path], None], renamed: Callable[[Path, Path], None]
+                 ) -> None:
+        self.store = store
+        self.files = files
+        self.login = login
+        self.host_key = host_key
+        self.hosts = hosts
+        self.port_override = port
+        self.admits = admits  # the firewall and Auto Block
+        self.volume = volume
+        self.changed = changed
+        self.renamed = renamed
+        self.port = 0
+        self.why = ""
+        self._server: asyncssh.SSHAcceptor | None = None
+        self._listening_on = -1
+        self._sessions: dict[asyncssh.SSHServerConnection, tuple[str, User | None]] = {}
+
+    def status(self) -> dict[str, object]:
+        enabled = self.store.get(FileServices).sftp_enabled
+        state = "running" if self._server is not None else "failed" if self.why else "stopped"
+        return {"enabled": enabled, "state": state, "port": self.port or None,
+                "why": self.why, "sessions": len(self._sessions)}
+
+    def visible(self, user: str) -> list[Share]:
+        """The plain shares `user` may read (encrypted ones are File Station's, for now)."""
+        storage = self.files.storage
+        ids = storage.principals(user)
+        return [share for share in self.store.records(Share)
+                if not share.encrypted and storage.right(user, share, ids) != NO_ACCESS]
+
+    async def apply(self, _event: ConfigChanged | None = None) -> None:
+        settings = self.store.get(FileServices)
+        wanted = self.port_override if self.port_override is not None else settings.sftp_port
+        if not settings.sftp_enabled:
+            await self.close()
+            return
+        if self._server is not None and wanted == self._listening_on:
+            return
+        await self.close()
+        try:
+            key = await offload.run(_host_key, self.host_key)
+            self._server = await asyncssh.create_server(
+                lambda: _Server(self), self.hosts, wanted, server_host_keys=[key],
+                sftp_factory=lambda chan: ShareFiles(chan, self), allow_scp=False,
+                process_factory=None, login_timeout=LOGIN_TIMEOUT,
+                keepalive_interval=60, keepalive_count_max=3,
+                server_version="openstation", reuse_address=True)
+        except (OSError, asyncssh.Error) as exc:
+            self.why = f"cannot listen on port {wanted}: {exc}"
+            return
+        self.why = ""
+        self._listening_on = wanted
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    def admit(self, ip: str, conn: asyncssh.SSHServerConnection) -> bool:
+        from_ip = sum(1 for where, _ in self._sessions.values() if where == ip)
+        if from_ip >= PER_SOURCE or len(self._sessions) >= TOTAL or \
+                not self.admits(ip, self.port):
+            return False
+        self._sessions[conn] = (ip, None)
+        return True
+
+    def signed_in(self, conn: asyncssh.SSHServerConnection, user: User) -> None:
+        ip, _ = self._sessions.get(conn, ("", None))
+        self._sessions[conn] = (ip, user)
+
+    def forget(self, ip: str, conn: asyncssh.SSHServerConnection) -> None:
+        self._sessions.pop(conn, None)
+
+    def accounts_changed(self, _event: ConfigChanged | None = None) -> None:
+        """A disabled, deleted, renamed or re-passworded account's sessions end."""
+        for conn, (_ip, user) in list(self._sessions.items()):
+            if user is None:
+                continue
+            now = self.store.record(User, user.name)
+            if now is None or now.disabled or now.password_changed != user.password_changed:
+                conn.close()
+
+    def end_sessions(self) -> None:
+        """A reset: every SFTP session ends."""
+        for conn in list(self._sessions):
+            conn.close()
+
+    async def close(self) -> None:
+        self.end_sessions()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+            self._listening_on = -1
+            self.port = 0
+
+
+def _host_key(path: Path) -> asyncssh.SSHKey:
+    """The device's SSH host key, made at first boot (system/: a Mode 2 wipe renews it)."""
+    if not path.exists():
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        write_atomic(path, key.export_private_key(), 0o600)
+    return asyncssh.read_private_key(path)

@@ -1,0 +1,221 @@
+"""SMB: the device's own smbd (Samba), configured from the store and supervised.
+
+An applier: every change to the sections Samba's files come from renders them again (off
+the loop: opening 10,000 sealed NT hashes is real work); if they changed, smbd restarts,
+so a changed password, a disabled account or a right taken away ends that session at
+once. A change of Auto Block's list only makes smbd read its configuration again
+(`hosts deny`). smbd's "Auth:" lines feed Auto Block with the failed sign-ins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from openstation import offload
+from openstation.config.sections import AutoBlock, FileServices, General, Group, Share, User
+from openstation.config.store import ConfigStore
+from openstation.errors import StoreError
+from openstation.events import ConfigChanged
+from openstation.files import write_atomic
+from openstation.fileserv import samba_conf
+from openstation.fileserv.daemon import Event, Spec, Supervisor
+from openstation.security.machine_key import SMB, MachineKey
+
+SECTIONS = ("file_services", "users", "groups", "shares", "general", "autoblock")
+NSS_WRAPPER = ("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
+               "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so", "/usr/lib/libnss_wrapper.so",
+               "/usr/lib64/libnss_wrapper.so")
+AUTH_LINE = re.compile(r"Auth: \[[^]]*\] user \[(?P<domain>[^]]*)\]\\\[(?P<user>[^]]*)\].*"
+                       r"status \[(?P<status>[A-Z_]+)\].*remote host \[ipv[46]:"
+                       r"(?P<ip>[^]]+):\d+\]")
+
+Failed = Callable[[str, str], None]  # (source address, account): a failed sign-in
+
+
+@dataclass(frozen=True)
+class Files:
+    """Samba's rendered files."""
+
+    config: str
+    smbpasswd: str
+    passwd: str
+    group: str
+
+
+def free_port(host: str) -> int:
+    """A port free on `host` now (smbd cannot be handed a socket, nor report one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def parse_auth(line: str) -> tuple[str, str, bool] | None:
+    """(address, account, succeeded) from one of smbd's "Auth:" lines; None for others."""
+    found = AUTH_LINE.search(line)
+    if found is None:
+        return None
+    ip = found["ip"].strip("[]")
+    return ip, found["user"], found["status"] == "NT_STATUS_OK"
+
+
+def missing_parts() -> str | None:
+    """Why this machine cannot run SMB, or None."""
+    if shutil.which("smbd") is None and not Path("/usr/sbin/smbd").exists():
+        return "Samba is not installed (Debian: apt-get install samba libnss-wrapper)"
+    if nss_wrapper() is None:
+        return "nss_wrapper is not installed (Debian: apt-get install libnss-wrapper)"
+    if os.geteuid() != 0:
+        return "smbd changes to each account as it serves it: the device must run as root"
+    return None
+
+
+def nss_wrapper() -> str | None:
+    return next((path for path in NSS_WRAPPER if Path(path).exists()), None)
+
+
+class SmbService:
+    """Runs smbd while SMB is on."""
+
+    def __init__(self, store: ConfigStore, machine_key: MachineKey, system: Path,
+                 volume: Path, hosts: list[str], port: int | None, on_failed: Failed,
+                 on_event: Event, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.machine_key = machine_key
+        self.layout = samba_conf.Layout(system / "smb")
+        self.volume = volume
+        self.hosts = hosts
+        self.port_override = port  # `run --smb-port`: 0 picks a free port
+        self.on_failed = on_failed
+        self.port = 0
+        self.missing = missing_parts()
+        smbd = shutil.which("smbd") or "/usr/sbin/smbd"
+        self.supervisor = Supervisor(
+            Spec("smbd", [smbd, "--foreground", "--debug-stdout", "--no-process-group",
+                          "-s", str(self.layout.config)],
+                 {"LD_PRELOAD": nss_wrapper() or "",
+                  "NSS_WRAPPER_PASSWD": str(self.layout.passwd),
+                  "NSS_WRAPPER_GROUP": str(self.layout.group)}),
+            self._line, on_event, clock)
+        self._written: Files | None = None
+
+    def status(self) -> dict[str, object]:
+        enabled = self.store.get(FileServices).smb_enabled
+        if not enabled:
+            return {"enabled": False, "state": "stopped", "port": None, "why": ""}
+        if self.missing is not None:
+            return {"enabled": True, "state": "unavailable", "port": None, "why": self.missing}
+        return {"enabled": True, "port": self.port or None, **self.supervisor.status()}
+
+    async def start(self) -> None:
+        await self.apply()
+
+    async def apply(self, _event: ConfigChanged | None = None) -> None:
+        """Make smbd match the configuration (the applier)."""
+        settings = self.store.get(FileServices)
+        if not settings.smb_enabled or self.missing is not None:
+            await self.supervisor.stop()
+            return
+        self.port = self._choose_port(settings)
+        files = await offload.run(self._render, settings, self.port)
+        before = self._written
+        if files != before:
+            await offload.run(self._write, files)
+            self._written = files
+        if self.supervisor.state in ("stopped", "failed"):
+            self.supervisor.start()
+        elif before is not None and files != before:
+            if _only_blocked_moved(before, files):
+                self.supervisor.signal(signal.SIGHUP)  # `hosts deny` is read at connect
+                return
+            await self.supervisor.restart()
+        else:
+            return
+        await self._serving()
+
+    async def _serving(self, timeout: float = 10.0) -> None:
+        """Wait until smbd accepts connections (or gives up): a change is live when the
+        applier returns, so `settle` means what it says."""
+        host = self.hosts[0] if self.hosts[0] != "0.0.0.0" else "127.0.0.1"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and self.supervisor.state in ("starting", "running",
+                                                                    "restarting"):
+            try:
+                _reader, writer = await asyncio.open_connection(host, self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
+
+    async def end_sessions(self) -> None:
+        """A reset: every SMB session ends."""
+        await self.supervisor.restart()
+
+    async def close(self) -> None:
+        await self.supervisor.stop()
+
+    def _choose_port(self, settings: FileServices) -> int:
+        if self.port_override is None:
+            return settings.smb_port
+        if self.port_override:
+            return self.port_override
+        return self.port or free_port(self.hosts[0] if self.hosts[0] != "0.0.0.0" else "127.0.0.1")
+
+    def _render(self, settings: FileServices, port: int) -> Files:
+        """Samba's files from the store (a worker thread)."""
+        me = pwd.getpwuid(os.getuid())
+        users = self.store.records(User)
+        groups = self.store.records(Group)
+        shares = [share for share in self.store.records(Share) if not share.encrypted]
+        hashes: dict[str, str] = {}
+        for user in users:
+            if user.smb_hash and not user.disabled:
+                with contextlib.suppress(StoreError):  # sealed by another machine key
+                    hashes[user.name] = self.machine_key.open(user.smb_hash, SMB)
+        server = samba_conf.Server(
+            hosts=tuple(self.hosts), port=port,
+            server_name=self.store.get(General).server_name, volume=self.volume,
+            owner=me.pw_name, owner_uid=me.pw_uid, owner_gid=me.pw_gid,
+            blocked=tuple(entry.address for entry in self.store.get(AutoBlock).block))
+        return Files(
+            config=samba_conf.smb_conf(settings, server, self.layout, shares, users, groups),
+            smbpasswd=samba_conf.smbpasswd(users, hashes),
+            passwd=samba_conf.passwd(users, server),
+            group=samba_conf.group(groups, users, server))
+
+    def _write(self, files: Files) -> None:
+        for directory in self.layout.directories():
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_atomic(self.layout.smbpasswd, files.smbpasswd.encode(), 0o600)
+        write_atomic(self.layout.passwd, files.passwd.encode(), 0o644)
+        write_atomic(self.layout.group, files.group.encode(), 0o644)
+        write_atomic(self.layout.config, files.config.encode(), 0o644)
+
+    def _line(self, line: str) -> None:
+        parsed = parse_auth(line)
+        if parsed is not None and not parsed[2]:
+            self.on_failed(parsed[0], parsed[1])
+
+
+def _only_blocked_moved(before: Files, after: Files) -> bool:
+    """Whether only Auto Block's list differs (a reload, not a restart, is enough)."""
+    return (before.smbpasswd, before.passwd, before.group) == \
+        (after.smbpasswd, after.passwd, after.group) and \
+        _without_deny(before.config) == _without_deny(after.config)
+
+
+def _without_deny(config: str) -> str:
+    return "\n".join(line for line in config.splitlines()
+                     if not line.strip().startswith("hosts deny"))

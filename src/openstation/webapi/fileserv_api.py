@@ -1,0 +1,70 @@
+"""Control Panel > File Services over the Web API: SYNO.Core.FileServ.SMB and
+SYNO.Core.FileServ.FTP.SFTP (get, set), answered with DSM's fields."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from openstation.fileserv.service import FileServicesService
+from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.registry import Api, Handler, Registry
+
+# DSM's SMB options openstation does not offer, with the values it behaves as.
+SMB_FIXED: dict[str, Any] = {
+    "disable_shadow_copy": True, "disable_strict_allocate": False,
+    "enable_access_based_share_enum": True, "enable_adserver": None,
+    "enable_aio_read": False, "enable_delete_vetofiles": False, "enable_dirsort": False,
+    "enable_durable_handles": False, "enable_enhance_log": False,
+    "enable_fruit_locking": False, "enable_local_master_browser": False,
+    "enable_mask": False, "enable_msdfs": False, "enable_multichannel": False,
+    "enable_ntlmv1_auth": False, "enable_op_lock": True, "enable_perf_chart": False,
+    "enable_reset_on_zero_vc": False, "enable_server_signing": 0,
+    "enable_smb2_leases": True, "enable_smb3_directory_leasing": False,
+    "enable_strict_sync": False, "enable_symlink": False, "enable_syno_catia": False,
+    "enable_synotify": False, "enable_vetofile": True, "enable_widelink": False,
+    "offline_files_support": False, "smb3_directory_leasing_scope": "home_only",
+    "smb_encrypt_transport": 1, "smb_max_protocol": 3, "smb_min_protocol": 2,
+    "syno_wildcard_search": False, "vetofile": "@*/.@*", "wins": ""}
+
+
+def register(registry: Registry, services: FileServicesService,
+             status: Callable[[], dict[str, Any]], settle: Callable[[], Awaitable[None]]
+             ) -> None:
+    """Add the file-services APIs; `set` answers once the change is live (`settle`)."""
+
+    def who(call: ApiCall) -> str:
+        return str(call.session.user)
+
+    async def smb_get(call: ApiCall) -> dict[str, Any]:
+        settings = services.settings()
+        return {**SMB_FIXED, "enable_samba": settings.smb_enabled,
+                "workgroup": settings.workgroup, "smb_port": settings.smb_port,
+                "status": status()["smb"]}
+
+    async def smb_set(call: ApiCall) -> dict[str, Any]:
+        services.set(who(call), smb_enabled=call.bool_param("enable_samba"),
+                     workgroup=call.params.get("workgroup"),
+                     smb_port=call.int_param("smb_port", services.settings().smb_port,
+                                             high=65535))
+        await settle()
+        return await smb_get(call)
+
+    async def sftp_get(call: ApiCall) -> dict[str, Any]:
+        settings = services.settings()
+        return {"enable": settings.sftp_enabled, "portnum": settings.sftp_port,
+                "status": status()["sftp"]}
+
+    async def sftp_set(call: ApiCall) -> dict[str, Any]:
+        services.set(who(call), sftp_enabled=call.bool_param("enable"),
+                     sftp_port=call.int_param("portnum", services.settings().sftp_port,
+                                              high=65535))
+        await settle()
+        return await sftp_get(call)
+
+    apis: dict[str, dict[str, Handler]] = {
+        "SYNO.Core.FileServ.SMB": {"get": smb_get, "set": smb_set},
+        "SYNO.Core.FileServ.FTP.SFTP": {"get": sftp_get, "set": sftp_set}}
+    for name, methods in apis.items():
+        registry.add(Api(name, "entry.cgi", 1, 3, methods, changes=frozenset({"set"}),
+                         admin=frozenset(methods)))

@@ -83,6 +83,8 @@ class RunOptions:
     file_services: bool = True  # False: no SMB or SFTP whatever the settings (tests)
     smb_port: int | None = None  # None: the configured port; 0: any free port
     sftp_port: int | None = None
+    webdav_port: int | None = None
+    webdavs_port: int | None = None
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
@@ -183,8 +185,9 @@ class Device:
         self.file_servers = FileServers(Wiring(
             store, self.web.storage, self.web.login, self.machine_key, self.data_dir.system,
             self.options.hosts, self.gate.admits, self.ha.changed, self.ha.renamed,
-            self.clock, self._rewrite_runtime, self.options.smb_port,
-            self.options.sftp_port))
+            self.clock, self._rewrite_runtime,
+            (self.data_dir.tls_cert, self.data_dir.tls_key), self.options.smb_port,
+            self.options.sftp_port, (self.options.webdav_port, self.options.webdavs_port)))
         self.listeners = Listeners(webapp.build(self), self.connections, self.options.hosts,
                                    self.ports, lambda: self.wanted_ports(store), self.spawn,
                                    self._listeners_moved)
@@ -199,10 +202,10 @@ class Device:
             await self.web.storage.automount()  # "Mount automatically on startup"
         await self.ha.start()
         await self.vmm.start()
-        if self.options.file_services:
-            await self.file_servers.start()
         await self.listeners.serve_https(await offload.run(
             self._certificate_ready, store.get(General).server_name))
+        if self.options.file_services:  # after the certificate: WebDAV serves HTTPS too
+            await self.file_servers.start()
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
         self._serving = True
         self.backups.start_daily(self.spawn)

@@ -56,9 +56,11 @@ class LocalDevice:
     def file_service_status(self) -> dict[str, Any]:
         """The settings only: no service runs while the device is stopped."""
         settings = self.file_services.settings()
+        ports = {"smb": settings.smb_port, "sftp": settings.sftp_port,
+                 "rsync": settings.sftp_port, "webdav": settings.webdav_port}
         return {name: {"enabled": getattr(settings, f"{name}_enabled"), "state": "stopped",
-                       "port": getattr(settings, f"{name}_port"),
-                       "why": "the device is not running"} for name in ("smb", "sftp")}
+                       "port": port, "why": "the device is not running"}
+                for name, port in ports.items()}
 
     async def change_ports(self, actor: str, http: int, https: int) -> dict[str, int]:
         """Stored only: the device listens on them when it next runs."""

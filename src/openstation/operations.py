@@ -228,7 +228,9 @@ async def share_export_key(node: Node, args: dict[str, Any]) -> dict[str, Any]:
 
 # --- file services ---------------------------------------------------------------------------
 
-SERVICES = {"smb": ("smb_enabled", "smb_port"), "sftp": ("sftp_enabled", "sftp_port")}
+# SFTP and rsync (over SSH) share the SSH port.
+SERVICES = {"smb": ("smb_enabled", "smb_port"), "sftp": ("sftp_enabled", "sftp_port"),
+            "rsync": ("rsync_enabled", "sftp_port"), "webdav": ("webdav_enabled", "webdav_port")}
 
 
 @operation("service.list")
@@ -245,6 +247,8 @@ async def service_set(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {enabled: args.get("enabled"), port: args.get("port")}
     if name == "smb":
         changes["workgroup"] = args.get("workgroup")
+    if name == "webdav":
+        changes["webdav_https_port"] = args.get("https_port")
     node.file_services.set(ACTOR, **changes)
     await node.settle()  # the service has started, moved or stopped when this answers
     return node.file_service_status()

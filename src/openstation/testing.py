@@ -89,7 +89,8 @@ class DeviceProcess:
         if not self.file_services:
             discovery += ["--no-file-services"]
         elif self.ephemeral_ports:
-            discovery += ["--smb-port", "0", "--sftp-port", "0"]
+            discovery += ["--smb-port", "0", "--sftp-port", "0", "--webdav-port", "0",
+                          "--webdavs-port", "0"]
         self.proc = subprocess.Popen(
             [*self.prefix, sys.executable, "-m", "openstation", "run", "--data-dir",
              str(self.data_dir), *ports, *discovery, *self.args],

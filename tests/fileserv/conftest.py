@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +39,19 @@ class Served:
 
     @property
     def sftp_port(self) -> int:
-        return int(self.device.runtime["file_services"]["sftp"])
+        return int(self.device.runtime["file_services"]["ssh"])
 
     @property
     def volume(self) -> Path:
         return self.device.data_dir / "volume1"
+
+    @property
+    def webdav_url(self) -> str:
+        return f"http://127.0.0.1:{self.device.runtime['file_services']['webdav']}"
+
+    @property
+    def webdavs_url(self) -> str:
+        return f"https://127.0.0.1:{self.device.runtime['file_services']['webdavs']}"
 
     def services(self) -> dict[str, Any]:
         return dict(self.admin.ok("SYNO.Core.FileServ.SMB", "get"))
@@ -60,6 +70,44 @@ def sftp(port: int, user: str, password: str | None = None) -> Any:
                             preferred_auth="password")
 
 
+def dav(url: str, method: str, user: str, body: bytes | None = None,
+        password: str | None = None, **headers: str) -> tuple[int, bytes]:
+    """One WebDAV request with Basic auth: (status, body)."""
+    import base64
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    token = base64.b64encode(
+        f"{user}:{PASSWORDS[user] if password is None else password}".encode()).decode()
+    request = urllib.request.Request(url, data=body, method=method, headers={
+        "Authorization": f"Basic {token}", **{k.replace("_", "-"): v
+                                              for k, v in headers.items()}})
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the device's certificate is self-signed
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def rsync(served: Served, tmp_path: Path, user: str, *args: str,
+          password: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The rsync client over ssh, the password given as ssh asks for it (SSH_ASKPASS)."""
+    askpass = tmp_path / f"askpass-{user}"
+    askpass.write_text(f"#!/bin/sh\necho '{PASSWORDS[user] if password is None else password}'\n")
+    askpass.chmod(0o700)
+    shell = (f"ssh -p {served.sftp_port} -o StrictHostKeyChecking=no "
+             "-o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no "
+             "-o PreferredAuthentications=password,keyboard-interactive -o LogLevel=ERROR")
+    env = {**os.environ, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force",
+           "DISPLAY": ":0"}
+    return subprocess.run(["rsync", "-e", shell, *args], capture_output=True, text=True,
+                           timeout=300, env=env, stdin=subprocess.DEVNULL)
+
+
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
@@ -76,6 +124,9 @@ def served(device_factory: Callable[..., DeviceProcess]) -> Iterator[Served]:
         admin.ok("SYNO.Core.Share", "create", name=share, permissions=rights)
         (device.data_dir / "volume1" / share / "seed.txt").write_text(f"seed of {share}")
     admin.ok("SYNO.Core.FileServ.FTP.SFTP", "set", enable="true")
+    admin.ok("SYNO.Backup.Service.NetworkBackup", "set", enable="true")
+    admin.ok("SYNO.Core.FileServ.WebDAV", "set", enable="true")
     device.refresh()
-    assert "sftp" in device.runtime["file_services"], device.runtime
+    assert {"smb", "ssh", "webdav", "webdavs"} <= set(device.runtime["file_services"]), \
+        device.runtime
     yield Served(device, admin)

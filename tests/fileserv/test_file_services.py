@@ -19,7 +19,16 @@ import smbclient
 from smbprotocol.exceptions import SMBOSError
 
 from openstation.testing import Web, openstation, wait_for
-from tests.fileserv.conftest import EXPECTED, PASSWORDS, Served, needs_samba, run, sftp
+from tests.fileserv.conftest import (
+    EXPECTED,
+    PASSWORDS,
+    Served,
+    dav,
+    needs_samba,
+    rsync,
+    run,
+    sftp,
+)
 
 pytestmark = needs_samba
 
@@ -81,12 +90,34 @@ def file_station_can(served: Served, user: str, share: str) -> tuple[bool, bool]
     return read, write and (served.volume / share / name).read_bytes() == b"written over HTTP"
 
 
-WAYS = {"File Station": file_station_can, "SMB": smb_can, "SFTP": sftp_can}
+def webdav_can(served: Served, user: str, share: str) -> tuple[bool, bool]:
+    status, body = dav(f"{served.webdav_url}/{share}/seed.txt", "GET", user)
+    read = status == 200 and body == f"seed of {share}".encode()
+    name = f"dav-{user}-{uuid.uuid4().hex[:6]}.txt"
+    status, _ = dav(f"{served.webdav_url}/{share}/{name}", "PUT", user, b"written over DAV")
+    return read, status in (201, 204) and \
+        (served.volume / share / name).read_bytes() == b"written over DAV"
+
+
+def rsync_can(served: Served, user: str, share: str) -> tuple[bool, bool]:
+    work = served.device.data_dir.parent / f"rsync-{user}-{uuid.uuid4().hex[:6]}"
+    work.mkdir()
+    pulled = rsync(served, work, user, f"{user}@127.0.0.1::{share}/seed.txt", f"{work}/")
+    read = pulled.returncode == 0 and (work / "seed.txt").read_text() == f"seed of {share}"
+    name = f"rsync-{user}-{uuid.uuid4().hex[:6]}.txt"
+    (work / name).write_text("written over rsync")
+    pushed = rsync(served, work, user, str(work / name), f"{user}@127.0.0.1::{share}/")
+    return read, pushed.returncode == 0 and \
+        (served.volume / share / name).read_text() == "written over rsync"
+
+
+WAYS = {"File Station": file_station_can, "SMB": smb_can, "SFTP": sftp_can,
+        "WebDAV": webdav_can, "rsync": rsync_can}
 
 
 def test_one_permission_model_on_every_way_in(served: Served) -> None:
-    """3 users by 3 shares by File Station, SMB and SFTP, read and write: every cell as the
-    share's rights say."""
+    """3 users by 3 shares by File Station, SMB, SFTP, WebDAV and rsync, read and write:
+    every cell as the share's rights say."""
     got: dict[tuple[str, str, str], tuple[bool, bool]] = {}
     for user, share in EXPECTED:
         for way, can in WAYS.items():

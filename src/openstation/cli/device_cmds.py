@@ -46,14 +46,20 @@ def run(
         help="SMB port instead of the configured one (445; 0 picks a free one).")] = None,
     sftp_port: Annotated[int | None, typer.Option(
         help="SFTP port instead of the configured one (22; 0 picks a free one).")] = None,
+    webdav_port: Annotated[int | None, typer.Option(
+        help="WebDAV (HTTP) port instead of the configured one (5005; 0: a free one).")] = None,
+    webdavs_port: Annotated[int | None, typer.Option(
+        help="WebDAV (HTTPS) port instead of the configured one (5006).")] = None,
     no_file_services: Annotated[bool, typer.Option(
-        "--no-file-services", help="Run no SMB or SFTP, whatever the settings say.")] = False,
+        "--no-file-services",
+        help="Run no file service (SMB, SFTP, rsync, WebDAV), whatever the settings say.")
+    ] = False,
 ) -> None:
     """Boot one device and serve it until Ctrl-C / SIGTERM."""
     from openstation.device import RunOptions  # the whole device: only `run` needs it
 
     for port in (http_port, https_port, findhost_port, ssdp_port, cluster_port, smb_port,
-                 sftp_port):
+                 sftp_port, webdav_port, webdavs_port):
         if port is not None and not 0 <= port <= 65535:
             raise UserInputError(f"port {port} is out of range (0-65535)")
     options = RunOptions(data_dir=data_dir, model=model, hosts=host or ["127.0.0.1"],
@@ -61,7 +67,8 @@ def run(
                          findhost_port=findhost_port, ssdp_port=ssdp_port,
                          mdns=not no_mdns, cluster_port=cluster_port,
                          file_services=not no_file_services, smb_port=smb_port,
-                         sftp_port=sftp_port)
+                         sftp_port=sftp_port, webdav_port=webdav_port,
+                         webdavs_port=webdavs_port)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import asyncio
 

@@ -11,7 +11,7 @@ from openstation.cli.common import DataDirOption, JsonOption, app, operate, out
 from openstation.datadir import DEFAULT_DATA_DIR
 
 service_app = typer.Typer(no_args_is_help=True,
-                          help="File services (SMB, SFTP): list, set.")
+                          help="File services (SMB, SFTP, rsync, WebDAV): list, set.")
 app.add_typer(service_app, name="service")
 
 
@@ -37,13 +37,15 @@ def service_list(data_dir: DataDirOption = DEFAULT_DATA_DIR,
 
 @service_app.command("set")
 def service_set(
-    service: Annotated[str, typer.Argument(help="smb or sftp.")],
+    service: Annotated[str, typer.Argument(
+        help="smb, sftp, rsync or webdav (SFTP and rsync share the SSH port).")],
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     on: Annotated[bool | None, typer.Option("--on/--off", help="Switch it on or off.")] = None,
     port: Annotated[int | None, typer.Option(help="Its port.")] = None,
     workgroup: Annotated[str | None, typer.Option(help="SMB's workgroup.")] = None,
+    https_port: Annotated[int | None, typer.Option(help="WebDAV's HTTPS port.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Switch a file service on or off, or move it to another port."""
     _show(operate(data_dir, "service.set", service=service, enabled=on, port=port,
-                  workgroup=workgroup), as_json)
+                  workgroup=workgroup, https_port=https_port), as_json)

@@ -403,14 +403,18 @@ class StorageSettings(Section):
 @dataclass
 class FileServices(Section):
     """Control Panel > File Services: each protocol on or off, and its port. DSM's defaults:
-    SMB on (445), SFTP off (22)."""
+    SMB on (445), SFTP off (22), rsync off, WebDAV off (5005, 5006 with TLS)."""
 
     section: ClassVar[str] = "file_services"
     smb_enabled: bool = True
     smb_port: Port = 445
     workgroup: str = "WORKGROUP"
     sftp_enabled: bool = False
-    sftp_port: Port = 22
+    sftp_port: Port = 22  # the SSH port: SFTP, and rsync over SSH
+    rsync_enabled: bool = False  # rsync's daemon mode over SSH (DSM's "rsync service")
+    webdav_enabled: bool = False
+    webdav_port: Port = 5005
+    webdav_https_port: Port = 5006
 
 
 SINGLETONS: tuple[type[Section], ...] = (

@@ -1,4 +1,5 @@
-"""One boot's file services: SMB and SFTP, built, started, subscribed and stopped together."""
+"""One boot's file services: SMB, SFTP with rsync, and WebDAV, built, started, subscribed
+and stopped together."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from openstation.fileserv import smb
 from openstation.fileserv.daemon import Event
 from openstation.fileserv.service import FileServicesService
 from openstation.fileserv.sftp import SftpService
+from openstation.fileserv.webdav import WebDavService
 from openstation.filestation.service import FileStation
 from openstation.security.machine_key import MachineKey
 from openstation.storage.service import StorageService
@@ -37,12 +39,14 @@ class Wiring:
     renamed: Callable[[Path, Path], None]
     clock: Callable[[], float]
     moved: Callable[[], Awaitable[None]]  # a service's port changed (running.json)
+    tls: tuple[Path, Path] = (Path(), Path())  # the device's certificate and key
     smb_port: int | None = None  # `run --smb-port`: instead of the configured port
     sftp_port: int | None = None
+    webdav_ports: tuple[int | None, int | None] = (None, None)
 
 
 class FileServers:
-    """SMB and SFTP of one boot."""
+    """The file services of one boot."""
 
     def __init__(self, wiring: Wiring) -> None:
         self.settings = FileServicesService(wiring.store)
@@ -57,15 +61,20 @@ class FileServers:
             wiring.store, FileStation(wiring.storage), wiring.login,
             wiring.system / "ssh_host_ed25519_key", wiring.hosts, wiring.sftp_port,
             wiring.admits, wiring.storage.volume, wiring.changed, wiring.renamed)
+        self.webdav = WebDavService(
+            wiring.store, FileStation(wiring.storage), wiring.login, wiring.hosts,
+            wiring.webdav_ports, wiring.admits, wiring.tls, wiring.changed)
 
     async def start(self) -> None:
         await self.smb.start()
         await self.sftp.apply()
+        await self.webdav.apply()
 
     def subscribe(self, bus: EventBus) -> list[Callable[[], None]]:
         return [bus.subscribe(self._apply_smb, smb.SECTIONS, "smb"),
                 bus.subscribe(self._apply_sftp, ("file_services",), "sftp"),
-                bus.subscribe(self.sftp.accounts_changed, ("users",), "sftp sessions")]
+                bus.subscribe(self._apply_webdav, ("file_services",), "webdav"),
+                bus.subscribe(self._accounts_changed, ("users",), "file sessions")]
 
     async def _apply_smb(self, _event: ConfigChanged) -> None:
         before = self.ports()
@@ -79,21 +88,35 @@ class FileServers:
         if self.ports() != before:
             await self.moved()
 
+    async def _apply_webdav(self, _event: ConfigChanged) -> None:
+        before = self.ports()
+        await self.webdav.apply()
+        if self.ports() != before:
+            await self.moved()
+
+    def _accounts_changed(self, event: ConfigChanged) -> None:
+        """A disabled, deleted or re-passworded account's sessions end."""
+        self.sftp.accounts_changed(event)
+        self.webdav.end_sessions()
+
     async def end_sessions(self) -> None:
         """A reset: every session on every protocol ends."""
         self.sftp.end_sessions()
+        self.webdav.end_sessions()
         await self.smb.end_sessions()
 
     async def close(self) -> None:
+        await self.webdav.close()
         await self.sftp.close()
         await self.smb.close()
 
     def status(self) -> dict[str, Any]:
-        return {"smb": self.smb.status(), "sftp": self.sftp.status()}
+        return {"smb": self.smb.status(), **self.sftp.status(),
+                "webdav": self.webdav.status()}
 
     def ports(self) -> dict[str, int]:
-        return {name: port for name, port in (("smb", self.smb.port), ("sftp", self.sftp.port))
-                if port}
+        named = {"smb": self.smb.port, "ssh": self.sftp.port, **self.webdav.ports}
+        return {name: port for name, port in named.items() if port}
 
     def _logged(self, service: str) -> Event:
         """A daemon's life (started, exited, failed) into Log Center."""

@@ -14,7 +14,7 @@ from openstation.errors import ValidationError
 # NetBIOS names: up to 15 characters, no spaces or the characters Windows refuses.
 WORKGROUP = re.compile(r"[A-Za-z0-9!@#$%^&'()_{}.~-]{1,15}")
 FIELDS = frozenset(f.name for f in dataclasses.fields(FileServices))
-PORTS = ("smb_port", "sftp_port")
+PORTS = ("smb_port", "sftp_port", "webdav_port", "webdav_https_port")
 
 
 def problems_of(settings: FileServices, ui_ports: Ports) -> dict[str, str]:

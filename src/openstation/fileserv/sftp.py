@@ -1,4 +1,4 @@
-"""SFTP, in process (asyncssh), with File Station's permission checks.
+"""SFTP (and rsync over SSH), in process (asyncssh), with File Station's permission checks.
 
 A user signs in with their DSM password and sees one folder per shared folder they may
 read, as if chrooted: every path goes through `FileStation.locate`, so rights, the
@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import posixpath
+import shutil
 import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ from openstation.errors import (
 )
 from openstation.events import ConfigChanged
 from openstation.files import write_atomic
+from openstation.fileserv import rsync
 from openstation.filestation.service import FileStation, Located
 from openstation.storage.permissions import NO_ACCESS
 
@@ -311,26 +313,45 @@ class SftpService:
         self.port = 0
         self.why = ""
         self._server: asyncssh.SSHAcceptor | None = None
-        self._listening_on = -1
+        self._listening_on: tuple[int, bool, bool] | None = None  # (port, sftp, rsync)
         self._sessions: dict[asyncssh.SSHServerConnection, tuple[str, User | None]] = {}
 
-    def status(self) -> dict[str, object]:
-        enabled = self.store.get(FileServices).sftp_enabled
-        state = "running" if self._server is not None else "failed" if self.why else "stopped"
-        return {"enabled": enabled, "state": state, "port": self.port or None,
-                "why": self.why, "sessions": len(self._sessions)}
+    def status(self) -> dict[str, dict[str, object]]:
+        """SFTP's and rsync's (they share the SSH server and its port)."""
+        settings = self.store.get(FileServices)
+        running = self._server is not None
+        entries = {}
+        for name, enabled in (("sftp", settings.sftp_enabled),
+                              ("rsync", settings.rsync_enabled)):
+            why = self.why if enabled else ""
+            if name == "rsync" and enabled and shutil.which("rsync") is None:
+                why = "rsync is not installed (Debian: apt-get install rsync)"
+            state = "running" if running and enabled and not why else \
+                "failed" if why else "stopped"
+            entries[name] = {"enabled": enabled, "state": state,
+                             "port": self.port if running and enabled else None, "why": why,
+                             "sessions": len(self._sessions)}
+        return entries
 
-    def visible(self, user: str) -> list[Share]:
-        """The plain shares `user` may read (encrypted ones are File Station's, for now)."""
+    def readable(self, user: str) -> list[tuple[Share, str]]:
+        """The plain shares `user` may read, with their right (encrypted ones are File
+        Station's, for now)."""
         storage = self.files.storage
         ids = storage.principals(user)
-        return [share for share in self.store.records(Share)
-                if not share.encrypted and storage.right(user, share, ids) != NO_ACCESS]
+        rights = [(share, storage.right(user, share, ids))
+                  for share in self.store.records(Share) if not share.encrypted]
+        return [(share, right) for share, right in rights if right != NO_ACCESS]
+
+    def visible(self, user: str) -> list[Share]:
+        return [share for share, _right in self.readable(user)]
 
     async def apply(self, _event: ConfigChanged | None = None) -> None:
         settings = self.store.get(FileServices)
-        wanted = self.port_override if self.port_override is not None else settings.sftp_port
-        if not settings.sftp_enabled:
+        port = self.port_override if self.port_override is not None else settings.sftp_port
+        if port == 0 and self.port:
+            port = self.port  # `run --sftp-port 0` picked one: it stays while the device runs
+        wanted = (port, settings.sftp_enabled, settings.rsync_enabled)
+        if not (settings.sftp_enabled or settings.rsync_enabled):
             await self.close()
             return
         if self._server is not None and wanted == self._listening_on:
@@ -339,17 +360,33 @@ class SftpService:
         try:
             key = await offload.run(_host_key, self.host_key)
             self._server = await asyncssh.create_server(
-                lambda: _Server(self), self.hosts, wanted, server_host_keys=[key],
-                sftp_factory=lambda chan: ShareFiles(chan, self), allow_scp=False,
-                process_factory=None, login_timeout=LOGIN_TIMEOUT,
+                lambda: _Server(self), self.hosts, port, server_host_keys=[key],
+                sftp_factory=(lambda chan: ShareFiles(chan, self))
+                if settings.sftp_enabled else None,
+                process_factory=self._process, encoding=None, allow_scp=False,
+                allow_pty=False, agent_forwarding=False, login_timeout=LOGIN_TIMEOUT,
                 keepalive_interval=60, keepalive_count_max=3,
                 server_version="openstation", reuse_address=True)
         except (OSError, asyncssh.Error) as exc:
-            self.why = f"cannot listen on port {wanted}: {exc}"
+            self.why = f"cannot listen on port {port}: {exc}"
             return
         self.why = ""
         self._listening_on = wanted
         self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _process(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        """An exec request: rsync's daemon mode when rsync is on; nothing else."""
+        if self.store.get(FileServices).rsync_enabled and \
+                rsync.is_daemon_request(process.command):
+            user = str(process.get_extra_info("username"))
+            owner = os.getuid(), os.getgid()
+            text = rsync.config(self.readable(user), self.volume, *owner,
+                                chroot=os.geteuid() == 0)
+            await rsync.serve(process, text, self.host_key.parent / "rsync")
+            return
+        process.stderr.write(b"this device offers SFTP and rsync's daemon mode "
+                             b"(rsync -e ssh SRC user@nas::share/), no shell\n")
+        process.exit(1)
 
     def admit(self, ip: str, conn: asyncssh.SSHServerConnection) -> bool:
         from_ip = sum(1 for where, _ in self._sessions.values() if where == ip)
@@ -387,7 +424,7 @@ class SftpService:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
             self._server = None
-            self._listening_on = -1
+            self._listening_on = None
             self.port = 0
 
 

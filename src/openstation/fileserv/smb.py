@@ -31,7 +31,8 @@ from openstation.fileserv import samba_conf
 from openstation.fileserv.daemon import Event, Spec, Supervisor
 from openstation.security.machine_key import SMB, MachineKey
 
-SECTIONS = ("file_services", "users", "groups", "shares", "general", "autoblock")
+SECTIONS = ("file_services", "users", "groups", "shares", "general", "autoblock",
+            "ha_cluster")
 NSS_WRAPPER = ("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
                "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so", "/usr/lib/libnss_wrapper.so",
                "/usr/lib64/libnss_wrapper.so")
@@ -115,6 +116,9 @@ class SmbService:
             return {"enabled": False, "state": "stopped", "port": None, "why": ""}
         if self.missing is not None:
             return {"enabled": True, "state": "unavailable", "port": None, "why": self.missing}
+        if self._passive():
+            return {"enabled": True, "state": "stopped", "port": None,
+                    "why": "this server is the passive of a High Availability pair"}
         return {"enabled": True, "port": self.port or None, **self.supervisor.status()}
 
     async def start(self) -> None:
@@ -123,7 +127,7 @@ class SmbService:
     async def apply(self, _event: ConfigChanged | None = None) -> None:
         """Make smbd match the configuration (the applier)."""
         settings = self.store.get(FileServices)
-        if not settings.smb_enabled or self.missing is not None:
+        if not settings.smb_enabled or self.missing is not None or self._passive():
             await self.supervisor.stop()
             return
         self.port = self._choose_port(settings)
@@ -158,6 +162,12 @@ class SmbService:
                 continue
             writer.close()
             return
+
+    def _passive(self) -> bool:
+        """An HA passive serves no SMB: what smbd wrote there would never reach the
+        active (SFTP asks File Station, which refuses its writes)."""
+        guard = self.store.write_guard
+        return guard is not None and guard("storage") is not None
 
     async def end_sessions(self) -> None:
         """A reset: every SMB session ends."""

@@ -1,5 +1,6 @@
-"""Control Panel > File Services over the Web API: SYNO.Core.FileServ.SMB and
-SYNO.Core.FileServ.FTP.SFTP (get, set), answered with DSM's fields."""
+"""Control Panel > File Services over the Web API: SYNO.Core.FileServ.SMB,
+SYNO.Core.FileServ.FTP.SFTP, SYNO.Backup.Service.NetworkBackup (rsync) and
+SYNO.Core.FileServ.WebDAV — get, set — answered with DSM's fields where DSM has them."""
 
 from __future__ import annotations
 
@@ -62,9 +63,41 @@ def register(registry: Registry, services: FileServicesService,
         await settle()
         return await sftp_get(call)
 
+    async def rsync_get(call: ApiCall) -> dict[str, Any]:
+        settings = services.settings()
+        return {"enable": settings.rsync_enabled, "enable_custom_config": False,
+                "enable_rsync_account": False, "rsync_sshd_port": str(settings.sftp_port),
+                "status": status()["rsync"]}
+
+    async def rsync_set(call: ApiCall) -> dict[str, Any]:
+        port = call.params.get("rsync_sshd_port")
+        services.set(who(call), rsync_enabled=call.bool_param("enable"),
+                     sftp_port=call.int_param("rsync_sshd_port", high=65535)
+                     if port is not None else None)
+        await settle()
+        return await rsync_get(call)
+
+    async def webdav_get(call: ApiCall) -> dict[str, Any]:
+        settings = services.settings()
+        return {"enable": settings.webdav_enabled, "port": settings.webdav_port,
+                "https_port": settings.webdav_https_port, "status": status()["webdav"]}
+
+    async def webdav_set(call: ApiCall) -> dict[str, Any]:
+        current = services.settings()
+        services.set(who(call), webdav_enabled=call.bool_param("enable"),
+                     webdav_port=call.int_param("port", current.webdav_port, high=65535),
+                     webdav_https_port=call.int_param("https_port", current.webdav_https_port,
+                                                      high=65535))
+        await settle()
+        return await webdav_get(call)
+
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Core.FileServ.SMB": {"get": smb_get, "set": smb_set},
-        "SYNO.Core.FileServ.FTP.SFTP": {"get": sftp_get, "set": sftp_set}}
+        "SYNO.Core.FileServ.FTP.SFTP": {"get": sftp_get, "set": sftp_set},
+        # DSM's rsync service ("Network Backup"), here rsync's daemon mode over SSH
+        "SYNO.Backup.Service.NetworkBackup": {"get": rsync_get, "set": rsync_set},
+        # DSM sets WebDAV up in its WebDAV Server package; this name is openstation's own
+        "SYNO.Core.FileServ.WebDAV": {"get": webdav_get, "set": webdav_set}}
     for name, methods in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 3, methods, changes=frozenset({"set"}),
                          admin=frozenset(methods)))

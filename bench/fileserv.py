@@ -1,0 +1,99 @@
+"""SMB and SFTP throughput of a real device, beside a plain copy on the same disk.
+
+A file of MEGABYTES is put to a share and got back over SMB (smbclient against the
+device's smbd) and over SFTP (asyncssh's client against the device's server), each as the
+median of RUNS; the baseline is `cp` of the same file on the same disk, in the same run.
+
+    python bench/fileserv.py [MEGABYTES] [RUNS]      (default 1024 3; needs root and Samba)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncssh
+
+from openstation.testing import STRONG, DeviceProcess, Web
+
+MB = 1 << 20
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def smb(port: int, command: str) -> None:
+    subprocess.run(["smbclient", "//127.0.0.1/bench", "-p", str(port), "-U",
+                    f"alice%{STRONG}", "-c", command], check=True, capture_output=True)
+
+
+def sftp(port: int, put: bool, local: Path, remote: str) -> None:
+    async def transfer() -> None:
+        async with asyncssh.connect("127.0.0.1", port, username="alice", password=STRONG,
+                                    known_hosts=None, client_keys=None, agent_path=None,
+                                    preferred_auth="password") as conn, \
+                conn.start_sftp_client() as client:
+            if put:
+                await client.put(str(local), remote)
+            else:
+                await client.get(remote, str(local))
+
+    asyncio.run(transfer())
+
+
+def main(megabytes: int, runs: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="fileserv-bench-", dir=Path.cwd()))
+    device = DeviceProcess(work / "data", file_services=True).start()
+    try:
+        assert device.install().returncode == 0
+        admin = Web(device.url).login()
+        admin.ok("SYNO.Core.Share", "create", name="bench")
+        admin.ok("SYNO.Core.FileServ.FTP.SFTP", "set", enable="true")
+        device.refresh()
+        ports = device.runtime["file_services"]
+        source = work / "source.bin"
+        with source.open("wb") as f:
+            block = os.urandom(MB)
+            for _ in range(megabytes):
+                f.write(block)
+        share = work / "data" / "volume1" / "bench"
+        rows: dict[str, list[float]] = {name: [] for name in (
+            "cp (baseline)", "SMB put", "SMB get", "SFTP put", "SFTP get")}
+        for _ in range(runs):
+            rows["cp (baseline)"].append(timed(lambda: shutil.copyfile(source,
+                                                                       work / "copy.bin")))
+            rows["SMB put"].append(timed(lambda: smb(ports["smb"],
+                                                     f"put {source} smb.bin")))
+            rows["SMB get"].append(timed(lambda: smb(ports["smb"],
+                                                     f"get smb.bin {work / 'smb-back.bin'}")))
+            rows["SFTP put"].append(timed(lambda: sftp(ports["sftp"], True, source,
+                                                       "/bench/sftp.bin")))
+            rows["SFTP get"].append(timed(lambda: sftp(ports["sftp"], False,
+                                                       work / "sftp-back.bin",
+                                                       "/bench/sftp.bin")))
+            for name in ("smb.bin", "sftp.bin"):
+                assert (share / name).stat().st_size == megabytes * MB
+        base = megabytes / statistics.median(rows["cp (baseline)"])
+        print(f"{megabytes} MiB, median of {runs} runs")
+        for name, seconds in rows.items():
+            rate = megabytes / statistics.median(seconds)
+            print(f"  {name:<14} {rate:8.0f} MB/s   {rate / base:5.2f} x cp")
+    finally:
+        device.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1024,
+         int(sys.argv[2]) if len(sys.argv) > 2 else 3)

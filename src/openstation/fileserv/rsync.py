@@ -1,0 +1,90 @@
+"""rsync over SSH, in rsync's daemon mode: `rsync -e 'ssh -p PORT' SRC alice@nas::share/`.
+
+The SSH server (sftp.py) has signed the user in with their DSM password; the client then
+asks to run `rsync --server --daemon .`, and the device runs Debian's rsync in daemon mode
+with a configuration made for that user alone: one module per shared folder they may read,
+read-only unless they may write. rsync's daemon mode keeps each transfer inside its
+module (chroot where the device runs as root; symbolic links munged), and the device's `@`
+entries are excluded. rsync's plain remote-shell mode (`host:/path`) is refused: it would
+let the client name any path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+from collections.abc import Iterable
+from pathlib import Path
+
+import asyncssh
+
+from openstation.config.sections import Share
+from openstation.files import write_atomic
+from openstation.fileserv.samba_conf import servable
+from openstation.storage.permissions import READ_WRITE
+
+DAEMON_REQUEST = ("rsync", "--server", "--daemon")
+TIMEOUT = 600  # seconds of silence before rsync gives up on a client
+
+
+def is_daemon_request(command: str | None) -> bool:
+    """Whether an SSH exec request asks for rsync's daemon mode (what `host::module`
+    sends: `rsync --server --daemon .`)."""
+    words = (command or "").split()
+    return tuple(words[:3]) == DAEMON_REQUEST and words[3:] in ([], ["."])
+
+
+def config(shares: Iterable[tuple[Share, str]], volume: Path, uid: int, gid: int,
+           chroot: bool) -> str:
+    """rsyncd.conf for one user: (share, right) for each share they may read (pure)."""
+    lines = [
+        "# Made by openstation for one SSH session; removed when it ends.",
+        f"uid = {uid}", f"gid = {gid}", "numeric ids = yes",
+        f"use chroot = {'yes' if chroot else 'no'}", "munge symlinks = yes",
+        "list = yes", f"timeout = {TIMEOUT}", "max verbosity = 1",
+        "exclude = @* .@*",  # the device's own entries: never sent, changed or deleted
+        "refuse options = write-devices",
+        "",
+    ]
+    for share, right in sorted(shares, key=lambda pair: pair[0].name):
+        if not servable(share.name) or "]" in share.name:
+            continue
+        lines += [f"[{share.name}]", f"  path = {volume / share.name}",
+                  f"  read only = {'no' if right == READ_WRITE else 'yes'}", ""]
+    return "\n".join(lines) + "\n"
+
+
+async def serve(process: asyncssh.SSHServerProcess[bytes], conf_text: str,
+                runtime: Path) -> None:
+    """Run rsync's daemon for one request, its input and output the SSH channel's."""
+    rsync = shutil.which("rsync")
+    if rsync is None:
+        process.stderr.write(b"rsync is not installed on this device\n")
+        process.exit(1)
+        return
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    conf = runtime / f"rsyncd-{secrets.token_hex(8)}.conf"
+    await asyncio.to_thread(write_atomic, conf, conf_text.encode(), 0o600)
+    try:
+        child = await asyncio.create_subprocess_exec(
+            rsync, "--server", "--daemon", f"--config={conf}", ".",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        try:
+            await process.redirect(stdin=child.stdin, stdout=child.stdout,
+                                   stderr=child.stderr)
+            code = await child.wait()
+            await process.stdout.drain()
+            process.exit(code)
+        finally:
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                await child.wait()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            conf.unlink()

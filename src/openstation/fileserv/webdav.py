@@ -1,0 +1,311 @@
+"""WebDAV on WsgiDAV (class 1 and 2: locking, as Windows, macOS and rclone expect), served by
+cheroot on ports of its own (DSM's 5005 and 5006 with TLS).
+
+Every resource goes through File Station's `locate`, so rights, the device's hidden `@`
+entries, symbolic links and paths out of a share are refused as everywhere else; "/" lists
+the shares the user may read. WsgiDAV is synchronous: it runs in cheroot's own threads,
+never on the event loop; sign-ins are checked on the loop (the same limits and Auto Block as
+the web's) and remembered for a minute, so a client's many requests do not each pay an
+argon2 check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from openstation.accounts.login import LoginService
+from openstation.config.sections import FileServices, User
+from openstation.config.store import ConfigStore
+from openstation.errors import NotFoundError, OpenStationError
+from openstation.filestation.service import FileStation
+
+REALM = "openstation"
+WRITES = frozenset({"PUT", "DELETE", "MKCOL", "MOVE", "PROPPATCH", "LOCK", "UNLOCK"})
+THREADS = 16  # requests served at once (each a cheroot worker thread)
+IDLE = 30.0  # seconds a connection may sit idle or take to send a request
+REMEMBER = 60.0  # seconds a checked password is trusted
+CACHE = 1024
+
+
+class Signins:
+    """Passwords checked by the LoginService, remembered briefly (salted, in memory)."""
+
+    def __init__(self, store: ConfigStore, login: LoginService,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.store = store
+        self.login = login
+        self.loop = loop
+        self.salt = secrets.token_bytes(16)
+        self.lock = threading.Lock()
+        self.known: dict[tuple[str, bytes], tuple[float, float]] = {}  # → (until, changed)
+
+    def check(self, user: str, password: str, ip: str) -> bool:
+        """(A cheroot thread.) Whether `user` may sign in with `password` from `ip`."""
+        key = (user, hashlib.sha256(self.salt + password.encode()).digest())
+        record = self.store.record(User, user)
+        now = time.monotonic()
+        with self.lock:
+            remembered = self.known.get(key)
+        if remembered is not None and record is not None and not record.disabled and \
+                remembered[0] > now and remembered[1] == record.password_changed:
+            return True
+        checked = asyncio.run_coroutine_threadsafe(
+            self.login.check_password(user, password, ip), self.loop).result(60)
+        if checked is None:
+            return False
+        with self.lock:
+            if len(self.known) >= CACHE:
+                self.known.clear()
+            self.known[key] = (now + REMEMBER, checked.password_changed)
+        return True
+
+    def forget(self) -> None:
+        """A reset or an account change: every password is checked again."""
+        with self.lock:
+            self.known.clear()
+
+
+def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool],
+              changed: Callable[[Path], None]) -> Any:
+    """The WSGI application: WsgiDAV with the device's provider and domain controller,
+    behind a gate for the firewall and Auto Block."""
+    from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
+    from wsgidav.dav_provider import DAVCollection
+    from wsgidav.dc.base_dc import BaseDomainController
+    from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderResource
+    from wsgidav.wsgidav_app import WsgiDAVApp
+
+    volume = files.storage.volume
+
+    def user_of(environ: dict[str, Any]) -> str:
+        return str(environ.get("wsgidav.auth.user_name") or "")
+
+    def destination(environ: dict[str, Any]) -> str:
+        return urllib.parse.unquote(
+            urllib.parse.urlparse(environ.get("HTTP_DESTINATION", "")).path).strip("/")
+
+    def needs_write(path: str, environ: dict[str, Any]) -> bool:
+        method = environ["REQUEST_METHOD"].upper()
+        if method in WRITES:
+            return True
+        if method == "COPY":
+            target = destination(environ)
+            return path.strip("/") == target or path.strip("/").startswith(target + "/")
+        return False
+
+    def targets(environ: dict[str, Any]) -> set[str]:
+        """The paths a request changes itself (not the folders it creates them in)."""
+        return {str(environ.get("PATH_INFO", "")).strip("/"), destination(environ)}
+
+    class Folder(FolderResource):  # type: ignore[misc]
+        def get_member_names(self) -> list[str]:
+            return [name for name in super().get_member_names()
+                    if not name.startswith(("@", ".@"))]
+
+    class Shares(DAVCollection):  # type: ignore[misc]
+        """The top level: the shares the user may read."""
+
+        def get_member_names(self) -> list[str]:
+            return [share.name for share in files_readable(user_of(self.environ))]
+
+        def get_member(self, name: str) -> Any:
+            return self.provider.get_resource_inst(f"/{name}", self.environ)
+
+        def get_display_name(self) -> str:
+            return ""
+
+        def create_empty_resource(self, name: str) -> Any:
+            raise DAVError(HTTP_FORBIDDEN, "shared folders are made in Control Panel")
+
+        def create_collection(self, name: str) -> Any:
+            raise DAVError(HTTP_FORBIDDEN, "shared folders are made in Control Panel")
+
+    def files_readable(user: str) -> list[Any]:
+        storage = files.storage
+        ids = storage.principals(user)
+        from openstation.config.sections import Share
+        from openstation.storage.permissions import NO_ACCESS
+
+        return [share for share in storage.store.records(Share)
+                if not share.encrypted and storage.right(user, share, ids) != NO_ACCESS]
+
+    class Provider(FilesystemProvider):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(str(volume), fs_opts={"follow_symlinks": False})
+
+        def _loc_to_file_path(self, path: str, environ: dict[str, Any] | None = None
+                              ) -> str:
+            assert environ is not None
+            parts = [p for p in path.split("/") if p]
+            write = needs_write(path, environ)
+            if write and len(parts) < 2 and "/".join(parts) in targets(environ):
+                raise DAVError(HTTP_FORBIDDEN, "shared folders are managed in Control Panel")
+            try:
+                located = files.locate(user_of(environ), "/" + "/".join(parts), write=write)
+            except NotFoundError as exc:
+                raise DAVError(404, str(exc)) from None
+            except OpenStationError as exc:
+                raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
+            if located.cipher is not None:
+                raise DAVError(HTTP_FORBIDDEN, f"{located.share.name!r} is encrypted: reach "
+                               "it through File Station")
+            return str(located.real)
+
+        def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
+            if not path.strip("/"):
+                return Shares("/", environ)
+            real = Path(self._loc_to_file_path(path, environ))
+            try:
+                info = real.lstat()
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
+            if real.is_symlink():
+                raise DAVError(HTTP_FORBIDDEN, "symbolic links are not followed")
+            import stat as stat_module
+
+            if stat_module.S_ISDIR(info.st_mode):
+                return Folder(path, environ, str(real))
+            return Written(path, environ, str(real))
+
+    class Written(FileResource):  # type: ignore[misc]
+        def end_write(self, *, with_errors: bool) -> None:
+            super().end_write(with_errors=with_errors)
+            changed(Path(self._file_path))
+
+    class Controller(BaseDomainController):  # type: ignore[misc]
+        def get_domain_realm(self, path_info: str, environ: dict[str, Any]) -> str:
+            return REALM
+
+        def require_authentication(self, realm: str, environ: dict[str, Any]) -> bool:
+            return True
+
+        def basic_auth_user(self, realm: str, user_name: str, password: str,
+                            environ: dict[str, Any]) -> bool:
+            return signins.check(user_name, password, str(environ.get("REMOTE_ADDR", "")))
+
+        def supports_http_digest_auth(self) -> bool:
+            return False  # digest needs the password in the clear
+
+    dav = WsgiDAVApp({
+        "provider_mapping": {"/": Provider()},
+        "http_authenticator": {"domain_controller": Controller, "accept_basic": True,
+                               "accept_digest": False, "default_to_digest": False},
+        "dir_browser": {"enable": False},
+        "lock_storage": True,
+        "property_manager": True,
+        "verbose": 1,
+        "logging": {"enable": False},
+        "suppress_version_info": True,
+    })
+
+    def gated(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not admits(str(environ.get("REMOTE_ADDR", ""))):
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"refused by the firewall or Auto Block\n"]
+        return dav(environ, start_response)
+
+    return gated
+
+
+class WebDavService:
+    """The WebDAV listeners while WebDAV is on (an applier of the file-services section)."""
+
+    def __init__(self, store: ConfigStore, files: FileStation, login: LoginService,
+                 hosts: list[str], ports: tuple[int | None, int | None],
+                 admits: Callable[[str, int], bool], tls: tuple[Path, Path],
+                 changed: Callable[[Path], None]) -> None:
+        self.store = store
+        self.files = files
+        self.login = login
+        self.hosts = hosts
+        self.port_overrides = ports  # `run --webdav-port/--webdavs-port`: 0 picks free ones
+        self.admits = admits
+        self.tls = tls
+        self.changed = changed
+        self.ports: dict[str, int] = {}
+        self.why = ""
+        self._servers: list[tuple[Any, threading.Thread]] = []
+        self._listening_on: tuple[int, int] | None = None
+        self.signins: Signins | None = None
+
+    def status(self) -> dict[str, object]:
+        enabled = self.store.get(FileServices).webdav_enabled
+        running = bool(self._servers)
+        return {"enabled": enabled, "state": "running" if running else
+                "failed" if self.why else "stopped", "why": self.why,
+                "port": self.ports.get("webdav"), "https_port": self.ports.get("webdavs")}
+
+    async def apply(self, _event: object = None) -> None:
+        settings = self.store.get(FileServices)
+        http = self._port(0, settings.webdav_port)
+        https = self._port(1, settings.webdav_https_port)
+        if not settings.webdav_enabled:
+            await self.close()
+            return
+        if self._servers and self._listening_on == (http, https):
+            return
+        await self.close()
+        loop = asyncio.get_running_loop()
+        self.signins = Signins(self.store, self.login, loop)
+
+        def changed(path: Path) -> None:
+            loop.call_soon_threadsafe(self.changed, path)
+
+        try:
+            app = await asyncio.to_thread(build_app, self.files, self.signins,
+                                          lambda ip: self.admits(ip, 0), changed)
+            for name, port, secure in (("webdav", http, False), ("webdavs", https, True)):
+                server = await asyncio.to_thread(self._serve, app, port, secure)
+                self.ports[name] = int(server.bind_addr[1])
+        except Exception as exc:  # a busy port, a missing certificate …
+            self.why = f"WebDAV cannot start: {exc}"
+            await self.close()
+            self.why = f"WebDAV cannot start: {exc}"
+            return
+        self.why = ""
+        self._listening_on = (http, https)
+
+    def _port(self, which: int, configured: int) -> int:
+        override = self.port_overrides[which]
+        if override == 0:  # a free port was picked: it stays while the device runs
+            return self.ports.get(("webdav", "webdavs")[which], 0)
+        return configured if override is None else override
+
+    def _serve(self, app: Any, port: int, secure: bool) -> Any:
+        """(A worker thread.) Bind and start one cheroot server in a thread of its own."""
+        from cheroot import wsgi
+
+        server = wsgi.Server((self.hosts[0], port), app, numthreads=THREADS,
+                             server_name="openstation", timeout=int(IDLE))
+        server.max_request_header_size = 64 << 10
+        if secure:
+            from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+            server.ssl_adapter = BuiltinSSLAdapter(str(self.tls[0]), str(self.tls[1]))
+        server.prepare()
+        thread = threading.Thread(target=server.serve, name=f"webdav {port}", daemon=True)
+        thread.start()
+        self._servers.append((server, thread))
+        return server
+
+    def end_sessions(self) -> None:
+        if self.signins is not None:
+            self.signins.forget()
+
+    async def close(self) -> None:
+        servers, self._servers = self._servers, []
+        for server, thread in servers:
+            await asyncio.to_thread(server.stop)
+            await asyncio.to_thread(thread.join, 5)
+        self.ports.clear()
+        self._listening_on = None

@@ -22,6 +22,7 @@ from openstation.events import EventBus
 from openstation.filestation.station import Station
 from openstation.security import gate
 from openstation.security.bodies import PUBLIC_BODY, BodyLimits
+from openstation.ui.file_services import FileServicesPages
 from openstation.ui.front import add_front_routes
 from openstation.ui.kit import PageKit
 from openstation.ui.pages import add_page_routes
@@ -80,7 +81,9 @@ def build(device: Device) -> web.Application:
                         install_handler(device.installer, device.backups.restore_latest))
     add_page_routes(app, kit, device.network, device.security, device.backups, device.ha,
                     device.vmm, device.change_ports, lambda: dict(device.ports),
-                    lambda: device.resets.last, lambda: device.fingerprint)
+                    lambda: device.resets.last, lambda: device.fingerprint,
+                    FileServicesPages(kit, device.file_servers.settings,
+                                      device.file_service_status, device.settle))
     SharingPages(kit, station).routes(app)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)

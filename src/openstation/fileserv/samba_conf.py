@@ -131,6 +131,10 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
         "  follow symlinks = no",
         "  wide links = no",
         "  unix extensions = no",
+        # Large transfers: the kernel moves file data (sendfile on reads, receivefile on
+        # writes) instead of copying it through smbd.
+        "  use sendfile = yes",
+        "  min receivefile size = 16384",
         f"  veto files = {HIDDEN}",
         "  delete veto files = no",
         "  access based share enum = yes",  # a user sees only the shares they may open

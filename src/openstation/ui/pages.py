@@ -5,6 +5,7 @@ DSM's Control Panel, each calling the same services as the Web API:
     desktop.py   the desktop, Options > Personal, Log Center
     users.py     User, Group            network.py   Network
     security.py  Security               shares.py    Shared Folder
+    file_services.py  File Services
     restore.py   Update & Restore       cluster_pages.py  High Availability (and VMM)
 
 `kit.py` holds what they share, the CSRF middleware among it.
@@ -24,6 +25,7 @@ from openstation.network.service import NetworkService
 from openstation.security.service import SecurityService
 from openstation.ui.cluster_pages import add_cluster_routes
 from openstation.ui.desktop import Desktop
+from openstation.ui.file_services import FileServicesPages
 from openstation.ui.files import FileStationPages
 from openstation.ui.kit import PageKit, PortsChanger, pages_script
 from openstation.ui.network import NetworkPages
@@ -39,12 +41,12 @@ def add_page_routes(app: web.Application, kit: PageKit, network: NetworkService,
                     vmm: VMMService, change_ports: PortsChanger,
                     ports: Callable[[], dict[str, int]],
                     last_reset: Callable[[], dict[str, Any] | None],
-                    fingerprint: Callable[[], str]) -> None:
+                    fingerprint: Callable[[], str], file_services: FileServicesPages) -> None:
     """Every page of the device on `app` (whose middlewares include `kit.csrf`)."""
     for area in (SignIn(kit), Desktop(kit, last_reset), UserPages(kit),
                  NetworkPages(kit, network, change_ports), SecurityPages(kit, security, ports),
                  SharePages(kit, kit.ctx.storage), RestorePages(kit, backups),
-                 FileStationPages(kit)):
+                 FileStationPages(kit), file_services):
         area.routes(app)
     add_cluster_routes(kit, app, ha, vmm, lambda: ports().get("http", 0), fingerprint)
     app.router.add_get("/static/pages.js", pages_script)

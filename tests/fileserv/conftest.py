@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from openstation.fileserv.smb import missing_parts
 from openstation.testing import STRONG, DeviceProcess, Web, openstation
+from tests.conftest import CLIENT_THREAD
 
 PASSWORDS = {"alice": STRONG, "bob": "B0b!secret", "carol": "C4rol!pass"}
 # Administrators get Read/Write on every new share (DSM's default); the rest is per share.
@@ -109,7 +111,9 @@ def rsync(served: Served, tmp_path: Path, user: str, *args: str,
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    """Run a client coroutine in a client thread of its own (see tests/conftest.py)."""
+    with ThreadPoolExecutor(1, thread_name_prefix=CLIENT_THREAD) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import asyncssh
 from playwright.sync_api import expect
 
 from openstation.testing import STRONG, DeviceProcess
+from tests.conftest import CLIENT_THREAD
 from tests.ui.conftest import shot
 from tests.ui.test_seed_in_browser import signed_in
 
@@ -36,7 +37,8 @@ def test_file_services_page(device_factory: Factory, page: Any, tmp_path: Path) 
                 preferred_auth="password") as conn, conn.start_sftp_client() as client:
             return list(await client.listdir("/"))
 
-    with ThreadPoolExecutor(1) as pool:  # Playwright owns this thread's event loop
+    # Playwright owns this thread's event loop: the client gets a thread of its own
+    with ThreadPoolExecutor(1, thread_name_prefix=CLIENT_THREAD) as pool:
         listed = pool.submit(lambda: asyncio.run(sign_in())).result()
     assert listed == [".", ".."]  # alice has no share yet
     page.fill("input[name=sftp_port]", "5001")  # the HTTPS management port

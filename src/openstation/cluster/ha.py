@@ -443,8 +443,10 @@ class HAService:
 
     def changed(self, path: Path) -> None:
         """StorageService: a path on volume1 was written, created or deleted."""
+        if not self._recording():  # first: cheap, and most writes are in no pair
+            return
         rel = rep.relative(self.volume, path)
-        if rel is not None and self._recording():
+        if rel is not None:
             self.log.append({"kind": "path", "path": rel.as_posix()})
 
     def renamed(self, src: Path, dst: Path) -> None:

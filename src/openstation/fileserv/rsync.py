@@ -17,7 +17,7 @@ import os
 import secrets
 import shutil
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import asyncssh
@@ -39,10 +39,12 @@ def is_daemon_request(command: str | None) -> bool:
 
 
 def config(shares: Iterable[tuple[Share, str]], volume: Path, uid: int, gid: int,
-           chroot: bool) -> str:
+           chroot: bool, log: Path) -> str:
     """rsyncd.conf for one user: (share, right) for each share they may read (pure)."""
     lines = [
         "# Made by openstation for one SSH session; removed when it ends.",
+        # Each file received or deleted, for HA replication: "recv|module|path".
+        f"log file = {log}", "transfer logging = yes", "log format = %o|%m|%f",
         f"uid = {uid}", f"gid = {gid}", "numeric ids = yes",
         f"use chroot = {'yes' if chroot else 'no'}", "munge symlinks = yes",
         "list = yes", f"timeout = {TIMEOUT}", "max verbosity = 1",
@@ -58,17 +60,42 @@ def config(shares: Iterable[tuple[Share, str]], volume: Path, uid: int, gid: int
     return "\n".join(lines) + "\n"
 
 
-async def serve(process: asyncssh.SSHServerProcess[bytes], conf_text: str,
-                runtime: Path) -> None:
-    """Run rsync's daemon for one request, its input and output the SSH channel's."""
+def changes(log_text: str, volume: Path) -> list[Path]:
+    """The files a session received or deleted, from its transfer log (pure)."""
+    found = []
+    for line in log_text.splitlines():
+        _, _, entry = line.partition("] ")
+        op, _, rest = entry.partition("|")
+        module, _, path = rest.partition("|")
+        if op in ("recv", "del.") and module and path and ".." not in path.split("/"):
+            found.append(volume / module / path.rstrip("/"))
+    return found
+
+
+def _logged_changes(log: Path, volume: Path) -> list[Path]:
+    """(A worker thread.) What the session's log names; the log is removed."""
+    try:
+        text = log.read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    log.unlink()
+    return changes(text, volume)
+
+
+async def serve(process: asyncssh.SSHServerProcess[bytes],
+                conf_text: Callable[[Path], str], runtime: Path, volume: Path,
+                changed: Callable[[Path], None]) -> None:
+    """Run rsync's daemon for one request, its input and output the SSH channel's; then
+    report what it changed."""
     rsync = shutil.which("rsync")
     if rsync is None:
         process.stderr.write(b"rsync is not installed on this device\n")
         process.exit(1)
         return
     runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
-    conf = runtime / f"rsyncd-{secrets.token_hex(8)}.conf"
-    await asyncio.to_thread(write_atomic, conf, conf_text.encode(), 0o600)
+    name = f"rsyncd-{secrets.token_hex(8)}"
+    conf, log = runtime / f"{name}.conf", runtime / f"{name}.log"
+    await asyncio.to_thread(write_atomic, conf, conf_text(log).encode(), 0o600)
     try:
         child = await asyncio.create_subprocess_exec(
             rsync, "--server", "--daemon", f"--config={conf}", ".",
@@ -88,3 +115,8 @@ async def serve(process: asyncssh.SSHServerProcess[bytes], conf_text: str,
     finally:
         with contextlib.suppress(FileNotFoundError):
             conf.unlink()
+        found = await asyncio.to_thread(_logged_changes, log, volume)
+        for n, path in enumerate(found):
+            changed(path)
+            if n % 500 == 499:
+                await asyncio.sleep(0)  # 10,000 files: the loop serves others meanwhile

@@ -155,6 +155,12 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
             # An empty list would let every account in: name one nobody can sign in as.
             *([] if lists["valid users"] else ['  valid users = "openstation:nobody"']),
             f"  force user = {server.owner}",
+            # One line per change, read by the device to replicate it in an HA pair.
+            "  vfs objects = full_audit",
+            "  full_audit:syslog = false",
+            "  full_audit:prefix = %S",
+            "  full_audit:success = openat close renameat unlinkat mkdirat",
+            "  full_audit:failure = none",
             "  create mask = 0644",
             "  directory mask = 0755",
             "",

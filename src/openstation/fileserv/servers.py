@@ -56,14 +56,14 @@ class FileServers:
             wiring.store, wiring.machine_key, wiring.system, wiring.storage.volume,
             wiring.hosts, wiring.smb_port,
             lambda ip, _account: wiring.login.failed(ip, wiring.clock()),
-            self._logged("smbd"), wiring.clock)
+            self._logged("smbd"), wiring.clock, smb.Changes(wiring.changed, wiring.renamed))
         self.sftp = SftpService(
             wiring.store, FileStation(wiring.storage), wiring.login,
             wiring.system / "ssh_host_ed25519_key", wiring.hosts, wiring.sftp_port,
             wiring.admits, wiring.storage.volume, wiring.changed, wiring.renamed)
         self.webdav = WebDavService(
             wiring.store, FileStation(wiring.storage), wiring.login, wiring.hosts,
-            wiring.webdav_ports, wiring.admits, wiring.tls, wiring.changed)
+            wiring.webdav_ports, wiring.admits, wiring.tls, wiring.changed, wiring.renamed)
 
     async def start(self) -> None:
         await self.smb.start()

@@ -36,7 +36,7 @@ from openstation.events import ConfigChanged
 from openstation.files import write_atomic
 from openstation.fileserv import rsync
 from openstation.filestation.service import FileStation, Located
-from openstation.storage.permissions import NO_ACCESS
+from openstation.storage.permissions import NO_ACCESS, READ_ONLY
 
 LOGIN_TIMEOUT = 30.0  # seconds to authenticate
 PER_SOURCE = 16  # connections from one address
@@ -379,10 +379,17 @@ class SftpService:
         if self.store.get(FileServices).rsync_enabled and \
                 rsync.is_daemon_request(process.command):
             user = str(process.get_extra_info("username"))
-            owner = os.getuid(), os.getgid()
-            text = rsync.config(self.readable(user), self.volume, *owner,
-                                chroot=os.geteuid() == 0)
-            await rsync.serve(process, text, self.host_key.parent / "rsync")
+            shares = self.readable(user)
+            guard = self.store.write_guard
+            if guard is not None and guard("storage") is not None:  # an HA passive
+                shares = [(share, READ_ONLY) for share, _right in shares]
+
+            def conf(log: Path) -> str:
+                return rsync.config(shares, self.volume, os.getuid(), os.getgid(),
+                                    chroot=os.geteuid() == 0, log=log)
+
+            await rsync.serve(process, conf, self.host_key.parent / "rsync", self.volume,
+                              self.changed)
             return
         process.stderr.write(b"this device offers SFTP and rsync's daemon mode "
                              b"(rsync -e ssh SRC user@nas::share/), no shell\n")

@@ -41,6 +41,7 @@ AUTH_LINE = re.compile(r"Auth: \[[^]]*\] user \[(?P<domain>[^]]*)\]\\\[(?P<user>
                        r"(?P<ip>[^]]+):\d+\]")
 
 Failed = Callable[[str, str], None]  # (source address, account): a failed sign-in
+AUDIT_OPS = frozenset({"openat", "close", "renameat", "unlinkat", "mkdirat"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,39 @@ def parse_auth(line: str) -> tuple[str, str, bool] | None:
     return ip, found["user"], found["status"] == "NT_STATUS_OK"
 
 
+class Changes:
+    """smbd's full_audit lines (`share|op|ok|…|path`) → what changed on the volume: a file
+    opened for writing is changed when it is closed; a rename, a deletion and a new folder
+    at once."""
+
+    def __init__(self, changed: Callable[[Path], None],
+                 renamed: Callable[[Path, Path], None]) -> None:
+        self.changed = changed
+        self.renamed = renamed
+        self.writing: set[str] = set()
+
+    def read(self, line: str) -> bool:
+        """Act on one line; whether it was an audit line."""
+        fields = line.split("|")
+        if len(fields) < 4 or fields[1] not in AUDIT_OPS or fields[2] != "ok":
+            return False
+        op, rest = fields[1], fields[3:]
+        if op == "openat" and len(rest) == 2:
+            if rest[0] == "w":
+                self.writing.add(rest[1])
+        elif op == "close" and len(rest) == 1:
+            if rest[0] in self.writing:
+                self.writing.discard(rest[0])
+                self.changed(Path(rest[0]))
+        elif op == "renameat" and len(rest) == 2:
+            self.renamed(Path(rest[0]), Path(rest[1]))
+        elif op in ("unlinkat", "mkdirat") and len(rest) == 1:
+            self.changed(Path(rest[0]))
+        if len(self.writing) > 100_000:  # opens whose close never came (a killed smbd)
+            self.writing.clear()
+        return True
+
+
 def missing_parts() -> str | None:
     """Why this machine cannot run SMB, or None."""
     if shutil.which("smbd") is None and not Path("/usr/sbin/smbd").exists():
@@ -90,7 +124,7 @@ class SmbService:
 
     def __init__(self, store: ConfigStore, machine_key: MachineKey, system: Path,
                  volume: Path, hosts: list[str], port: int | None, on_failed: Failed,
-                 on_event: Event, clock: Callable[[], float]) -> None:
+                 on_event: Event, clock: Callable[[], float], changes: Changes) -> None:
         self.store = store
         self.machine_key = machine_key
         self.layout = samba_conf.Layout(system / "smb")
@@ -98,6 +132,7 @@ class SmbService:
         self.hosts = hosts
         self.port_override = port  # `run --smb-port`: 0 picks a free port
         self.on_failed = on_failed
+        self.changes = changes  # what clients change, for HA replication
         self.port = 0
         self.missing = missing_parts()
         smbd = shutil.which("smbd") or "/usr/sbin/smbd"
@@ -214,6 +249,8 @@ class SmbService:
         write_atomic(self.layout.config, files.config.encode(), 0o644)
 
     def _line(self, line: str) -> None:
+        if self.changes.read(line):
+            return
         parsed = parse_auth(line)
         if parsed is not None and not parsed[2]:
             self.on_failed(parsed[0], parsed[1])

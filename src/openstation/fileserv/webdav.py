@@ -74,7 +74,7 @@ class Signins:
 
 
 def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool],
-              changed: Callable[[Path], None]) -> Any:
+              changed: Callable[[Path], None], renamed: Callable[[Path, Path], None]) -> Any:
     """The WSGI application: WsgiDAV with the device's provider and domain controller,
     behind a gate for the firewall and Auto Block."""
     from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
@@ -105,7 +105,31 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
         """The paths a request changes itself (not the folders it creates them in)."""
         return {str(environ.get("PATH_INFO", "")).strip("/"), destination(environ)}
 
-    class Folder(FolderResource):  # type: ignore[misc]
+    class Reported:
+        """What a client changes is reported (HA replication), as File Station's writes."""
+
+        _file_path: str
+        environ: dict[str, Any]
+        provider: Any
+
+        def delete(self) -> None:
+            super().delete()  # type: ignore[misc]
+            changed(Path(self._file_path))
+
+        def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
+            super().copy_move_single(dest_path, is_move=is_move)  # type: ignore[misc]
+            changed(Path(self.provider._loc_to_file_path(dest_path, self.environ)))
+
+        def move_recursive(self, dest_path: str) -> None:
+            target = self.provider._loc_to_file_path(dest_path, self.environ)
+            super().move_recursive(dest_path)  # type: ignore[misc]
+            renamed(Path(self._file_path), Path(target))
+
+    class Folder(Reported, FolderResource):  # type: ignore[misc]
+        def create_collection(self, name: str) -> None:
+            super().create_collection(name)
+            changed(Path(self._file_path) / name)
+
         def get_member_names(self) -> list[str]:
             return [name for name in super().get_member_names()
                     if not name.startswith(("@", ".@"))]
@@ -177,7 +201,7 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
                 return Folder(path, environ, str(real))
             return Written(path, environ, str(real))
 
-    class Written(FileResource):  # type: ignore[misc]
+    class Written(Reported, FileResource):  # type: ignore[misc]
         def end_write(self, *, with_errors: bool) -> None:
             super().end_write(with_errors=with_errors)
             changed(Path(self._file_path))
@@ -223,7 +247,8 @@ class WebDavService:
     def __init__(self, store: ConfigStore, files: FileStation, login: LoginService,
                  hosts: list[str], ports: tuple[int | None, int | None],
                  admits: Callable[[str, int], bool], tls: tuple[Path, Path],
-                 changed: Callable[[Path], None]) -> None:
+                 changed: Callable[[Path], None], renamed: Callable[[Path, Path], None]
+                 ) -> None:
         self.store = store
         self.files = files
         self.login = login
@@ -232,6 +257,7 @@ class WebDavService:
         self.admits = admits
         self.tls = tls
         self.changed = changed
+        self.renamed = renamed
         self.ports: dict[str, int] = {}
         self.why = ""
         self._servers: list[tuple[Any, threading.Thread]] = []
@@ -258,12 +284,15 @@ class WebDavService:
         loop = asyncio.get_running_loop()
         self.signins = Signins(self.store, self.login, loop)
 
-        def changed(path: Path) -> None:
+        def changed(path: Path) -> None:  # from a cheroot thread: HA is the loop's
             loop.call_soon_threadsafe(self.changed, path)
+
+        def renamed(src: Path, dst: Path) -> None:
+            loop.call_soon_threadsafe(self.renamed, src, dst)
 
         try:
             app = await asyncio.to_thread(build_app, self.files, self.signins,
-                                          lambda ip: self.admits(ip, 0), changed)
+                                          lambda ip: self.admits(ip, 0), changed, renamed)
             for name, port, secure in (("webdav", http, False), ("webdavs", https, True)):
                 server = await asyncio.to_thread(self._serve, app, port, secure)
                 self.ports[name] = int(server.bind_addr[1])

@@ -219,27 +219,43 @@ def test_sftp_client_surface_and_rclone(served: Served, tmp_path: Path) -> None:
     assert refused.returncode != 0 and not (served.volume / "beta" / "tree").exists()
 
 
-def test_a_large_file_over_smb_and_sftp_comes_back_whole(served: Served,
-                                                        tmp_path: Path) -> None:
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def test_a_gibibyte_over_smb_and_a_large_file_over_sftp_come_back_whole(
+        served: Served, tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
+    block = os.urandom(1 << 20)
     with big.open("wb") as f:
-        for _ in range(64):
-            f.write(os.urandom(1 << 20))
-    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+        for n in range(1024):
+            f.write(n.to_bytes(8, "big") + block[8:])  # 1 GiB, no two MiB alike
+    digest = sha256_of(big)
     put = smbclient_cli(served, "alice", "alpha", f"put {big} big.bin; "
                         f"get big.bin {tmp_path / 'smb.bin'}")
     assert put.returncode == 0, put.stderr
-    assert hashlib.sha256((tmp_path / "smb.bin").read_bytes()).hexdigest() == digest
+    assert sha256_of(served.volume / "alpha" / "big.bin") == digest
+    assert sha256_of(tmp_path / "smb.bin") == digest
+    (tmp_path / "smb.bin").unlink()
+    (served.volume / "alpha" / "big.bin").unlink()
+
+    part = tmp_path / "part.bin"
+    with big.open("rb") as source, part.open("wb") as f:
+        f.write(source.read(256 << 20))
+    big.unlink()
 
     async def sftp_round() -> None:
         async with sftp(served.sftp_port, "alice") as conn, conn.start_sftp_client() as c:
-            await c.put(str(big), "/beta/big.bin")
-            await c.get("/beta/big.bin", str(tmp_path / "sftp.bin"))
+            await c.put(str(part), "/beta/part.bin")
+            await c.get("/beta/part.bin", str(tmp_path / "sftp.bin"))
 
     run(sftp_round())
-    assert hashlib.sha256((tmp_path / "sftp.bin").read_bytes()).hexdigest() == digest
-    assert hashlib.sha256((served.volume / "beta" / "big.bin").read_bytes()
-                          ).hexdigest() == digest
+    assert sha256_of(tmp_path / "sftp.bin") == sha256_of(part)
+    assert sha256_of(served.volume / "beta" / "part.bin") == sha256_of(part)
 
 
 # --- settings -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
-BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before each restart after a crash
+BACKOFF = (1.0, 2.0, 5.0)  # seconds before each restart; one crash more and it has failed
 STEADY = 60.0  # running this long resets the backoff
 STOP_GRACE = 5.0
 

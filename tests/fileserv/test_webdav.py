@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
+import asyncssh
+import pytest
+
 from openstation.testing import openstation
-from tests.fileserv.conftest import PASSWORDS, Served, dav, needs_samba
+from tests.fileserv.conftest import PASSWORDS, Served, dav, needs_samba, run, sftp
 
 pytestmark = needs_samba
 
@@ -96,3 +100,20 @@ def test_webdav_refuses_strangers_and_hostile_paths(served: Served) -> None:
     openstation("user", "disable", "bob", "--data-dir", str(served.device.data_dir),
                 check=True)
     assert dav(f"{base}/", "PROPFIND", "bob", Depth="0")[0] == 401
+
+
+def test_writes_over_sftp_and_webdav_keep_the_volumes_reserve(served: Served) -> None:
+    free_mib = shutil.disk_usage(served.volume).free >> 20
+    openstation("config", "set", "storage", f"reserve_mb={free_mib + 1024}", "--data-dir",
+                str(served.device.data_dir), check=True)
+    assert dav(f"{served.webdav_url}/alpha/full.bin", "PUT", "bob", b"x" * 1000)[0] == 507
+    assert not (served.volume / "alpha" / "full.bin").exists()
+
+    async def over_sftp() -> None:
+        async with sftp(served.sftp_port, "bob") as conn, conn.start_sftp_client() as c:
+            with pytest.raises(asyncssh.SFTPFailure):
+                async with c.open("/alpha/full.bin", "wb") as f:
+                    await f.write(b"x" * 1000)
+
+    run(over_sftp())
+    assert (served.volume / "alpha" / "full.bin").stat().st_size == 0

@@ -164,6 +164,9 @@ class ShareFiles(asyncssh.SFTPServer):
         handle = _handle(file_obj)
         if not handle.writing:
             raise asyncssh.SFTPPermissionDenied("the file was opened for reading")
+        if len(data) > self.service.files.storage.room():
+            raise asyncssh.SFTPFailure("no space left on volume1 (its reserve is kept for "
+                                       "the system)")
         written: int = await self._run(os.pwrite, handle.fd, data, offset)
         handle.dirty = True
         return written

@@ -126,6 +126,10 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
             renamed(Path(self._file_path), Path(target))
 
     class Folder(Reported, FolderResource):  # type: ignore[misc]
+        def create_empty_resource(self, name: str) -> Any:
+            check_room(self.environ)
+            return super().create_empty_resource(name)
+
         def create_collection(self, name: str) -> None:
             super().create_collection(name)
             changed(Path(self._file_path) / name)
@@ -201,7 +205,20 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
                 return Folder(path, environ, str(real))
             return Written(path, environ, str(real))
 
+    def check_room(environ: dict[str, Any]) -> None:
+        """A PUT that would eat into the volume's reserve is refused before anything is
+        made (507 Insufficient Storage)."""
+        length = str(environ.get("CONTENT_LENGTH") or "0")
+        needed = int(length) if length.isdigit() else 0
+        if max(needed, 1) > files.storage.room():
+            raise DAVError(507, "no space left on volume1 (its reserve is kept for the "
+                           "system)")
+
     class Written(Reported, FileResource):  # type: ignore[misc]
+        def begin_write(self, *, content_type: str | None = None) -> Any:
+            check_room(self.environ)
+            return super().begin_write(content_type=content_type)
+
         def end_write(self, *, with_errors: bool) -> None:
             super().end_write(with_errors=with_errors)
             changed(Path(self._file_path))

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import uuid
 from pathlib import Path
@@ -372,6 +373,44 @@ def test_strangers_and_hostile_paths_are_refused(served: Served) -> None:
         assert smbclient_cli(served, "alice", "alpha", "ls", password="wrong").returncode
         with pytest.raises(asyncssh.PermissionDenied):
             run(_login_only(served, "alice", "wrong"))
-    blocked = openstation("config", "get", "autoblock", "--data-dir",
-                          str(served.device.data_dir), check=True).stdout
-    assert "127.0.0.1" in blocked
+    def blocked() -> bool:  # smbd's sign-in log is read twice a second
+        return "127.0.0.1" in openstation("config", "get", "autoblock", "--data-dir",
+                                          str(served.device.data_dir), check=True).stdout
+
+    wait_for(blocked, 10)
+
+
+def test_a_guesser_over_smb_is_cut_off_by_the_rate_limit(served: Served) -> None:
+    """Auto Block is off (DSM's default), yet 20 wrong passwords a minute from one address
+    make smbd refuse it, the right password included, and drop its connections."""
+    for _ in range(21):
+        smbclient_cli(served, "alice", "alpha", "ls", password="guess")
+
+    def refused() -> bool:
+        return smbclient_cli(served, "alice", "alpha", "ls").returncode != 0
+
+    wait_for(refused, 10)
+    config = (served.device.data_dir / "system" / "smb" / "smb.conf").read_text()
+    assert "hosts deny = 127.0.0.1" in config
+
+
+def test_fifos_and_device_nodes_are_not_opened(served: Served, tmp_path: Path) -> None:
+    alpha = served.volume / "alpha"
+    os.mkfifo(alpha / "pipe")
+
+    async def as_bob() -> None:
+        async with sftp(served.sftp_port, "bob") as conn, conn.start_sftp_client() as c:
+            with pytest.raises(asyncssh.SFTPError):
+                async with c.open("/alpha/pipe", "rb") as f:
+                    await f.read()
+
+    run(as_bob())  # refused at once: no worker thread hangs in open()
+    assert dav(f"{served.webdav_url}/alpha/pipe", "GET", "bob")[0] == 403
+    if os.geteuid() == 0:  # a client's device node arrives as a plain, empty file
+        source = tmp_path / "nodes"
+        source.mkdir()
+        os.mknod(source / "disk", 0o600 | stat.S_IFBLK, os.makedev(8, 0))
+        pushed = rsync(served, tmp_path, "bob", "-a", f"{source}/", "bob@127.0.0.1::alpha/n/")
+        assert pushed.returncode == 0, pushed.stderr
+        arrived = (alpha / "n" / "disk").lstat()
+        assert stat.S_ISREG(arrived.st_mode) and arrived.st_size == 0

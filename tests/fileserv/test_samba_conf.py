@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from openstation.config.sections import FileServices, Group, Right, Share, User
@@ -63,7 +64,7 @@ def test_smbpasswd_holds_enabled_accounts_with_a_hash_only() -> None:
     assert text.splitlines() == [
         f"alice:1026:{'X' * 32}:{digest}:[UX         ]:LCT-00000000:"]
     passwd = samba_conf.passwd(USERS, SERVER)
-    assert "bob:x:1027:100:" in passwd and "50%off" not in passwd
+    assert "bob:x:1027:65534:" in passwd and "50%off" not in passwd
     group = samba_conf.group(GROUPS, USERS, SERVER)
     assert "users:x:100:alice,bob,carol" in group
 
@@ -73,14 +74,39 @@ def test_nt_hash_is_md4_of_utf16() -> None:
     assert nt_hash("Password") == "A4F49C406510BDCAB6824EE7C30FD852"
 
 
-def test_smbd_sign_in_lines_are_read() -> None:
-    failed = ("Auth: [SMB2,(null)] user [WORKGROUP]\\[alice] at [Sat, 05 Dec 2026 07:40:08."
-              "000290 UTC] with [NTLMv2] status [NT_STATUS_WRONG_PASSWORD] workstation [VM] "
-              "remote host [ipv4:127.0.0.1:33778] mapped to [WORKGROUP]\\[alice]. local host "
-              "[ipv4:127.0.0.1:14450]")
-    assert parse_auth(failed) == ("127.0.0.1", "alice", False)
-    assert parse_auth(failed.replace("NT_STATUS_WRONG_PASSWORD", "NT_STATUS_OK")) == (
+def test_smbd_sign_in_lines_are_read_and_cannot_be_forged() -> None:
+    def line(status: str, remote: str, account: str = "alice") -> str:
+        return json.dumps({"timestamp": "2026-12-05T08:34:34.872803+0000",
+                           "type": "Authentication", "Authentication": {
+                               "status": status, "remoteAddress": remote,
+                               "clientAccount": account, "workstation": "VM"}})
+
+    assert parse_auth(line("NT_STATUS_WRONG_PASSWORD", "ipv4:127.0.0.1:33778")) == (
+        "127.0.0.1", "alice", False)
+    assert parse_auth(line("NT_STATUS_OK", "ipv4:127.0.0.1:33778")) == (
         "127.0.0.1", "alice", True)
-    six = failed.replace("ipv4:127.0.0.1:33778", "ipv6:::1:33778")
-    assert parse_auth(six) == ("::1", "alice", False)
-    assert parse_auth("smbd version 4.17.12-Debian started.") is None
+    assert parse_auth(line("NT_STATUS_WRONG_PASSWORD", "ipv6:[::1]:33778")) == (
+        "::1", "alice", False)
+    # An account name cannot change the address a failure is charged to
+    forged = line("NT_STATUS_WRONG_PASSWORD", "ipv4:10.0.0.7:1",
+                  account='x] remote host [ipv4:192.168.1.10:1')
+    assert parse_auth(forged) == ("10.0.0.7", 'x] remote host [ipv4:192.168.1.10:1', False)
+    for junk in ("smbd version 4.17.12-Debian started.", "alpha|close|ok|/v/a",
+                 line("NT_STATUS_WRONG_PASSWORD", "ipv4:ALL:1"),
+                 line("NT_STATUS_WRONG_PASSWORD", "unix:/tmp/x")):
+        assert parse_auth(junk) is None
+
+
+def test_reserved_section_names_and_unwritable_denials_are_not_served() -> None:
+    groups = [*GROUPS, Group(name="100%", gid=102, members=["bob"])]
+    shares = [Share(name="global", permissions={"gid:100": Right.READ_WRITE}),
+              Share(name="Homes", permissions={"gid:100": Right.READ_WRITE}),
+              Share(name="docs", permissions={"gid:100": Right.READ_WRITE,
+                                              "gid:102": Right.NO_ACCESS})]
+    config = samba_conf.smb_conf(FileServices(), SERVER, LAYOUT, shares, USERS, groups)
+    assert "[global]" in config and config.count("[global]") == 1  # only Samba's own
+    assert "[Homes]" not in config and "[docs]" not in config
+    passwd = samba_conf.passwd(USERS, SERVER)
+    assert "bob:x:1027:65534:" in passwd  # groups come from the group file alone
+    must_change = User(name="erin", uid=1030, must_change_password=True)
+    assert samba_conf.smbpasswd([must_change], {"erin": nt_hash("x")}) == ""

@@ -117,3 +117,28 @@ def test_writes_over_sftp_and_webdav_keep_the_volumes_reserve(served: Served) ->
 
     run(over_sftp())
     assert (served.volume / "alpha" / "full.bin").stat().st_size == 0
+
+
+def test_webdav_destinations_spelt_any_way_need_write_on_the_target(served: Served) -> None:
+    base = served.webdav_url
+    for spelling in ("/gamma//stolen.txt", "/gamma/./stolen.txt", "/alpha/../gamma/stolen.txt",
+                     "/gamma/stolen.txt%3Fx"):
+        status, _ = dav(f"{base}/alpha/seed.txt", "COPY", "bob", Overwrite="T",
+                        Destination=base + spelling)
+        assert status == 403, (spelling, status)
+    assert sorted(os.listdir(served.volume / "gamma")) == ["@share.json", "seed.txt"]
+    # carol may only read alpha: a copy onto it, overwriting, is refused
+    assert dav(f"{base}/gamma/seed.txt", "COPY", "carol", Overwrite="T",
+               Destination=f"{base}/alpha//seed.txt")[0] == 403
+    assert (served.volume / "alpha" / "seed.txt").read_text() == "seed of alpha"
+    # Not onto a share itself, however it is spelt
+    assert dav(f"{base}/alpha/seed.txt", "MOVE", "alice", Overwrite="T",
+               Destination=f"{base}/beta/.")[0] == 403
+    assert (served.volume / "beta" / "seed.txt").read_text() == "seed of beta"
+    # The top level cannot be locked; PROPFIND goes one level at a time; bodies are small
+    lock = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
+            b'</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>')
+    assert dav(f"{base}/", "LOCK", "bob", lock, Depth="infinity")[0] in (403, 405, 423)
+    assert dav(f"{base}/alpha/x.txt", "PUT", "bob", b"still writable")[0] == 201
+    assert dav(f"{base}/", "PROPFIND", "bob", Depth="infinity")[0] == 403
+    assert dav(f"{base}/alpha/", "PROPFIND", "bob", b" " * (2 << 20), Depth="1")[0] == 413

@@ -158,6 +158,12 @@ class LoginService:
         self.rate_limit.clear(ip)
         return user
 
+    def refuses(self, ip: str, now: float) -> bool:
+        """Whether sign-ins from `ip` are refused now (too many failures, or Auto Block):
+        for services that check passwords themselves (smbd)."""
+        return self.rate_limit.over_limit(ip, now) or any(
+            entry.address == ip for entry in self.store.get(AutoBlock).block)
+
     def resume(self, sid: str, ip: str) -> Session:
         """The live session `sid` for a request from `ip` (Web API and pages alike).
 

@@ -49,6 +49,10 @@ def config(shares: Iterable[tuple[Share, str]], volume: Path, uid: int, gid: int
         f"use chroot = {'yes' if chroot else 'no'}", "munge symlinks = yes",
         "list = yes", f"timeout = {TIMEOUT}", "max verbosity = 1",
         "exclude = @* .@*",  # the device's own entries: never sent, changed or deleted
+        # The daemon runs as root: device nodes, FIFOs and set-id bits a client sends are
+        # kept as plain files and attributes (a block device on the volume is the host's
+        # disk; a FIFO hangs whoever opens it).
+        "fake super = yes", "incoming chmod = ugo-s",
         "refuse options = write-devices",
         "",
     ]

@@ -34,6 +34,15 @@ class Layout:
         return self.root / "private" / "smbpasswd"
 
     @property
+    def log(self) -> Path:
+        return self.root / "smbd.log"
+
+    @property
+    def sign_ins(self) -> Path:
+        """smbd's JSON sign-in log, a file of its own: client text cannot forge a line."""
+        return self.root / "sign-ins.json.log"
+
+    @property
     def passwd(self) -> Path:
         return self.root / "passwd"
 
@@ -59,10 +68,19 @@ class Server:
     blocked: tuple[str, ...] = ()  # Auto Block's addresses
 
 
+RESERVED = frozenset({"global", "homes", "printers", "print$", "ipc$"})  # Samba's sections
+
+
 def servable(name: str) -> bool:
     """Samba expands %-macros everywhere in its configuration, with no escape: a name with
     '%' cannot be written into it safely, so it is not offered over SMB."""
     return "%" not in name
+
+
+def servable_share(name: str) -> bool:
+    """A share Samba can hold: not one of its own sections (a share named "global" would
+    merge its rights into every share)."""
+    return servable(name) and name.lower() not in RESERVED
 
 
 def _plain(text: str) -> str:
@@ -75,13 +93,18 @@ def quoted(name: str) -> str:
 
 
 def rights_lists(share: Share, users_by_uid: Mapping[int, str],
-                 groups_by_gid: Mapping[int, str]) -> dict[str, list[str]]:
-    """The share's rights as Samba's valid/write/invalid user lists."""
+                 groups_by_gid: Mapping[int, str]) -> dict[str, list[str]] | None:
+    """The share's rights as Samba's valid/write/invalid user lists (None: they cannot be
+    written faithfully, and the share is not offered)."""
     lists: dict[str, list[str]] = {"valid users": [], "write list": [], "invalid users": []}
     for principal, right in sorted(share.permissions.items()):
         kind, _, number = principal.partition(":")
         named = (users_by_uid if kind == "uid" else groups_by_gid).get(int(number))
-        if named is None or not servable(named):
+        if named is None:
+            continue
+        if not servable(named):
+            if right == Right.NO_ACCESS and kind == "gid":
+                return None  # a denial Samba cannot be told: the share is not offered
             continue
         entry = quoted(named if kind == "uid" else f"@{named}")
         if right == Right.NO_ACCESS:
@@ -116,14 +139,18 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
         f"  cache directory = {root / 'cache'}",
         f"  pid directory = {root / 'pid'}",
         f"  ncalrpc dir = {root / 'state' / 'ncalrpc'}",
+        # smbd's log (errors, and the full_audit lines HA replication reads), and one JSON
+        # line per sign-in in a file of its own (the rate limit and Auto Block read it).
         "  logging = file",
-        f"  log file = {root / 'log.smbd'}",
-        "  log level = 1 auth_audit:3",  # one "Auth:" line per sign-in: Auto Block reads them
+        f"  log file = {layout.log}",
+        f"  log level = 1 auth_json_audit:3@{layout.sign_ins}",
+        "  max log size = 4096",
         "  load printers = no",
         "  printing = bsd",
         "  printcap name = /dev/null",
         "  disable spoolss = yes",
         "  map to guest = never",
+        "  max smbd processes = 256",  # connections in all (one process each)
         "  restrict anonymous = 2",
         "  server min protocol = SMB2_02",
         "  ntlm auth = ntlmv2-only",
@@ -142,9 +169,10 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
         "",
     ]
     for share in sorted(shares, key=lambda s: s.name):
-        if not servable(share.name):
+        lists = rights_lists(share, users_by_uid, groups_by_gid) \
+            if servable_share(share.name) else None
+        if lists is None:
             continue
-        lists = rights_lists(share, users_by_uid, groups_by_gid)
         lines += [
             f"[{share.name}]",
             f"  path = {server.volume / share.name}",
@@ -169,13 +197,14 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
 
 
 def smbpasswd(users: Iterable[User], nt_hashes: Mapping[str, str]) -> str:
-    """smbpasswd lines for the enabled accounts that have an NT hash ("X": the password
-    does not expire in Samba; DSM's own expiry is checked when the password is used
-    elsewhere)."""
+    """smbpasswd lines for the enabled accounts that have an NT hash and may sign in
+    without first changing their password or enrolling 2-step again ("X": the password
+    does not expire in Samba)."""
     lines = []
     for user in users:
         digest = nt_hashes.get(user.name)
-        if user.disabled or not digest or not servable(user.name):
+        if user.disabled or user.must_change_password or user.otp_reenrol or not digest \
+                or not servable(user.name):
             continue
         changed = int(user.password_changed) & 0xFFFFFFFF
         lines.append(f"{user.name}:{user.uid}:{'X' * 32}:{digest}:[UX         ]:"
@@ -188,8 +217,11 @@ def passwd(users: Iterable[User], server: Server) -> str:
     lines = [f"{server.owner}:x:{server.owner_uid}:{server.owner_gid}::/nonexistent:"
              "/usr/sbin/nologin",
              "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin"]
-    lines += [f"{user.name}:x:{user.uid}:100::/nonexistent:/usr/sbin/nologin"
-              for user in users if servable(user.name) and user.name != server.owner]
+    # Primary group "nogroup": group membership comes from the group file alone, so an
+    # account taken out of `users` is out of @users for Samba too.
+    lines += [f"{user.name}:x:{user.uid}:65534::/nonexistent:/usr/sbin/nologin"
+              for user in users
+              if servable(user.name) and user.name not in (server.owner, "nobody")]
     return "".join(line + "\n" for line in lines)
 
 

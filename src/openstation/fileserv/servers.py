@@ -55,7 +55,7 @@ class FileServers:
         self.smb = smb.SmbService(
             wiring.store, wiring.machine_key, wiring.system, wiring.storage.volume,
             wiring.hosts, wiring.smb_port,
-            lambda ip, _account: wiring.login.failed(ip, wiring.clock()),
+            self._smb_failed(wiring.login, wiring.clock),
             self._logged("smbd"), wiring.clock, smb.Changes(wiring.changed, wiring.renamed))
         self.sftp = SftpService(
             wiring.store, FileStation(wiring.storage), wiring.login,
@@ -64,6 +64,15 @@ class FileServers:
         self.webdav = WebDavService(
             wiring.store, FileStation(wiring.storage), wiring.login, wiring.hosts,
             wiring.webdav_ports, wiring.admits, wiring.tls, wiring.changed, wiring.renamed)
+
+    @staticmethod
+    def _smb_failed(login: LoginService, clock: Callable[[], float]
+                    ) -> Callable[[str, str], bool]:
+        def failed(ip: str, _account: str) -> bool:
+            now = clock()
+            login.failed(ip, now)
+            return login.refuses(ip, now)
+        return failed
 
     async def start(self) -> None:
         await self.smb.start()

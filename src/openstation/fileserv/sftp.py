@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+from asyncssh.connection import SSHConnection
 
 from openstation import offload
 from openstation.accounts.login import LoginService
@@ -41,6 +42,8 @@ from openstation.storage.permissions import NO_ACCESS, READ_ONLY
 LOGIN_TIMEOUT = 30.0  # seconds to authenticate
 PER_SOURCE = 16  # connections from one address
 TOTAL = 256
+HANDLES = 256  # files open at once in one SFTP session
+CHANNELS = 8  # SFTP sessions and rsync runs at once on one connection
 
 
 def _sftp_error(exc: Exception) -> asyncssh.SFTPError:
@@ -68,6 +71,12 @@ class ShareFiles(asyncssh.SFTPServer):
         super().__init__(chan)
         self.service = service
         self.user = str(chan.get_extra_info("username"))
+        self.handles = 0  # files open in this session
+        self.conn = chan.get_connection()
+        service.opened(self.conn)
+
+    def exit(self) -> None:
+        self.service.closed(self.conn)
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -149,10 +158,17 @@ class ShareFiles(asyncssh.SFTPServer):
         flags |= (os.O_TRUNC if pflags & asyncssh.FXF_TRUNC else 0)
         flags |= (os.O_EXCL if pflags & asyncssh.FXF_EXCL else 0)
         flags |= (os.O_APPEND if pflags & asyncssh.FXF_APPEND else 0)
+        # Non-blocking: a FIFO on the volume must not hang a worker thread in open().
+        flags |= os.O_NONBLOCK
+        if self.handles >= HANDLES:
+            raise asyncssh.SFTPFailure(f"at most {HANDLES} files open in one session")
         fd = await self._run(os.open, located.real, flags, 0o644)
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
             os.close(fd)
-            raise asyncssh.SFTPFailure(f"{located.path} is a folder")
+            raise asyncssh.SFTPFailure(f"{located.path} is a folder" if stat.S_ISDIR(kind)
+                                       else f"{located.path} is not a regular file")
+        self.handles += 1
         return _Handle(fd, located, writing)
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
@@ -173,6 +189,7 @@ class ShareFiles(asyncssh.SFTPServer):
 
     async def close(self, file_obj: object) -> None:
         handle = _handle(file_obj)
+        self.handles -= 1
         await self._run(os.close, handle.fd)
         if handle.dirty:
             self._changed(handle.located)
@@ -284,6 +301,10 @@ class _Server(asyncssh.SSHServer):
     def begin_auth(self, username: str) -> bool:
         return True
 
+    def session_requested(self) -> bool:
+        """A new channel (an SFTP session, an rsync run): a few per connection."""
+        return self.conn is not None and self.service.channels(self.conn) < CHANNELS
+
     def password_auth_supported(self) -> bool:
         return True
 
@@ -318,6 +339,7 @@ class SftpService:
         self._server: asyncssh.SSHAcceptor | None = None
         self._listening_on: tuple[int, bool, bool] | None = None  # (port, sftp, rsync)
         self._sessions: dict[asyncssh.SSHServerConnection, tuple[str, User | None]] = {}
+        self._channels: dict[SSHConnection, int] = {}  # SFTP and rsync
 
     def status(self) -> dict[str, dict[str, object]]:
         """SFTP's and rsync's (they share the SSH server and its port)."""
@@ -391,8 +413,13 @@ class SftpService:
                 return rsync.config(shares, self.volume, os.getuid(), os.getgid(),
                                     chroot=os.geteuid() == 0, log=log)
 
-            await rsync.serve(process, conf, self.host_key.parent / "rsync", self.volume,
-                              self.changed)
+            conn = process.channel.get_connection()
+            self.opened(conn)
+            try:
+                await rsync.serve(process, conf, self.host_key.parent / "rsync",
+                                  self.volume, self.changed)
+            finally:
+                self.closed(conn)
             return
         process.stderr.write(b"this device offers SFTP and rsync's daemon mode "
                              b"(rsync -e ssh SRC user@nas::share/), no shell\n")
@@ -412,6 +439,17 @@ class SftpService:
 
     def forget(self, ip: str, conn: asyncssh.SSHServerConnection) -> None:
         self._sessions.pop(conn, None)
+        self._channels.pop(conn, None)
+
+    def channels(self, conn: SSHConnection) -> int:
+        return self._channels.get(conn, 0)
+
+    def opened(self, conn: SSHConnection) -> None:
+        self._channels[conn] = self._channels.get(conn, 0) + 1
+
+    def closed(self, conn: SSHConnection) -> None:
+        if conn in self._channels:
+            self._channels[conn] = max(0, self._channels[conn] - 1)
 
     def accounts_changed(self, _event: ConfigChanged | None = None) -> None:
         """A disabled, deleted, renamed or re-passworded account's sessions end."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import json
 import os
 import pwd
-import re
 import shutil
 import signal
 import socket
@@ -36,11 +37,12 @@ SECTIONS = ("file_services", "users", "groups", "shares", "general", "autoblock"
 NSS_WRAPPER = ("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so",
                "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so", "/usr/lib/libnss_wrapper.so",
                "/usr/lib64/libnss_wrapper.so")
-AUTH_LINE = re.compile(r"Auth: \[[^]]*\] user \[(?P<domain>[^]]*)\]\\\[(?P<user>[^]]*)\].*"
-                       r"status \[(?P<status>[A-Z_]+)\].*remote host \[ipv[46]:"
-                       r"(?P<ip>[^]]+):\d+\]")
+AUTH_POLL = 0.5  # seconds between reads of smbd's sign-in log
 
-Failed = Callable[[str, str], None]  # (source address, account): a failed sign-in
+# (source address, account) of a failed sign-in → whether that source is now refused (the
+# sign-in rate limit or Auto Block)
+Failed = Callable[[str, str], bool]
+THROTTLE = 60.0  # seconds a refused source stays in `hosts deny` (the rate limit's window)
 AUDIT_OPS = frozenset({"openat", "close", "renameat", "unlinkat", "mkdirat"})
 
 
@@ -63,12 +65,20 @@ def free_port(host: str) -> int:
 
 
 def parse_auth(line: str) -> tuple[str, str, bool] | None:
-    """(address, account, succeeded) from one of smbd's "Auth:" lines; None for others."""
-    found = AUTH_LINE.search(line)
-    if found is None:
+    """(address, account, succeeded) from one line of smbd's JSON sign-in log; None for
+    anything else. The log is a file of its own and its strings are JSON-escaped: what a
+    client sends (account, workstation) cannot forge a line or another address."""
+    try:
+        event = json.loads(line)
+        auth = event["Authentication"]
+        kind, _, rest = str(auth["remoteAddress"]).partition(":")
+        address = rest.rsplit(":", 1)[0].strip("[]")
+        ip = str(ipaddress.ip_address(address))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    ip = found["ip"].strip("[]")
-    return ip, found["user"], found["status"] == "NT_STATUS_OK"
+    if kind not in ("ipv4", "ipv6"):
+        return None
+    return ip, str(auth.get("clientAccount") or ""), auth.get("status") == "NT_STATUS_OK"
 
 
 class Changes:
@@ -99,7 +109,7 @@ class Changes:
             self.renamed(Path(rest[0]), Path(rest[1]))
         elif op in ("unlinkat", "mkdirat") and len(rest) == 1:
             self.changed(Path(rest[0]))
-        if len(self.writing) > 100_000:  # opens whose close never came (a killed smbd)
+        if len(self.writing) > 10_000:  # opens whose close never came (a killed smbd)
             self.writing.clear()
         return True
 
@@ -133,16 +143,19 @@ class SmbService:
         self.port_override = port  # `run --smb-port`: 0 picks a free port
         self.on_failed = on_failed
         self.changes = changes  # what clients change, for HA replication
+        self.clock = clock
+        self.throttled: dict[str, float] = {}  # address → until when smbd refuses it
+        self._tail: asyncio.Task[None] | None = None
         self.port = 0
         self.missing = missing_parts()
         smbd = shutil.which("smbd") or "/usr/sbin/smbd"
         self.supervisor = Supervisor(
-            Spec("smbd", [smbd, "--foreground", "--debug-stdout", "--no-process-group",
+            Spec("smbd", [smbd, "--foreground", "--no-process-group",
                           "-s", str(self.layout.config)],
                  {"LD_PRELOAD": nss_wrapper() or "",
                   "NSS_WRAPPER_PASSWD": str(self.layout.passwd),
                   "NSS_WRAPPER_GROUP": str(self.layout.group)}),
-            self._line, on_event, clock)
+            lambda _line: None, on_event, clock)  # smbd writes to its log files
         self._written: Files | None = None
 
     def status(self) -> dict[str, object]:
@@ -163,8 +176,11 @@ class SmbService:
         """Make smbd match the configuration (the applier)."""
         settings = self.store.get(FileServices)
         if not settings.smb_enabled or self.missing is not None or self._passive():
-            await self.supervisor.stop()
+            await self._stop()
             return
+        if self._tail is None:
+            self._tail = asyncio.get_running_loop().create_task(self._follow_logs(),
+                                                                name="smbd logs")
         self.port = self._choose_port(settings)
         files = await offload.run(self._render, settings, self.port)
         before = self._written
@@ -209,7 +225,54 @@ class SmbService:
         await self.supervisor.restart()
 
     async def close(self) -> None:
+        await self._stop()
+
+    async def _stop(self) -> None:
+        """smbd stops and the NT hashes it was given leave the disk."""
         await self.supervisor.stop()
+        if self._tail is not None:
+            self._tail.cancel()
+            self._tail = None
+        await offload.run(_remove, self.layout.smbpasswd)
+        self._written = None
+
+    async def _follow_logs(self) -> None:
+        """Follow smbd's logs (read off the loop): its sign-ins (the rate limit and Auto
+        Block), and its log (what clients change, for HA; its last lines, for a failure's
+        reason)."""
+        logs = (self.layout.sign_ins, self.layout.log)
+        offsets = dict(zip(logs, await offload.run(_sizes, logs), strict=True))  # not history
+        while True:
+            await asyncio.sleep(AUTH_POLL)
+            for log in offsets:
+                lines, offsets[log] = await offload.run(_new_lines, log, offsets[log])
+                if log == self.layout.log:
+                    for line in lines:
+                        self._line(line)
+                    continue
+                for line in lines:
+                    parsed = parse_auth(line.strip())
+                    if parsed is not None and not parsed[2] and \
+                            self.on_failed(parsed[0], parsed[1]):
+                        await self._throttle(parsed[0])
+
+    async def _throttle(self, ip: str) -> None:
+        """A refused source: smbd refuses its new connections and drops the open ones (a
+        connection could otherwise go on guessing)."""
+        fresh = ip not in self.throttled
+        self.throttled[ip] = self.clock() + THROTTLE
+        if fresh:
+            await self.apply()
+            smbcontrol = shutil.which("smbcontrol")
+            if smbcontrol is not None:
+                with contextlib.suppress(OSError):
+                    killing = await asyncio.create_subprocess_exec(
+                        smbcontrol, "-s", str(self.layout.config), "smbd", "kill-client-ip",
+                        ip, stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.DEVNULL)
+                    await killing.wait()
+            asyncio.get_running_loop().call_later(
+                THROTTLE + 1, lambda: asyncio.ensure_future(self.apply()))
 
     def _choose_port(self, settings: FileServices) -> int:
         if self.port_override is None:
@@ -233,12 +296,21 @@ class SmbService:
             hosts=tuple(self.hosts), port=port,
             server_name=self.store.get(General).server_name, volume=self.volume,
             owner=me.pw_name, owner_uid=me.pw_uid, owner_gid=me.pw_gid,
-            blocked=tuple(entry.address for entry in self.store.get(AutoBlock).block))
+            blocked=self._blocked())
         return Files(
             config=samba_conf.smb_conf(settings, server, self.layout, shares, users, groups),
             smbpasswd=samba_conf.smbpasswd(users, hashes),
             passwd=samba_conf.passwd(users, server),
             group=samba_conf.group(groups, users, server))
+
+    def _blocked(self) -> tuple[str, ...]:
+        """Auto Block's addresses and the sources the rate limit refuses now (checked
+        addresses only: nothing else reaches `hosts deny`)."""
+        now = self.clock()
+        for ip in [ip for ip, until in self.throttled.items() if until <= now]:
+            del self.throttled[ip]
+        wanted = [entry.address for entry in self.store.get(AutoBlock).block]
+        return tuple(sorted({a for a in [*wanted, *self.throttled] if _address(a)}))
 
     def _write(self, files: Files) -> None:
         for directory in self.layout.directories():
@@ -249,11 +321,49 @@ class SmbService:
         write_atomic(self.layout.config, files.config.encode(), 0o644)
 
     def _line(self, line: str) -> None:
-        if self.changes.read(line):
-            return
-        parsed = parse_auth(line)
-        if parsed is not None and not parsed[2]:
-            self.on_failed(parsed[0], parsed[1])
+        """One line of smbd's log: an audit line, or one kept as a possible reason."""
+        text = line.strip()
+        if not self.changes.read(text) and text and not text.startswith("["):
+            self.supervisor.tail.append(text)
+
+
+def _address(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _new_lines(path: Path, offset: int) -> tuple[list[str], int]:
+    """(A worker thread.) Whole lines appended to `path` since `offset` (from the start
+    again if the file was rotated or truncated)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return [], 0
+    if size < offset:
+        offset = 0
+    with path.open("rb") as log:
+        log.seek(offset)
+        data = log.read(min(size - offset, 4 << 20))
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode(errors="replace").splitlines(), offset + end
+
+
+def _sizes(paths: tuple[Path, ...]) -> list[int]:
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(path.stat().st_size)
+        except FileNotFoundError:
+            sizes.append(0)
+    return sizes
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 def _only_blocked_moved(before: Files, after: Files) -> bool:

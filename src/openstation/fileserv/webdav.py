@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import posixpath
 import secrets
 import threading
 import time
@@ -33,6 +34,8 @@ THREADS = 16  # requests served at once (each a cheroot worker thread)
 IDLE = 30.0  # seconds a connection may sit idle or take to send a request
 REMEMBER = 60.0  # seconds a checked password is trusted
 CACHE = 1024
+MAX_BODY = 1 << 20  # bytes of a request body other than a PUT's (PROPFIND, LOCK …)
+MAX_LOCKS = 10_000
 
 
 class Signins:
@@ -73,7 +76,7 @@ class Signins:
             self.known.clear()
 
 
-def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool],
+def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int], bool],
               changed: Callable[[Path], None], renamed: Callable[[Path, Path], None]) -> Any:
     """The WSGI application: WsgiDAV with the device's provider and domain controller,
     behind a gate for the firewall and Auto Block."""
@@ -89,8 +92,10 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
         return str(environ.get("wsgidav.auth.user_name") or "")
 
     def destination(environ: dict[str, Any]) -> str:
-        return urllib.parse.unquote(
-            urllib.parse.urlparse(environ.get("HTTP_DESTINATION", "")).path).strip("/")
+        """The Destination header's path, normalised as WsgiDAV normalises it."""
+        raw = urllib.parse.unquote(
+            urllib.parse.urlparse(environ.get("HTTP_DESTINATION", "")).path)
+        return posixpath.normpath("/" + raw).strip("/") if raw else ""
 
     def needs_write(path: str, environ: dict[str, Any]) -> bool:
         method = environ["REQUEST_METHOD"].upper()
@@ -105,32 +110,68 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
         """The paths a request changes itself (not the folders it creates them in)."""
         return {str(environ.get("PATH_INFO", "")).strip("/"), destination(environ)}
 
+    def writable(path: str, environ: dict[str, Any]) -> str:
+        """The real place of `path`, which the request's user may change: what every write
+        operation asks itself (a Destination header spelt any way included). Shares
+        themselves, and the top level, are Control Panel's."""
+        parts = [p for p in path.split("/") if p]
+        if len(parts) < 2:
+            raise DAVError(HTTP_FORBIDDEN, "shared folders are managed in Control Panel")
+        return located_real("/" + "/".join(parts), environ, write=True)
+
+    def located_real(path: str, environ: dict[str, Any], write: bool) -> str:
+        try:
+            located = files.locate(user_of(environ), path, write=write)
+        except NotFoundError as exc:
+            raise DAVError(404, str(exc)) from None
+        except OpenStationError as exc:
+            raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
+        if located.cipher is not None:
+            raise DAVError(HTTP_FORBIDDEN, f"{located.share.name!r} is encrypted: reach it "
+                           "through File Station")
+        return str(located.real)
+
     class Reported:
-        """What a client changes is reported (HA replication), as File Station's writes."""
+        """Every change checks the right to make it, then is reported (HA replication),
+        as File Station's writes are."""
 
         _file_path: str
+        path: str
         environ: dict[str, Any]
         provider: Any
 
         def delete(self) -> None:
+            writable(self.path, self.environ)
             super().delete()  # type: ignore[misc]
             changed(Path(self._file_path))
 
         def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
+            if is_move:
+                writable(self.path, self.environ)
+            target = writable(dest_path, self.environ)
             super().copy_move_single(dest_path, is_move=is_move)  # type: ignore[misc]
-            changed(Path(self.provider._loc_to_file_path(dest_path, self.environ)))
+            changed(Path(target))
 
         def move_recursive(self, dest_path: str) -> None:
-            target = self.provider._loc_to_file_path(dest_path, self.environ)
+            writable(self.path, self.environ)
+            target = writable(dest_path, self.environ)
             super().move_recursive(dest_path)  # type: ignore[misc]
             renamed(Path(self._file_path), Path(target))
 
+        def set_last_modified(self, dest_path: str, time_stamp: Any, *, dry_run: bool
+                              ) -> Any:
+            writable(dest_path, self.environ)
+            return super().set_last_modified(  # type: ignore[misc]
+                dest_path, time_stamp, dry_run=dry_run)
+
     class Folder(Reported, FolderResource):  # type: ignore[misc]
         def create_empty_resource(self, name: str) -> Any:
+            writable(posixpath.join(self.path, name), self.environ)
             check_room(self.environ)
             return super().create_empty_resource(name)
 
         def create_collection(self, name: str) -> None:
+            writable(posixpath.join(self.path, name), self.environ)
             super().create_collection(name)
             changed(Path(self._file_path) / name)
 
@@ -149,6 +190,9 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
 
         def get_display_name(self) -> str:
             return ""
+
+        def prevent_locking(self) -> bool:
+            return True  # a lock on "/" would lock every share for everyone
 
         def create_empty_resource(self, name: str) -> Any:
             raise DAVError(HTTP_FORBIDDEN, "shared folders are made in Control Panel")
@@ -172,20 +216,12 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
         def _loc_to_file_path(self, path: str, environ: dict[str, Any] | None = None
                               ) -> str:
             assert environ is not None
+            # Reads and the request's own target: the write operations check again.
             parts = [p for p in path.split("/") if p]
             write = needs_write(path, environ)
             if write and len(parts) < 2 and "/".join(parts) in targets(environ):
                 raise DAVError(HTTP_FORBIDDEN, "shared folders are managed in Control Panel")
-            try:
-                located = files.locate(user_of(environ), "/" + "/".join(parts), write=write)
-            except NotFoundError as exc:
-                raise DAVError(404, str(exc)) from None
-            except OpenStationError as exc:
-                raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
-            if located.cipher is not None:
-                raise DAVError(HTTP_FORBIDDEN, f"{located.share.name!r} is encrypted: reach "
-                               "it through File Station")
-            return str(located.real)
+            return located_real("/" + "/".join(parts), environ, write)
 
         def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
             if not path.strip("/"):
@@ -203,6 +239,8 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
 
             if stat_module.S_ISDIR(info.st_mode):
                 return Folder(path, environ, str(real))
+            if not stat_module.S_ISREG(info.st_mode):  # a FIFO would hang a thread
+                raise DAVError(HTTP_FORBIDDEN, "not a regular file")
             return Written(path, environ, str(real))
 
     def check_room(environ: dict[str, Any]) -> None:
@@ -216,6 +254,7 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
 
     class Written(Reported, FileResource):  # type: ignore[misc]
         def begin_write(self, *, content_type: str | None = None) -> Any:
+            writable(self.path, self.environ)
             check_room(self.environ)
             return super().begin_write(content_type=content_type)
 
@@ -242,7 +281,7 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
         "http_authenticator": {"domain_controller": Controller, "accept_basic": True,
                                "accept_digest": False, "default_to_digest": False},
         "dir_browser": {"enable": False},
-        "lock_storage": True,
+        "lock_storage": capped_locks(),
         "property_manager": True,
         "verbose": 1,
         "logging": {"enable": False},
@@ -250,12 +289,46 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str], bool
     })
 
     def gated(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if not admits(str(environ.get("REMOTE_ADDR", ""))):
-            start_response("403 Forbidden", [("Content-Type", "text/plain")])
-            return [b"refused by the firewall or Auto Block\n"]
+        refusal = refused(environ, admits)
+        if refusal is not None:
+            start_response(refusal, [("Content-Type", "text/plain")])
+            return [refusal.encode() + b"\n"]
         return dav(environ, start_response)
 
     return gated
+
+
+def refused(environ: dict[str, Any], admits: Callable[[str, int], bool]) -> str | None:
+    """Why a request is refused before WsgiDAV sees it (an HTTP status line), or None: the
+    firewall and Auto Block; bodies other than a PUT's are small, with a length; PROPFIND
+    goes one level at a time (RFC 4918's "propfind-finite-depth")."""
+    port = str(environ.get("SERVER_PORT", "0"))
+    if not admits(str(environ.get("REMOTE_ADDR", "")), int(port) if port.isdigit() else 0):
+        return "403 Forbidden"
+    method = str(environ.get("REQUEST_METHOD", "")).upper()
+    if method != "PUT":
+        length = str(environ.get("CONTENT_LENGTH") or "0")
+        if "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower():
+            return "411 Length Required"
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return "413 Payload Too Large"
+    if method == "PROPFIND" and str(environ.get("HTTP_DEPTH", "")).lower() == "infinity":
+        return "403 Forbidden"
+    return None
+
+
+def capped_locks() -> Any:
+    """WsgiDAV's in-memory lock storage, holding at most MAX_LOCKS locks."""
+    from wsgidav.dav_error import DAVError
+    from wsgidav.lock_man.lock_storage import LockStorageDict
+
+    class Capped(LockStorageDict):  # type: ignore[misc]
+        def create(self, path: str, lock: Any) -> Any:
+            if self._dict is not None and len(self._dict) >= 2 * MAX_LOCKS:
+                raise DAVError(503, "too many locks")
+            return super().create(path, lock)
+
+    return Capped()
 
 
 class WebDavService:
@@ -308,8 +381,8 @@ class WebDavService:
             loop.call_soon_threadsafe(self.renamed, src, dst)
 
         try:
-            app = await asyncio.to_thread(build_app, self.files, self.signins,
-                                          lambda ip: self.admits(ip, 0), changed, renamed)
+            app = await asyncio.to_thread(build_app, self.files, self.signins, self.admits,
+                                          changed, renamed)
             for name, port, secure in (("webdav", http, False), ("webdavs", https, True)):
                 server = await asyncio.to_thread(self._serve, app, port, secure)
                 self.ports[name] = int(server.bind_addr[1])

@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import uuid
@@ -289,6 +290,8 @@ def test_file_services_settings_over_the_web_api_and_the_cli(served: Served) -> 
     wait_for(lambda: smbclient_cli(served, "alice", "alpha", "ls").returncode == 0, 10)
     listed = openstation("service", "list", "--data-dir", data, check=True).stdout
     assert "smb" in listed and "sftp" in listed and "running" in listed
+    shown = openstation("status", "--data-dir", data, check=True).stdout
+    assert re.search(r"smb\s+running, port \d+", shown), shown
     logged = openstation("log", "--data-dir", data, "--json", check=True).stdout
     assert '"started"' in logged and "smbd" in logged  # the daemon's life in Log Center
 

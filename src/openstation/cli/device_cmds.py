@@ -170,6 +170,11 @@ def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = Fal
         table.add_row(key.replace("_", " "), str(facts[key]))
     if facts.get("listening"):
         table.add_row("listening", ", ".join(f"{k} {v}" for k, v in facts["listening"].items()))
+    for name, service in (facts.get("file_services") or {}).items():
+        state = str(service.get("state", "")) if service.get("enabled") else "off"
+        port = f", port {service['port']}" if service.get("port") else ""
+        why = f": {service['why']}" if service.get("why") else ""
+        table.add_row(name, f"{state}{port}{why}")
     if facts.get("certificate_fingerprint"):  # what a peer pairing with this device pins
         table.add_row("certificate (SHA-256)", str(facts["certificate_fingerprint"]))
     out.print(table)

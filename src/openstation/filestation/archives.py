@@ -16,6 +16,7 @@ import stat
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
@@ -222,9 +223,12 @@ class Archive:
     def blocks(self, member: Member) -> Iterator[bytes]:
         """A member's contents, block by block (CRC and size checked by the library)."""
         handle: IO[bytes] | None
+        encrypted = False
         try:
             if self._zip is not None:
-                handle = self._zip.open(self._zip.infolist()[member.item_id], pwd=self.password)
+                info = self._zip.infolist()[member.item_id]
+                encrypted = bool(info.flag_bits & 0x1)
+                handle = self._zip.open(info, pwd=self.password)
             else:
                 assert self._tar is not None
                 handle = self._tar.extractfile(self._members[member.item_id])
@@ -238,8 +242,12 @@ class Archive:
             try:
                 while block := handle.read(BLOCK):
                     yield block
-            except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError,
+            except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error,
                     RuntimeError, NotImplementedError) as exc:
+                if encrypted:
+                    # ZipCrypto checks a password against one byte: a wrong one passes
+                    # 1 time in 256, then the data fails its CRC. Still the wrong password.
+                    raise ApiError(codes.WRONG_ARCHIVE_PASSWORD) from None
                 raise ApiError(codes.ARCHIVE_UNREADABLE, errors={"reason": str(exc)}
                                ) from None
 

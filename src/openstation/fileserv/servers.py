@@ -80,28 +80,20 @@ class FileServers:
         await self.webdav.apply()
 
     def subscribe(self, bus: EventBus) -> list[Callable[[], None]]:
-        return [bus.subscribe(self._apply_smb, smb.SECTIONS, "smb"),
-                bus.subscribe(self._apply_sftp, ("file_services",), "sftp"),
-                bus.subscribe(self._apply_webdav, ("file_services",), "webdav"),
+        return [bus.subscribe(self._moving(self.smb.apply), smb.SECTIONS, "smb"),
+                bus.subscribe(self._moving(self.sftp.apply), ("file_services",), "ssh"),
+                bus.subscribe(self._moving(self.webdav.apply), ("file_services",), "webdav"),
                 bus.subscribe(self._accounts_changed, ("users",), "file sessions")]
 
-    async def _apply_smb(self, _event: ConfigChanged) -> None:
-        before = self.ports()
-        await self.smb.apply()
-        if self.ports() != before:
-            await self.moved()
-
-    async def _apply_sftp(self, _event: ConfigChanged) -> None:
-        before = self.ports()
-        await self.sftp.apply()
-        if self.ports() != before:
-            await self.moved()
-
-    async def _apply_webdav(self, _event: ConfigChanged) -> None:
-        before = self.ports()
-        await self.webdav.apply()
-        if self.ports() != before:
-            await self.moved()
+    def _moving(self, apply: Callable[[], Awaitable[None]]
+                ) -> Callable[[ConfigChanged], Awaitable[None]]:
+        """An applier that also rewrites running.json when a service's port moved."""
+        async def applier(_event: ConfigChanged) -> None:
+            before = self.ports()
+            await apply()
+            if self.ports() != before:
+                await self.moved()
+        return applier
 
     def _accounts_changed(self, event: ConfigChanged) -> None:
         """A disabled, deleted or re-passworded account's sessions end."""

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from openstation.accounts.service import AccountService
 from openstation.config import restore as restores
 from openstation.config.backup import FORMAT, open_backup, seal
-from openstation.config.sections import Ports, PPPoE, User
+from openstation.config.sections import FileServices, Ports, PPPoE, User
 from openstation.config.store import ConfigStore
 from openstation.errors import BackupError
 from openstation.security.machine_key import MachineKey
@@ -127,3 +127,26 @@ def test_bit_flips_in_an_encrypted_backup_are_always_refused(data: st.DataObject
     # formatting; the content must then be exactly what was sealed.
     _, content = open_backup(bytes(raw), "pw")
     assert content == {"sections": {}, "collections": {}}
+
+
+def test_file_services_are_backed_up_and_nt_hashes_are_not(configured: ConfigStore) -> None:
+    accounts = AccountService(configured, machine_key=KEY)
+    asyncio.run(accounts.create_user("carol", "C4rol!pass", actor="t"))
+    sealed = configured.record(User, "carol")
+    assert sealed is not None and sealed.smb_hash and KEY.is_sealed(sealed.smb_hash)
+    with configured.transaction("t") as tx:
+        tx.put(FileServices(sftp_enabled=True, sftp_port=2222, workgroup="HOME"))
+    raw = backup_of(configured, "pass")
+    _, content = open_backup(raw, "pass")
+    assert content["sections"]["file_services"]["sftp_port"] == 2222
+    assert all("smb_hash" not in user for user in content["collections"]["users"])
+    with configured.transaction("t") as tx:
+        tx.put(FileServices())
+    restores.apply(configured, content, None, KEY, "t", "r2")
+    assert configured.get(FileServices).workgroup == "HOME"
+    restored = configured.record(User, "carol")
+    assert restored is not None and restored.smb_hash == sealed.smb_hash  # same password
+    # A backup whose file services clash with its own UI ports is refused
+    content["sections"]["file_services"]["sftp_port"] = content["sections"]["ports"]["http"]
+    with pytest.raises(BackupError, match=r"file_services\.sftp_port"):
+        restores.plan(configured, content, None)

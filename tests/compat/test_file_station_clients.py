@@ -124,8 +124,10 @@ async def test_py_synologydsm_api_sees_only_what_a_user_may(device: DeviceProces
 def test_synology_api_file_station_surface(device: DeviceProcess, tmp_path: Path) -> None:
     """synology-api 0.9.4's filestation module, as scripts use it (dsm_version=6: a DSM
     6.2 device has no DSM 7 handshake), over its encrypted-login HTTP path."""
+    from synology_api.base_api import BaseApi
     from synology_api.filestation import FileStation
 
+    BaseApi.shared_session = None  # synology-api reuses one session across instances
     port = str(device.runtime["ports"]["http"])
     fs = FileStation("127.0.0.1", port, "alice", STRONG, secure=False, cert_verify=False,
                      dsm_version=6, debug=False, otp_code=None,

@@ -72,6 +72,9 @@ def test_file_service_writes_reach_the_passive(
 
     wait_for(mirrored, 30)
     assert "docs/gone.txt" not in digest(passive.data_dir)
-    # The passive serves no SMB (what smbd wrote there would never reach the active)
-    status = Web(passive.url).login().ok("SYNO.Core.FileServ.SMB", "get")["status"]
+    # The settings are the pair's; the passive serves no SMB (what smbd wrote there would
+    # never reach the active)
+    mirror = Web(passive.url).login()
+    assert mirror.ok("SYNO.Core.FileServ.FTP.SFTP", "get")["enable"] is True
+    status = mirror.ok("SYNO.Core.FileServ.SMB", "get")["status"]
     assert status["state"] == "stopped" and "passive" in status["why"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from openstation.config.sections import FileServices, Group, Right, Share, User
 from openstation.fileserv import samba_conf
 from openstation.fileserv.ntlm import nt_hash
-from openstation.fileserv.smb import parse_auth
+from openstation.fileserv.smb import Changes, parse_auth
 from openstation.storage.permissions import access
 
 USERS = [User(name="alice", uid=1026), User(name="bob", uid=1027),
@@ -110,3 +110,19 @@ def test_reserved_section_names_and_unwritable_denials_are_not_served() -> None:
     assert "bob:x:1027:65534:" in passwd  # groups come from the group file alone
     must_change = User(name="erin", uid=1030, must_change_password=True)
     assert samba_conf.smbpasswd([must_change], {"erin": nt_hash("x")}) == ""
+
+
+def test_audit_lines_become_changes_a_rename_while_open_included() -> None:
+    changed: list[str] = []
+    renamed: list[tuple[str, str]] = []
+    changes = Changes(lambda p: changed.append(str(p)),
+                      lambda a, b: renamed.append((str(a), str(b))))
+    for line in ("alpha|openat|ok|w|/v/alpha/a.tmp", "alpha|renameat|ok|/v/alpha/a.tmp|/v/alpha/a",
+                 "alpha|close|ok|/v/alpha/a", "alpha|openat|ok|r|/v/alpha/b",
+                 "alpha|close|ok|/v/alpha/b", "alpha|mkdirat|ok|/v/alpha/d",
+                 "alpha|unlinkat|ok|/v/alpha/old", "alpha|openat|fail|w|/v/alpha/x",
+                 "Auth: something else"):
+        changes.read(line)
+    assert renamed == [("/v/alpha/a.tmp", "/v/alpha/a")]
+    assert changed == ["/v/alpha/a", "/v/alpha/d", "/v/alpha/old"]  # reads change nothing
+    assert not changes.writing

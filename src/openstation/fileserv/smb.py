@@ -107,6 +107,9 @@ class Changes:
                 self.changed(Path(rest[0]))
         elif op == "renameat" and len(rest) == 2:
             self.renamed(Path(rest[0]), Path(rest[1]))
+            if rest[0] in self.writing:  # renamed while open for writing: its close names
+                self.writing.discard(rest[0])  # the new path
+                self.writing.add(rest[1])
         elif op in ("unlinkat", "mkdirat") and len(rest) == 1:
             self.changed(Path(rest[0]))
         if len(self.writing) > 10_000:  # opens whose close never came (a killed smbd)

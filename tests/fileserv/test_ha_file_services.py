@@ -11,7 +11,7 @@ import smbclient
 
 from openstation.testing import STRONG, DeviceProcess, Web, wait_for
 from tests.cluster.test_ha_pair import create, digest
-from tests.fileserv.conftest import PASSWORDS, Served, dav, needs_samba, rsync, run, sftp
+from tests.fileserv.conftest import Served, dav, needs_samba, rsync, run, sftp
 
 pytestmark = needs_samba
 
@@ -30,7 +30,6 @@ def test_file_service_writes_reach_the_passive(
         admin.ok(api, "set", enable="true")
     active.refresh()
     served = Served(active, admin)
-    PASSWORDS.setdefault("alice", STRONG)
 
     # SMB: a file, a folder, a rename and a deletion
     session = {"username": "alice", "password": STRONG, "port": served.smb_port,

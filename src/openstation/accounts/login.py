@@ -158,12 +158,6 @@ class LoginService:
         self.rate_limit.clear(ip)
         return user
 
-    def refuses(self, ip: str, now: float) -> bool:
-        """Whether sign-ins from `ip` are refused now (too many failures, or Auto Block):
-        for services that check passwords themselves (smbd)."""
-        return self.rate_limit.over_limit(ip, now) or any(
-            entry.address == ip for entry in self.store.get(AutoBlock).block)
-
     def resume(self, sid: str, ip: str) -> Session:
         """The live session `sid` for a request from `ip` (Web API and pages alike).
 
@@ -196,9 +190,15 @@ class LoginService:
                 raise LoginRefused(BLOCKED_IP, f"too many {what} sign-ins from this address; "
                                    f"try again in {wait} s", retry_after=wait)
 
-    def failed(self, ip: str, now: float) -> None:
-        """A failed sign-in from `ip` (here, or reported by a file service such as
-        smbd): the rate limit and Auto Block count it."""
+    def failed(self, ip: str, now: float) -> bool:
+        """A failed sign-in from `ip` (here, or reported by a file service such as smbd):
+        the rate limit and Auto Block count it. Whether sign-ins from `ip` are refused now,
+        for services that check passwords themselves (smbd)."""
+        self._count_failure(ip, now)
+        return self.rate_limit.over_limit(ip, now) or any(
+            entry.address == ip for entry in self.store.get(AutoBlock).block)
+
+    def _count_failure(self, ip: str, now: float) -> None:
         self.rate_limit.record(ip, now)
         settings = self.store.get(AutoBlock)
         if not settings.enabled or address_in(ip, settings.allow):

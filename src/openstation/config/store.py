@@ -411,10 +411,14 @@ class ConfigStore:
 
     # --- writes --------------------------------------------------------------------------
 
+    def writes_refused(self, source: str) -> str | None:
+        """Why writes from `source` are refused now (an HA passive), or None."""
+        return self.write_guard(source) if self.write_guard is not None else None
+
     def check_writes(self, source: str) -> None:
         """Raise PassiveServerError if writes from `source` are refused now (configuration,
         and writes to volume1 made through the device, which ask before they start)."""
-        why = self.write_guard(source) if self.write_guard is not None else None
+        why = self.writes_refused(source)
         if why is not None:
             raise PassiveServerError(why)
 

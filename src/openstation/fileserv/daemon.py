@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import logging
 import os
 import signal
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 BACKOFF = (1.0, 2.0, 5.0)  # seconds before each restart; one crash more and it has failed
@@ -45,10 +42,8 @@ Event = Callable[[str, dict[str, object]], None]  # (what happened, details): Lo
 class Supervisor:
     """Keeps one daemon running while wanted."""
 
-    def __init__(self, spec: Spec, on_line: Callable[[str], None], on_event: Event,
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, spec: Spec, on_event: Event, clock: Callable[[], float]) -> None:
         self.spec = spec
-        self.on_line = on_line
         self.on_event = on_event
         self.clock = clock
         self.state = "stopped"  # starting, running, restarting, failed, stopped
@@ -140,11 +135,7 @@ class Supervisor:
                 return
             line = raw.decode(errors="replace").rstrip()
             if line:
-                self.tail.append(line)
-                try:
-                    self.on_line(line)
-                except Exception:
-                    log.exception("reading %s's output", self.spec.name)
+                self.tail.append(line)  # a failure's reason
 
     async def _terminate(self) -> None:
         process = self._process

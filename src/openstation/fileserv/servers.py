@@ -4,24 +4,29 @@ and stopped together."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from openstation import offload
 from openstation.accounts.login import LoginService
+from openstation.config.sections import FileServices
 from openstation.config.store import ConfigStore
 from openstation.errors import OpenStationError
 from openstation.events import ConfigChanged, EventBus
 from openstation.fileserv import smb
 from openstation.fileserv.daemon import Event
 from openstation.fileserv.service import FileServicesService
-from openstation.fileserv.sftp import SftpService
 from openstation.fileserv.webdav import WebDavService
 from openstation.filestation.service import FileStation
 from openstation.security.machine_key import MachineKey
 from openstation.storage.service import StorageService
+
+if TYPE_CHECKING:
+    from openstation.fileserv.sftp import SftpService
 
 
 @dataclass
@@ -55,33 +60,37 @@ class FileServers:
         self.smb = smb.SmbService(
             wiring.store, wiring.machine_key, wiring.system, wiring.storage.volume,
             wiring.hosts, wiring.smb_port,
-            self._smb_failed(wiring.login, wiring.clock),
+            lambda ip, _account: wiring.login.failed(ip, wiring.clock()),
             self._logged("smbd"), wiring.clock, smb.Changes(wiring.changed, wiring.renamed))
-        self.sftp = SftpService(
-            wiring.store, FileStation(wiring.storage), wiring.login,
-            wiring.system / "ssh_host_ed25519_key", wiring.hosts, wiring.sftp_port,
-            wiring.admits, wiring.storage.volume, wiring.changed, wiring.renamed)
+        self.wiring = wiring
+        self.sftp: SftpService | None = None  # made once SFTP or rsync is first on
         self.webdav = WebDavService(
             wiring.store, FileStation(wiring.storage), wiring.login, wiring.hosts,
             wiring.webdav_ports, wiring.admits, wiring.tls, wiring.changed, wiring.renamed)
 
-    @staticmethod
-    def _smb_failed(login: LoginService, clock: Callable[[], float]
-                    ) -> Callable[[str, str], bool]:
-        def failed(ip: str, _account: str) -> bool:
-            now = clock()
-            login.failed(ip, now)
-            return login.refuses(ip, now)
-        return failed
-
     async def start(self) -> None:
         await self.smb.start()
-        await self.sftp.apply()
+        await self._apply_ssh()
         await self.webdav.apply()
+
+    async def _apply_ssh(self) -> None:
+        """The SSH server (SFTP and rsync). asyncssh is imported only once one of them is
+        on: it costs boot ~100 ms and `cryptography`'s memory."""
+        if self.sftp is None:
+            settings = self.store.get(FileServices)
+            if not (settings.sftp_enabled or settings.rsync_enabled):
+                return
+            # Imported in a worker thread: ~100 ms that would otherwise hold the loop.
+            module = await offload.run(importlib.import_module, "openstation.fileserv.sftp")
+            w = self.wiring
+            self.sftp = module.SftpService(
+                w.store, FileStation(w.storage), w.login, w.system / "ssh_host_ed25519_key",
+                w.hosts, w.sftp_port, w.admits, w.storage.volume, w.changed, w.renamed)
+        await self.sftp.apply()
 
     def subscribe(self, bus: EventBus) -> list[Callable[[], None]]:
         return [bus.subscribe(self._moving(self.smb.apply), smb.SECTIONS, "smb"),
-                bus.subscribe(self._moving(self.sftp.apply), ("file_services",), "ssh"),
+                bus.subscribe(self._moving(self._apply_ssh), ("file_services",), "ssh"),
                 bus.subscribe(self._moving(self.webdav.apply), ("file_services",), "webdav"),
                 bus.subscribe(self._accounts_changed, ("users",), "file sessions")]
 
@@ -97,26 +106,32 @@ class FileServers:
 
     def _accounts_changed(self, event: ConfigChanged) -> None:
         """A disabled, deleted or re-passworded account's sessions end."""
-        self.sftp.accounts_changed(event)
+        if self.sftp is not None:
+            self.sftp.accounts_changed(event)
         self.webdav.end_sessions()
 
     async def end_sessions(self) -> None:
         """A reset: every session on every protocol ends."""
-        self.sftp.end_sessions()
+        if self.sftp is not None:
+            self.sftp.end_sessions()
         self.webdav.end_sessions()
         await self.smb.end_sessions()
 
     async def close(self) -> None:
         await self.webdav.close()
-        await self.sftp.close()
+        if self.sftp is not None:
+            await self.sftp.close()
         await self.smb.close()
 
     def status(self) -> dict[str, Any]:
-        return {"smb": self.smb.status(), **self.sftp.status(),
-                "webdav": self.webdav.status()}
+        ssh = self.sftp.status() if self.sftp is not None else {
+            name: {"enabled": False, "state": "stopped", "port": None, "why": "",
+                   "sessions": 0} for name in ("sftp", "rsync")}
+        return {"smb": self.smb.status(), **ssh, "webdav": self.webdav.status()}
 
     def ports(self) -> dict[str, int]:
-        named = {"smb": self.smb.port, "ssh": self.sftp.port, **self.webdav.ports}
+        named = {"smb": self.smb.port, "ssh": self.sftp.port if self.sftp else 0,
+                 **self.webdav.ports}
         return {name: port for name, port in named.items() if port}
 
     def _logged(self, service: str) -> Event:

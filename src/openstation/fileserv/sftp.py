@@ -405,8 +405,7 @@ class SftpService:
                 rsync.is_daemon_request(process.command):
             user = str(process.get_extra_info("username"))
             shares = self.readable(user)
-            guard = self.store.write_guard
-            if guard is not None and guard("storage") is not None:  # an HA passive
+            if self.store.writes_refused("storage") is not None:  # an HA passive
                 shares = [(share, READ_ONLY) for share, _right in shares]
 
             def conf(log: Path) -> str:

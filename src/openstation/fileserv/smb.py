@@ -4,7 +4,8 @@ An applier: every change to the sections Samba's files come from renders them ag
 the loop: opening 10,000 sealed NT hashes is real work); if they changed, smbd restarts,
 so a changed password, a disabled account or a right taken away ends that session at
 once. A change of Auto Block's list only makes smbd read its configuration again
-(`hosts deny`). smbd's "Auth:" lines feed Auto Block with the failed sign-ins.
+(`hosts deny`). smbd's logs are followed: its JSON sign-in log feeds the rate limit and Auto
+Block, its full_audit lines HA replication.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from openstation.files import write_atomic
 from openstation.fileserv import samba_conf
 from openstation.fileserv.daemon import Event, Spec, Supervisor
 from openstation.security.machine_key import SMB, MachineKey
+from openstation.security.service import address_problem
 
 SECTIONS = ("file_services", "users", "groups", "shares", "general", "autoblock",
             "ha_cluster")
@@ -148,7 +150,10 @@ class SmbService:
         self.changes = changes  # what clients change, for HA replication
         self.clock = clock
         self.throttled: dict[str, float] = {}  # address → until when smbd refuses it
+        self._lift: asyncio.TimerHandle | None = None  # re-applies when a throttle ends
         self._tail: asyncio.Task[None] | None = None
+        # The bus, a throttle and its end all apply: one at a time, or two restarts cross.
+        self._applying = asyncio.Lock()
         self.port = 0
         self.missing = missing_parts()
         smbd = shutil.which("smbd") or "/usr/sbin/smbd"
@@ -158,7 +163,7 @@ class SmbService:
                  {"LD_PRELOAD": nss_wrapper() or "",
                   "NSS_WRAPPER_PASSWD": str(self.layout.passwd),
                   "NSS_WRAPPER_GROUP": str(self.layout.group)}),
-            lambda _line: None, on_event, clock)  # smbd writes to its log files
+            on_event, clock)
         self._written: Files | None = None
 
     def status(self) -> dict[str, object]:
@@ -173,10 +178,17 @@ class SmbService:
         return {"enabled": True, "port": self.port or None, **self.supervisor.status()}
 
     async def start(self) -> None:
-        await self.apply()
+        """At boot: smbd is started, not waited for (boot does not pay its start-up)."""
+        async with self._applying:
+            await self._apply(wait=False)
 
     async def apply(self, _event: ConfigChanged | None = None) -> None:
-        """Make smbd match the configuration (the applier)."""
+        """Make smbd match the configuration (the applier: it returns once smbd serves, so
+        `settle` means what it says)."""
+        async with self._applying:
+            await self._apply(wait=True)
+
+    async def _apply(self, wait: bool) -> None:
         settings = self.store.get(FileServices)
         if not settings.smb_enabled or self.missing is not None or self._passive():
             await self._stop()
@@ -199,11 +211,11 @@ class SmbService:
             await self.supervisor.restart()
         else:
             return
-        await self._serving()
+        if wait:
+            await self._serving()
 
     async def _serving(self, timeout: float = 10.0) -> None:
-        """Wait until smbd accepts connections (or gives up): a change is live when the
-        applier returns, so `settle` means what it says."""
+        """Wait until smbd accepts connections (or gives up)."""
         host = self.hosts[0] if self.hosts[0] != "0.0.0.0" else "127.0.0.1"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -220,8 +232,7 @@ class SmbService:
     def _passive(self) -> bool:
         """An HA passive serves no SMB: what smbd wrote there would never reach the
         active (SFTP asks File Station, which refuses its writes)."""
-        guard = self.store.write_guard
-        return guard is not None and guard("storage") is not None
+        return self.store.writes_refused("storage") is not None
 
     async def end_sessions(self) -> None:
         """A reset: every SMB session ends."""
@@ -236,6 +247,9 @@ class SmbService:
         if self._tail is not None:
             self._tail.cancel()
             self._tail = None
+        if self._lift is not None:
+            self._lift.cancel()
+            self._lift = None
         await offload.run(_remove, self.layout.smbpasswd)
         self._written = None
 
@@ -244,20 +258,17 @@ class SmbService:
         Block), and its log (what clients change, for HA; its last lines, for a failure's
         reason)."""
         logs = (self.layout.sign_ins, self.layout.log)
-        offsets = dict(zip(logs, await offload.run(_sizes, logs), strict=True))  # not history
+        _, offsets = await offload.run(_new_lines, logs, None)  # from now on: not history
         while True:
             await asyncio.sleep(AUTH_POLL)
-            for log in offsets:
-                lines, offsets[log] = await offload.run(_new_lines, log, offsets[log])
-                if log == self.layout.log:
-                    for line in lines:
-                        self._line(line)
-                    continue
-                for line in lines:
-                    parsed = parse_auth(line.strip())
-                    if parsed is not None and not parsed[2] and \
-                            self.on_failed(parsed[0], parsed[1]):
-                        await self._throttle(parsed[0])
+            (sign_ins, log), offsets = await offload.run(_new_lines, logs, offsets)
+            for line in log:
+                self._line(line)
+            for line in sign_ins:
+                parsed = parse_auth(line.strip())
+                if parsed is not None and not parsed[2] and self.on_failed(parsed[0],
+                                                                           parsed[1]):
+                    await self._throttle(parsed[0])
 
     async def _throttle(self, ip: str) -> None:
         """A refused source: smbd refuses its new connections and drops the open ones (a
@@ -274,7 +285,9 @@ class SmbService:
                         ip, stdout=asyncio.subprocess.DEVNULL,
                         stderr=asyncio.subprocess.DEVNULL)
                     await killing.wait()
-            asyncio.get_running_loop().call_later(
+            if self._lift is not None:
+                self._lift.cancel()
+            self._lift = asyncio.get_running_loop().call_later(
                 THROTTLE + 1, lambda: asyncio.ensure_future(self.apply()))
 
     def _choose_port(self, settings: FileServices) -> int:
@@ -313,7 +326,8 @@ class SmbService:
         for ip in [ip for ip, until in self.throttled.items() if until <= now]:
             del self.throttled[ip]
         wanted = [entry.address for entry in self.store.get(AutoBlock).block]
-        return tuple(sorted({a for a in [*wanted, *self.throttled] if _address(a)}))
+        return tuple(sorted({a for a in [*wanted, *self.throttled]
+                             if address_problem(a) is None}))
 
     def _write(self, files: Files) -> None:
         for directory in self.layout.directories():
@@ -330,38 +344,32 @@ class SmbService:
             self.supervisor.tail.append(text)
 
 
-def _address(text: str) -> bool:
-    try:
-        ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return False
-    return True
-
-
-def _new_lines(path: Path, offset: int) -> tuple[list[str], int]:
-    """(A worker thread.) Whole lines appended to `path` since `offset` (from the start
-    again if the file was rotated or truncated)."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return [], 0
-    if size < offset:
-        offset = 0
-    with path.open("rb") as log:
-        log.seek(offset)
-        data = log.read(min(size - offset, 4 << 20))
-    end = data.rfind(b"\n") + 1
-    return data[:end].decode(errors="replace").splitlines(), offset + end
-
-
-def _sizes(paths: tuple[Path, ...]) -> list[int]:
-    sizes = []
-    for path in paths:
+def _new_lines(paths: tuple[Path, ...], offsets: list[int] | None
+               ) -> tuple[list[list[str]], list[int]]:
+    """(A worker thread.) Whole lines appended to each of `paths` since its offset (from
+    the start again if it was rotated or truncated), and the new offsets. Without offsets:
+    no lines, and the files' ends."""
+    found: list[list[str]] = []
+    ends: list[int] = []
+    for path, offset in zip(paths, offsets or [-1] * len(paths), strict=True):
         try:
-            sizes.append(path.stat().st_size)
+            size = path.stat().st_size
         except FileNotFoundError:
-            sizes.append(0)
-    return sizes
+            found.append([])
+            ends.append(0)
+            continue
+        if offset < 0:
+            found.append([])
+            ends.append(size)
+            continue
+        offset = 0 if size < offset else offset
+        with path.open("rb") as log:
+            log.seek(offset)
+            data = log.read(min(size - offset, 4 << 20))
+        end = data.rfind(b"\n") + 1
+        found.append(data[:end].decode(errors="replace").splitlines())
+        ends.append(offset + end)
+    return found, ends
 
 
 def _remove(path: Path) -> None:

@@ -17,7 +17,6 @@ import posixpath
 import secrets
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,25 +89,6 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
 
     def user_of(environ: dict[str, Any]) -> str:
         return str(environ.get("wsgidav.auth.user_name") or "")
-
-    def destination(environ: dict[str, Any]) -> str:
-        """The Destination header's path, normalised as WsgiDAV normalises it."""
-        raw = urllib.parse.unquote(
-            urllib.parse.urlparse(environ.get("HTTP_DESTINATION", "")).path)
-        return posixpath.normpath("/" + raw).strip("/") if raw else ""
-
-    def needs_write(path: str, environ: dict[str, Any]) -> bool:
-        method = environ["REQUEST_METHOD"].upper()
-        if method in WRITES:
-            return True
-        if method == "COPY":
-            target = destination(environ)
-            return path.strip("/") == target or path.strip("/").startswith(target + "/")
-        return False
-
-    def targets(environ: dict[str, Any]) -> set[str]:
-        """The paths a request changes itself (not the folders it creates them in)."""
-        return {str(environ.get("PATH_INFO", "")).strip("/"), destination(environ)}
 
     def writable(path: str, environ: dict[str, Any]) -> str:
         """The real place of `path`, which the request's user may change: what every write
@@ -216,10 +196,13 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
         def _loc_to_file_path(self, path: str, environ: dict[str, Any] | None = None
                               ) -> str:
             assert environ is not None
-            # Reads and the request's own target: the write operations check again.
+            # Every resource a writing request resolves must be writable (PUT's parent,
+            # LOCK's and PROPPATCH's target); each write operation also checks its own
+            # target, however a Destination header spells it (`writable`).
+            write = environ["REQUEST_METHOD"].upper() in WRITES
             parts = [p for p in path.split("/") if p]
-            write = needs_write(path, environ)
-            if write and len(parts) < 2 and "/".join(parts) in targets(environ):
+            if write and len(parts) < 2 and \
+                    path.strip("/") == str(environ.get("PATH_INFO", "")).strip("/"):
                 raise DAVError(HTTP_FORBIDDEN, "shared folders are managed in Control Panel")
             return located_real("/" + "/".join(parts), environ, write)
 

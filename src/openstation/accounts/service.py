@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from openstation import offload
 from openstation.accounts.passwords import hash_password, verify_password
 from openstation.accounts.policy import name_problem, unmet_rules
 from openstation.config.sections import (
@@ -150,12 +151,13 @@ class AccountService:
             )
 
     async def credentials(self, password: str) -> Credentials:
-        """The stored forms of a new password (argon2id off the loop; the NT hash is a
-        single MD4, made only while SMB is on, as DSM does)."""
+        """The stored forms of a new password, both made off the loop: argon2id, and the NT
+        hash (made only while SMB is on, as DSM does; its first use imports pycryptodome)."""
         password_hash = await hash_password(password)
-        smb_on = self.machine_key is not None and self.store.get(FileServices).smb_enabled
-        smb_hash = self.machine_key.seal(nt_hash(password), SMB) \
-            if smb_on and self.machine_key is not None else ""
+        key = self.machine_key
+        smb_hash = ""
+        if key is not None and self.store.get(FileServices).smb_enabled:
+            smb_hash = await offload.run(lambda: key.seal(nt_hash(password), SMB))
         return Credentials(password_hash, smb_hash)
 
     def add_user(self, tx: Transaction, name: str, credentials: Credentials, *,

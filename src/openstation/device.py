@@ -180,6 +180,7 @@ class Device:
         store.write_guard = passive.guard(self.ha.passive_refusal)
         self.web.storage.changed = self.ha.changed
         self.web.storage.renamed = self.ha.renamed
+        self.ha.on_volume = self.web.storage.on_volume
         self.vmm = VMMService(store, self.hardware, self.data_dir.volume,
                               lambda: self.state.status, self.clock)
         self.file_servers = FileServers(Wiring(
@@ -198,6 +199,7 @@ class Device:
                                    self.gate.udp)
         self.gate.reload()
         self.state.set(Status.from_persisted(store.get(Lifecycle).state))
+        await self.web.storage.clear_stale_mounts()  # left by a device that was killed
         if self.state.status is Status.READY:
             await self.web.storage.automount()  # "Mount automatically on startup"
         await self.ha.start()
@@ -279,7 +281,7 @@ class Device:
         share is unmounted (a reset)."""
         self.sessions.revoke_all()
         self.spawn(self.file_servers.end_sessions())
-        self.web.storage.unmount_all()
+        self.spawn(self.web.storage.unmount_all())  # refused at once, unmounted soon after
 
     async def leave_clusters(self, trigger: str) -> None:
         """Reset: tell the HA peer and the VMM members first, so that they learn it; the
@@ -324,6 +326,8 @@ class Device:
             self._control = None
         if hasattr(self, "file_servers"):
             await self.file_servers.close()
+        if hasattr(self, "web"):
+            await self.web.storage.close()  # every encrypted share unmounted
         for cluster in (getattr(self, "ha", None), getattr(self, "vmm", None)):
             if cluster is not None:
                 await cluster.close()
@@ -372,6 +376,7 @@ class Device:
         facts["ha"] = self.ha.status() if serving else None
         facts["vmm"] = self.vmm.status() if serving else None
         facts["file_services"] = self.file_service_status() if serving else None
+        facts["encrypted_shares"] = self.web.storage.encryption_status() if serving else None
         facts["certificate_fingerprint"] = self.fingerprint
         return facts
 

@@ -216,7 +216,7 @@ async def share_mount(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
 @operation("share.unmount")
 async def share_unmount(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
     _running(node, "unmount")
-    node.storage.unmount(str(args["name"]))
+    await node.storage.unmount(str(args["name"]))
     return _shares(node)
 
 

@@ -1,67 +1,28 @@
-"""Encrypted shared folders' cryptography and path checks (no sockets)."""
+"""Encrypted shared folders' keys and path checks (no sockets; the files are gocryptfs's,
+tested in test_gocryptfs.py)."""
 
 from __future__ import annotations
 
-import io
+import base64
 import os
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from openstation.errors import IllegalPathError, IntegrityError, WrongKeyError
+from openstation.errors import IllegalPathError, WrongKeyError
 from openstation.storage import crypto
-from openstation.storage.crypto import ShareCipher
 from openstation.storage.paths import split
 
 KEY = bytes(range(32))
 
 
-def sealed(data: bytes) -> bytes:
-    sink = io.BytesIO()
-    ShareCipher(KEY).encrypt_stream(iter([data]), sink)
-    return sink.getvalue()
-
-
-@given(st.binary(max_size=200_000))
-def test_contents_round_trip_and_sizes(data: bytes) -> None:
-    raw = sealed(data)
-    assert crypto.plain_size(len(raw)) == len(data)
-    assert b"".join(ShareCipher(KEY).decrypt_stream(io.BytesIO(raw))) == data
-
-
-@pytest.mark.parametrize("damage", ["flip", "truncate-chunk", "truncate-tail", "swap",
-                                    "header"])
-def test_tampering_is_an_integrity_error_never_garbage(damage: str) -> None:
-    raw = bytearray(sealed(os.urandom(3 * crypto.CHUNK + 100)))
-    if damage == "flip":
-        raw[5000] ^= 1
-    elif damage == "truncate-chunk":
-        raw = raw[: 16 + crypto.CHUNK + 16]  # whole chunks, but the last is missing
-    elif damage == "truncate-tail":
-        raw = raw[:-10]
-    elif damage == "swap":
-        size = crypto.CHUNK + 16
-        first, second = raw[16:16 + size], raw[16 + size:16 + 2 * size]
-        raw[16:16 + size], raw[16 + size:16 + 2 * size] = second, first
-    else:
-        raw[0:4] = b"XXXX"
-    with pytest.raises(IntegrityError):
-        b"".join(ShareCipher(KEY).decrypt_stream(io.BytesIO(bytes(raw))))
-
-
-def test_the_wrong_key_cannot_read() -> None:
-    with pytest.raises(IntegrityError):
-        b"".join(ShareCipher(bytes(32)).decrypt_stream(io.BytesIO(sealed(b"secret"))))
-
-
-def test_names_are_encrypted_deterministically_and_authenticated() -> None:
-    cipher = ShareCipher(KEY)
-    stored = cipher.encrypt_name("Tax return 2024.pdf")
-    assert "tax" not in stored.lower() and stored == cipher.encrypt_name("Tax return 2024.pdf")
-    assert cipher.decrypt_name(stored) == "Tax return 2024.pdf"
-    with pytest.raises(IntegrityError):
-        ShareCipher(bytes(32)).decrypt_name(stored)
+def test_each_purpose_has_a_key_of_its_own() -> None:
+    """The check value and gocryptfs's password are HKDF subkeys: neither is the data key,
+    nor tells anything of the other."""
+    check, password = crypto.key_check(KEY), crypto.mount_password(KEY)
+    assert crypto.opens(KEY, check) and not crypto.opens(os.urandom(32), check)
+    assert base64.b64decode(password) != KEY and len(base64.b64decode(password)) == 32
+    assert password.decode() not in check and password == crypto.mount_password(KEY)
+    assert crypto.mount_password(os.urandom(32)) != password
 
 
 def test_passphrase_wrapping_and_key_files() -> None:

@@ -163,10 +163,11 @@ async def test_encrypted_share_mounts_key_files_and_integrity(device: DeviceProc
         assert made["success"], made
         secret = b"my tax return " * 10000
         assert (await alice.upload("/vault", "taxes 2024.pdf", secret))["success"]
-        on_disk = [p for p in (device.data_dir / "volume1" / "vault").iterdir()
-                   if not p.name.startswith("@")]
-        assert len(on_disk) == 1 and on_disk[0].name != "taxes 2024.pdf"
-        assert set(on_disk[0].name) <= set("abcdefghijklmnopqrstuvwxyz234567")  # base32
+        # DSM's layout: the ciphertext in @vault@ (gocryptfs), the plaintext at vault.
+        cipher = device.data_dir / "volume1" / "@vault@"
+        on_disk = [p for p in cipher.iterdir()
+                   if not p.name.startswith(("@", "gocryptfs."))]
+        assert len(on_disk) == 1 and "tax" not in on_disk[0].name
         assert b"tax return" not in on_disk[0].read_bytes()
         status, body, _ = await alice.download("/vault/taxes 2024.pdf")
         assert status == 200 and body == secret
@@ -175,6 +176,7 @@ async def test_encrypted_share_mounts_key_files_and_integrity(device: DeviceProc
         assert status == 206 and part == secret[70000:70101]
 
         assert (await alice.call("SYNO.Core.Share.Crypto", "unmount", name="vault"))["success"]
+        assert not (device.data_dir / "volume1" / "vault").exists()  # no plaintext path
         assert (await alice.call("SYNO.FileStation.List", "list", 2, folder_path="/vault")
                 )["error"]["code"] == 407
         status, body, kind = await alice.download("/vault/taxes 2024.pdf")
@@ -196,7 +198,7 @@ async def test_encrypted_share_mounts_key_files_and_integrity(device: DeviceProc
         assert listed["data"]["files"][0]["additional"]["size"] == len(secret)
 
         stored = on_disk[0].read_bytes()
-        on_disk[0].write_bytes(stored[:20] + bytes([stored[20] ^ 1]) + stored[21:])
+        on_disk[0].write_bytes(stored[:40] + bytes([stored[40] ^ 1]) + stored[41:])
         status, body, kind = await alice.download("/vault/taxes 2024.pdf")
         assert status == 200 and kind.startswith("application/json")
         assert b'"code": 417' in body  # an integrity error, never garbage

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from openstation.accounts.service import AccountService
@@ -14,11 +16,12 @@ from openstation.storage.service import StorageService
 
 
 @pytest.fixture
-async def storage(store: ConfigStore, data_dir: DataDir) -> StorageService:
+async def storage(store: ConfigStore, data_dir: DataDir) -> AsyncIterator[StorageService]:
     AccountService(store).ensure_system_accounts()
     service = StorageService(store, data_dir.volume, MachineKey(bytes(range(32))))
     await service.create_share("vault", actor="t", encrypted=True, passphrase="vault pass 1")
-    return service
+    yield service
+    await service.close()  # gocryptfs unmounts
 
 
 async def test_a_key_store_passphrase_entry_mounts_only_with_that_passphrase(
@@ -30,14 +33,14 @@ async def test_a_key_store_passphrase_entry_mounts_only_with_that_passphrase(
                             protection="passphrase", keystore_passphrase="key store pass")
     entry = storage.store.record(KeyEntry, "vault")
     assert entry is not None and entry.protection == "passphrase"
-    storage.unmount("vault")
+    await storage.unmount("vault")
     with pytest.raises(ValidationError):
         await storage.key_manager_mount("vault")
     with pytest.raises(WrongKeyError):
         await storage.key_manager_mount("vault", "wrong store pass")
     await storage.key_manager_mount("vault", "key store pass")
-    assert "vault" in storage.mounted
-    storage.unmount("vault")
+    assert "vault" in storage.mounts
+    await storage.unmount("vault")
     storage.set_share("vault", actor="t", mount_on_startup=True)
     assert await storage.automount() == []  # only machine-key entries mount unattended
 
@@ -45,7 +48,7 @@ async def test_a_key_store_passphrase_entry_mounts_only_with_that_passphrase(
 async def test_a_machine_key_entry_automounts(storage: StorageService) -> None:
     await storage.key_manager_add("vault", actor="t", passphrase="vault pass 1")
     storage.set_share("vault", actor="t", mount_on_startup=True)
-    storage.unmount("vault")
+    await storage.unmount("vault")
     assert await storage.automount() == ["vault"]
     with pytest.raises(WrongKeyError):
         await storage.key_manager_add("vault", actor="t", passphrase="not the pass")

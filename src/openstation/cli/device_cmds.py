@@ -175,6 +175,10 @@ def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = Fal
         port = f", port {service['port']}" if service.get("port") else ""
         why = f": {service['why']}" if service.get("why") else ""
         table.add_row(name, f"{state}{port}{why}")
+    if (encrypted := facts.get("encrypted_shares")) is not None:
+        table.add_row("encrypted shares", (
+            f"available, {len(encrypted['mounted'])} mounted" if encrypted["available"]
+            else f"unavailable: {encrypted['why']}"))
     if facts.get("certificate_fingerprint"):  # what a peer pairing with this device pins
         table.add_row("certificate (SHA-256)", str(facts["certificate_fingerprint"]))
     out.print(table)

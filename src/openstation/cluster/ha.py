@@ -98,6 +98,9 @@ class HAService:
         self.synced_boot = ""  # (active) the passive's boot that the last full sync filled
         self._background: set[asyncio.Task[Any]] = set()
         self.manifest = rep.Manifest(volume)
+        # Where a changed path's bytes are on the volume (StorageService: the ciphertext of
+        # a path in an encrypted share; None if it cannot tell).
+        self.on_volume: Callable[[str], Awaitable[str | None]] = _same_path
         self.log = ReplicationLog()
         self.applied = 0  # (passive) the last sequence number applied
         self._tasks: list[asyncio.Task[Any]] = []
@@ -588,3 +591,7 @@ class HAService:
             if address:
                 await asyncio.to_thread(cluster_address.remove, address)
 
+
+
+async def _same_path(rel: str) -> str | None:
+    return rel

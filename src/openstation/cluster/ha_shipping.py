@@ -52,13 +52,28 @@ async def ship(svc: HAService, seq: int, entry: dict[str, Any]) -> None:
     if kind == "rows":
         await post(svc, "/ha/apply", {"seq": seq, "op": "rows", "rows": entry["rows"]})
     elif kind == "rename":
+        src, dst = await on_volume(svc, entry["src"]), await on_volume(svc, entry["dst"])
         answer = await post(svc, "/ha/apply", {"seq": seq, "op": "rename",
-                                                "src": entry["src"], "dst": entry["dst"]})
-        if not answer.get("applied"):
-            await ship_path(svc, seq, entry["dst"])
+                                                "src": src, "dst": dst})
+        for rel in ([] if answer.get("applied") else [dst]) + rep.companions(src) \
+                + rep.companions(dst):
+            await ship_path(svc, seq, rel)
     else:
-        await ship_path(svc, seq, entry["path"])
+        rel = await on_volume(svc, entry["path"])
+        for each in [rel, *rep.companions(rel)]:
+            await ship_path(svc, seq, each)
     await post(svc, "/ha/apply", {"seq": seq, "op": "commit"})
+
+
+async def on_volume(svc: HAService, rel: str) -> str:
+    """Where the bytes of `rel` are on the volume: itself, or inside a mounted encrypted
+    share, its ciphertext (the passive never sees plaintext). If that cannot be told any
+    more (the share was unmounted since), a full resync will compare the ciphertext."""
+    shown = await svc.on_volume(rel)
+    if shown is None:
+        raise ReplicationError(f"{rel!r} is in an encrypted shared folder that is not "
+                               "mounted: resynchronising")
+    return shown
 
 
 async def ship_path(svc: HAService, seq: int, rel: str) -> None:

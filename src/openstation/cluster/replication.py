@@ -26,6 +26,7 @@ from openstation.config.sections import COLLECTIONS
 from openstation.config.store import ConfigStore, RowChange
 from openstation.errors import ReplicationError
 from openstation.files import fsync_dir
+from openstation.storage.gocrypt import LONGNAME, is_cipher_dir
 
 # The configuration the passive mirrors: not the node's own identity, network, secrets sealed
 # with its machine key (PPPoE password, Key Manager entries) nor the cluster memberships.
@@ -41,12 +42,20 @@ CHUNK = 1 << 20
 
 
 def replicated(rel: PurePosixPath) -> bool:
-    """Shared folders and everything in them, but not the device's own @ folders nor
-    unfinished uploads."""
+    """Shared folders and everything in them (an encrypted one's ciphertext, `@name@`), but
+    not the device's own @ folders nor unfinished uploads."""
     parts = rel.parts
-    if not parts or parts[0].startswith(("@", ".")):
+    if not parts or (parts[0].startswith(("@", ".")) and not is_cipher_dir(parts[0])):
         return False
     return not any(part.startswith("@upload-") for part in parts)
+
+
+def companions(rel: str) -> list[str]:
+    """What must travel with a ciphertext path: gocryptfs keeps a name too long to encrypt
+    in place in a `.name` file beside its `gocryptfs.longname.` entry."""
+    leaf = rel.rsplit("/", 1)[-1]
+    return [f"{rel}.name"] if leaf.startswith(LONGNAME) and not leaf.endswith(".name") \
+        else []
 
 
 def relative(volume: Path, path: Path) -> PurePosixPath | None:
@@ -99,9 +108,12 @@ class Manifest:
             for name in [*dirs, *sorted(files)]:
                 path = base / name
                 rel = relative(self.volume, path)
-                if rel is None or path.is_symlink():
+                # The device's own @ folders are not walked, nor a mounted encrypted share:
+                # its plaintext never travels (its ciphertext, @name@, does).
+                if rel is None or path.is_symlink() or (
+                        base == self.volume and os.path.ismount(path)):
                     if name in dirs and base == self.volume:
-                        dirs.remove(name)  # the device's own @ folders: not walked
+                        dirs.remove(name)
                     continue
                 yield rel.as_posix(), path
 

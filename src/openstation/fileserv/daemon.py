@@ -23,7 +23,7 @@ STEADY = 60.0  # running this long resets the backoff
 STOP_GRACE = 5.0
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
@@ -96,7 +96,7 @@ class Supervisor:
                     *self.spec.argv, env={**os.environ, **self.spec.env},
                     stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-                    preexec_fn=_die_with_parent)
+                    preexec_fn=die_with_parent)
             except OSError as exc:
                 self.state, self.why = "failed", f"{self.spec.argv[0]} cannot start: {exc}"
                 self.on_event("failed", {"why": self.why})

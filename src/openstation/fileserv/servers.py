@@ -61,7 +61,8 @@ class FileServers:
             wiring.store, wiring.machine_key, wiring.system, wiring.storage.volume,
             wiring.hosts, wiring.smb_port,
             lambda ip, _account: wiring.login.failed(ip, wiring.clock()),
-            self._logged("smbd"), wiring.clock, smb.Changes(wiring.changed, wiring.renamed))
+            self._logged("smbd"), wiring.clock, smb.Changes(wiring.changed, wiring.renamed),
+            wiring.storage.is_mounted)
         self.wiring = wiring
         self.sftp: SftpService | None = None  # made once SFTP or rsync is first on
         self.webdav = WebDavService(
@@ -89,7 +90,14 @@ class FileServers:
         await self.sftp.apply()
 
     def subscribe(self, bus: EventBus) -> list[Callable[[], None]]:
-        return [bus.subscribe(self._moving(self.smb.apply), smb.SECTIONS, "smb"),
+        smb_apply = self._moving(self.smb.apply)
+
+        async def mounts_changed() -> None:  # smbd serves an encrypted share while mounted
+            await smb_apply(ConfigChanged(frozenset(), ()))
+
+        self.wiring.storage.mounts_changed.append(mounts_changed)
+        return [lambda: self.wiring.storage.mounts_changed.remove(mounts_changed),
+                bus.subscribe(smb_apply, smb.SECTIONS, "smb"),
                 bus.subscribe(self._moving(self._apply_ssh), ("file_services",), "ssh"),
                 bus.subscribe(self._moving(self.webdav.apply), ("file_services",), "webdav"),
                 bus.subscribe(self._accounts_changed, ("users",), "file sessions")]

@@ -37,7 +37,7 @@ from openstation.events import ConfigChanged
 from openstation.files import write_atomic
 from openstation.fileserv import rsync
 from openstation.filestation.service import FileStation, Located
-from openstation.storage.permissions import NO_ACCESS, READ_ONLY
+from openstation.storage.permissions import READ_ONLY
 
 LOGIN_TIMEOUT = 30.0  # seconds to authenticate
 PER_SOURCE = 16  # connections from one address
@@ -95,9 +95,6 @@ class ShareFiles(asyncssh.SFTPServer):
             located = self.service.files.locate(self.user, path, write=write)
         except OpenStationError as exc:
             raise _sftp_error(exc) from None
-        if located.cipher is not None:
-            raise asyncssh.SFTPPermissionDenied(
-                f"{located.share.name!r} is encrypted: reach it through File Station")
         return located
 
     def _entry(self, raw: bytes, write: bool) -> Located:
@@ -359,13 +356,8 @@ class SftpService:
         return entries
 
     def readable(self, user: str) -> list[tuple[Share, str]]:
-        """The plain shares `user` may read, with their right (encrypted ones are File
-        Station's, for now)."""
-        storage = self.files.storage
-        ids = storage.principals(user)
-        rights = [(share, storage.right(user, share, ids))
-                  for share in self.store.records(Share) if not share.encrypted]
-        return [(share, right) for share, right in rights if right != NO_ACCESS]
+        """The shares `user` may read now, with their right."""
+        return self.files.storage.readable(user)
 
     def visible(self, user: str) -> list[Share]:
         return [share for share, _right in self.readable(user)]

@@ -139,8 +139,10 @@ class SmbService:
 
     def __init__(self, store: ConfigStore, machine_key: MachineKey, system: Path,
                  volume: Path, hosts: list[str], port: int | None, on_failed: Failed,
-                 on_event: Event, clock: Callable[[], float], changes: Changes) -> None:
+                 on_event: Event, clock: Callable[[], float], changes: Changes,
+                 is_mounted: Callable[[Share], bool] = lambda _share: True) -> None:
         self.store = store
+        self.is_mounted = is_mounted  # an encrypted share is served only while mounted
         self.machine_key = machine_key
         self.layout = samba_conf.Layout(system / "smb")
         self.volume = volume
@@ -302,7 +304,7 @@ class SmbService:
         me = pwd.getpwuid(os.getuid())
         users = self.store.records(User)
         groups = self.store.records(Group)
-        shares = [share for share in self.store.records(Share) if not share.encrypted]
+        shares = [share for share in self.store.records(Share) if self.is_mounted(share)]
         hashes: dict[str, str] = {}
         for user in users:
             if user.smb_hash and not user.disabled:

@@ -106,9 +106,6 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
             raise DAVError(404, str(exc)) from None
         except OpenStationError as exc:
             raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
-        if located.cipher is not None:
-            raise DAVError(HTTP_FORBIDDEN, f"{located.share.name!r} is encrypted: reach it "
-                           "through File Station")
         return str(located.real)
 
     class Reported:
@@ -181,13 +178,7 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
             raise DAVError(HTTP_FORBIDDEN, "shared folders are made in Control Panel")
 
     def files_readable(user: str) -> list[Any]:
-        storage = files.storage
-        ids = storage.principals(user)
-        from openstation.config.sections import Share
-        from openstation.storage.permissions import NO_ACCESS
-
-        return [share for share in storage.store.records(Share)
-                if not share.encrypted and storage.right(user, share, ids) != NO_ACCESS]
+        return [share for share, _right in files.storage.readable(user)]
 
     class Provider(FilesystemProvider):  # type: ignore[misc]
         def __init__(self) -> None:

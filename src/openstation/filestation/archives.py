@@ -38,15 +38,11 @@ EPOCH_1980 = 315532800  # zip cannot hold older times
 class _Sink:
     """A write-only stream: zipfile writes a streaming zip (data descriptors) to it."""
 
-    def __init__(self, target: Any = None) -> None:
+    def __init__(self) -> None:
         self.buffer = bytearray()
-        self.target = target
 
     def write(self, data: bytes) -> int:
-        if self.target is not None:
-            self.target.write(data)
-        else:
-            self.buffer += data
+        self.buffer += data
         return len(data)
 
     def flush(self) -> None:
@@ -126,18 +122,10 @@ def compress(files: FileStation, task: Task, tops: list[Item], dest: Located, le
     task.update(dest_file_path=dest.path, total=total, progress=0.0)
     temporary = dest.real.parent / f"@compress-{secrets.token_hex(8)}"
     try:
-        with open(temporary, "xb") as raw:
-            if dest.cipher is not None:
-                writer = dest.cipher.encryptor(raw)
-                with zipfile.ZipFile(_Sink(writer), "w", allowZip64=True  # type: ignore[call-overload]
-                                     ) as archive:
-                    for size in _zip_blocks(files, archive, tops, level):
-                        advance(size)
-                writer.close()
-            else:
-                with zipfile.ZipFile(raw, "w", allowZip64=True) as archive:
-                    for size in _zip_blocks(files, archive, tops, level):
-                        advance(size)
+        with open(temporary, "xb") as raw, \
+                zipfile.ZipFile(raw, "w", allowZip64=True) as archive:
+            for size in _zip_blocks(files, archive, tops, level):
+                advance(size)
         os.replace(temporary, dest.real)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

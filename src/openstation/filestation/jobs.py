@@ -122,7 +122,7 @@ class CopyMove:
                     return
                 os.unlink(target.real)
                 existing = None
-            if existing is None and self.move and _same_key(item.at, target):
+            if existing is None and self.move and _same_file_system(item.at, target):
                 size = _tree_size(self.files, item)
                 os.rename(item.at.real, target.real)  # a whole folder, at once
                 self.task.renamed(item.at.real, target.real)
@@ -148,7 +148,7 @@ class CopyMove:
             if self.overwrite is False:
                 self.advance(item.size)  # skipped
                 return
-        if self.move and _same_key(item.at, target):
+        if self.move and _same_file_system(item.at, target):
             os.replace(item.at.real, target.real)
             self.task.renamed(item.at.real, target.real)
             self.advance(item.size)
@@ -159,29 +159,19 @@ class CopyMove:
             self.task.changed(item.at.real)
 
     def copy_file(self, item: Item, target: Located) -> None:
-        if _same_key(item.at, target):
-            temporary = target.real.parent / f"@copy-{secrets.token_hex(8)}"
-            try:
-                with open(item.at.real, "rb") as source, open(temporary, "xb") as sink:
-                    for size in _copy_range(source.fileno(), sink.fileno()):
-                        self.task.check()
-                        self.advance(size)
-                os.utime(temporary, ns=(item.info.st_atime_ns, item.info.st_mtime_ns))
-                os.replace(temporary, target.real)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    temporary.unlink()
-                raise
-        else:  # between shares of different keys: decrypt, then encrypt (or store plain)
-            self.files.write_blocks(target, self._counted(self.files.read_range(item.at)))
-            os.utime(target.real, ns=(item.info.st_atime_ns, item.info.st_mtime_ns))
+        temporary = target.real.parent / f"@copy-{secrets.token_hex(8)}"
+        try:
+            with open(item.at.real, "rb") as source, open(temporary, "xb") as sink:
+                for size in _copy_range(source.fileno(), sink.fileno()):
+                    self.task.check()
+                    self.advance(size)
+            os.utime(temporary, ns=(item.info.st_atime_ns, item.info.st_mtime_ns))
+            os.replace(temporary, target.real)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+            raise
         self.task.changed(target.real)
-
-    def _counted(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
-        for block in blocks:
-            self.task.check()
-            self.advance(len(block))
-            yield block
 
 
 def _copy_range(source: int, sink: int) -> Iterator[int]:
@@ -198,9 +188,11 @@ def _copy_range(source: int, sink: int) -> Iterator[int]:
         yield len(block)
 
 
-def _same_key(source: Located, target: Located) -> bool:
-    """Whether bytes on the volume mean the same in both places (same share or both plain)."""
-    return source.cipher is target.cipher
+def _same_file_system(source: Located, target: Located) -> bool:
+    """Whether a rename can move `source` to `target`: an encrypted share is a file system
+    of its own (gocryptfs), the plain shares all live on volume1."""
+    return source.root == target.root or not (source.share.encrypted
+                                              or target.share.encrypted)
 
 
 def _lstat(located: Located) -> _Kind | None:

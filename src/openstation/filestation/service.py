@@ -1,6 +1,7 @@
 """File Station's core: files and folders inside shared folders, with the share's
 permissions, safe paths, streamed uploads (temporary file, then rename) and reads (with
-byte ranges), plain or encrypted.
+byte ranges). An encrypted share is its mounted plaintext (gocryptfs), refused when it is
+not mounted.
 
 Everything a user names is located here first (`locate`): the share must exist and grant
 the user access (write access to change anything), every component is checked
@@ -21,7 +22,6 @@ import stat
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from openstation import offload
 from openstation.config.sections import Share
@@ -34,8 +34,6 @@ from openstation.errors import (
     PermissionDeniedError,
 )
 from openstation.names import normal
-from openstation.storage import crypto
-from openstation.storage.crypto import ShareCipher
 from openstation.storage.paths import name_problem, split
 from openstation.storage.permissions import NO_ACCESS, READ_WRITE
 from openstation.storage.service import StorageService
@@ -50,7 +48,6 @@ class Located:
     """A path a user named, checked: its share, its real place and the user's right."""
 
     share: Share
-    cipher: ShareCipher | None
     root: Path  # the share's folder on volume1
     real: Path
     path: str  # the user's path, normalised ("/share/a/b")
@@ -68,32 +65,19 @@ class Located:
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
 
-    def stored(self, name: str) -> str:
-        """The name `name` has on the volume (encrypted in an encrypted share)."""
-        if self.cipher is None:
-            return name
-        stored = self.cipher.encrypt_name(name)
-        if len(stored) > 255:
-            raise IllegalPathError(f"{name!r}: the name is too long to encrypt")
-        return stored
-
-    def shown(self, stored: str) -> str | None:
-        """The name a stored entry shows (None: hidden, or not this share's)."""
+    @staticmethod
+    def shown(stored: str) -> str | None:
+        """The name a stored entry shows (None: hidden)."""
         if stored.startswith(("@", ".@")):
             return None  # the device's own entries (and their temporary files) stay hidden
-        if self.cipher is None:
-            return stored
-        try:
-            return self.cipher.decrypt_name(stored)
-        except IntegrityError:
-            return None
+        return stored
 
     def child(self, name: str) -> Located:
         """The entry `name` inside this folder (not checked for existence)."""
         if (why := name_problem(name)) is not None:
             raise IllegalPathError(f"{name!r}: {why}")
-        return Located(self.share, self.cipher, self.root, self.real / self.stored(name),
-                       f"{self.path}/{name}", self.right)
+        return Located(self.share, self.root, self.real / name, f"{self.path}/{name}",
+                       self.right)
 
     def item(self) -> Item:
         """What is at this path now (NotFoundError: nothing, or a link)."""
@@ -129,10 +113,7 @@ class Item:
 
     @property
     def size(self) -> int:
-        """The size a user sees (the plaintext's, in an encrypted share)."""
-        if self.is_dir:
-            return 0
-        return crypto.plain_size(self.info.st_size) if self.at.cipher else self.info.st_size
+        return 0 if self.is_dir else self.info.st_size
 
 
 class FileStation:
@@ -158,9 +139,9 @@ class FileStation:
             raise PermissionDeniedError(f"{share_name!r} is read-only for {user}")
         if write:
             self.storage.store.check_writes("storage")  # an HA passive takes no writes
+        self.storage.reachable(share)
         root = self.storage.volume / share.name
-        located = Located(share, self.storage.cipher(share), root, root, f"/{share.name}",
-                          right)
+        located = Located(share, root, root, f"/{share.name}", right)
         try:
             for part in parts:
                 located = located.child(part)
@@ -193,9 +174,8 @@ class FileStation:
                     info = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue  # removed while listed
-                items.append(Item(Located(folder.share, folder.cipher, folder.root,
-                                          Path(entry.path), f"{folder.path}/{name}",
-                                          folder.right), info))
+                items.append(Item(Located(folder.share, folder.root, Path(entry.path),
+                                          f"{folder.path}/{name}", folder.right), info))
         return items
 
     def list_dir(self, user: str, path: str) -> list[Item]:
@@ -217,7 +197,7 @@ class FileStation:
                     pending.append(item.at)
 
     def open_download(self, user: str, path: str) -> tuple[Located, int]:
-        """The file to send and its (plaintext) size."""
+        """The file to send and its size."""
         item = self.stat(user, path)
         if item.is_dir:
             raise NotFoundError(f"{path!r} is a folder")
@@ -225,36 +205,28 @@ class FileStation:
 
     def read_range(self, located: Located, start: int = 0, end: int | None = None
                    ) -> Iterator[bytes]:
-        """Plaintext bytes [start, end) of a file, decrypting only the chunks needed."""
+        """Bytes [start, end) of a file (IntegrityError: damaged, as gocryptfs finds an
+        encrypted share's altered ciphertext)."""
         with open(located.real, "rb") as handle:
-            if located.cipher is None:
-                handle.seek(start)
-                left = None if end is None else end - start
-                while left is None or left > 0:
+            handle.seek(start)
+            left = None if end is None else end - start
+            while left is None or left > 0:
+                try:
                     block = handle.read(BLOCK if left is None else min(BLOCK, left))
-                    if not block:
-                        return
-                    if left is not None:
-                        left -= len(block)
-                    yield block
-                return
-            first = start // crypto.CHUNK
-            offset = first * crypto.CHUNK
-            for chunk in located.cipher.decrypt_stream(handle, first):
-                hi = len(chunk) if end is None else min(end - offset, len(chunk))
-                lo = max(start - offset, 0)
-                if lo < hi:
-                    yield chunk[lo:hi]
-                offset += len(chunk)
-                if end is not None and offset >= end:
+                except OSError as exc:
+                    if exc.errno != errno.EIO:
+                        raise
+                    raise IntegrityError(f"{located.path} cannot be read: its data is "
+                                         "damaged") from None
+                if not block:
                     return
+                if left is not None:
+                    left -= len(block)
+                yield block
 
     def open_plain(self, located: Located) -> io.BufferedReader:
-        """A seekable reader of a file's plaintext (archives and images need to seek)."""
-        raw = open(located.real, "rb")  # noqa: SIM115 - closed by the reader
-        if located.cipher is None:
-            return io.BufferedReader(raw, BLOCK)
-        return io.BufferedReader(PlainReader(raw, located.cipher), crypto.CHUNK)
+        """A seekable reader of a file (archives and images need to seek)."""
+        return io.BufferedReader(io.FileIO(located.real, "rb"), BLOCK)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -345,10 +317,8 @@ class FileStation:
         temporary = located.real.parent / f"@upload-{secrets.token_hex(8)}"
         try:
             with open(temporary, "xb") as sink:
-                writer = located.cipher.encryptor(sink) if located.cipher is not None \
-                    else sink
                 written = 0
-                pending = bytearray()  # written (and encrypted) 1 MiB at a time, off the loop
+                pending = bytearray()  # written 1 MiB at a time, off the loop
                 async for block in chunks:
                     written += len(block)
                     if written > claimed:
@@ -359,12 +329,10 @@ class FileStation:
                         claimed += more
                     pending += block
                     if len(pending) >= BLOCK:
-                        await offload.run(writer.write, bytes(pending))
+                        await offload.run(sink.write, bytes(pending))
                         pending.clear()
                 if pending:
-                    await offload.run(writer.write, bytes(pending))
-                if located.cipher is not None:
-                    writer.close()
+                    await offload.run(sink.write, bytes(pending))
                 sink.flush()
                 await offload.run(os.fsync, sink.fileno())  # seconds for a large file
             if times is not None:
@@ -386,20 +354,15 @@ class FileStation:
         return located.item()
 
     def write_blocks(self, located: Located, blocks: Iterable[bytes]) -> int:
-        """Write a new file from plaintext blocks (encrypting in an encrypted share) via a
-        temporary file and a rename; for threads (the caller reports the change). Returns
-        the bytes written."""
+        """Write a new file from blocks via a temporary file and a rename; for threads (the
+        caller reports the change). Returns the bytes written."""
         temporary = located.real.parent / f"@write-{secrets.token_hex(8)}"
         try:
             with open(temporary, "xb") as sink:
-                writer = located.cipher.encryptor(sink) if located.cipher is not None \
-                    else sink
                 written = 0
                 for block in blocks:
-                    writer.write(block)
+                    sink.write(block)
                     written += len(block)
-                if located.cipher is not None:
-                    writer.close()
             os.replace(temporary, located.real)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -431,49 +394,3 @@ def crtime(real: Path, info: os.stat_result) -> int:
     with contextlib.suppress(OSError, ValueError):
         return int(os.getxattr(real, CRTIME_XATTR, follow_symlinks=False))
     return int(min(info.st_mtime, info.st_ctime))
-
-
-class PlainReader(io.RawIOBase):
-    """Random access to an encrypted file's plaintext, one chunk decrypted at a time."""
-
-    def __init__(self, handle: io.BufferedReader | io.FileIO, cipher: ShareCipher) -> None:
-        self._handle = handle
-        self._cipher = cipher
-        self._size = crypto.plain_size(os.fstat(handle.fileno()).st_size)
-        self._pos = 0
-        self._index = -1
-        self._chunk = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        if self._pos >= self._size:
-            return 0
-        index = self._pos // crypto.CHUNK
-        if index != self._index:
-            self._handle.seek(0)
-            self._chunk = next(self._cipher.decrypt_stream(self._handle, index), b"")
-            self._index = index
-        start = self._pos - index * crypto.CHUNK
-        count = min(len(buffer), len(self._chunk) - start)
-        if count <= 0:
-            return 0
-        buffer[:count] = self._chunk[start:start + count]
-        self._pos += count
-        return count
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()

@@ -11,7 +11,7 @@ import base64
 import json
 import shutil
 import uuid as uuidlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,13 @@ from openstation.errors import (
 )
 from openstation.names import normal, skeleton
 from openstation.security.machine_key import KEY_MANAGER, MachineKey
-from openstation.storage import crypto
-from openstation.storage.crypto import ShareCipher
+from openstation.storage import crypto, gocrypt
 from openstation.storage.permissions import NO_ACCESS, access, by_name
 from openstation.storage.permissions import by_id as permissions_by_id
 from openstation.storage.volume import (
     SHARE_METADATA,
     ShareMetadata,
+    metadata_folder,
     read_share_metadata,
     scan_shares,
     share_name_problem,
@@ -60,7 +60,9 @@ class StorageService:
         self.store = store
         self.volume = volume
         self.machine_key = machine_key
-        self.mounted: dict[str, ShareCipher] = {}  # only in memory: a restart unmounts all
+        self.mounts = gocrypt.Mounts(volume)  # a restart unmounts all
+        # Told when shares are mounted or unmounted (smbd's configuration follows).
+        self.mounts_changed: list[Callable[[], Awaitable[None]]] = []
         self.claimed = 0  # bytes set aside by uploads in flight (filestation.upload)
         # Told of every write made through the device, after it is made (HA replication).
         self.changed: Callable[[Path], None] = lambda _path: None
@@ -106,8 +108,8 @@ class StorageService:
         problems: dict[str, str] = {}
         if (why := share_name_problem(name)) is not None:
             problems["name"] = why
-        elif (self.volume / name).exists() or any(
-                skeleton(key) == skeleton(name) for key in self.store.keys(Share)):
+        elif (self.volume / name).exists() or gocrypt.cipher_dir(self.volume, name).exists() \
+                or any(skeleton(key) == skeleton(name) for key in self.store.keys(Share)):
             problems["name"] = f"a shared folder named {name!r} already exists"
         if encrypted and (not passphrase or len(passphrase) < 8):
             problems["passphrase"] = "an encrypted shared folder needs a passphrase of 8+ " \
@@ -116,6 +118,8 @@ class StorageService:
         problems.update(wrong)
         if problems:
             raise ValidationError(problems)
+        if encrypted:
+            gocrypt.require()
         now = self.store.clock()
         share = Share(name=name, uuid=str(uuidlib.uuid4()), description=description,
                       hidden=hidden, recycle_bin=recycle_bin, encrypted=encrypted,
@@ -128,11 +132,13 @@ class StorageService:
             header = {"wrap": await offload.run(crypto.wrap_with_passphrase, data_key,
                                                 passphrase),
                       "check": crypto.key_check(data_key)}
-        folder = self.volume / name
-        if folder.exists():  # made while the key was derived
+        folder = metadata_folder(self.volume, name, encrypted)
+        if folder.exists() or (self.volume / name).exists():  # made while the key was derived
             raise ValidationError({"name": f"a shared folder named {name!r} already exists"})
         folder.mkdir(mode=0o755)
         try:
+            if data_key is not None:
+                await gocrypt.initialise(folder, crypto.mount_password(data_key))
             write_share_metadata(folder, ShareMetadata(name, share.uuid, encrypted, now,
                                                        header))
             with self.store.transaction(actor) as tx:
@@ -141,8 +147,8 @@ class StorageService:
             shutil.rmtree(folder, ignore_errors=True)  # new and empty: nothing is lost
             raise
         self.changed(folder)
-        if data_key is not None:
-            self.mounted[name] = ShareCipher(data_key)  # a new encrypted share is mounted
+        if data_key is not None:  # a new encrypted share is mounted
+            await self._mount(name, data_key)
         return share
 
     def set_share(self, name: str, *, actor: str, description: str | None = None,
@@ -178,8 +184,9 @@ class StorageService:
             if tx.record(KeyEntry, name) is not None:
                 tx.delete_record(KeyEntry, name)
             tx.audit("delete-data", "shares", name, {"uuid": share.uuid, "data": "deleted"})
-        self.mounted.pop(name, None)
-        folder = self.volume / name
+        if name in self.mounts:
+            await self.unmount(name)
+        folder = metadata_folder(self.volume, name, share.encrypted)
         if folder.is_dir() and not folder.is_symlink():
             await offload.run(shutil.rmtree, folder)  # a whole share: seconds, maybe
         self.changed(folder)
@@ -218,6 +225,13 @@ class StorageService:
         ids = principals or self.principals(user)
         return NO_ACCESS if ids is None else access(share.permissions, *ids)
 
+    def readable(self, user: str) -> list[tuple[Share, str]]:
+        """The shares `user` may read now (an encrypted one while mounted), with the right."""
+        ids = self.principals(user)
+        rights = [(share, self.right(user, share, ids))
+                  for share in self.store.records(Share) if self.is_mounted(share)]
+        return [(share, right) for share, right in rights if right != NO_ACCESS]
+
     def keyed(self, permissions: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         """Rights naming accounts and groups, keyed by their ids (and the problems)."""
         return by_id(self.store, permissions)
@@ -240,7 +254,8 @@ class StorageService:
         return changed
 
     def header(self, name: str) -> dict[str, Any]:
-        header = read_share_metadata(self.volume / name).encryption_header
+        header = read_share_metadata(metadata_folder(self.volume, name, True)
+                                     ).encryption_header
         if not isinstance(header, dict):
             raise UserInputError(f"{name!r} is not an encrypted shared folder")
         return header
@@ -260,12 +275,35 @@ class StorageService:
 
     async def mount(self, name: str, *, passphrase: str | None = None,
                     key_file: bytes | None = None) -> None:
-        data_key = await self.data_key(name, passphrase, key_file)
-        self.mounted[name] = crypto.cipher_for(data_key, self.header(name)["check"])
+        gocrypt.require()
+        await self._mount(name, await self.data_key(name, passphrase, key_file))
 
-    def unmount(self, name: str) -> None:
+    async def _mount(self, name: str, data_key: bytes) -> None:
+        await self.mounts.mount(name, await offload.run(crypto.mount_password, data_key))
+        await self._mounts_changed()
+
+    async def unmount(self, name: str) -> None:
         self.share(name)
-        self.mounted.pop(name, None)
+        await self.mounts.unmount(name)
+        await self._mounts_changed()
+
+    async def _mounts_changed(self) -> None:
+        for follow in self.mounts_changed:
+            await follow()
+
+    def encryption_status(self) -> dict[str, Any]:
+        """Whether encrypted shares can be used here (why not), and those mounted."""
+        why = gocrypt.unavailable()
+        return {"available": why is None, "why": why or "", "mounted": self.mounts.names()}
+
+    def is_mounted(self, share: Share) -> bool:
+        """Whether `share` can be reached: a plain one always, an encrypted one mounted."""
+        return not share.encrypted or share.name in self.mounts
+
+    def reachable(self, share: Share) -> None:
+        """NotMountedError for an encrypted share that is not mounted."""
+        if not self.is_mounted(share):
+            raise NotMountedError(f"the encrypted shared folder {share.name!r} is not mounted")
 
     def shares(self) -> list[Share]:
         return self.store.records(Share)
@@ -273,20 +311,35 @@ class StorageService:
     def key_entries(self) -> list[KeyEntry]:
         return self.store.records(KeyEntry)
 
-    def unmount_all(self) -> list[str]:
-        """Mode 1: every encrypted shared folder unmounted."""
-        names = sorted(self.mounted)
-        self.mounted.clear()
-        return names
+    def unmount_all(self) -> Coroutine[Any, Any, None]:
+        """Mode 1: every encrypted shared folder counts as unmounted at once; the returned
+        work waits for gocryptfs to finish unmounting."""
+        gone = self.mounts.forget_all()
 
-    def cipher(self, share: Share) -> ShareCipher | None:
-        """The cipher of a mounted encrypted share, None for a plain one."""
-        if not share.encrypted:
-            return None
-        cipher = self.mounted.get(share.name)
-        if cipher is None:
-            raise NotMountedError(f"the encrypted shared folder {share.name!r} is not mounted")
-        return cipher
+        async def finish() -> None:
+            await self.mounts.finish(gone)
+            await self._mounts_changed()
+
+        return finish()
+
+    async def close(self) -> None:
+        await self.mounts.close()
+
+    async def on_volume(self, rel: str) -> str | None:
+        """Where the bytes of volume path `rel` are: itself, or in an encrypted share its
+        ciphertext (None: that share is not mounted, so it cannot be told)."""
+        name, _, inside = rel.partition("/")
+        share = self.store.record(Share, name)
+        if share is None or not share.encrypted:
+            return rel
+        cipher = await self.mounts.cipher_path(name, inside)
+        folder = gocrypt.cipher_dir(self.volume, name).name
+        return None if cipher is None else f"{folder}/{cipher}".rstrip("/")
+
+    async def clear_stale_mounts(self) -> None:
+        """At boot: mounts a killed device left behind are detached."""
+        await gocrypt.clear_stale(self.volume, [s.name for s in self.store.records(Share)
+                                                if s.encrypted])
 
     async def export_key(self, name: str, passphrase: str) -> bytes:
         share = self.share(name)
@@ -300,9 +353,10 @@ class StorageService:
         share = self.share(name)
         header = {"wrap": await offload.run(crypto.wrap_with_passphrase, data_key, new),
                   "check": self.header(name)["check"]}  # the same key: the same format
-        write_share_metadata(self.volume / name, ShareMetadata(
-            name, share.uuid, True, share.created, header))
-        self.changed(self.volume / name / SHARE_METADATA)
+        folder = metadata_folder(self.volume, name, True)
+        write_share_metadata(folder, ShareMetadata(name, share.uuid, True, share.created,
+                                                   header))
+        self.changed(folder / SHARE_METADATA)
         with self.store.transaction(actor, "storage") as tx:
             tx.audit("set", "shares", name, {"passphrase": ["***", "***"]})
 
@@ -351,10 +405,10 @@ class StorageService:
             data_key = await offload.run(crypto.unwrap_with_passphrase,
                                          json.loads(entry.wrapped_key), keystore_passphrase)
         share = self.share(name)
-        check = self.header(name)["check"]
-        if not crypto.opens(data_key, check):
+        if not crypto.opens(data_key, self.header(name)["check"]):
             raise WrongKeyError(f"Key Manager's key does not open {share.name!r}")
-        self.mounted[name] = crypto.cipher_for(data_key, check)
+        gocrypt.require()
+        await self._mount(name, data_key)
 
     async def automount(self) -> list[str]:
         """At boot: mount every share set to mount on startup whose key the machine holds."""

@@ -1,8 +1,10 @@
 """The data volume: its marker, and each shared folder's own metadata file.
 
 Each shared folder carries `@share.json` (name, uuid, encrypted, created), so a system
-partition wiped by Mode 2 and reinstalled finds its shares again. Names starting with `@`
-are system entries, as on DSM, and never user folders.
+partition wiped by Mode 2 and reinstalled finds its shares again: a plain share in its
+folder, an encrypted one in its ciphertext folder `@name@` (its plaintext folder exists only
+while mounted). Names starting with `@` are system entries, as on DSM, and never user
+folders.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def initialise_volume(marker: Path, now: float) -> None:
     write_atomic(marker, json.dumps(body, indent=2).encode(), mode=0o644)
 
 
+def metadata_folder(volume: Path, name: str, encrypted: bool) -> Path:
+    """The folder that holds a share's metadata: its own, or its ciphertext's."""
+    return volume / (f"@{name}@" if encrypted else name)
+
+
 def write_share_metadata(folder: Path, meta: ShareMetadata) -> None:
     """Create or update a share's metadata file inside its folder."""
     write_atomic(folder / SHARE_METADATA, meta.to_json(), mode=0o644)
@@ -88,7 +95,7 @@ def scan_shares(volume: Path) -> tuple[list[ShareMetadata], list[str]]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"{folder.name}: unreadable {SHARE_METADATA} ({exc})")
             continue
-        if meta.name != folder.name:
+        if metadata_folder(volume, meta.name, meta.encrypted).name != folder.name:
             problems.append(f"{folder.name}: metadata names another share ({meta.name!r})")
             continue
         found.append(meta)

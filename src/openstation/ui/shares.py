@@ -32,7 +32,8 @@ class SharePages:
         return self.kit.render("shares.html", request, session, messages, title="Shared Folder",
                                shares=[share_json(self.storage, s)
                                        for s in self.storage.shares()],
-                               keys=self.storage.key_entries())
+                               keys=self.storage.key_entries(),
+                               encryption=self.storage.encryption_status())
 
     async def create(self, request: web.Request, session: Session) -> web.Response:
         return await self.kit.apply(request, session, self.page, lambda f: (
@@ -63,7 +64,7 @@ class SharePages:
             if op == "mount":
                 await storage.mount(name, passphrase=str(f.get("passphrase", "")) or None)
             elif op == "unmount":
-                storage.unmount(name)
+                await storage.unmount(name)
             elif op == "keymanager":
                 await storage.key_manager_add(
                     name, actor=session.user,

@@ -25,7 +25,7 @@ def share_json(storage: StorageService, share: Share) -> dict[str, Any]:
     return {"name": share.name, "uuid": share.uuid, "desc": share.description,
             "vol_path": "/volume1", "hidden": share.hidden,
             "enable_recycle_bin": share.recycle_bin, "encryption": 1 if share.encrypted else 0,
-            "is_mounted": (share.name in storage.mounted) if share.encrypted else True,
+            "is_mounted": storage.is_mounted(share),
             "mount_on_startup": share.mount_on_startup,
             "permissions": storage.named(share)}
 
@@ -112,7 +112,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
         return {}
 
     async def unmount(call: ApiCall) -> dict[str, Any]:
-        storage.unmount(call.param("name"))
+        await storage.unmount(call.param("name"))
         return {}
 
     @key_errors

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from openstation.config.sections import Share
+from openstation.storage.volume import metadata_folder
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Registry
@@ -65,7 +66,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
             "desc": share.description, "hidden": share.hidden,
             "enable_recycle_bin": share.recycle_bin, "encryption": 1 if share.encrypted else 0,
             "is_aclmode": False, "unite_permission": False,
-            "share_quota_used": round(folder_bytes(ctx.data_dir.volume / share.name) / 2**20, 2),
+            "share_quota_used": round(folder_bytes(metadata_folder(ctx.data_dir.volume, share.name, share.encrypted)) / 2**20, 2),
         } for share in shares]}
 
     registry.add(Api("SYNO.Storage.CGI.Storage", "entry.cgi", 1, 1, {"load_info": load_info}))

@@ -97,7 +97,7 @@ async def test_list_share_and_rights(alice: Files, bob: Files, device: Device) -
     assert mine["shares"][0]["additional"]["perm"]["share_right"] == "RO"
     assert (await bob.ok("List", "list_share", onlywritable="true"))["shares"] == []
 
-    device.web.storage.unmount("vault")
+    await device.web.storage.unmount("vault")
     shares = await alice.ok("List", "list_share")
     assert [s["name"] for s in shares["shares"]] == ["pub"]  # not mounted: not listed
 

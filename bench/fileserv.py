@@ -2,10 +2,12 @@
 
 A file of MEGABYTES is put to a share and got back over SMB (smbclient against the
 device's smbd), over SFTP (asyncssh's client against the device's server) and over WebDAV
-(curl, plain HTTP), each as the median of RUNS; the baseline is `cp` of the same file on
+(curl, plain HTTP), each as the median of RUNS, and over SMB into an encrypted share
+(gocryptfs); the baseline is `cp` of the same file on
 the same disk, in the same run.
 
-    python bench/fileserv.py [MEGABYTES] [RUNS]      (default 1024 5; needs root and Samba)
+    python bench/fileserv.py [MEGABYTES] [RUNS]      (default 1024 5; needs root, Samba
+                                                      and gocryptfs with FUSE)
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ def timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def smb(port: int, command: str) -> None:
-    subprocess.run(["smbclient", "//127.0.0.1/bench", "-p", str(port), "-U",
+def smb(port: int, command: str, share: str = "bench") -> None:
+    subprocess.run(["smbclient", f"//127.0.0.1/{share}", "-p", str(port), "-U",
                     f"alice%{STRONG}", "-c", command], check=True, capture_output=True)
 
 
@@ -67,6 +69,8 @@ def main(megabytes: int, runs: int) -> None:
         assert device.install().returncode == 0
         admin = Web(device.url).login()
         admin.ok("SYNO.Core.Share", "create", name="bench")
+        admin.ok("SYNO.Core.Share", "create", name="vault",  # gocryptfs
+                 shareinfo={"encryption": True, "enc_passwd": "vault pass 1"})
         admin.ok("SYNO.Core.FileServ.FTP.SFTP", "set", enable="true")
         admin.ok("SYNO.Core.FileServ.WebDAV", "set", enable="true")
         device.refresh()
@@ -78,7 +82,8 @@ def main(megabytes: int, runs: int) -> None:
                 f.write(block)
         share = work / "data" / "volume1" / "bench"
         rows: dict[str, list[float]] = {name: [] for name in (
-            "cp (baseline)", "SMB put", "SMB get", "SFTP put", "SFTP get", "WebDAV put",
+            "cp (baseline)", "SMB put", "SMB get", "SMB put, encrypted",
+            "SMB get, encrypted", "SFTP put", "SFTP get", "WebDAV put",
             "WebDAV get")}
         for _ in range(runs):
             rows["cp (baseline)"].append(timed(lambda: shutil.copyfile(source,
@@ -87,6 +92,10 @@ def main(megabytes: int, runs: int) -> None:
                                                      f"put {source} smb.bin")))
             rows["SMB get"].append(timed(lambda: smb(ports["smb"],
                                                      f"get smb.bin {work / 'smb-back.bin'}")))
+            rows["SMB put, encrypted"].append(timed(lambda: smb(
+                ports["smb"], f"put {source} smb.bin", "vault")))
+            rows["SMB get, encrypted"].append(timed(lambda: smb(
+                ports["smb"], f"get smb.bin {work / 'vault-back.bin'}", "vault")))
             rows["SFTP put"].append(timed(lambda: sftp(ports["ssh"], True, source,
                                                        "/bench/sftp.bin")))
             rows["SFTP get"].append(timed(lambda: sftp(ports["ssh"], False,
@@ -104,7 +113,7 @@ def main(megabytes: int, runs: int) -> None:
             rate = megabytes / statistics.median(seconds)
             ratio = statistics.median(copy / taken for copy, taken in zip(copies, seconds,
                                                                           strict=True))
-            print(f"  {name:<14} {rate:8.0f} MB/s   {ratio:5.2f} x cp")
+            print(f"  {name:<20} {rate:8.0f} MB/s   {ratio:5.2f} x cp")
     finally:
         device.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -69,10 +69,10 @@ def configure_everything(data: Path, ports: tuple[int, int] = (5050, 5051)) -> N
     (data / "volume1" / "photos" / "cat.jpg").write_bytes(os.urandom(300_000))
     (data / "volume1" / "photos" / "album").mkdir()
     (data / "volume1" / "photos" / "album" / "dog.jpg").write_bytes(os.urandom(50_000))
-    vault = data / "volume1" / "vault"
+    vault = data / "volume1" / "@vault@"  # an encrypted share's ciphertext (gocryptfs's)
     vault.mkdir()
     write_share_metadata(vault, ShareMetadata("vault", "uuid-vault", True, 1.0))
-    (vault / "secret.bin").write_bytes(os.urandom(20_000))
+    (vault / "c2VjcmV0LmJpbg").write_bytes(os.urandom(20_000))
     with store.transaction("test") as tx:
         share = tx.record(Share, "photos")
         assert share is not None

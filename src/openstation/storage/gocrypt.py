@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -104,6 +105,8 @@ class Mounts:
         self.volume = volume
         self._mounts: dict[str, Mount] = {}
         self._sockets: Path | None = None  # control sockets: a short path (108 bytes max)
+        self._socket_ids = itertools.count()
+        self._lock = asyncio.Lock()  # one mount or unmount at a time: never two on a point
 
     def __contains__(self, name: object) -> bool:
         return name in self._mounts
@@ -113,8 +116,11 @@ class Mounts:
 
     async def mount(self, name: str, password: bytes) -> None:
         """Mount share `name`; WrongKeyError if `password` does not open it."""
-        if name in self._mounts:
-            return
+        async with self._lock:
+            if name not in self._mounts:
+                await self._mount(name, password)
+
+    async def _mount(self, name: str, password: bytes) -> None:
         require()
         point = self.volume / name
         with contextlib.suppress(FileExistsError):
@@ -124,7 +130,7 @@ class Mounts:
                                 f"{name!r} cannot be mounted over it")
         if self._sockets is None:
             self._sockets = Path(tempfile.mkdtemp(prefix="openstation-gc-"))
-        socket = self._sockets / f"{len(os.listdir(self._sockets))}.sock"
+        socket = self._sockets / f"{next(self._socket_ids)}.sock"
         process = await asyncio.create_subprocess_exec(
             binary(), "-fg", "-q", "-nosyslog", "-ctlsock", str(socket), "--",
             str(cipher_dir(self.volume, name)), str(point),
@@ -162,10 +168,11 @@ class Mounts:
         raise OpenStationError(f"gocryptfs did not mount {mount.name!r} in time")
 
     async def unmount(self, name: str) -> None:
-        mount = self._mounts.pop(name, None)
-        if mount is not None:
-            await _stop(mount)
-            _remove_point(mount.point)
+        async with self._lock:
+            mount = self._mounts.pop(name, None)
+            if mount is not None:
+                await _stop(mount)
+                _remove_point(mount.point)
 
     def forget_all(self) -> list[Mount]:
         """Mode 1, at once: every share counts as unmounted, and every gocryptfs is told

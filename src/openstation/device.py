@@ -181,6 +181,7 @@ class Device:
         self.web.storage.changed = self.ha.changed
         self.web.storage.renamed = self.ha.renamed
         self.ha.on_volume = self.web.storage.on_volume
+        self.ha.demoted = lambda: self.spawn(self.web.storage.unmount_all())
         self.vmm = VMMService(store, self.hardware, self.data_dir.volume,
                               lambda: self.state.status, self.clock)
         self.file_servers = FileServers(Wiring(

@@ -317,3 +317,4 @@ def test_shared_folder_page_encryption_mount_export_and_delete(device_factory: F
     page.click(f'{row} button.danger')
     assert page.locator(row).count() == 0
     assert not (device.data_dir / "volume1" / "vault").exists()
+    assert not (device.data_dir / "volume1" / "@vault@").exists()

@@ -101,6 +101,8 @@ class HAService:
         # Where a changed path's bytes are on the volume (StorageService: the ciphertext of
         # a path in an encrypted share; None if it cannot tell).
         self.on_volume: Callable[[str], Awaitable[str | None]] = _same_path
+        # Told when this server becomes the passive one (its encrypted shares unmount).
+        self.demoted: Callable[[], None] = lambda: None
         self.log = ReplicationLog()
         self.applied = 0  # (passive) the last sequence number applied
         self._tasks: list[asyncio.Task[Any]] = []
@@ -421,6 +423,7 @@ class HAService:
             self.switching = False
         self.ha.role = Role.PASSIVE
         self.ha.epoch += 1
+        self.demoted()
         with self.store.transaction(actor, "high-availability") as tx:
             tx.put(self.ha)
             tx.audit("switchover", "ha_cluster", self.ha.cluster_name, {"to": self.ha.peer})
@@ -562,6 +565,7 @@ class HAService:
             log.warning("stepping down in cluster %s: %s", self.ha.cluster_name, self.reason)
             self.ha.role = Role.PASSIVE
             self.ha.epoch = max(self.ha.epoch, int(self.peer.get("epoch") or 0))
+            self.demoted()
             self.save()
             self.degrade()
             self.in_sync, self.applied, self.since = False, 0, self.clock()

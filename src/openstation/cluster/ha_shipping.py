@@ -53,10 +53,13 @@ async def ship(svc: HAService, seq: int, entry: dict[str, Any]) -> None:
         await post(svc, "/ha/apply", {"seq": seq, "op": "rows", "rows": entry["rows"]})
     elif kind == "rename":
         src, dst = await on_volume(svc, entry["src"]), await on_volume(svc, entry["dst"])
-        answer = await post(svc, "/ha/apply", {"seq": seq, "op": "rename",
-                                                "src": src, "dst": dst})
-        for rel in ([] if answer.get("applied") else [dst]) + rep.companions(src) \
-                + rep.companions(dst):
+        if rep.crosses_encryption(src, dst):  # other bytes: both paths go as they are now
+            shipped = [src, dst]
+        else:
+            answer = await post(svc, "/ha/apply", {"seq": seq, "op": "rename",
+                                                    "src": src, "dst": dst})
+            shipped = [] if answer.get("applied") else [dst]
+        for rel in shipped + rep.companions(src) + rep.companions(dst):
             await ship_path(svc, seq, rel)
     else:
         rel = await on_volume(svc, entry["path"])

@@ -50,6 +50,13 @@ def replicated(rel: PurePosixPath) -> bool:
     return not any(part.startswith("@upload-") for part in parts)
 
 
+def crosses_encryption(src: str, dst: str) -> bool:
+    """Whether a rename moved a file between an encrypted share's ciphertext and another
+    share (a WebDAV MOVE does): what arrives is other bytes, not the same file renamed."""
+    top_src, top_dst = src.split("/", 1)[0], dst.split("/", 1)[0]
+    return top_src != top_dst and (is_cipher_dir(top_src) or is_cipher_dir(top_dst))
+
+
 def companions(rel: str) -> list[str]:
     """What must travel with a ciphertext path: gocryptfs keeps a name too long to encrypt
     in place in a `.name` file beside its `gocryptfs.longname.` entry."""
@@ -108,10 +115,16 @@ class Manifest:
             for name in [*dirs, *sorted(files)]:
                 path = base / name
                 rel = relative(self.volume, path)
-                # The device's own @ folders are not walked, nor a mounted encrypted share:
-                # its plaintext never travels (its ciphertext, @name@, does).
-                if rel is None or path.is_symlink() or (
-                        base == self.volume and os.path.ismount(path)):
+                # The device's own @ folders are not walked, nor an encrypted share's mount
+                # point, mounted or not: its plaintext never travels (its ciphertext,
+                # @name@, does). A dead mount (ENOTCONN) is skipped, not a failure.
+                try:
+                    skipped = rel is None or path.is_symlink() or (
+                        base == self.volume and ((base / f"@{name}@").is_dir()
+                                                 or os.path.ismount(path)))
+                except OSError:
+                    skipped = True
+                if skipped or rel is None:
                     if name in dirs and base == self.volume:
                         dirs.remove(name)
                     continue

@@ -17,16 +17,21 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from openstation.errors import ConflictError, OpenStationError, WrongKeyError
 from openstation.fileserv.daemon import die_with_parent
+
+log = logging.getLogger(__name__)
 
 ENV = "OPENSTATION_GOCRYPTFS"  # another gocryptfs binary (tests: one that is missing)
 FUSERMOUNT = "fusermount3"
@@ -101,9 +106,13 @@ class Mount:
 class Mounts:
     """The encrypted shares mounted by this boot."""
 
-    def __init__(self, volume: Path) -> None:
+    def __init__(self, volume: Path,
+                 lost: Callable[[], Awaitable[None]] | None = None) -> None:
         self.volume = volume
+        self.lost = lost  # told when a gocryptfs ended by itself (crashed, killed)
         self._mounts: dict[str, Mount] = {}
+        self._epoch = 0  # counts `forget_all`: a mount it overtook is undone
+        self._watchers: set[asyncio.Task[None]] = set()
         self._sockets: Path | None = None  # control sockets: a short path (108 bytes max)
         self._socket_ids = itertools.count()
         self._lock = asyncio.Lock()  # one mount or unmount at a time: never two on a point
@@ -122,6 +131,7 @@ class Mounts:
 
     async def _mount(self, name: str, password: bytes) -> None:
         require()
+        epoch = self._epoch
         point = self.volume / name
         with contextlib.suppress(FileExistsError):
             point.mkdir(mode=0o755)
@@ -137,19 +147,38 @@ class Mounts:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE, start_new_session=True,
             preexec_fn=die_with_parent)
-        assert process.stdin is not None
-        process.stdin.write(password + b"\n")
-        await process.stdin.drain()
-        process.stdin.close()
         mount = Mount(name, point, process, socket)
         mount.reader = asyncio.get_running_loop().create_task(_drain(mount))
         try:
+            assert process.stdin is not None
+            process.stdin.write(password + b"\n")
+            await process.stdin.drain()
+            process.stdin.close()
             await self._ready(mount)
+            if epoch != self._epoch:
+                raise ConflictError(f"a reset unmounted {name!r} while it was mounted")
         except BaseException:
             await _stop(mount)
             _remove_point(point)
             raise
         self._mounts[name] = mount
+        watcher = asyncio.get_running_loop().create_task(self._watch(mount))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
+
+    async def _watch(self, mount: Mount) -> None:
+        """A gocryptfs that ends by itself leaves a dead mount: detach it, and say so."""
+        await mount.process.wait()
+        async with self._lock:
+            if self._mounts.get(mount.name) is not mount:
+                return  # unmounted on purpose
+            del self._mounts[mount.name]
+            await _stop(mount)
+            _remove_point(mount.point)
+        log.warning("gocryptfs of %r ended by itself: %s", mount.name,
+                    " / ".join(mount.tail) or f"exit code {mount.process.returncode}")
+        if self.lost is not None:
+            await self.lost()
 
     async def _ready(self, mount: Mount) -> None:
         loop = asyncio.get_running_loop()
@@ -167,18 +196,26 @@ class Mounts:
             await asyncio.sleep(0.01)
         raise OpenStationError(f"gocryptfs did not mount {mount.name!r} in time")
 
-    async def unmount(self, name: str) -> None:
+    async def unmount(self, name: str,
+                      before_stop: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Unmount `name`: refused at once, `before_stop` told (smbd drops it), then
+        gocryptfs stopped and the mount point removed."""
         async with self._lock:
             mount = self._mounts.pop(name, None)
-            if mount is not None:
-                await _stop(mount)
-                _remove_point(mount.point)
+            try:
+                if before_stop is not None:
+                    await before_stop()
+            finally:
+                if mount is not None:
+                    await _stop(mount)
+                    _remove_point(mount.point)
 
     def forget_all(self) -> list[Mount]:
         """Mode 1, at once: every share counts as unmounted, and every gocryptfs is told
         to unmount (SIGTERM: it unmounts itself, lazily if a file is open)."""
         mounts = list(self._mounts.values())
         self._mounts.clear()
+        self._epoch += 1
         for mount in mounts:
             with contextlib.suppress(ProcessLookupError):
                 mount.process.send_signal(signal.SIGTERM)
@@ -186,9 +223,10 @@ class Mounts:
 
     async def finish(self, mounts: list[Mount]) -> None:
         """After `forget_all`: wait for the processes and remove the mount points."""
-        for mount in mounts:
-            await _stop(mount)
-            _remove_point(mount.point)
+        async with self._lock:
+            for mount in mounts:
+                await _stop(mount)
+                _remove_point(mount.point)
 
     async def close(self) -> None:
         await self.finish(self.forget_all())
@@ -260,11 +298,16 @@ async def lazy_unmount(point: Path) -> None:
 
 def _mounted(point: Path) -> bool:
     """Whether `point` is a mount point by /proc/self/mountinfo (a stale FUSE mount, whose
-    stat fails, included)."""
-    target = str(point).encode("unicode_escape").decode().replace(" ", "\\040")
-    with contextlib.suppress(OSError), open("/proc/self/mountinfo") as info:
-        return any(line.split(" ")[4] == target for line in info)
+    stat fails, included). The table holds absolute, resolved paths, with space, tab,
+    newline and backslash as octal escapes."""
+    target = os.fsencode(os.path.join(os.path.realpath(point.parent), point.name))
+    with contextlib.suppress(OSError), open("/proc/self/mountinfo", "rb") as info:
+        return any(_unescaped(line.split(b" ")[4]) == target for line in info)
     return False
+
+
+def _unescaped(field: bytes) -> bytes:
+    return re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), field)
 
 
 def _remove_point(point: Path) -> None:

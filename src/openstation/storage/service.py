@@ -60,7 +60,7 @@ class StorageService:
         self.store = store
         self.volume = volume
         self.machine_key = machine_key
-        self.mounts = gocrypt.Mounts(volume)  # a restart unmounts all
+        self.mounts = gocrypt.Mounts(volume, lost=self._mounts_changed)  # a restart unmounts all
         # Told when shares are mounted or unmounted (smbd's configuration follows).
         self.mounts_changed: list[Callable[[], Awaitable[None]]] = []
         self.claimed = 0  # bytes set aside by uploads in flight (filestation.upload)
@@ -179,13 +179,13 @@ class StorageService:
         share = self.share(name)
         if not confirm:
             raise ConflictError(f"deleting {name!r} removes all of its files: confirm it")
+        if name in self.mounts:  # first: the record tells HA that its paths are ciphertext
+            await self.unmount(name)
         with self.store.transaction(actor, "storage") as tx:
             tx.delete_record(Share, name)
             if tx.record(KeyEntry, name) is not None:
                 tx.delete_record(KeyEntry, name)
             tx.audit("delete-data", "shares", name, {"uuid": share.uuid, "data": "deleted"})
-        if name in self.mounts:
-            await self.unmount(name)
         folder = metadata_folder(self.volume, name, share.encrypted)
         if folder.is_dir() and not folder.is_symlink():
             await offload.run(shutil.rmtree, folder)  # a whole share: seconds, maybe
@@ -279,13 +279,16 @@ class StorageService:
         await self._mount(name, await self.data_key(name, passphrase, key_file))
 
     async def _mount(self, name: str, data_key: bytes) -> None:
+        # An HA passive mounts nothing: the active rewrites the ciphertext under it.
+        self.store.check_writes("storage")
         await self.mounts.mount(name, await offload.run(crypto.mount_password, data_key))
         await self._mounts_changed()
 
     async def unmount(self, name: str) -> None:
+        """Refused at once; smbd drops the share before gocryptfs stops, so no client can
+        write into the bare mount point in between."""
         self.share(name)
-        await self.mounts.unmount(name)
-        await self._mounts_changed()
+        await self.mounts.unmount(name, before_stop=self._mounts_changed)
 
     async def _mounts_changed(self) -> None:
         for follow in self.mounts_changed:
@@ -330,7 +333,9 @@ class StorageService:
         ciphertext (None: that share is not mounted, so it cannot be told)."""
         name, _, inside = rel.partition("/")
         share = self.store.record(Share, name)
-        if share is None or not share.encrypted:
+        encrypted = (share is not None and share.encrypted) or name in self.mounts \
+            or gocrypt.cipher_dir(self.volume, name).is_dir()  # a record deleted since
+        if not encrypted:
             return rel
         cipher = await self.mounts.cipher_path(name, inside)
         folder = gocrypt.cipher_dir(self.volume, name).name

@@ -26,7 +26,7 @@ from openstation.config.sections import COLLECTIONS
 from openstation.config.store import ConfigStore, RowChange
 from openstation.errors import ReplicationError
 from openstation.files import fsync_dir
-from openstation.storage.gocrypt import LONGNAME, is_cipher_dir
+from openstation.storage.gocrypt import LONGNAME, cipher_dir, is_cipher_dir
 
 # The configuration the passive mirrors: not the node's own identity, network, secrets sealed
 # with its machine key (PPPoE password, Key Manager entries) nor the cluster memberships.
@@ -120,7 +120,7 @@ class Manifest:
                 # @name@, does). A dead mount (ENOTCONN) is skipped, not a failure.
                 try:
                     skipped = rel is None or path.is_symlink() or (
-                        base == self.volume and ((base / f"@{name}@").is_dir()
+                        base == self.volume and (cipher_dir(base, name).is_dir()
                                                  or os.path.ismount(path)))
                 except OSError:
                     skipped = True

@@ -39,6 +39,22 @@ class Spec:
 Event = Callable[[str, dict[str, object]], None]  # (what happened, details): Log Center
 
 
+async def read_lines(stream: asyncio.StreamReader, tail: deque[str],
+                     keep: Callable[[str], bool] = lambda _line: True) -> None:
+    """Read a child's output to its end, keeping its last lines in `tail`: the pipe never
+    fills (a child that writes to a full pipe stops)."""
+    while True:
+        try:
+            raw = await stream.readline()
+        except ValueError:  # a line beyond the stream's limit: skip what is buffered
+            continue
+        if not raw:
+            return
+        line = raw.decode(errors="replace").rstrip()
+        if line and keep(line):
+            tail.append(line)
+
+
 class Supervisor:
     """Keeps one daemon running while wanted."""
 
@@ -126,16 +142,7 @@ class Supervisor:
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
-        while True:
-            try:
-                raw = await process.stdout.readline()
-            except ValueError:  # a line beyond the stream's limit: skip what is buffered
-                continue
-            if not raw:
-                return
-            line = raw.decode(errors="replace").rstrip()
-            if line:
-                self.tail.append(line)  # a failure's reason
+        await read_lines(process.stdout, self.tail)  # a failure's reason
 
     async def _terminate(self) -> None:
         process = self._process

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openstation.errors import ConflictError, OpenStationError, WrongKeyError
-from openstation.fileserv.daemon import die_with_parent
+from openstation.fileserv.daemon import die_with_parent, read_lines
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,6 @@ class Mounts:
                 raise ConflictError(f"a reset unmounted {name!r} while it was mounted")
         except BaseException:
             await _stop(mount)
-            _remove_point(point)
             raise
         self._mounts[name] = mount
         watcher = asyncio.get_running_loop().create_task(self._watch(mount))
@@ -174,7 +173,6 @@ class Mounts:
                 return  # unmounted on purpose
             del self._mounts[mount.name]
             await _stop(mount)
-            _remove_point(mount.point)
         log.warning("gocryptfs of %r ended by itself: %s", mount.name,
                     " / ".join(mount.tail) or f"exit code {mount.process.returncode}")
         if self.lost is not None:
@@ -208,7 +206,6 @@ class Mounts:
             finally:
                 if mount is not None:
                     await _stop(mount)
-                    _remove_point(mount.point)
 
     def forget_all(self) -> list[Mount]:
         """Mode 1, at once: every share counts as unmounted, and every gocryptfs is told
@@ -226,7 +223,6 @@ class Mounts:
         async with self._lock:
             for mount in mounts:
                 await _stop(mount)
-                _remove_point(mount.point)
 
     async def close(self) -> None:
         await self.finish(self.forget_all())
@@ -259,15 +255,12 @@ async def _drain(mount: Mount) -> None:
     """Keep gocryptfs's messages (its last ones explain a failure); never let its pipe
     fill. A foreign file in the ciphertext's root (our `@share.json`) is reported at each
     listing of the root: that is expected, and not kept."""
-    stream = mount.process.stderr
-    assert stream is not None
-    while raw := await stream.readline():
-        line = raw.decode(errors="replace").rstrip()
-        if line and "@share.json" not in line:
-            mount.tail.append(line)
+    assert mount.process.stderr is not None
+    await read_lines(mount.process.stderr, mount.tail, lambda line: "@share.json" not in line)
 
 
 async def _stop(mount: Mount) -> None:
+    """Stop one gocryptfs; its mount point is detached and removed."""
     process = mount.process
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
@@ -283,6 +276,7 @@ async def _stop(mount: Mount) -> None:
             mount.reader.cancel()
             await mount.reader
     await lazy_unmount(mount.point)
+    _remove_point(mount.point)
 
 
 async def lazy_unmount(point: Path) -> None:

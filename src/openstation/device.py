@@ -26,6 +26,8 @@ from openstation import offload, webapp
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
+from openstation.backup.engine import BackupEngine, Parts
+from openstation.backup.service import BackupService
 from openstation.cluster import passive
 from openstation.cluster.ha import HAService, Hooks
 from openstation.cluster.vmm import VMMService
@@ -173,6 +175,15 @@ class Device:
         self.web.storage.upgrade_permissions()  # rights stored by name before ids
         self.backups = ConfigBackups(store, self.hardware, self.data_dir, self.machine_key,
                                      self.state, self.clock, self.end_sessions, self.settle)
+        self.hyper_backup = BackupEngine(Parts(
+            BackupService(store, self.machine_key, self.data_dir.volume, self.data_dir.system,
+                          self.clock),
+            is_reachable=self.web.storage.is_mounted, config_file=self.backups.backup,
+            restore_config=self.backups.restore,
+            preview_config=self.backups.preview, spawn=self.spawn, clock=self.clock,
+            writes_refused=lambda: store.writes_refused("hyperbackup"),
+            cache_dir=self.data_dir.system / "restic-cache",
+            rclone_config=self.data_dir.system / "rclone.conf"))
         self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,
                             Hooks(status=lambda: self.state.status, serve=self._serve_cluster,
                                   cluster_port=self.options.cluster_port,
@@ -212,6 +223,7 @@ class Device:
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
         self._serving = True
         self.backups.start_daily(self.spawn)
+        self.hyper_backup.start()
         self.indicators.beep(self.clock(), "boot complete")
 
     def _system_files(self) -> None:
@@ -322,6 +334,8 @@ class Device:
         """Close listeners, the control socket and the store (the panel stays)."""
         if hasattr(self, "backups"):
             self.backups.stop_daily()
+        if hasattr(self, "hyper_backup"):
+            await self.hyper_backup.close()  # runs end, their results stored
         if self._control is not None:
             await self._control.stop()
             self._control = None
@@ -347,6 +361,8 @@ class Device:
         """Power off: the long beep of a shutdown, every service closed, LEDs off."""
         self.indicators.beep(self.clock(), "shutdown", kind=Beep.LONG)
         self.panel.close()
+        if hasattr(self, "hyper_backup"):
+            await self.hyper_backup.close()  # before waiting for the runs' tasks
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from openstation import settings
 from openstation.accounts.service import AccountService, UserChanges
-from openstation.config.sections import Ports, Share, User
+from openstation.backup.engine import BackupEngine
+from openstation.backup.service import TaskRequest
+from openstation.config.sections import BackupTask, Ports, Share, User
 from openstation.config.store import ConfigStore
 from openstation.errors import NotFoundError, UserInputError
 from openstation.fileserv.service import FileServicesService
@@ -252,6 +254,107 @@ async def service_set(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     node.file_services.set(ACTOR, **changes)
     await node.settle()  # the service has started, moved or stopped when this answers
     return node.file_service_status()
+
+
+# --- Hyper Backup ----------------------------------------------------------------------------
+
+def _hyper(node: Node) -> BackupEngine:
+    engine = getattr(node, "hyper_backup", None)
+    if not node.running or engine is None:
+        raise UserInputError("Hyper Backup needs the device running (`openstation run`)")
+    return cast(BackupEngine, engine)
+
+
+def _task_json(engine: BackupEngine, task: BackupTask) -> dict[str, Any]:
+    return {"task_id": task.task_id, "name": task.name, "sources": task.sources,
+            "include_config": task.include_config, "destination": task.destination,
+            "repository": task.repository, "rotation": task.rotation.value,
+            "keep_versions": task.keep_versions, "schedule_days": task.schedule_days,
+            "schedule_time": f"{task.schedule_hour:02d}:{task.schedule_minute:02d}",
+            **{k: v for k, v in engine.status(task.task_id).items()
+               if k not in ("task_id", "name")}}
+
+
+@operation("hyperbackup.list")
+async def hyperbackup_list(node: Node, _args: dict[str, Any]) -> list[dict[str, Any]]:
+    engine = _hyper(node)
+    return [_task_json(engine, task) for task in engine.service.tasks()]
+
+
+@operation("hyperbackup.create")
+async def hyperbackup_create(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    fields = {k: args[k] for k in ("sources", "include_config", "schedule_days",
+                                   "schedule_hour", "schedule_minute", "rotation",
+                                   "keep_versions") if args.get(k) is not None}
+    task = await engine.create(ACTOR, TaskRequest(
+        name=str(args.get("name", "")), destination=str(args.get("destination", "")),
+        password=str(args.get("password", "")), **fields))
+    return _task_json(engine, task)
+
+
+@operation("hyperbackup.status")
+async def hyperbackup_status(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    return _task_json(engine, engine.service.by_name(str(args.get("task", ""))))
+
+
+@operation("hyperbackup.run")
+async def hyperbackup_run(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    task = engine.service.by_name(str(args.get("task", "")))
+    engine.backup(task.task_id)
+    return _task_json(engine, task)
+
+
+@operation("hyperbackup.cancel")
+async def hyperbackup_cancel(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    task = engine.service.by_name(str(args.get("task", "")))
+    engine.cancel(task.task_id)
+    await engine.wait(task.task_id)
+    return _task_json(engine, task)
+
+
+@operation("hyperbackup.check")
+async def hyperbackup_check(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    task = engine.service.by_name(str(args.get("task", "")))
+    engine.check(task.task_id, read_data=bool(args.get("read_data")))
+    return _task_json(engine, task)
+
+
+@operation("hyperbackup.versions")
+async def hyperbackup_versions(node: Node, args: dict[str, Any]) -> list[dict[str, Any]]:
+    engine = _hyper(node)
+    task = engine.service.by_name(str(args.get("task", "")))
+    if args.get("version"):
+        return await engine.files(task.task_id, str(args["version"]),
+                                  str(args.get("folder") or "/"))
+    return await engine.versions(task.task_id)
+
+
+@operation("hyperbackup.restore")
+async def hyperbackup_restore(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    task = engine.service.by_name(str(args.get("task", "")))
+    version = str(args.get("version") or "latest")
+    if args.get("config"):
+        sections = args.get("sections") or None
+        preview = await engine.restore_config(ACTOR, task.task_id, version, sections,
+                                              preview=bool(args.get("preview")))
+        return {"config": preview}
+    return await engine.restore(ACTOR, task.task_id, version,
+                                paths=list(args.get("paths") or []) or None,
+                                target=args.get("target") or None,
+                                conflict=str(args.get("conflict") or "overwrite"))
+
+
+@operation("hyperbackup.delete")
+async def hyperbackup_delete(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    task = engine.delete(ACTOR, engine.service.by_name(str(args.get("task", ""))).task_id)
+    return {"deleted": task.name, "repository": task.repository}
 
 
 # --- Log Center ------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from openstation.ui.sharing import SharingPages
 from openstation.webapi import (
     assistant,
     auth,
+    backup_api,
     cluster_api,
     config_backup,
     fileserv_api,
@@ -111,6 +112,7 @@ def apis(device: Device, station: Station) -> Registry:
     cluster_api.register(registry, device.ha, device.vmm, lambda: device.ports.get("http", 0))
     fileserv_api.register(registry, device.file_servers.settings,
                           device.file_service_status, device.settle)
+    backup_api.register(registry, device.hyper_backup)
     return registry
 
 

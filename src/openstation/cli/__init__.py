@@ -1,5 +1,5 @@
 """The command line: run, install, status, panel, user, config, log, find, assistant, share,
-files, ha, vmm."""
+files, ha, vmm, service, backup."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ MODULES = {"run": "device_cmds", "install": "device_cmds", "status": "device_cmd
            "log": "device_cmds", "find": "find_cmds", "assistant": "find_cmds",
            "panel": "panel_cmds", "config": "config_cmds", "user": "user_cmds",
            "share": "share_cmds", "ha": "cluster_cmds", "vmm": "cluster_cmds",
-           "files": "files_cmds", "service": "service_cmds"}
+           "files": "files_cmds", "service": "service_cmds", "backup": "backup_cmds"}
 
 # What --help shows for a value of each kind (typer prints <str>, <float> …).
 _KINDS = {"text": "TEXT", "str": "TEXT", "string": "TEXT", "integer": "INTEGER",

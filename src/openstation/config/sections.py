@@ -62,6 +62,26 @@ class Protection(enum.StrEnum):
     PASSPHRASE = "passphrase"
 
 
+class Rotation(enum.StrEnum):
+    """Which versions a Hyper Backup task keeps."""
+
+    ALL = "all"  # rotation off
+    NEWEST = "newest"  # the newest `keep_versions`
+    SMART = "smart"  # Smart Recycle: hourly for a day, daily for a month, weekly after
+
+
+class BackupResult(enum.StrEnum):
+    """A Hyper Backup run's outcome, in DSM's `last_bkp_result` words."""
+
+    NONE = "none"  # never run
+    RUNNING = "backingup"
+    DONE = "done"
+    PARTIAL = "partial"  # some files unreadable, or the device stopped during the run
+    FAILED = "failed"
+    CANCELLED = "cancel"
+    SUSPENDED = "suspended"
+
+
 class Right(enum.StrEnum):
     """A user's or group's right on a shared folder."""
 
@@ -417,9 +437,54 @@ class FileServices(Section):
     webdav_https_port: Port = 5006
 
 
+@dataclass
+class BackupTask(Record):
+    """A Hyper Backup task: what is backed up (shares or folders in them, the system
+    configuration), to which restic repository, when, and how many versions stay."""
+
+    section: ClassVar[str] = "backup_tasks"
+    key_field: ClassVar[str] = "task_id"
+    task_id: str = ""  # a decimal number, as DSM's
+    name: str = ""
+    sources: list[str] = field(default_factory=list)  # "share" or "share/folder/…"
+    include_config: bool = False
+    destination: str = ""  # as the user gave it: a folder, rest:URL or rclone:remote:path
+    repository: str = ""  # the restic repository it names
+    password: str = field(default="", metadata=SECRET)  # sealed with the machine key
+    schedule_enabled: bool = False
+    schedule_days: list[Annotated[int, Meta(ge=0, le=6)]] = field(default_factory=list)
+    schedule_hour: Annotated[int, Meta(ge=0, le=23)] = 3
+    schedule_minute: Annotated[int, Meta(ge=0, le=59)] = 0
+    rotation: Rotation = Rotation.ALL
+    keep_versions: Annotated[int, Meta(ge=1, le=65535)] = 256
+    created: float = 0.0
+    modified: float = 0.0  # when its settings last changed (DSM's is_modified)
+
+
+@dataclass
+class BackupState(Record):
+    """What a Hyper Backup task's runs left: kept apart from the task, so a run never
+    rewrites the settings the user made."""
+
+    section: ClassVar[str] = "backup_state"
+    key_field: ClassVar[str] = "task_id"
+    task_id: str = ""
+    running: bool = False  # still set at boot: the device stopped during the run
+    last_start: float = 0.0
+    last_end: float = 0.0
+    last_success: float = 0.0
+    last_result: BackupResult = BackupResult.NONE
+    last_error: str = ""
+    last_snapshot: str = ""
+    last_files: Count = 0
+    last_bytes: Count = 0
+    last_check: float = 0.0
+    check_result: str = ""  # "", "ok" or what `restic check` found
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
-                                         SharingLink, Favorites)
+                                         SharingLink, Favorites, BackupTask, BackupState)

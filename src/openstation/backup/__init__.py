@@ -1,0 +1,1 @@
+"""Hyper Backup on restic: tasks, runs, versions, integrity checks, restores."""

@@ -1,0 +1,480 @@
+"""Hyper Backup's runs: backups, integrity checks and restores, each a restic child the
+device supervises, one at a time per task, with progress, cancel and a schedule.
+
+A run belongs to the device, not to the request that started it: a client that goes
+away leaves it running. A run the device stopped in the middle of (a restart, a kill) is
+*Partially completed* at the next boot, and the next run backs up what it had not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openstation import offload
+from openstation.backup import plan
+from openstation.backup.plan import Conflict, Progress
+from openstation.backup.restic import PARTIAL, Repository, Restic, ResticError
+from openstation.backup.service import BackupService, TaskRequest
+from openstation.config.sections import BackupResult, BackupTask, Share
+from openstation.errors import ConflictError, NotFoundError, OpenStationError, ValidationError
+from openstation.failpoints import failpoint
+from openstation.files import write_atomic
+from openstation.storage.paths import split
+
+log = logging.getLogger(__name__)
+
+STAGING = "@hyperbackup"  # on volume1: the configuration being backed up, restores
+SCHEDULE_TICK = 20.0
+
+
+@dataclass
+class Run:
+    """One backup, check or restore in progress."""
+
+    kind: str  # "backup", "check" or "restore"
+    task_id: str
+    started: float
+    restic: Restic
+    progress: Progress = field(default_factory=Progress)
+    cancelled: bool = False
+    suspended: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "started": self.started, **self.progress.to_json()}
+
+
+@dataclass
+class Parts:
+    """What the engine needs of its device."""
+
+    service: BackupService
+    is_reachable: Callable[[Share], bool]  # an encrypted share must be mounted
+    config_file: Callable[[str], Awaitable[bytes]]  # a configuration backup, sealed
+    restore_config: Callable[[bytes, str, list[str] | None, str], Awaitable[Any]]
+    preview_config: Callable[[bytes, str, list[str] | None], Awaitable[Any]]
+    spawn: Callable[[Coroutine[Any, Any, Any]], None]
+    clock: Callable[[], float]
+    writes_refused: Callable[[], str | None]  # an HA passive runs no task
+    cache_dir: Path
+    rclone_config: Path
+    changed: Callable[[Path], None] = lambda _path: None  # a restored file (HA)
+
+
+class BackupEngine:
+    """Runs Hyper Backup tasks on restic."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.service = parts.service
+        self.volume = parts.service.volume
+        self.runs: dict[str, Run] = {}
+        self._schedule: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # --- tasks ---------------------------------------------------------------------------
+
+    def repository(self, task: BackupTask, password: str | None = None) -> Repository:
+        return Repository(task.repository, password or self.service.password(task),
+                          self.parts.cache_dir, self.parts.rclone_config)
+
+    async def create(self, actor: str, request: TaskRequest) -> BackupTask:
+        """A new task: its repository is opened with the password if it exists (a backup
+        made before a reset or by another device: "relink"), made otherwise."""
+        problems = self.service.problems(request)
+        if problems:
+            raise ValidationError(problems)
+        location = plan.repository_of(request.destination, request.name)
+        restic = Restic(Repository(location, request.password, self.parts.cache_dir,
+                                   self.parts.rclone_config))
+        outcome = await restic.run("cat", "config", check=False)
+        if outcome.code != 0:
+            error = restic.error(outcome)
+            if "there is no backup repository" not in str(error):
+                raise error
+            await restic.run("init")
+        return self.service.add(actor, request)
+
+    def delete(self, actor: str, task_id: str) -> BackupTask:
+        if task_id in self.runs:
+            raise ConflictError("the task is running: cancel it first")
+        return self.service.delete(actor, task_id)
+
+    # --- runs ----------------------------------------------------------------------------
+
+    def _begin(self, kind: str, task: BackupTask, password: str | None = None) -> Run:
+        if self._closing:
+            raise ConflictError("the device is stopping")
+        if (why := self.parts.writes_refused()) is not None:
+            raise ConflictError(why)
+        if task.task_id in self.runs:
+            raise ConflictError(f"task {task.name!r} is already running "
+                                f"({self.runs[task.task_id].kind})")
+        run = Run(kind, task.task_id, self.parts.clock(),
+                  Restic(self.repository(task, password)))
+        self.runs[task.task_id] = run
+        return run
+
+    def _end(self, run: Run) -> None:
+        self.runs.pop(run.task_id, None)
+        run.done.set()
+
+    def backup(self, task_id: str) -> Run:
+        """Start a backup of the task; it goes on whoever asked."""
+        task = self.service.task(task_id)
+        run = self._begin("backup", task)
+        self.service.record(task.task_id, running=True, last_start=run.started,
+                            last_result=BackupResult.RUNNING, last_error="")
+        self.parts.spawn(self._backup(run, task))
+        return run
+
+    async def _backup(self, run: Run, task: BackupTask) -> None:
+        result, error, summary = BackupResult.FAILED, "", {}
+        staged: Path | None = None
+        try:
+            paths = await offload.run(self._source_paths, task)
+            if task.include_config:
+                staged = await self._stage_config(task)
+                paths.append(plan_config_path(task.task_id))
+            state = self.service.state(task.task_id)
+            if state.last_result is not BackupResult.DONE:
+                await run.restic.run("unlock")  # a stale lock a killed run left
+            failpoint("hyperbackup-started")
+
+            def on_line(line: dict[str, Any]) -> bool:
+                if line.get("message_type") == "status":
+                    run.progress = Progress.from_status(line)
+                    return True
+                return line.get("message_type") == "verbose_status"
+
+            outcome = await run.restic.run(
+                "backup", "--tag", f"task:{task.task_id}", "--host", "openstation",
+                *paths, cwd=self.volume, on_line=on_line, check=False)
+            summary = next((line for line in outcome.lines
+                            if line.get("message_type") == "summary"), {})
+            if run.cancelled or run.restic.interrupted:
+                result = BackupResult.SUSPENDED if run.suspended else BackupResult.CANCELLED
+                if self._closing:
+                    result, error = BackupResult.PARTIAL, "the device stopped during the backup"
+            elif outcome.code == 0:
+                result = BackupResult.DONE
+            elif outcome.code == PARTIAL and summary:
+                result = BackupResult.PARTIAL
+                error = "some files could not be read"
+            else:
+                raise run.restic.error(outcome)
+            if result in (BackupResult.DONE, BackupResult.PARTIAL):
+                await self._rotate(run, task)
+        except OpenStationError as exc:
+            error = str(exc)
+        except OSError as exc:
+            error = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        finally:
+            if staged is not None:
+                await offload.run(shutil.rmtree, staged, True)
+            now = self.parts.clock()
+            done = result in (BackupResult.DONE, BackupResult.PARTIAL)
+            with contextlib.suppress(OpenStationError):
+                self.service.record(
+                    task.task_id, running=False, last_end=now, last_result=result,
+                    last_error=error[:500],
+                    **({"last_success": now, "last_snapshot": str(summary.get(
+                        "snapshot_id", "")), "last_files": _count(summary,
+                                                                    "total_files_processed"),
+                        "last_bytes": _count(summary, "total_bytes_processed")}
+                       if done else {}))
+            self._end(run)
+
+    def _source_paths(self, task: BackupTask) -> list[str]:
+        """The task's folders, relative to volume1 (restic keeps them so: /share/…);
+        a missing share or folder, or an encrypted share not mounted, fails the run."""
+        paths: list[str] = []
+        for source in task.sources:
+            share_name, _ = split("/" + source)
+            share = self.service.store.record(Share, share_name)
+            if share is None:
+                raise NotFoundError(f"the shared folder {share_name!r} no longer exists")
+            if not self.parts.is_reachable(share):
+                raise ConflictError(f"the encrypted shared folder {share_name!r} is not mounted")
+            if not (self.volume / source).is_dir():
+                raise NotFoundError(f"the folder {source!r} no longer exists")
+            paths.append(source)
+        return paths
+
+    async def _stage_config(self, task: BackupTask) -> Path:
+        """The configuration backup, sealed with the repository's password (so its
+        secrets travel, and open wherever the repository does), where restic reads it."""
+        raw = await self.parts.config_file(self.service.password(task))
+        folder = self.volume / STAGING / task.task_id
+        await offload.run(write_atomic, folder / plan.CONFIG_FOLDER / plan.CONFIG_FILE, raw,
+                          0o600)
+        return folder
+
+    async def _rotate(self, run: Run, task: BackupTask) -> None:
+        keep = plan.forget_args(task)
+        if not keep:
+            return
+        outcome = await run.restic.run("forget", "--group-by", "", *keep)
+        removed = sum(len(group.get("remove") or []) for group in outcome.lines)
+        if removed:
+            await run.restic.run("prune")
+
+    def cancel(self, task_id: str, *, suspend: bool = False) -> None:
+        run = self.runs.get(task_id)
+        if run is None:
+            raise ConflictError("the task is not running")
+        run.cancelled, run.suspended = True, suspend
+        run.restic.interrupt()
+
+    def discard(self, actor: str, task_id: str) -> None:
+        """A suspended backup is given up: it counts as cancelled."""
+        if self.service.state(task_id).last_result is not BackupResult.SUSPENDED:
+            raise ConflictError("the task is not suspended")
+        self.service.record(task_id, last_result=BackupResult.CANCELLED)
+
+    # --- versions, checks, restores ------------------------------------------------------
+
+    async def versions(self, task_id: str) -> list[dict[str, Any]]:
+        """Every version in the task's repository, oldest first."""
+        task = self.service.task(task_id)
+        outcome = await Restic(self.repository(task)).run("snapshots")
+        return [{"id": s.get("id", ""), "short_id": s.get("short_id", ""),
+                 "time": s.get("time", ""), "paths": s.get("paths") or [],
+                 "tags": s.get("tags") or []} for s in outcome.lines]
+
+    async def files(self, task_id: str, version: str, folder: str = "/"
+                    ) -> list[dict[str, Any]]:
+        """Browse a version: the entries directly inside `folder`."""
+        task = self.service.task(task_id)
+        prefix = "/" + folder.strip("/") if folder.strip("/") else ""
+        entries: list[dict[str, Any]] = []
+
+        def take(line: dict[str, Any]) -> bool:
+            path = line.get("path")
+            if line.get("struct_type") == "node" and isinstance(path, str) and \
+                    path.rpartition("/")[0] == prefix:
+                entries.append({"path": path, "name": line.get("name", ""),
+                                "type": line.get("type", ""), "size": line.get("size", 0),
+                                "mtime": line.get("mtime", "")})
+            return True
+
+        await Restic(self.repository(task)).run("ls", _version(version),
+                                                 *([prefix] if prefix else []), on_line=take)
+        return entries
+
+    def check(self, task_id: str, *, read_data: bool = False) -> Run:
+        """Start an integrity check of the task's repository."""
+        task = self.service.task(task_id)
+        run = self._begin("check", task)
+        self.parts.spawn(self._check(run, task, read_data))
+        return run
+
+    async def _check(self, run: Run, task: BackupTask, read_data: bool) -> None:
+        result = "failed"
+        try:
+            outcome = await run.restic.run("check", *(["--read-data"] if read_data else []),
+                                           check=False)
+            if run.cancelled:
+                result = "cancelled"
+            elif outcome.code == 0:
+                result = "ok"
+            else:
+                found = [line for line in outcome.stderr.splitlines()
+                         if line.strip() and not line.startswith(("using temporary", "load "))]
+                result = "failed: " + ("; ".join(found[-3:]) or f"restic exit {outcome.code}")
+        except OpenStationError as exc:
+            result = f"failed: {exc}"
+        finally:
+            with contextlib.suppress(OpenStationError):
+                self.service.record(task.task_id, last_check=self.parts.clock(),
+                                    check_result=result[:500])
+            self._end(run)
+
+    async def wait(self, task_id: str) -> None:
+        run = self.runs.get(task_id)
+        if run is not None:
+            await run.done.wait()
+
+    async def restore(self, actor: str, task_id: str, version: str, *,
+                      paths: list[str] | None = None, target: str | None = None,
+                      conflict: str = Conflict.OVERWRITE.value, password: str | None = None
+                      ) -> dict[str, int]:
+        """Restore a version, or some of its files or folders ("share/…"), to where they
+        were or into a folder ("share/folder"); existing files follow `conflict`."""
+        task = self.service.task(task_id)
+        try:
+            policy = Conflict(conflict)
+        except ValueError:
+            raise ValidationError({"conflict": "overwrite, skip or keep_both"}) from None
+        wanted = [p.strip("/") for p in paths or []]
+        problems = {f"paths[{n}]": why for n, p in enumerate(wanted)
+                    if (why := self.service.source_problem(p.split("/", 1)[0]) if p else
+                        "an empty path") is not None}
+        if target is not None and (why := self.service.source_problem(target.strip("/"))):
+            problems["target"] = why
+        if problems:
+            raise ValidationError(problems)
+        run = self._begin("restore", task, password)
+        staging = self.volume / STAGING / f"restore-{secrets.token_hex(6)}"
+        try:
+            await run.restic.run("restore", _version(version), "--target", str(staging),
+                                 *[arg for p in wanted for arg in ("--include", "/" + p)])
+            root = self.volume / target.strip("/") if target else self.volume
+            counts = await offload.run(self._place, staging, root, policy, target is None)
+        finally:
+            await offload.run(shutil.rmtree, staging, True)
+            self._end(run)
+        self.service.log(actor, "restore", task.task_id,
+                         {"version": version, "paths": wanted, "target": target or "",
+                          "conflict": policy.value, **counts})
+        return counts
+
+    def _place(self, staging: Path, root: Path, policy: Conflict, original: bool
+               ) -> dict[str, int]:
+        """Move what restic restored into place under `root`, file by file (a rename on
+        the same volume), keeping each existing file by `policy`."""
+        counts = {"restored": 0, "skipped": 0, "renamed": 0}
+        for top in sorted(staging.iterdir()) if staging.is_dir() else []:
+            if top.name.startswith("@"):
+                continue  # the configuration copy: restored through its own sections
+            if original:
+                share = self.service.store.record(Share, top.name)
+                if share is None:
+                    raise NotFoundError(f"the shared folder {top.name!r} does not exist: "
+                                        "restore into another folder")
+                if not self.parts.is_reachable(share):
+                    raise ConflictError(f"the encrypted shared folder {top.name!r} is not "
+                                        "mounted")
+            for folder, dirs, files in os.walk(top):
+                relative = Path(folder).relative_to(staging)
+                into = root / relative
+                into.mkdir(parents=True, exist_ok=True)
+                for name in sorted(files):
+                    destination = into / name
+                    if destination.exists() or destination.is_symlink():
+                        if policy is Conflict.SKIP:
+                            counts["skipped"] += 1
+                            continue
+                        if policy is Conflict.KEEP_BOTH:
+                            destination = into / plan.restored_name(
+                                name, set(os.listdir(into)))
+                            counts["renamed"] += 1
+                    os.replace(Path(folder) / name, destination)
+                    self.parts.changed(destination)
+                    counts["restored"] += 1
+                dirs.sort()
+        return counts
+
+    async def restore_config(self, actor: str, task_id: str, version: str,
+                             sections: list[str] | None, *, preview: bool) -> Any:
+        """The configuration a version holds: previewed, or restored through the same
+        sections as Configuration Backup."""
+        task = self.service.task(task_id)
+        password = self.service.password(task)
+        restic = Restic(self.repository(task))
+        snapshot = await self._snapshot(restic, version)
+        tag = next((t for t in snapshot.get("tags") or [] if t.startswith("task:")), "")
+        raw = await _dump(restic, snapshot["id"], "/" + plan_config_path(tag[len("task:"):]) +
+                          "/" + plan.CONFIG_FILE)
+        if preview:
+            return await self.parts.preview_config(raw, password, sections)
+        return await self.parts.restore_config(raw, password, sections, actor)
+
+    async def _snapshot(self, restic: Restic, version: str) -> dict[str, Any]:
+        outcome = await restic.run("snapshots")
+        wanted = _version(version)
+        found = [s for s in outcome.lines if wanted == "latest" or
+                 str(s.get("id", "")).startswith(wanted)]
+        if not found:
+            raise NotFoundError(f"no version {version!r}")
+        return found[-1]
+
+    # --- status and schedule -------------------------------------------------------------
+
+    def status(self, task_id: str) -> dict[str, Any]:
+        task = self.service.task(task_id)
+        state = self.service.state(task.task_id)
+        run = self.runs.get(task.task_id)
+        return {"task_id": task.task_id, "name": task.name,
+                "running": run.to_json() if run else None,
+                "last_result": state.last_result.value, "last_start": state.last_start,
+                "last_end": state.last_end, "last_success": state.last_success,
+                "last_error": state.last_error, "last_snapshot": state.last_snapshot,
+                "last_files": state.last_files, "last_bytes": state.last_bytes,
+                "last_check": state.last_check, "check_result": state.check_result,
+                "next_run": plan.next_run(task, self.parts.clock())}
+
+    def start(self) -> None:
+        """At boot: runs the device stopped in the middle of are Partially completed, and
+        the schedule starts."""
+        for task_id in self.service.interrupted():
+            log.warning("backup task %s was interrupted: partially completed", task_id)
+        self._schedule = asyncio.get_running_loop().create_task(self._scheduled())
+
+    async def _scheduled(self) -> None:
+        checked = self.parts.clock()
+        while True:
+            await asyncio.sleep(SCHEDULE_TICK)
+            now = self.parts.clock()
+            for task in self.service.tasks():
+                due = plan.next_run(task, checked)
+                if due is not None and due <= now and task.task_id not in self.runs:
+                    with contextlib.suppress(OpenStationError):
+                        self.backup(task.task_id)
+            checked = now
+
+    async def close(self) -> None:
+        """The device stops: each run is interrupted (a backup counts as partial) and
+        waited for, so its result is stored before the store closes."""
+        self._closing = True
+        if self._schedule is not None:
+            self._schedule.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._schedule
+        for run in list(self.runs.values()):
+            run.restic.interrupt()
+        for run in list(self.runs.values()):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.done.wait(), 30)
+
+
+def plan_config_path(task_id: str) -> str:
+    """Where a version keeps its configuration, relative to volume1."""
+    return f"{STAGING}/{task_id}/{plan.CONFIG_FOLDER}"
+
+
+def _version(version: str) -> str:
+    """A version id restic accepts: hex digits (at least 8), or "latest"."""
+    if version == "latest" or (8 <= len(version) <= 64 and
+                               all(c in "0123456789abcdef" for c in version)):
+        return version
+    raise ValidationError({"version": "a version id (8 to 64 hex digits) or latest"})
+
+
+def _count(summary: dict[str, Any], name: str) -> int:
+    value = summary.get(name)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+async def _dump(restic: Restic, snapshot: str, path: str) -> bytes:
+    """One file of a version, through `restic dump` (its output is the file, not JSON)."""
+    env = restic.repository.env()
+    process = await asyncio.create_subprocess_exec(
+        "restic", "dump", *restic.repository.cache_args(), snapshot, path, env=env,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        why = err.decode(errors="replace").strip().splitlines()
+        raise ResticError("the version holds no configuration"
+                          + (f" ({why[-1]})" if why else ""))
+    return out

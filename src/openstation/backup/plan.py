@@ -1,0 +1,125 @@
+"""Hyper Backup's decisions, with no I/O: where a destination's repository is, which
+versions rotation keeps, when a schedule next fires, what a restic progress line means,
+and where a restored file goes under a conflict policy. Time is always passed in."""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from openstation.config.sections import BackupTask, Rotation
+
+REPOSITORY_SUFFIX = ".hbk"  # DSM names a task's folder at its destination "<task>.hbk"
+CONFIG_FOLDER = "@system-config"  # where a version keeps the configuration backup
+CONFIG_FILE = "configuration.dss"
+# restic's rclone backend takes "rclone:remote:path"; its REST backend an http(s) URL.
+REMOTE = re.compile(r"^(rest:https?://\S+|rclone:[A-Za-z0-9_.-]+:\S*)$")
+
+
+class Conflict(enum.StrEnum):
+    """What a restore does where a file of the same name already exists."""
+
+    OVERWRITE = "overwrite"
+    SKIP = "skip"
+    KEEP_BOTH = "keep_both"
+
+
+def repository_of(destination: str, task_name: str) -> str:
+    """The restic repository a destination names: a folder "<task>.hbk" inside a local
+    folder or at the end of a remote's path, as DSM lays out its targets."""
+    folder = task_name + REPOSITORY_SUFFIX
+    if destination.startswith("rest:"):
+        return destination.rstrip("/") + "/" + folder
+    if destination.startswith("rclone:"):
+        remote, _, path = destination[len("rclone:"):].partition(":")
+        joined = f"{path.rstrip('/')}/{folder}" if path else folder
+        return f"rclone:{remote}:{joined}"
+    return str(PurePosixPath(destination) / folder)
+
+
+def is_remote(destination: str) -> bool:
+    return bool(REMOTE.match(destination))
+
+
+def forget_args(task: BackupTask) -> list[str]:
+    """restic `forget` options for the task's rotation ([] keeps every version).
+
+    Smart Recycle as DSM describes it: every hourly version of the last 24 hours, every
+    daily one of the last month, then weekly ones, up to the version limit."""
+    if task.rotation is Rotation.NEWEST:
+        return ["--keep-last", str(task.keep_versions)]
+    if task.rotation is Rotation.SMART:
+        return ["--keep-within-hourly", "1d", "--keep-within-daily", "1m",
+                "--keep-weekly", str(task.keep_versions)]
+    return []
+
+
+def next_run(task: BackupTask, now: float, tz: time.struct_time | None = None) -> float | None:
+    """When the schedule next fires after `now` (local time), or None without one."""
+    if not task.schedule_enabled or not task.schedule_days:
+        return None
+    local = tz or time.localtime(now)
+    midnight = now - (local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec)
+    for ahead in range(8):
+        weekday = (local.tm_wday + ahead) % 7
+        at = midnight + ahead * 86400 + task.schedule_hour * 3600 + task.schedule_minute * 60
+        if weekday in task.schedule_days and at > now:
+            return at
+    return None  # unreachable with a day in 0..6
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a running backup is, from restic's `--json` status lines."""
+
+    percent: float = 0.0
+    files_done: int = 0
+    total_files: int = 0
+    bytes_done: int = 0
+    total_bytes: int = 0
+    seconds_remaining: int | None = None
+    current: str = ""
+
+    @classmethod
+    def from_status(cls, line: dict[str, Any]) -> Progress:
+        def count(name: str) -> int:
+            value = line.get(name)
+            return value if isinstance(value, int) and value >= 0 else 0
+
+        remaining = line.get("seconds_remaining")
+        current = line.get("current_files")
+        percent = line.get("percent_done")
+        return cls(
+            percent=round(float(percent) * 100, 1) if isinstance(percent, int | float) else 0.0,
+            files_done=count("files_done"), total_files=count("total_files"),
+            bytes_done=count("bytes_done"), total_bytes=count("total_bytes"),
+            seconds_remaining=remaining if isinstance(remaining, int) else None,
+            current=current[0] if isinstance(current, list) and current
+            and isinstance(current[0], str) else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"progress": self.percent, "processed_files": self.files_done,
+                "total_files": self.total_files, "processed_size": self.bytes_done,
+                "total_size": self.total_bytes, "eta_seconds": self.seconds_remaining,
+                "current_file": self.current}
+
+
+def restored_name(name: str, taken: set[str]) -> str:
+    """A name beside `name` for "keep both": "report (1).txt", "report (2).txt", …"""
+    stem, dot, suffix = name.rpartition(".")
+    if not stem:  # no extension, or a dot file
+        stem, dot, suffix = name, "", ""
+    for n in range(1, 10_000):
+        candidate = f"{stem} ({n}){dot}{suffix}"
+        if candidate not in taken:
+            return candidate
+    raise ValueError(f"no free name beside {name}")
+
+
+def dsm_time(epoch: float) -> str:
+    """DSM's way of writing a backup time: "2026/12/05 03:00:00", local time ("" never)."""
+    return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(epoch)) if epoch else ""

@@ -1,0 +1,162 @@
+"""restic, driven as a child process with `--json`: the engine under Hyper Backup.
+
+The repository's password reaches restic in its environment (RESTIC_PASSWORD), never on
+its command line; the environment of a process is readable only by its owner. Each child
+dies with the device (setpriv's parent-death signal), so a killed device leaves no restic
+holding the repository; its stale lock is cleared by the next run (`restic unlock`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openstation.errors import ConflictError, OpenStationError, UserInputError
+
+STDERR_KEPT = 64 * 1024
+LINE_LIMIT = 64 * 1024 * 1024  # `snapshots --json` is one line for every version
+PARTIAL = 3  # restic backup: a snapshot was made, but some source files were unreadable
+
+
+class ResticError(OpenStationError):
+    """restic failed; the message says why in a user's words."""
+
+
+class WrongPasswordError(UserInputError):
+    """The repository exists, and the password given does not open it."""
+
+
+class NoRepositoryError(UserInputError):
+    """There is no restic repository at the location given."""
+
+
+def available() -> str | None:
+    """Why restic cannot run here, or None when it can."""
+    return None if shutil.which("restic") else (
+        "restic is not installed: install Debian's restic package")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A restic repository and what opens it."""
+
+    location: str
+    password: str = field(repr=False)
+    cache_dir: Path | None = None  # None: restic runs without a cache
+    rclone_config: Path | None = None  # the remotes that rclone: locations name
+
+    def env(self) -> dict[str, str]:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8",
+               "HOME": os.environ.get("HOME", "/"),
+               "RESTIC_REPOSITORY": self.location, "RESTIC_PASSWORD": self.password,
+               "RESTIC_PROGRESS_FPS": "2"}
+        if self.cache_dir is not None:
+            env["RESTIC_CACHE_DIR"] = str(self.cache_dir)
+        if self.rclone_config is not None:
+            env["RCLONE_CONFIG"] = str(self.rclone_config)
+        return env
+
+    def cache_args(self) -> list[str]:
+        return [] if self.cache_dir is not None else ["--no-cache"]
+
+
+@dataclass
+class Outcome:
+    """How a restic command ended."""
+
+    code: int
+    stderr: str
+    lines: list[dict[str, Any]]  # the JSON lines not handed to `on_line`
+
+
+class Restic:
+    """One restic command at a time per handle, which can be interrupted (SIGINT, so
+    restic removes its lock and leaves the repository consistent)."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+        self._process: asyncio.subprocess.Process | None = None
+        self.interrupted = False
+
+    async def run(self, *args: str, cwd: Path | None = None,
+                  on_line: Callable[[dict[str, Any]], bool] | None = None,
+                  check: bool = True) -> Outcome:
+        """Run `restic ARGS --json`. Lines `on_line` takes (returns True for) are not
+        kept. With `check`, a failure raises the error that explains it."""
+        argv = ["restic", *args, "--json", *self.repository.cache_args()]
+        if shutil.which("setpriv"):
+            argv = ["setpriv", "--pdeathsig", "KILL", "--", *argv]
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, cwd=cwd, env=self.repository.env(), stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                limit=LINE_LIMIT, start_new_session=True)
+        except FileNotFoundError as error:
+            raise ResticError(available() or str(error)) from error
+        self._process = process
+        kept: list[dict[str, Any]] = []
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            errors = asyncio.ensure_future(_tail(process.stderr))
+            async for raw in process.stdout:
+                with contextlib.suppress(ValueError):
+                    line = json.loads(raw)
+                    if isinstance(line, list):  # `snapshots`: one array
+                        kept.extend(item for item in line if isinstance(item, dict))
+                    elif isinstance(line, dict) and not (on_line and on_line(line)):
+                        kept.append(line)
+            code = await process.wait()
+            stderr = await errors
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
+        finally:
+            self._process = None
+        outcome = Outcome(code, stderr, kept)
+        if check and code != 0:
+            raise self.error(outcome)
+        return outcome
+
+    def interrupt(self) -> bool:
+        """Ask the running command to stop; False if none runs."""
+        if self._process is None or self._process.returncode is not None:
+            return False
+        self.interrupted = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGINT)
+        return True
+
+    def error(self, outcome: Outcome) -> OpenStationError:
+        """The error a failed command's stderr explains."""
+        text = outcome.stderr
+        where = self.repository.location
+        if "wrong password" in text:
+            return WrongPasswordError(f"the password does not open the repository at {where}")
+        if "Is there a repository at the following location?" in text or \
+                "unable to open config file" in text:
+            return NoRepositoryError(f"there is no backup repository at {where}")
+        if "repository is already locked" in text:
+            return ConflictError(f"the repository at {where} is in use by another backup")
+        if "config file already exists" in text:
+            return ConflictError(f"a repository already exists at {where}")
+        last = [line for line in text.strip().splitlines() if line.strip()]
+        return ResticError(f"restic failed ({outcome.code}): "
+                           f"{last[-1] if last else 'no message'}")
+
+
+async def _tail(stream: asyncio.StreamReader) -> str:
+    """A stream's text, keeping its last STDERR_KEPT bytes."""
+    kept = b""
+    while chunk := await stream.read(65536):
+        kept = (kept + chunk)[-STDERR_KEPT:]
+    return kept.decode(errors="replace")

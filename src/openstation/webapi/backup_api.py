@@ -1,0 +1,184 @@
+"""Hyper Backup over the Web API, with the names and fields DSM's clients read:
+SYNO.Backup.Task (list, get, status, create, backup, cancel, suspend, resume, discard,
+delete), SYNO.Backup.Repository (list, get), SYNO.Backup.Target (integrity check:
+error_detect, error_detect_cancel), SYNO.Backup.Version (list) and
+SYNO.SDS.Backup.Client.Common.Log (list)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from openstation.backup import plan
+from openstation.backup.engine import BackupEngine
+from openstation.backup.service import TaskRequest
+from openstation.config.sections import BackupResult, BackupTask
+from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.registry import Api, Handler, Registry
+
+# The live activity DSM reports in `status`, per kind of run.
+ACTIVITY = {"backup": "backup", "check": "detect", "restore": "restore"}
+LOG_SECTIONS = ("backup_tasks", "backup_state")
+
+
+def register(registry: Registry, engine: BackupEngine) -> None:
+    service = engine.service
+
+    def task_id(call: ApiCall) -> str:
+        return service.task(call.param("task_id").strip('"')).task_id
+
+    def describe(task: BackupTask) -> dict[str, Any]:
+        """A task as DSM lists it, with every `additional` field."""
+        state = service.state(task.task_id)
+        run = engine.runs.get(task.task_id)
+        remote = plan.is_remote(task.destination)
+        next_at = plan.next_run(task, engine.parts.clock())
+        return {
+            "task_id": int(task.task_id), "name": task.name, "type": "image",
+            "data_type": "data", "transfer_type": "image",
+            "target_type": ("cloud" if task.destination.startswith("rclone:") else
+                            "remote" if remote else "local"),
+            "target_id": task.repository, "repo_id": int(task.task_id), "data_enc": True,
+            "state": "backupable", "status": ACTIVITY[run.kind] if run else "none",
+            "is_modified": task.modified > state.last_start,
+            "last_bkp_time": plan.dsm_time(state.last_start),
+            "last_bkp_end_time": plan.dsm_time(state.last_end),
+            "last_bkp_success_time": plan.dsm_time(state.last_success),
+            "last_bkp_result": state.last_result.value,
+            "last_bkp_error": state.last_error,
+            "last_bkp_progress": run.to_json() if run else {},
+            "next_bkp_time": plan.dsm_time(next_at) if next_at else "",
+            "schedule": {"enabled": task.schedule_enabled, "days": task.schedule_days,
+                         "hour": task.schedule_hour, "minute": task.schedule_minute},
+            "source": {"folder_list": ["/" + s for s in task.sources],
+                       "include_config": task.include_config},
+            "rotation": {"policy": task.rotation.value, "keep_versions": task.keep_versions},
+            "integrity": {"last_check": plan.dsm_time(state.last_check),
+                          "result": state.check_result},
+        }
+
+    async def task_list(call: ApiCall) -> dict[str, Any]:
+        tasks = [describe(task) for task in service.tasks()]
+        restoring = any(run.kind == "restore" for run in engine.runs.values())
+        return {"task_list": tasks, "total": len(tasks), "is_restoring": restoring,
+                "is_downloading": False, "is_lun_restoring": False,
+                "is_snapshot_restoring": False}
+
+    async def task_get(call: ApiCall) -> dict[str, Any]:
+        return {"task": describe(service.task(task_id(call)))}
+
+    async def task_status(call: ApiCall) -> dict[str, Any]:
+        found = describe(service.task(task_id(call)))
+        run = engine.runs.get(str(found["task_id"]))
+        return {**found, "progress": run.to_json() if run else {}}
+
+    async def task_create(call: ApiCall) -> dict[str, Any]:
+        sources = call.json_param("sources", [])
+        days = call.json_param("schedule_days", [])
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            sources = [str(sources)]
+        if not isinstance(days, list) or not all(isinstance(d, int) for d in days):
+            days = [-1]  # refused by the checks, with the others
+        task = await engine.create(str(call.session.user), TaskRequest(
+            name=call.param("name"), destination=call.param("destination"),
+            password=call.param("password"), sources=[s.strip("/") for s in sources],
+            include_config=bool(call.bool_param("include_config")), schedule_days=days,
+            schedule_hour=call.int_param("schedule_hour", 3, high=23),
+            schedule_minute=call.int_param("schedule_minute", 0, high=59),
+            rotation=call.param("rotation", "all"),
+            keep_versions=call.int_param("keep_versions", 256, low=1, high=65535)))
+        return {"task_id": int(task.task_id)}
+
+    async def backup(call: ApiCall) -> dict[str, Any]:
+        engine.backup(task_id(call))
+        return {}
+
+    async def cancel(call: ApiCall) -> dict[str, Any]:
+        engine.cancel(task_id(call))
+        return {}
+
+    async def suspend(call: ApiCall) -> dict[str, Any]:
+        engine.cancel(task_id(call), suspend=True)
+        return {}
+
+    async def resume(call: ApiCall) -> dict[str, Any]:
+        engine.backup(task_id(call))
+        return {}
+
+    async def discard(call: ApiCall) -> dict[str, Any]:
+        engine.discard(str(call.session.user), task_id(call))
+        return {}
+
+    async def delete(call: ApiCall) -> dict[str, Any]:
+        ids = call.json_param("task_id_list", None)
+        if ids is None:
+            ids = [call.param("task_id")]
+        ids = ids if isinstance(ids, list) else [ids]
+        for each in ids:  # the repositories stay ("is_remove_data" is not offered)
+            engine.delete(str(call.session.user), service.task(str(each)).task_id)
+        return {}
+
+    def repository(task: BackupTask) -> dict[str, Any]:
+        return {"repo_id": int(task.task_id), "task_id": int(task.task_id),
+                "name": task.name + plan.REPOSITORY_SUFFIX, "target_id": task.repository,
+                "target_type": describe(task)["target_type"], "destination": task.destination,
+                "format": "restic"}
+
+    async def repo_list(call: ApiCall) -> dict[str, Any]:
+        repos = [repository(task) for task in service.tasks()]
+        return {"repo_list": repos, "offset": 0, "total": len(repos)}
+
+    async def repo_get(call: ApiCall) -> dict[str, Any]:
+        return {"repo": repository(service.task(task_id(call)))}
+
+    async def check(call: ApiCall) -> dict[str, Any]:
+        engine.check(task_id(call), read_data=bool(call.bool_param("detect_data")))
+        return {}
+
+    async def check_cancel(call: ApiCall) -> dict[str, Any]:
+        engine.cancel(task_id(call))
+        return {}
+
+    async def versions(call: ApiCall) -> dict[str, Any]:
+        found = await engine.versions(task_id(call))
+        offset = call.int_param("offset", 0)
+        limit = call.int_param("limit", 50, low=1, high=10_000)
+        listed = [{"version_id": v["short_id"], "id": v["id"], "time": v["time"],
+                   "folders": v["paths"], "locked": False} for v in reversed(found)]
+        return {"version_list": listed[offset:offset + limit], "total": len(listed)}
+
+    async def log_list(call: ApiCall) -> dict[str, Any]:
+        offset = call.int_param("offset", 0)
+        limit = call.int_param("limit", 1000, low=1, high=10_000)
+        keyword = call.params.get("filter_keyword", "").casefold()
+        since, until = call.int_param("filter_date_from", 0), call.int_param(
+            "filter_date_to", 0)
+        entries = []
+        for section in LOG_SECTIONS:
+            entries += service.store.audit_log(limit=10_000, section=section)
+        rows = []
+        for entry in sorted(entries, key=lambda e: -e.id):
+            text = f"{entry.action} {entry.key} {json.dumps(entry.detail, default=str)}"
+            if (keyword and keyword not in text.casefold()) or (since and entry.at < since) \
+                    or (until and entry.at > until):
+                continue
+            level = "error" if '"failed' in text or f'"{BackupResult.FAILED}"' in text \
+                else "info"
+            rows.append({"time": plan.dsm_time(entry.at), "user": entry.actor,
+                         "level": level, "event": text})
+        return {"log_list": rows[offset:offset + limit], "total": len(rows)}
+
+    apis: dict[str, dict[str, Handler]] = {
+        "SYNO.Backup.Task": {"list": task_list, "get": task_get, "status": task_status,
+                             "create": task_create, "backup": backup, "cancel": cancel,
+                             "suspend": suspend, "resume": resume, "discard": discard,
+                             "delete": delete},
+        "SYNO.Backup.Repository": {"list": repo_list, "get": repo_get},
+        "SYNO.Backup.Target": {"error_detect": check, "error_detect_cancel": check_cancel},
+        "SYNO.Backup.Version": {"list": versions},
+        "SYNO.SDS.Backup.Client.Common.Log": {"list": log_list},
+    }
+    reads = frozenset({"list", "get", "status"})
+    for name, methods in apis.items():
+        registry.add(Api(name, "entry.cgi", 1, 1, methods,
+                         changes=frozenset(methods) - reads, admin=frozenset(methods)))

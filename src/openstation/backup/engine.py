@@ -76,7 +76,7 @@ class BackupEngine:
     def __init__(self, parts: Parts) -> None:
         self.parts = parts
         self.service = parts.service
-        self.volume = parts.service.volume
+        self.volume = parts.service.volume.absolute()  # restic runs in it
         self.runs: dict[str, Run] = {}
         self._schedule: asyncio.Task[None] | None = None
         self._closing = False
@@ -215,8 +215,9 @@ class BackupEngine:
         secrets travel, and open wherever the repository does), where restic reads it."""
         raw = await self.parts.config_file(self.service.password(task))
         folder = self.volume / STAGING / task.task_id
-        await offload.run(write_atomic, folder / plan.CONFIG_FOLDER / plan.CONFIG_FILE, raw,
-                          0o600)
+        target = folder / plan.CONFIG_FOLDER / plan.CONFIG_FILE
+        await offload.run(target.parent.mkdir, 0o700, True, True)
+        await offload.run(write_atomic, target, raw, 0o600)
         return folder
 
     async def _rotate(self, run: Run, task: BackupTask) -> None:
@@ -247,9 +248,14 @@ class BackupEngine:
         """Every version in the task's repository, oldest first."""
         task = self.service.task(task_id)
         outcome = await Restic(self.repository(task)).run("snapshots")
+        def shown(path: str) -> str:  # restic records absolute paths; users see shares
+            prefix = str(self.volume) + "/"
+            return path[len(prefix):] if path.startswith(prefix) else path
+
         return [{"id": s.get("id", ""), "short_id": s.get("short_id", ""),
-                 "time": s.get("time", ""), "paths": s.get("paths") or [],
-                 "tags": s.get("tags") or []} for s in outcome.lines]
+                 "time": s.get("time", ""), "tags": s.get("tags") or [],
+                 "paths": sorted(shown(p) for p in s.get("paths") or []
+                                 if not shown(p).startswith(STAGING))} for s in outcome.lines]
 
     async def files(self, task_id: str, version: str, folder: str = "/"
                     ) -> list[dict[str, Any]]:
@@ -355,6 +361,9 @@ class BackupEngine:
                     raise ConflictError(f"the encrypted shared folder {top.name!r} is not "
                                         "mounted")
             for folder, dirs, files in os.walk(top):
+                if not original:  # the device's own entries (@share.json) stay behind
+                    dirs[:] = [d for d in dirs if not d.startswith("@")]
+                    files = [f for f in files if not f.startswith("@")]
                 relative = Path(folder).relative_to(staging)
                 into = root / relative
                 into.mkdir(parents=True, exist_ok=True)

@@ -59,9 +59,9 @@ class Repository:
                "RESTIC_REPOSITORY": self.location, "RESTIC_PASSWORD": self.password,
                "RESTIC_PROGRESS_FPS": "2"}
         if self.cache_dir is not None:
-            env["RESTIC_CACHE_DIR"] = str(self.cache_dir)
+            env["RESTIC_CACHE_DIR"] = str(self.cache_dir.absolute())  # runs have a cwd
         if self.rclone_config is not None:
-            env["RCLONE_CONFIG"] = str(self.rclone_config)
+            env["RCLONE_CONFIG"] = str(self.rclone_config.absolute())
         return env
 
     def cache_args(self) -> list[str]:

@@ -145,9 +145,7 @@ class BackupEngine:
             if task.include_config:
                 staged = await self._stage_config(task)
                 paths.append(plan_config_path(task.task_id))
-            state = self.service.state(task.task_id)
-            if state.last_result is not BackupResult.DONE:
-                await run.restic.run("unlock")  # a stale lock a killed run left
+            await self._unlock(run)
             failpoint("hyperbackup-started")
 
             def on_line(line: dict[str, Any]) -> bool:
@@ -209,6 +207,13 @@ class BackupEngine:
                 raise NotFoundError(f"the folder {source!r} no longer exists")
             paths.append(source)
         return paths
+
+    async def _unlock(self, run: Run) -> None:
+        """Remove the lock a run the device was killed in left: the task's repository is
+        the device's own, and no other run of the task exists."""
+        if self.service.state(run.task_id).stale_lock:
+            await run.restic.run("unlock", "--remove-all")
+            self.service.record(run.task_id, stale_lock=False)
 
     async def _stage_config(self, task: BackupTask) -> Path:
         """The configuration backup, sealed with the repository's password (so its
@@ -287,6 +292,7 @@ class BackupEngine:
     async def _check(self, run: Run, task: BackupTask, read_data: bool) -> None:
         result = "failed"
         try:
+            await self._unlock(run)
             outcome = await run.restic.run("check", *(["--read-data"] if read_data else []),
                                            check=False)
             if run.cancelled:

@@ -224,6 +224,6 @@ class BackupService:
         stopped = [s for s in self.store.records(BackupState) if s.running]
         for state in stopped:
             self.record(state.task_id, running=False, last_result=BackupResult.PARTIAL,
-                        last_end=self.clock(),
+                        last_end=self.clock(), stale_lock=True,
                         last_error="the device stopped during the backup")
         return [s.task_id for s in stopped]

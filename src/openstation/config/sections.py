@@ -470,6 +470,9 @@ class BackupState(Record):
     key_field: ClassVar[str] = "task_id"
     task_id: str = ""
     running: bool = False  # still set at boot: the device stopped during the run
+    # The device was killed during a run: its restic's lock may remain, and the next run
+    # removes it (a zombie's lock looks alive to restic's own stale-lock test).
+    stale_lock: bool = False
     last_start: float = 0.0
     last_end: float = 0.0
     last_success: float = 0.0

@@ -1,0 +1,261 @@
+"""Hyper Backup on a real device process and real restic repositories: versions, restore
+of one file from the middle version, rotation, integrity checks that find a corrupted
+pack, a wrong password, a device killed during a run, the seed's flow (back up, Mode 2,
+reinstall, restore), synology-api's core_backup, and what strangers and users may not do."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openstation.testing import STRONG, DeviceProcess, Web, openstation, wait_for, wait_for_status
+
+pytestmark = pytest.mark.skipif(shutil.which("restic") is None,
+                                reason="restic is not installed (Debian's restic package)")
+Factory = Callable[..., DeviceProcess]
+REPO_PASSWORD = "correct horse battery"
+
+
+def cli(data: Path, *args: str, ok: bool = True, timeout: float = 120) -> Any:
+    result = openstation("backup", *args, "--data-dir", str(data), timeout=timeout)
+    if ok:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def cli_json(data: Path, *args: str) -> Any:
+    return json.loads(cli(data, *args, "--json").stdout)
+
+
+def finished(admin: Web, task_id: int, timeout: float = 60) -> dict[str, Any]:
+    """The task's status once no run is in progress."""
+    found: dict[str, Any] = {}
+
+    def idle() -> bool:
+        found.update(admin.ok("SYNO.Backup.Task", "status", task_id=str(task_id)))
+        return found["status"] == "none"
+
+    wait_for(idle, timeout)
+    return found
+
+
+@pytest.fixture
+def nas(device_factory: Factory, tmp_path: Path) -> Iterator[tuple[DeviceProcess, Web]]:
+    device = device_factory(tmp_path / "data")
+    assert device.install().returncode == 0
+    admin = Web(device.url).login()
+    admin.ok("SYNO.Core.Share", "create", name="docs")
+    docs = device.data_dir / "volume1" / "docs"
+    (docs / "sub").mkdir()
+    for n in range(20):
+        (docs / "sub" / f"f{n}.bin").write_bytes(os.urandom(10_000 + n))
+    (docs / "note.txt").write_text("v1")
+    yield device, admin
+
+
+def test_versions_restore_rotation_check_and_password(nas: tuple[DeviceProcess, Web],
+                                                      tmp_path: Path) -> None:
+    device, admin = nas
+    data, usb = device.data_dir, tmp_path / "usb"
+    made = cli_json(data, "create", "nightly", "--destination", str(usb), "--source", "docs",
+                    "--password", REPO_PASSWORD, "--keep", "3")
+    assert made[0]["repository"] == str(usb / "nightly.hbk")
+    assert (usb / "nightly.hbk" / "config").is_file()  # a real restic repository
+    task_id = int(made[0]["task_id"])
+
+    for n in range(1, 5):  # four versions, note.txt v1..v4; rotation keeps three
+        (data / "volume1" / "docs" / "note.txt").write_text(f"v{n}")
+        admin.ok("SYNO.Backup.Task", "backup", task_id=str(task_id))
+        status = finished(admin, task_id)
+        assert status["last_bkp_result"] == "done", status
+    assert status["last_bkp_progress"] == {} and status["is_modified"] is False
+    versions = cli_json(data, "versions", "nightly")
+    assert len(versions) == 3 and all(v["paths"] == ["docs"] for v in versions)
+
+    # One file from the middle version (v3), beside the current one, then over it.
+    middle = versions[1]["short_id"]
+    listed = cli_json(data, "versions", "nightly", "--version", middle, "--folder", "docs")
+    assert {e["path"] for e in listed} >= {"/docs/note.txt", "/docs/sub"}
+    cli(data, "restore", "nightly", "--version", middle, "--path", "docs/note.txt",
+        "--conflict", "keep_both")
+    docs = data / "volume1" / "docs"
+    assert (docs / "note (1).txt").read_text() == "v3" and (docs / "note.txt").read_text() == "v4"
+    cli(data, "restore", "nightly", "--version", middle, "--path", "docs/note.txt",
+        "--conflict", "skip")
+    assert (docs / "note.txt").read_text() == "v4"
+    cli(data, "restore", "nightly", "--version", middle, "--path", "docs/note.txt")
+    assert (docs / "note.txt").read_text() == "v3"
+    # The whole share into another folder: the device's @ entries stay behind.
+    admin.ok("SYNO.Core.Share", "create", name="restored")
+    cli(data, "restore", "nightly", "--target", "restored")
+    again = data / "volume1" / "restored" / "docs"
+    assert (again / "sub" / "f7.bin").read_bytes() == (docs / "sub" / "f7.bin").read_bytes()
+    assert not (again / "@share.json").exists()
+
+    # Integrity: clean, then a damaged pack file is found (reading the data back).
+    assert "ok" in cli(data, "check", "nightly").stdout
+    packs = sorted((usb / "nightly.hbk" / "data").rglob("*"), key=lambda p: p.stat().st_size)
+    pack = [p for p in packs if p.is_file()][-1]
+    pack.chmod(0o600)
+    body = bytearray(pack.read_bytes())
+    body[len(body) // 2] ^= 0xFF
+    pack.write_bytes(bytes(body))
+    damaged = cli(data, "check", "nightly", "--read-data", ok=False)
+    assert damaged.returncode == 1
+    task = admin.ok("SYNO.Backup.Task", "get", task_id=str(task_id))["task"]
+    assert task["integrity"]["result"].startswith("failed"), task["integrity"]
+
+    # A repository that exists opens only with its password; the task goes, the versions
+    # stay, and the right password links a new task to them.
+    cli(data, "delete", "nightly")
+    wrong = cli(data, "create", "nightly", "--destination", str(usb), "--source", "docs",
+                "--password", "not the password", ok=False)
+    assert wrong.returncode == 1 and "password does not open the repository" in wrong.stderr
+    assert cli_json(data, "list") == []
+    cli(data, "create", "nightly", "--destination", str(usb), "--source", "docs",
+        "--password", REPO_PASSWORD)
+    assert len(cli_json(data, "versions", "nightly")) == 3
+
+    log = admin.ok("SYNO.SDS.Backup.Client.Common.Log", "list")
+    assert log["total"] > 0 and any("restore" in row["event"] for row in log["log_list"])
+
+
+def test_strangers_users_and_hostile_input(nas: tuple[DeviceProcess, Web],
+                                           tmp_path: Path) -> None:
+    device, admin = nas
+    admin.ok("SYNO.Core.User", "create", name="bob", password="B0b!secret")
+    bob = Web(device.url).login("bob", "B0b!secret")
+    for method in ("list", "create", "backup"):
+        assert bob.call("SYNO.Backup.Task", method, task_id="1")["error"]["code"] == 105
+    stranger = Web(device.url)
+    assert stranger.call("SYNO.Backup.Task", "list")["error"]["code"] in (105, 119)
+
+    def refused(**fields: Any) -> dict[str, str]:
+        answer = admin.call("SYNO.Backup.Task", "create", **{
+            "name": "t", "destination": str(tmp_path / "usb"), "password": "pw",
+            "sources": ["docs"], **fields})
+        assert not answer["success"] and answer["error"]["code"] == 120, answer
+        return dict(answer["error"]["errors"])
+
+    assert "destination" in refused(destination=str(device.data_dir / "system" / "x"))
+    assert "destination" in refused(destination=str(device.data_dir / "volume1" / "docs" / "in"))
+    assert "destination" in refused(destination="relative/path")
+    assert "sources[0]" in refused(sources=["../../etc"])
+    assert "sources[0]" in refused(sources=["nosuchshare"])
+    assert "name" in refused(name="../escape")
+    assert "name" in refused(name="@hidden")
+    assert "password" in refused(password="")
+    assert "sources" in refused(sources=[], include_config=False)
+    assert admin.ok("SYNO.Backup.Task", "list")["total"] == 0
+    assert not (tmp_path / "usb").exists()  # nothing was made for a refused task
+    assert admin.call("SYNO.Backup.Task", "backup", task_id="99")["error"]["code"] == 120
+    assert admin.call("SYNO.Backup.Task", "status", task_id="1 OR 1=1")["error"]["code"] == 120
+
+
+def test_synology_api_core_backup(nas: tuple[DeviceProcess, Web], tmp_path: Path) -> None:
+    """synology-api 0.9.4's core_backup, unchanged: list, status, result, run, cancel
+    refused when idle, integrity check, repositories, the log."""
+    from synology_api.base_api import BaseApi
+    from synology_api.core_backup import Backup
+    from synology_api.exceptions import BackupError
+
+    device, admin = nas
+    created = admin.ok("SYNO.Backup.Task", "create", name="cloud", password=REPO_PASSWORD,
+                       destination=str(tmp_path / "usb"), sources=["docs"],
+                       include_config="true", schedule_days=[0, 3], schedule_hour=2)
+    task_id = str(created["task_id"])
+    BaseApi.shared_session = None
+    client = Backup("127.0.0.1", str(device.runtime["ports"]["http"]), "alice", STRONG,
+                    secure=False, cert_verify=False, dsm_version=6, debug=False,
+                    otp_code=None)
+    listed = client.backup_task_list()
+    assert listed["success"] and listed["data"]["total"] == 1
+    task = listed["data"]["task_list"][0]
+    assert task["name"] == "cloud" and task["last_bkp_result"] == "none"
+    assert task["next_bkp_time"] != "" and task["source"]["include_config"] is True
+    assert client.backup_task_run(task_id)["success"]
+    result = finished(admin, int(task_id))
+    assert result["last_bkp_result"] == "done"
+    assert client.backup_task_result(task_id)["data"]["last_bkp_result"] == "done"
+    assert client.backup_task_status(task_id)["data"]["status"] == "none"
+    assert client.backup_task_get(task_id)["data"]["task"]["task_id"] == int(task_id)
+    with pytest.raises(BackupError):  # nothing runs: refused
+        client.backup_task_cancel(task_id)
+    assert client.integrity_check_run(task_id)["success"]
+    wait_for(lambda: admin.ok("SYNO.Backup.Task", "get", task_id=task_id)
+             ["task"]["integrity"]["result"] == "ok", 60)
+    repos = client.backup_repository_list()["data"]
+    assert repos["total"] == 1 and repos["repo_list"][0]["format"] == "restic"
+    assert client.backup_repository_get(task_id)["data"]["repo"]["name"] == "cloud.hbk"
+    assert client.hb_logs_get()["data"]["total"] > 0
+
+
+def test_device_killed_during_a_run_then_the_next_run_completes(
+        device_factory: Factory, tmp_path: Path) -> None:
+    device = device_factory(tmp_path / "data")
+    assert device.install().returncode == 0
+    admin = Web(device.url).login()
+    admin.ok("SYNO.Core.Share", "create", name="big")
+    big = device.data_dir / "volume1" / "big"
+    for n in range(120):
+        (big / f"{n}.bin").write_bytes(os.urandom(1 << 20))
+    made = admin.ok("SYNO.Backup.Task", "create", name="big", password=REPO_PASSWORD,
+                    destination=str(tmp_path / "usb"), sources=["big"])
+    task_id = str(made["task_id"])
+    admin.ok("SYNO.Backup.Task", "backup", task_id=task_id)
+    wait_for(lambda: (admin.ok("SYNO.Backup.Task", "status", task_id=task_id)
+                      ["progress"].get("processed_size", 0) > 0), 30)
+    device.kill()  # SIGKILL: restic dies with it (its parent-death signal)
+
+    device.start()
+    admin = Web(device.url).login()
+    status = admin.ok("SYNO.Backup.Task", "status", task_id=task_id)
+    assert status["last_bkp_result"] == "partial", status
+    assert "stopped during the backup" in status["last_bkp_error"]
+    admin.ok("SYNO.Backup.Task", "backup", task_id=task_id)
+    assert finished(admin, int(task_id), 120)["last_bkp_result"] == "done"
+    assert "ok" in cli(device.data_dir, "check", "big").stdout
+
+
+def test_seed_flow_backup_mode2_reinstall_restore(device_factory: Factory,
+                                                  tmp_path: Path) -> None:
+    """The seed's advice: back up data and configuration with Hyper Backup, reset (Mode
+    2), reinstall, and get both back; the old users sign in with their old passwords."""
+    data = tmp_path / "data"
+    device = device_factory(data)
+    assert device.install().returncode == 0
+    admin = Web(device.url).login()
+    admin.ok("SYNO.Core.User", "create", name="bob", password="B0b!secret")
+    admin.ok("SYNO.Core.Share", "create", name="docs")
+    docs = data / "volume1" / "docs"
+    (docs / "report.bin").write_bytes(os.urandom(200_000))
+    before = (docs / "report.bin").read_bytes()
+    usb = tmp_path / "usb"
+    cli(data, "create", "before-reset", "--destination", str(usb), "--source", "docs",
+        "--config", "--password", REPO_PASSWORD)
+    assert "done" in cli(data, "run", "before-reset").stdout
+
+    assert openstation("panel", "reset", "--mode", "2", "--data-dir", str(data),
+                       timeout=90).returncode == 0
+    wait_for_status(data, "Configuration lost", 60)
+    device.refresh()
+    assert cli(data, "list", ok=False).returncode == 1 or cli_json(data, "list") == []
+    assert device.install(user="carl", password="C4rl!secret").returncode == 0
+    (docs / "report.bin").unlink()  # lost since
+
+    cli(data, "create", "before-reset", "--destination", str(usb), "--source", "docs",
+        "--password", REPO_PASSWORD)  # found at the destination: relinked
+    preview = json.loads(cli(data, "restore", "before-reset", "--config", "--preview",
+                             "--json").stdout)
+    assert "bob" in preview["config"]["changes"]["users"]["added"]
+    cli(data, "restore", "before-reset", "--config")
+    cli(data, "restore", "before-reset", "--path", "docs")
+    assert (docs / "report.bin").read_bytes() == before
+    Web(device.url).login("bob", "B0b!secret")
+    Web(device.url).login("alice", STRONG)

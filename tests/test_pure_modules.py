@@ -22,6 +22,7 @@ PURE = [
     "openstation.accounts.sessions",
     "openstation.accounts.failures",
     "openstation.cluster.ha_policy",
+    "openstation.backup.plan",
 ]
 FORBIDDEN = {"asyncio", "socket", "sqlite3", "time", "aiohttp", "selectors", "subprocess"}
 

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -426,7 +427,13 @@ class BackupEngine:
                 "last_error": state.last_error, "last_snapshot": state.last_snapshot,
                 "last_files": state.last_files, "last_bytes": state.last_bytes,
                 "last_check": state.last_check, "check_result": state.check_result,
-                "next_run": plan.next_run(task, self.parts.clock())}
+                "next_run": self.next_run(task)}
+
+    def next_run(self, task: BackupTask, after: float | None = None) -> float | None:
+        now = self.parts.clock() if after is None else after
+        local = time.localtime(now)
+        return plan.next_run(task, now, (local.tm_wday, local.tm_hour, local.tm_min,
+                                         local.tm_sec))
 
     def start(self) -> None:
         """At boot: runs the device stopped in the middle of are Partially completed, and
@@ -441,7 +448,7 @@ class BackupEngine:
             await asyncio.sleep(SCHEDULE_TICK)
             now = self.parts.clock()
             for task in self.service.tasks():
-                due = plan.next_run(task, checked)
+                due = self.next_run(task, checked)
                 if due is not None and due <= now and task.task_id not in self.runs:
                     with contextlib.suppress(OpenStationError):
                         self.backup(task.task_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 import re
-import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -58,14 +57,15 @@ def forget_args(task: BackupTask) -> list[str]:
     return []
 
 
-def next_run(task: BackupTask, now: float, tz: time.struct_time | None = None) -> float | None:
-    """When the schedule next fires after `now` (local time), or None without one."""
+def next_run(task: BackupTask, now: float, wall: tuple[int, int, int, int]) -> float | None:
+    """When the schedule next fires after `now`, whose local wall time is `wall`
+    (weekday 0 = Monday, hour, minute, second); None without a schedule."""
     if not task.schedule_enabled or not task.schedule_days:
         return None
-    local = tz or time.localtime(now)
-    midnight = now - (local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec)
+    weekday_now, hour, minute, second = wall
+    midnight = now - (hour * 3600 + minute * 60 + second)
     for ahead in range(8):
-        weekday = (local.tm_wday + ahead) % 7
+        weekday = (weekday_now + ahead) % 7
         at = midnight + ahead * 86400 + task.schedule_hour * 3600 + task.schedule_minute * 60
         if weekday in task.schedule_days and at > now:
             return at
@@ -118,8 +118,3 @@ def restored_name(name: str, taken: set[str]) -> str:
         if candidate not in taken:
             return candidate
     raise ValueError(f"no free name beside {name}")
-
-
-def dsm_time(epoch: float) -> str:
-    """DSM's way of writing a backup time: "2026/12/05 03:00:00", local time ("" never)."""
-    return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(epoch)) if epoch else ""

@@ -7,6 +7,7 @@ SYNO.SDS.Backup.Client.Common.Log (list)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from openstation.backup import plan
@@ -21,6 +22,11 @@ ACTIVITY = {"backup": "backup", "check": "detect", "restore": "restore"}
 LOG_SECTIONS = ("backup_tasks", "backup_state")
 
 
+def dsm_time(epoch: float) -> str:
+    """DSM's way of writing a backup time: "2026/12/05 03:00:00", local time ("" never)."""
+    return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(epoch)) if epoch else ""
+
+
 def register(registry: Registry, engine: BackupEngine) -> None:
     service = engine.service
 
@@ -32,7 +38,7 @@ def register(registry: Registry, engine: BackupEngine) -> None:
         state = service.state(task.task_id)
         run = engine.runs.get(task.task_id)
         remote = plan.is_remote(task.destination)
-        next_at = plan.next_run(task, engine.parts.clock())
+        next_at = engine.next_run(task)
         return {
             "task_id": int(task.task_id), "name": task.name, "type": "image",
             "data_type": "data", "transfer_type": "image",
@@ -41,19 +47,19 @@ def register(registry: Registry, engine: BackupEngine) -> None:
             "target_id": task.repository, "repo_id": int(task.task_id), "data_enc": True,
             "state": "backupable", "status": ACTIVITY[run.kind] if run else "none",
             "is_modified": task.modified > state.last_start,
-            "last_bkp_time": plan.dsm_time(state.last_start),
-            "last_bkp_end_time": plan.dsm_time(state.last_end),
-            "last_bkp_success_time": plan.dsm_time(state.last_success),
+            "last_bkp_time": dsm_time(state.last_start),
+            "last_bkp_end_time": dsm_time(state.last_end),
+            "last_bkp_success_time": dsm_time(state.last_success),
             "last_bkp_result": state.last_result.value,
             "last_bkp_error": state.last_error,
             "last_bkp_progress": run.to_json() if run else {},
-            "next_bkp_time": plan.dsm_time(next_at) if next_at else "",
+            "next_bkp_time": dsm_time(next_at) if next_at else "",
             "schedule": {"enabled": task.schedule_enabled, "days": task.schedule_days,
                          "hour": task.schedule_hour, "minute": task.schedule_minute},
             "source": {"folder_list": ["/" + s for s in task.sources],
                        "include_config": task.include_config},
             "rotation": {"policy": task.rotation.value, "keep_versions": task.keep_versions},
-            "integrity": {"last_check": plan.dsm_time(state.last_check),
+            "integrity": {"last_check": dsm_time(state.last_check),
                           "result": state.check_result},
         }
 
@@ -164,7 +170,7 @@ def register(registry: Registry, engine: BackupEngine) -> None:
                 continue
             level = "error" if '"failed' in text or f'"{BackupResult.FAILED}"' in text \
                 else "info"
-            rows.append({"time": plan.dsm_time(entry.at), "user": entry.actor,
+            rows.append({"time": dsm_time(entry.at), "user": entry.actor,
                          "level": level, "event": text})
         return {"log_list": rows[offset:offset + limit], "total": len(rows)}
 

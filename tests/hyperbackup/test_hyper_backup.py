@@ -97,6 +97,9 @@ def test_versions_restore_rotation_check_and_password(nas: tuple[DeviceProcess, 
     again = data / "volume1" / "restored" / "docs"
     assert (again / "sub" / "f7.bin").read_bytes() == (docs / "sub" / "f7.bin").read_bytes()
     assert not (again / "@share.json").exists()
+    for hostile in ("docs/../../../etc", "/", "docs/\x00x"):
+        refused = cli(data, "restore", "nightly", "--path", hostile, ok=False)
+        assert refused.returncode == 1 and "paths[0]" in refused.stderr, refused.stderr
 
     # Integrity: clean, then a damaged pack file is found (reading the data back).
     assert "ok" in cli(data, "check", "nightly").stdout

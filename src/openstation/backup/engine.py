@@ -26,7 +26,13 @@ from openstation.backup.plan import Conflict, Progress
 from openstation.backup.restic import PARTIAL, Repository, Restic, ResticError
 from openstation.backup.service import BackupService, TaskRequest
 from openstation.config.sections import BackupResult, BackupTask, Share
-from openstation.errors import ConflictError, NotFoundError, OpenStationError, ValidationError
+from openstation.errors import (
+    ConflictError,
+    IllegalPathError,
+    NotFoundError,
+    OpenStationError,
+    ValidationError,
+)
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.storage.paths import split
@@ -330,8 +336,7 @@ class BackupEngine:
             raise ValidationError({"conflict": "overwrite, skip or keep_both"}) from None
         wanted = [p.strip("/") for p in paths or []]
         problems = {f"paths[{n}]": why for n, p in enumerate(wanted)
-                    if (why := self.service.source_problem(p.split("/", 1)[0]) if p else
-                        "an empty path") is not None}
+                    if (why := _path_problem(p)) is not None}
         if target is not None and (why := self.service.source_problem(target.strip("/"))):
             problems["target"] = why
         if problems:
@@ -374,6 +379,9 @@ class BackupEngine:
                 relative = Path(folder).relative_to(staging)
                 into = root / relative
                 into.mkdir(parents=True, exist_ok=True)
+                if not into.resolve().is_relative_to(root.resolve()):
+                    raise ConflictError(f"{relative} leads out of the volume (a symbolic "
+                                        "link): not restored there")
                 for name in sorted(files):
                     destination = into / name
                     if destination.exists() or destination.is_symlink():
@@ -480,6 +488,15 @@ def _version(version: str) -> str:
                                all(c in "0123456789abcdef" for c in version)):
         return version
     raise ValidationError({"version": "a version id (8 to 64 hex digits) or latest"})
+
+
+def _path_problem(path: str) -> str | None:
+    """Why `path` ("share/…") cannot name something in a version, or None."""
+    try:
+        split("/" + path)
+    except IllegalPathError as error:
+        return str(error)
+    return None
 
 
 def _count(summary: dict[str, Any], name: str) -> int:

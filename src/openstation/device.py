@@ -183,7 +183,8 @@ class Device:
             preview_config=self.backups.preview, spawn=self.spawn, clock=self.clock,
             writes_refused=lambda: store.writes_refused("hyperbackup"),
             cache_dir=self.data_dir.system / "restic-cache",
-            rclone_config=self.data_dir.system / "rclone.conf"))
+            rclone_config=self.data_dir.system / "rclone.conf",
+            changed=lambda path: self.ha.changed(path)))  # restored files reach the passive
         self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,
                             Hooks(status=lambda: self.state.status, serve=self._serve_cluster,
                                   cluster_port=self.options.cluster_port,

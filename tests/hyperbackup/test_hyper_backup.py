@@ -73,7 +73,7 @@ def test_versions_restore_rotation_check_and_password(nas: tuple[DeviceProcess, 
         (data / "volume1" / "docs" / "note.txt").write_text(f"v{n}")
         admin.ok("SYNO.Backup.Task", "backup", task_id=str(task_id))
         status = finished(admin, task_id)
-        assert status["last_bkp_result"] == "done", status
+        assert status["last_bkp_result"] == "done", status["last_bkp_error"]
     assert status["last_bkp_progress"] == {} and status["is_modified"] is False
     versions = cli_json(data, "versions", "nightly")
     assert len(versions) == 3 and all(v["paths"] == ["docs"] for v in versions)
@@ -97,7 +97,7 @@ def test_versions_restore_rotation_check_and_password(nas: tuple[DeviceProcess, 
     again = data / "volume1" / "restored" / "docs"
     assert (again / "sub" / "f7.bin").read_bytes() == (docs / "sub" / "f7.bin").read_bytes()
     assert not (again / "@share.json").exists()
-    for hostile in ("docs/../../../etc", "/", "docs/\x00x"):
+    for hostile in ("docs/../../../etc", "/", "docs//x", "@hyperbackup/1"):
         refused = cli(data, "restore", "nightly", "--path", hostile, ok=False)
         assert refused.returncode == 1 and "paths[0]" in refused.stderr, refused.stderr
 
@@ -149,6 +149,9 @@ def test_strangers_users_and_hostile_input(nas: tuple[DeviceProcess, Web],
     assert "destination" in refused(destination=str(device.data_dir / "system" / "x"))
     assert "destination" in refused(destination=str(device.data_dir / "volume1" / "docs" / "in"))
     assert "destination" in refused(destination="relative/path")
+    for inside in ("system.wiping", "volume1", "volume1/@hyperbackup/2", "hardware.json.d"):
+        assert "destination" in refused(destination=str(device.data_dir / inside)), inside
+    assert "destination" in refused(destination="rest:https://user:pw@vault:8000/")
     assert "sources[0]" in refused(sources=["../../etc"])
     assert "sources[0]" in refused(sources=["nosuchshare"])
     assert "name" in refused(name="../escape")
@@ -262,3 +265,33 @@ def test_seed_flow_backup_mode2_reinstall_restore(device_factory: Factory,
     assert (docs / "report.bin").read_bytes() == before
     Web(device.url).login("bob", "B0b!secret")
     Web(device.url).login("alice", STRONG)
+
+
+def test_restore_follows_no_link_and_matches_names_literally(
+        nas: tuple[DeviceProcess, Web], tmp_path: Path) -> None:
+    device, admin = nas
+    data = device.data_dir
+    docs = data / "volume1" / "docs"
+    (docs / "a[1].txt").write_text("brackets")
+    (docs / "a1.txt").write_text("plain")
+    cli(data, "create", "t", "--destination", str(tmp_path / "usb"), "--source", "docs",
+        "--password", REPO_PASSWORD)
+    assert "done" in cli(data, "run", "t").stdout
+
+    (docs / "a[1].txt").write_text("changed")
+    (docs / "a1.txt").write_text("changed")
+    cli(data, "restore", "t", "--path", "docs/a[1].txt")
+    assert (docs / "a[1].txt").read_text() == "brackets"
+    assert (docs / "a1.txt").read_text() == "changed"  # not matched as a pattern
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    admin.ok("SYNO.Core.Share", "create", name="restored")
+    (data / "volume1" / "restored" / "link").symlink_to(outside)
+    refused = cli(data, "restore", "t", "--target", "restored/link", ok=False)
+    assert refused.returncode == 1 and "link" in refused.stderr, refused.stderr
+    (docs / "sub").rename(docs / "real")
+    (docs / "sub").symlink_to(outside)  # the share's own folder became a link
+    refused = cli(data, "restore", "t", "--path", "docs/sub", ok=False)
+    assert refused.returncode == 1 and "link" in refused.stderr, refused.stderr
+    assert list(outside.iterdir()) == []

@@ -23,7 +23,7 @@ from typing import Any
 from openstation import offload
 from openstation.backup import plan
 from openstation.backup.plan import Conflict, Progress
-from openstation.backup.restic import PARTIAL, Repository, Restic, ResticError
+from openstation.backup.restic import PARTIAL, Outcome, Repository, Restic, ResticError
 from openstation.backup.service import BackupService, TaskRequest
 from openstation.config.sections import BackupResult, BackupTask, Share
 from openstation.errors import (
@@ -87,6 +87,7 @@ class BackupEngine:
         self.runs: dict[str, Run] = {}
         self._schedule: asyncio.Task[None] | None = None
         self._closing = False
+        self._markers = parts.cache_dir.with_name("hyperbackup-runs")  # one per run
 
     # --- tasks ---------------------------------------------------------------------------
 
@@ -97,7 +98,7 @@ class BackupEngine:
     async def create(self, actor: str, request: TaskRequest) -> BackupTask:
         """A new task: its repository is opened with the password if it exists (a backup
         made before a reset or by another device: "relink"), made otherwise."""
-        problems = self.service.problems(request)
+        problems = await offload.run(self.service.problems, request)  # reads the disk
         if problems:
             raise ValidationError(problems)
         location = plan.repository_of(request.destination, request.name)
@@ -109,7 +110,7 @@ class BackupEngine:
             if "there is no backup repository" not in str(error):
                 raise error
             await restic.run("init")
-        return self.service.add(actor, request)
+        return await offload.run(self.service.add, actor, request)
 
     def delete(self, actor: str, task_id: str) -> BackupTask:
         if task_id in self.runs:
@@ -129,24 +130,36 @@ class BackupEngine:
         run = Run(kind, task.task_id, self.parts.clock(),
                   Restic(self.repository(task, password)))
         self.runs[task.task_id] = run
+        try:  # stays if the device is killed: the boot then knows a lock may be left
+            self._markers.mkdir(mode=0o700, exist_ok=True)
+            (self._markers / task.task_id).touch()
+        except OSError as exc:
+            self._end(run)
+            raise ConflictError(f"cannot start: {exc.strerror}") from None
         return run
 
     def _end(self, run: Run) -> None:
         self.runs.pop(run.task_id, None)
+        with contextlib.suppress(OSError):
+            (self._markers / run.task_id).unlink()
         run.done.set()
 
     def backup(self, task_id: str) -> Run:
         """Start a backup of the task; it goes on whoever asked."""
         task = self.service.task(task_id)
         run = self._begin("backup", task)
-        self.service.record(task.task_id, running=True, last_start=run.started,
-                            last_result=BackupResult.RUNNING, last_error="")
-        self.parts.spawn(self._backup(run, task))
+        try:
+            self.service.record(task.task_id, running=True, last_start=run.started,
+                                last_result=BackupResult.RUNNING, last_error="")
+            self.parts.spawn(self._backup(run, task))
+        except BaseException:
+            self._end(run)
+            raise
         return run
 
     async def _backup(self, run: Run, task: BackupTask) -> None:
-        result, error, summary = BackupResult.FAILED, "", {}
-        staged: Path | None = None
+        outcome: Outcome | None = None
+        error, staged = "", None
         try:
             paths = await offload.run(self._source_paths, task)
             if task.include_config:
@@ -161,42 +174,53 @@ class BackupEngine:
                     return True
                 return line.get("message_type") == "verbose_status"
 
+            # "--": a share may be named like an option ("-n" would make a dry run)
             outcome = await run.restic.run(
-                "backup", "--tag", f"task:{task.task_id}", "--host", "openstation",
+                "backup", "--tag", f"task:{task.task_id}", "--host", "openstation", "--",
                 *paths, cwd=self.volume, on_line=on_line, check=False)
-            summary = next((line for line in outcome.lines
-                            if line.get("message_type") == "summary"), {})
-            if run.cancelled or run.restic.interrupted:
-                result = BackupResult.SUSPENDED if run.suspended else BackupResult.CANCELLED
-                if self._closing:
-                    result, error = BackupResult.PARTIAL, "the device stopped during the backup"
-            elif outcome.code == 0:
-                result = BackupResult.DONE
-            elif outcome.code == PARTIAL and summary:
-                result = BackupResult.PARTIAL
-                error = "some files could not be read"
-            else:
-                raise run.restic.error(outcome)
-            if result in (BackupResult.DONE, BackupResult.PARTIAL):
+            if _snapshot_of(outcome) and not run.restic.interrupted:
                 await self._rotate(run, task)
         except OpenStationError as exc:
             error = str(exc)
         except OSError as exc:
             error = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
         finally:
+            self._finish_backup(run, task, outcome, error)
             if staged is not None:
                 await offload.run(shutil.rmtree, staged, True)
-            now = self.parts.clock()
-            done = result in (BackupResult.DONE, BackupResult.PARTIAL)
-            with contextlib.suppress(OpenStationError):
-                self.service.record(
-                    task.task_id, running=False, last_end=now, last_result=result,
-                    last_error=error[:500],
-                    **({"last_success": now, "last_snapshot": str(summary.get(
-                        "snapshot_id", "")), "last_files": _count(summary,
-                                                                    "total_files_processed"),
-                        "last_bytes": _count(summary, "total_bytes_processed")}
-                       if done else {}))
+
+    def _finish_backup(self, run: Run, task: BackupTask, outcome: Outcome | None,
+                       error: str) -> None:
+        """Store how the run ended (before anything else is awaited: a second
+        cancellation must not leave the task running) and let the next one start."""
+        summary = next((line for line in outcome.lines
+                        if line.get("message_type") == "summary"), {}) if outcome else {}
+        snapshot = _snapshot_of(outcome)
+        if self._closing:
+            result = BackupResult.PARTIAL
+            error = error or "the device stopped during the backup"
+        elif run.cancelled:
+            result = BackupResult.SUSPENDED if run.suspended else BackupResult.CANCELLED
+        elif error or outcome is None:
+            result = BackupResult.FAILED
+        elif outcome.code == 0 and snapshot:
+            result = BackupResult.DONE
+        elif outcome.code == PARTIAL and snapshot:
+            result, error = BackupResult.PARTIAL, "some files could not be read"
+        else:
+            result, error = BackupResult.FAILED, str(run.restic.error(outcome))
+        if error and snapshot and result is BackupResult.FAILED:
+            result = BackupResult.PARTIAL  # a version was made; what followed it failed
+        now = self.parts.clock()
+        success = {"last_success": now, "last_snapshot": snapshot,
+                   "last_files": _count(summary, "total_files_processed"),
+                   "last_bytes": _count(summary, "total_bytes_processed")} if snapshot else {}
+        try:
+            self.service.record(task.task_id, running=False, last_end=now,
+                                last_result=result, last_error=error[:500], **success)
+        except Exception:  # the store closed under a stopping device: the boot marks it
+            log.exception("the result of backup task %s was not stored", task.task_id)
+        finally:
             self._end(run)
 
     def _source_paths(self, task: BackupTask) -> list[str]:
@@ -337,56 +361,65 @@ class BackupEngine:
         wanted = [p.strip("/") for p in paths or []]
         problems = {f"paths[{n}]": why for n, p in enumerate(wanted)
                     if (why := _path_problem(p)) is not None}
-        if target is not None and (why := self.service.source_problem(target.strip("/"))):
+        into = target.strip("/") if target is not None else None
+        if into is not None and (why := self.service.source_problem(into)):
             problems["target"] = why
         if problems:
             raise ValidationError(problems)
+        if into is not None:
+            self._reachable(into.split("/", 1)[0])
         run = self._begin("restore", task, password)
         staging = self.volume / STAGING / f"restore-{secrets.token_hex(6)}"
         try:
+            await self._unlock(run)
+            # restic reads --include as a pattern: the names are matched as they are
             await run.restic.run("restore", _version(version), "--target", str(staging),
-                                 *[arg for p in wanted for arg in ("--include", "/" + p)])
-            root = self.volume / target.strip("/") if target else self.volume
-            counts = await offload.run(self._place, staging, root, policy, target is None)
+                                 *[arg for p in wanted for arg in ("--include",
+                                                                    "/" + _literal(p))])
+            counts = await offload.run(self._place, staging, into, policy)
+        except OSError as exc:  # e.g. the volume is full: what was moved stays moved
+            raise ConflictError(f"the restore stopped: {exc.strerror or exc}") from None
         finally:
-            await offload.run(shutil.rmtree, staging, True)
             self._end(run)
+            await offload.run(shutil.rmtree, staging, True)
         self.service.log(actor, "restore", task.task_id,
                          {"version": version, "paths": wanted, "target": target or "",
                           "conflict": policy.value, **counts})
         return counts
 
-    def _place(self, staging: Path, root: Path, policy: Conflict, original: bool
-               ) -> dict[str, int]:
-        """Move what restic restored into place under `root`, file by file (a rename on
-        the same volume), keeping each existing file by `policy`."""
+    def _reachable(self, share_name: str) -> None:
+        share = self.service.store.record(Share, share_name)
+        if share is None:
+            raise NotFoundError(f"the shared folder {share_name!r} does not exist: "
+                                "restore into another folder")
+        if not self.parts.is_reachable(share):
+            raise ConflictError(f"the encrypted shared folder {share_name!r} is not mounted")
+
+    def _place(self, staging: Path, target: str | None, policy: Conflict) -> dict[str, int]:
+        """Move what restic restored into place, file by file (a rename on the same
+        volume), keeping each existing file by `policy`: under its share, or under
+        `target` ("share/folder"). No symbolic link on the way is followed."""
         counts = {"restored": 0, "skipped": 0, "renamed": 0}
+        base = [] if target is None else target.split("/")
         for top in sorted(staging.iterdir()) if staging.is_dir() else []:
             if top.name.startswith("@"):
                 continue  # the configuration copy: restored through its own sections
-            if original:
-                share = self.service.store.record(Share, top.name)
-                if share is None:
-                    raise NotFoundError(f"the shared folder {top.name!r} does not exist: "
-                                        "restore into another folder")
-                if not self.parts.is_reachable(share):
-                    raise ConflictError(f"the encrypted shared folder {top.name!r} is not "
-                                        "mounted")
+            if target is None:
+                self._reachable(top.name)
             for folder, dirs, files in os.walk(top):
-                if not original:  # the device's own entries (@share.json) stay behind
+                if target is not None:  # the device's own entries (@share.json) stay
                     dirs[:] = [d for d in dirs if not d.startswith("@")]
                     files = [f for f in files if not f.startswith("@")]
+                # a link to a folder is listed among the folders: moved as a link
+                files += [d for d in dirs if (Path(folder) / d).is_symlink()]
+                dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink())
                 relative = Path(folder).relative_to(staging)
-                into = root / relative
-                into.mkdir(parents=True, exist_ok=True)
-                if not into.resolve().is_relative_to(root.resolve()):
-                    raise ConflictError(f"{relative} leads out of the volume (a symbolic "
-                                        "link): not restored there")
+                into = self._folder([*base, *relative.parts])
                 for name in sorted(files):
                     destination = into / name
                     if destination.exists() or destination.is_symlink():
-                        if policy is Conflict.SKIP:
-                            counts["skipped"] += 1
+                        if policy is Conflict.SKIP or destination.is_dir():
+                            counts["skipped"] += 1  # a folder is never replaced by a file
                             continue
                         if policy is Conflict.KEEP_BOTH:
                             destination = into / plan.restored_name(
@@ -395,8 +428,20 @@ class BackupEngine:
                     os.replace(Path(folder) / name, destination)
                     self.parts.changed(destination)
                     counts["restored"] += 1
-                dirs.sort()
         return counts
+
+    def _folder(self, parts: list[str]) -> Path:
+        """volume1/parts…, made where missing; a symbolic link or a file on the way is
+        refused (it could lead out of the share)."""
+        here = self.volume
+        for part in parts:
+            here = here / part
+            if here.is_symlink() or (here.exists() and not here.is_dir()):
+                raise ConflictError(f"{'/'.join(parts)}: {here.name!r} is not a folder "
+                                    "(or is a link): not restored there")
+            if not here.exists():
+                here.mkdir(mode=0o755)
+        return here
 
     async def restore_config(self, actor: str, task_id: str, version: str,
                              sections: list[str] | None, *, preview: bool) -> Any:
@@ -448,6 +493,10 @@ class BackupEngine:
         the schedule starts."""
         for task_id in self.service.interrupted():
             log.warning("backup task %s was interrupted: partially completed", task_id)
+        for marker in self._markers.glob("*") if self._markers.is_dir() else []:
+            if self.service.store.record(BackupTask, marker.name) is not None:
+                self.service.record(marker.name, stale_lock=True)  # a check or restore
+            marker.unlink()
         self._schedule = asyncio.get_running_loop().create_task(self._scheduled())
 
     async def _scheduled(self) -> None:
@@ -455,11 +504,15 @@ class BackupEngine:
         while True:
             await asyncio.sleep(SCHEDULE_TICK)
             now = self.parts.clock()
-            for task in self.service.tasks():
-                due = self.next_run(task, checked)
-                if due is not None and due <= now and task.task_id not in self.runs:
-                    with contextlib.suppress(OpenStationError):
+            try:
+                for task in self.service.tasks():
+                    due = self.next_run(task, checked)
+                    if due is not None and due <= now and task.task_id not in self.runs:
                         self.backup(task.task_id)
+            except OpenStationError as exc:
+                log.warning("a scheduled backup did not start: %s", exc)
+            except Exception:  # the schedule must outlive any one task's trouble
+                log.exception("the backup schedule failed a tick")
             checked = now
 
     async def close(self) -> None:
@@ -488,6 +541,19 @@ def _version(version: str) -> str:
                                all(c in "0123456789abcdef" for c in version)):
         return version
     raise ValidationError({"version": "a version id (8 to 64 hex digits) or latest"})
+
+
+def _literal(path: str) -> str:
+    """A path as a restic pattern that matches only itself."""
+    return "".join("\\" + c if c in "*?[]" else c for c in path)
+
+
+def _snapshot_of(outcome: Outcome | None) -> str:
+    """The id of the version a `restic backup` made ("" for none)."""
+    for line in outcome.lines if outcome else []:
+        if line.get("message_type") == "summary" and isinstance(line.get("snapshot_id"), str):
+            return str(line["snapshot_id"])
+    return ""
 
 
 def _path_problem(path: str) -> str | None:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from openstation.config.sections import BackupTask, Rotation
 
@@ -32,7 +33,7 @@ def repository_of(destination: str, task_name: str) -> str:
     folder or at the end of a remote's path, as DSM lays out its targets."""
     folder = task_name + REPOSITORY_SUFFIX
     if destination.startswith("rest:"):
-        return destination.rstrip("/") + "/" + folder
+        return destination.rstrip("/") + "/" + quote(folder, safe="")
     if destination.startswith("rclone:"):
         remote, _, path = destination[len("rclone:"):].partition(":")
         joined = f"{path.rstrip('/')}/{folder}" if path else folder

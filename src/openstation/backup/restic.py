@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openstation import offload
 from openstation.errors import ConflictError, OpenStationError, UserInputError
 
 STDERR_KEPT = 64 * 1024
 LINE_LIMIT = 64 * 1024 * 1024  # `snapshots --json` is one line for every version
+BIG_LINE = 64 * 1024
 PARTIAL = 3  # restic backup: a snapshot was made, but some source files were unreadable
 
 
@@ -91,7 +93,10 @@ class Restic:
                   check: bool = True) -> Outcome:
         """Run `restic ARGS --json`. Lines `on_line` takes (returns True for) are not
         kept. With `check`, a failure raises the error that explains it."""
-        argv = ["restic", *args, "--json", *self.repository.cache_args()]
+        if self.interrupted:  # cancelled before this step began: it does not
+            raise ConflictError("cancelled")
+        # global options first: the command's own arguments may end with "--" paths
+        argv = ["restic", "--json", *self.repository.cache_args(), *args]
         if shutil.which("setpriv"):
             argv = ["setpriv", "--pdeathsig", "KILL", "--", *argv]
         try:
@@ -108,7 +113,10 @@ class Restic:
             errors = asyncio.ensure_future(_tail(process.stderr))
             async for raw in process.stdout:
                 with contextlib.suppress(ValueError):
-                    line = json.loads(raw)
+                    # `snapshots` of a long history is one line of megabytes: parsed
+                    # off the loop
+                    line = json.loads(raw) if len(raw) < BIG_LINE else \
+                        await offload.run(json.loads, raw)
                     if isinstance(line, list):  # `snapshots`: one array
                         kept.extend(item for item in line if isinstance(item, dict))
                     elif isinstance(line, dict) and not (on_line and on_line(line)):
@@ -127,14 +135,12 @@ class Restic:
             raise self.error(outcome)
         return outcome
 
-    def interrupt(self) -> bool:
-        """Ask the running command to stop; False if none runs."""
-        if self._process is None or self._process.returncode is not None:
-            return False
+    def interrupt(self) -> None:
+        """Stop the running command, and refuse any later one of this handle."""
         self.interrupted = True
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._process.pid, signal.SIGINT)
-        return True
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGINT)
 
     def error(self, outcome: Outcome) -> OpenStationError:
         """The error a failed command's stderr explains."""

@@ -33,7 +33,7 @@ class TaskRequest:
 
     name: str
     destination: str
-    password: str
+    password: str = dataclasses.field(repr=False)
     sources: list[str] = dataclasses.field(default_factory=list)
     include_config: bool = False
     schedule_days: list[int] = dataclasses.field(default_factory=list)
@@ -123,24 +123,37 @@ class BackupService:
         return None
 
     def destination_problem(self, destination: str, sources: list[str]) -> str | None:
-        """Why `destination` cannot hold the task's repository, or None. A local folder must
-        be absolute, outside the system partition and outside every folder backed up."""
+        """Why `destination` cannot hold the task's repository, or None. A local folder is
+        absolute: outside the data directory (a USB disk), or a folder in a shared folder
+        that the task does not back up; never the device's own (@) folders. Resolving it
+        touches the disk: call this off the event loop."""
         if plan.is_remote(destination):
+            if "@" in destination.split("://", 1)[-1].split("/", 1)[0]:
+                return "no credentials in the URL"
             return None
         if not destination.startswith("/") or "\x00" in destination:
             return ("an absolute folder (a USB disk, a shared folder), rest:URL or "
                     "rclone:remote:path")
-        target = Path(destination).resolve()
-        system = self.system.resolve()
-        if target == system or system in target.parents or target in system.parents:
-            return "not the system partition, which a Mode 2 reset wipes"
-        volume = self.volume.resolve()
-        for source in sources:
-            folder = volume / source
-            if target == folder or folder in target.parents:
-                return f"not inside {source!r}, which the task backs up"
-        if target == volume:
-            return "a shared folder or a folder outside the volume, not the volume itself"
+        try:
+            target = Path(destination).resolve()
+            data = self.volume.parent.resolve()
+            volume = self.volume.resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
+            return f"cannot be reached: {exc}"
+        if target == data or data in target.parents or target in data.parents:
+            if not target.is_relative_to(volume) or target == volume:
+                return "not the device's data directory: a shared folder's folder, or a disk"
+            inside = str(target.relative_to(volume))
+            try:
+                share, _ = split("/" + inside)
+            except IllegalPathError:
+                return "not one of the device's own (@) folders"
+            if self.store.record(Share, share) is None:
+                return f"no shared folder {share!r}"
+            for source in sources:
+                if inside == source or inside.startswith(source + "/") or \
+                        source.startswith(inside + "/"):
+                    return f"not inside {source!r}, which the task backs up"
         return None
 
     # --- changing ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from openstation import offload
 from openstation.backup import plan
 from openstation.backup.engine import BackupEngine
 from openstation.backup.service import TaskRequest
@@ -153,12 +154,7 @@ def register(registry: Registry, engine: BackupEngine) -> None:
                    "folders": v["paths"], "locked": False} for v in reversed(found)]
         return {"version_list": listed[offset:offset + limit], "total": len(listed)}
 
-    async def log_list(call: ApiCall) -> dict[str, Any]:
-        offset = call.int_param("offset", 0)
-        limit = call.int_param("limit", 1000, low=1, high=10_000)
-        keyword = call.params.get("filter_keyword", "").casefold()
-        since, until = call.int_param("filter_date_from", 0), call.int_param(
-            "filter_date_to", 0)
+    def log_rows(keyword: str, since: int, until: int) -> list[dict[str, Any]]:
         entries = []
         for section in LOG_SECTIONS:
             entries += service.store.audit_log(limit=10_000, section=section)
@@ -168,10 +164,17 @@ def register(registry: Registry, engine: BackupEngine) -> None:
             if (keyword and keyword not in text.casefold()) or (since and entry.at < since) \
                     or (until and entry.at > until):
                 continue
-            level = "error" if '"failed' in text or f'"{BackupResult.FAILED}"' in text \
-                else "info"
+            failed = '"failed' in text or f'"{BackupResult.FAILED}"' in text
             rows.append({"time": dsm_time(entry.at), "user": entry.actor,
-                         "level": level, "event": text})
+                         "level": "error" if failed else "info", "event": text})
+        return rows
+
+    async def log_list(call: ApiCall) -> dict[str, Any]:
+        offset = call.int_param("offset", 0)
+        limit = call.int_param("limit", 1000, low=1, high=10_000)
+        rows = await offload.run(  # up to 20,000 entries: off the loop
+            log_rows, call.params.get("filter_keyword", "").casefold(),
+            call.int_param("filter_date_from", 0), call.int_param("filter_date_to", 0))
         return {"log_list": rows[offset:offset + limit], "total": len(rows)}
 
     apis: dict[str, dict[str, Handler]] = {

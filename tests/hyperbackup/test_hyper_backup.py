@@ -33,6 +33,29 @@ def cli_json(data: Path, *args: str) -> Any:
     return json.loads(cli(data, *args, "--json").stdout)
 
 
+def restic_child(pid: int) -> int | None:
+    """The `restic backup` child of process `pid`, if one runs."""
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and argv[:1] == [b"restic"] and b"backup" in argv:
+            return int(entry.name)
+    return None
+
+
+def alive(pid: int | None) -> bool:
+    """Whether `pid` still runs (a zombie, dead but not reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def finished(admin: Web, task_id: int, timeout: float = 60) -> dict[str, Any]:
     """The task's status once no run is in progress."""
     found: dict[str, Any] = {}
@@ -215,9 +238,11 @@ def test_device_killed_during_a_run_then_the_next_run_completes(
                     destination=str(tmp_path / "usb"), sources=["big"])
     task_id = str(made["task_id"])
     admin.ok("SYNO.Backup.Task", "backup", task_id=task_id)
-    wait_for(lambda: (admin.ok("SYNO.Backup.Task", "status", task_id=task_id)
-                      ["progress"].get("processed_size", 0) > 0), 30)
+    assert device.proc is not None
+    wait_for(lambda: restic_child(device.proc.pid) is not None, 30)  # restic is at work
+    child = restic_child(device.proc.pid)
     device.kill()  # SIGKILL: restic dies with it (its parent-death signal)
+    wait_for(lambda: not alive(child), 10)
 
     device.start()
     admin = Web(device.url).login()

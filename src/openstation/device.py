@@ -28,6 +28,7 @@ from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
 from openstation.backup.engine import BackupEngine, Parts
 from openstation.backup.service import BackupService
+from openstation.backup.vault import Vault
 from openstation.cluster import passive
 from openstation.cluster.ha import HAService, Hooks
 from openstation.cluster.vmm import VMMService
@@ -41,6 +42,7 @@ from openstation.events import EventBus
 from openstation.files import write_atomic
 from openstation.fileserv.servers import FileServers, Wiring
 from openstation.fileserv.service import FileServicesService
+from openstation.fileserv.webdav import Signins
 from openstation.hardware import Hardware, load_or_create
 from openstation.lifecycle.install import Installer
 from openstation.lifecycle.reset_engine import ResetEngine, open_system
@@ -185,6 +187,8 @@ class Device:
             cache_dir=self.data_dir.system / "restic-cache",
             rclone_config=self.data_dir.system / "rclone.conf",
             changed=lambda path: self.ha.changed(path)))  # restored files reach the passive
+        self.vault = Vault(store, self.data_dir.volume, Signins(
+            store, self.web.login, asyncio.get_running_loop()).verify)
         self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,
                             Hooks(status=lambda: self.state.status, serve=self._serve_cluster,
                                   cluster_port=self.options.cluster_port,

@@ -13,7 +13,7 @@ import base64
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, cast
 
-from openstation import settings
+from openstation import offload, settings
 from openstation.accounts.service import AccountService, UserChanges
 from openstation.backup.engine import BackupEngine
 from openstation.backup.service import TaskRequest
@@ -286,7 +286,8 @@ async def hyperbackup_create(node: Node, args: dict[str, Any]) -> dict[str, Any]
     engine = _hyper(node)
     fields = {k: args[k] for k in ("sources", "include_config", "schedule_days",
                                    "schedule_hour", "schedule_minute", "rotation",
-                                   "keep_versions") if args.get(k) is not None}
+                                   "keep_versions", "remote_user", "remote_password",
+                                   "remote_fingerprint") if args.get(k) is not None}
     task = await engine.create(ACTOR, TaskRequest(
         name=str(args.get("name", "")), destination=str(args.get("destination", "")),
         password=str(args.get("password", "")), **fields))
@@ -348,6 +349,16 @@ async def hyperbackup_restore(node: Node, args: dict[str, Any]) -> dict[str, Any
                                 paths=list(args.get("paths") or []) or None,
                                 target=args.get("target") or None,
                                 conflict=str(args.get("conflict") or "overwrite"))
+
+
+@operation("hyperbackup.vault")
+async def hyperbackup_vault(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    if args.get("enabled") is not None:
+        engine.service.set_vault(ACTOR, bool(args["enabled"]))
+    vault = getattr(node, "vault", None)
+    return {"enabled": engine.service.vault().enabled,
+            "repositories": await offload.run(vault.repositories) if vault else []}
 
 
 @operation("hyperbackup.delete")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from openstation.accounts.sessions import Session
+from openstation.backup import vault
 from openstation.cluster.replication import REPLICATED
 from openstation.discovery import announcer
 from openstation.discovery.ssdp import DESCRIPTION_PATH
@@ -88,6 +89,7 @@ def build(device: Device) -> web.Application:
     SharingPages(kit, station).routes(app)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
+    app.router.add_route("*", vault.PREFIX + "{tail:.*}", device.vault.handle)
     assistant.add_search_routes(app, device.options.hosts)
     return app
 
@@ -112,7 +114,7 @@ def apis(device: Device, station: Station) -> Registry:
     cluster_api.register(registry, device.ha, device.vmm, lambda: device.ports.get("http", 0))
     fileserv_api.register(registry, device.file_servers.settings,
                           device.file_service_status, device.settle)
-    backup_api.register(registry, device.hyper_backup)
+    backup_api.register(registry, device.hyper_backup, device.vault)
     return registry
 
 

@@ -320,3 +320,77 @@ def test_restore_follows_no_link_and_matches_names_literally(
     refused = cli(data, "restore", "t", "--path", "docs/sub", ok=False)
     assert refused.returncode == 1 and "link" in refused.stderr, refused.stderr
     assert list(outside.iterdir()) == []
+
+
+def test_vault_on_another_device(device_factory: Factory, tmp_path: Path) -> None:
+    """A task whose destination is another device's Hyper Backup Vault: restic's REST
+    protocol over HTTPS pinned to the Vault's certificate, one account's repositories."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    vault = device_factory(tmp_path / "vault")
+    assert vault.install(server_name="vault").returncode == 0
+    vault_admin = Web(vault.url).login()
+    vault_admin.ok("SYNO.Core.User", "create", name="bob", password="B0b!secret")
+    base = f"{vault.https_url}/hyperbackup-vault"
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+
+    def status(url: str, auth: str | None = None, method: str = "GET") -> int:
+        request = urllib.request.Request(url, method=method)
+        if auth:
+            import base64
+            request.add_header("Authorization",
+                               "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+
+    assert status(f"{base}/alice/r/config", f"alice:{STRONG}") == 404  # the role is off
+    assert vault_admin.ok("SYNO.Backup.Service.VersionBackup.Config", "set",
+                          enable="true")["enable"] is True
+
+    source = device_factory(tmp_path / "source")
+    assert source.install(server_name="source").returncode == 0
+    admin = Web(source.url).login()
+    admin.ok("SYNO.Core.Share", "create", name="docs")
+    (source.data_dir / "volume1" / "docs" / "a.bin").write_bytes(os.urandom(300_000))
+    fields = {"name": "offsite", "password": REPO_PASSWORD, "sources": ["docs"],
+              "destination": f"rest:{base}/alice/", "remote_user": "alice",
+              "remote_password": STRONG, "remote_fingerprint": vault.fingerprint}
+    wrong_pin = admin.call("SYNO.Backup.Task", "create",
+                           **{**fields, "remote_fingerprint": "AB" * 32})
+    assert not wrong_pin["success"] and "fingerprint" in json.dumps(wrong_pin)
+    wrong_password = admin.call("SYNO.Backup.Task", "create",
+                                **{**fields, "remote_password": "nope"})
+    assert not wrong_password["success"]
+    assert "nope" not in json.dumps(wrong_password)
+    task_id = str(admin.ok("SYNO.Backup.Task", "create", **fields)["task_id"])
+    admin.ok("SYNO.Backup.Task", "backup", task_id=task_id)
+    assert finished(admin, int(task_id))["last_bkp_result"] == "done"
+    assert "ok" in cli(source.data_dir, "check", "offsite").stdout
+    stored = vault.data_dir / "volume1" / "@hyperbackup-vault" / "alice" / "offsite.hbk"
+    assert (stored / "config").is_file() and any((stored / "snapshots").iterdir())
+    assert vault_admin.ok("SYNO.Backup.Service.VersionBackup.Target", "list")[
+        "target_list"][0]["name"] == "alice/offsite.hbk"
+    (source.data_dir / "volume1" / "docs" / "a.bin").unlink()
+    cli(source.data_dir, "restore", "offsite", "--path", "docs/a.bin")
+    assert (source.data_dir / "volume1" / "docs" / "a.bin").stat().st_size == 300_000
+    task = admin.ok("SYNO.Backup.Task", "get", task_id=task_id)["task"]
+    assert STRONG not in json.dumps(task) and "alice:" not in json.dumps(task)
+
+    # Strangers, other accounts, plain HTTP, hostile names
+    config = f"{base}/alice/offsite.hbk/config"
+    assert status(config) == 401
+    assert status(config, "alice:wrong") == 401
+    assert status(config, "bob:B0b!secret") == 403
+    assert status(config, f"alice:{STRONG}") == 200
+    assert status(f"{vault.url}/hyperbackup-vault/alice/offsite.hbk/config",
+                  f"alice:{STRONG}") == 403  # HTTP: never
+    assert status(f"{base}/alice/..%2F..%2Fsystem/config", f"alice:{STRONG}") in (400, 403, 404)
+    assert status(f"{base}/alice/offsite.hbk/data/..%2F..%2Fconfig",
+                  f"alice:{STRONG}") in (400, 404)
+    assert status(config, f"alice:{STRONG}", "DELETE") == 403  # a repository's config stays

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
 import shutil
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from openstation import offload
 from openstation.backup import plan
@@ -35,6 +38,7 @@ from openstation.errors import (
 )
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
+from openstation.security.tls import fingerprint_bytes
 from openstation.storage.paths import split
 
 log = logging.getLogger(__name__)
@@ -92,8 +96,28 @@ class BackupEngine:
     # --- tasks ---------------------------------------------------------------------------
 
     def repository(self, task: BackupTask, password: str | None = None) -> Repository:
-        return Repository(task.repository, password or self.service.password(task),
-                          self.parts.cache_dir, self.parts.rclone_config)
+        return self._repository(task.repository, password or self.service.password(task),
+                                task.remote_user, self.service.remote_password(task),
+                                task.remote_cert)
+
+    def _repository(self, location: str, password: str, user: str = "",
+                    user_password: str = "", cert: str = "") -> Repository:
+        """A repository as restic is given it: a Vault's location carries its account
+        (restic 0.14 reads REST credentials only there; it is passed in the environment)
+        and its pinned certificate."""
+        cacert = None
+        if cert:
+            digest = hashlib.sha256(cert.encode()).hexdigest()[:32]
+            cacert = self.parts.cache_dir.with_name("hyperbackup-certs") / f"{digest}.pem"
+            if not cacert.exists():  # a few hundred bytes, kept in the task's record
+                cacert.parent.mkdir(mode=0o700, exist_ok=True)
+                cacert.write_text(cert)
+        full = location
+        if user and location.startswith("rest:https://"):
+            full = (f"rest:https://{quote(user, safe='')}:{quote(user_password, safe='')}@"
+                    + location[len("rest:https://"):])
+        return Repository(full, password, self.parts.cache_dir, self.parts.rclone_config,
+                          cacert, shown=location)
 
     async def create(self, actor: str, request: TaskRequest) -> BackupTask:
         """A new task: its repository is opened with the password if it exists (a backup
@@ -102,15 +126,19 @@ class BackupEngine:
         if problems:
             raise ValidationError(problems)
         location = plan.repository_of(request.destination, request.name)
-        restic = Restic(Repository(location, request.password, self.parts.cache_dir,
-                                   self.parts.rclone_config))
+        cert = ""
+        if request.destination.startswith("rest:"):
+            cert = await offload.run(pinned_certificate, request.destination,
+                                     request.remote_fingerprint)
+        restic = Restic(self._repository(location, request.password, request.remote_user,
+                                         request.remote_password, cert))
         outcome = await restic.run("cat", "config", check=False)
         if outcome.code != 0:
             error = restic.error(outcome)
             if "there is no backup repository" not in str(error):
                 raise error
             await restic.run("init")
-        return await offload.run(self.service.add, actor, request)
+        return await offload.run(self.service.add, actor, request, cert)
 
     def delete(self, actor: str, task_id: str) -> BackupTask:
         if task_id in self.runs:
@@ -528,6 +556,22 @@ class BackupEngine:
         for run in list(self.runs.values()):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(run.done.wait(), 30)
+
+
+def pinned_certificate(url: str, fingerprint: str) -> str:
+    """The certificate (PEM) a Vault at `url` shows, if it is the one `fingerprint` names
+    (in a worker thread: it connects)."""
+    parsed = urlsplit(url[len("rest:"):])
+    try:
+        pem = ssl.get_server_certificate((parsed.hostname or "", parsed.port or 443),
+                                         timeout=10)
+    except (OSError, ValueError) as exc:
+        raise ConflictError(f"cannot reach the Vault at {parsed.hostname}: {exc}") from None
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).digest()
+    if digest != fingerprint_bytes(fingerprint):
+        raise ConflictError("the Vault's certificate is not the one the fingerprint names: "
+                            "refused (someone in the middle, or a mistyped fingerprint)")
+    return pem
 
 
 def plan_config_path(task_id: str) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from openstation.errors import ConflictError, OpenStationError, UserInputError
 STDERR_KEPT = 64 * 1024
 LINE_LIMIT = 64 * 1024 * 1024  # `snapshots --json` is one line for every version
 BIG_LINE = 64 * 1024
+CREDENTIALS = re.compile(r"//[^/@\s]*:[^/@\s]*@")  # user:password@ in a URL
 PARTIAL = 3  # restic backup: a snapshot was made, but some source files were unreadable
 
 
@@ -50,10 +52,12 @@ def available() -> str | None:
 class Repository:
     """A restic repository and what opens it."""
 
-    location: str
+    location: str = field(repr=False)  # a Vault's carries its account's password
     password: str = field(repr=False)
     cache_dir: Path | None = None  # None: restic runs without a cache
     rclone_config: Path | None = None  # the remotes that rclone: locations name
+    cacert: Path | None = None  # the one certificate a rest:https:// server may have
+    shown: str = ""  # the location as users see it (no credentials); "" for `location`
 
     def env(self) -> dict[str, str]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8",
@@ -67,7 +71,9 @@ class Repository:
         return env
 
     def cache_args(self) -> list[str]:
-        return [] if self.cache_dir is not None else ["--no-cache"]
+        """restic's global options for this repository (cache, certificate)."""
+        cache = [] if self.cache_dir is not None else ["--no-cache"]
+        return cache + (["--cacert", str(self.cacert.absolute())] if self.cacert else [])
 
 
 @dataclass
@@ -144,8 +150,10 @@ class Restic:
 
     def error(self, outcome: Outcome) -> OpenStationError:
         """The error a failed command's stderr explains."""
-        text = outcome.stderr
-        where = self.repository.location
+        where = self.repository.shown or self.repository.location
+        text = CREDENTIALS.sub("//", outcome.stderr.replace(self.repository.location, where))
+        if "401 Unauthorized" in text or "(401)" in text:
+            return WrongPasswordError(f"the Vault at {where} refused the account's sign-in")
         if "wrong password" in text:
             return WrongPasswordError(f"the password does not open the repository at {where}")
         if "Is there a repository at the following location?" in text or \

@@ -13,12 +13,14 @@ from openstation.config.sections import (
     BackupResult,
     BackupState,
     BackupTask,
+    BackupVault,
     Rotation,
     Share,
 )
 from openstation.config.store import ConfigStore
 from openstation.errors import IllegalPathError, NotFoundError, ValidationError
 from openstation.security.machine_key import MachineKey
+from openstation.security.tls import fingerprint_bytes
 from openstation.storage.paths import name_problem, split
 
 BACKUP = "backup"  # the machine key's purpose for repository passwords
@@ -41,6 +43,9 @@ class TaskRequest:
     schedule_minute: int = 0
     rotation: str = Rotation.ALL.value
     keep_versions: int = 256
+    remote_user: str = ""  # a Vault's account …
+    remote_password: str = dataclasses.field(default="", repr=False)
+    remote_fingerprint: str = ""  # … and its certificate's SHA-256
 
 
 class BackupService:
@@ -77,6 +82,10 @@ class BackupService:
     def password(self, task: BackupTask) -> str:
         return self.machine_key.open(task.password, BACKUP)
 
+    def remote_password(self, task: BackupTask) -> str:
+        return self.machine_key.open(task.remote_password, BACKUP) \
+            if task.remote_password else ""
+
     # --- checking ------------------------------------------------------------------------
 
     def problems(self, request: TaskRequest) -> dict[str, str]:
@@ -96,6 +105,8 @@ class BackupService:
             problems["sources"] = "a folder is named twice"
         if (why := self.destination_problem(request.destination, request.sources)) is not None:
             problems["destination"] = why
+        if request.destination.startswith("rest:"):
+            problems.update(remote_problems(request))
         if not request.password or len(request.password) > MAX_PASSWORD:
             problems["password"] = f"1 to {MAX_PASSWORD} characters"
         if any(not 0 <= day <= 6 for day in request.schedule_days):
@@ -158,8 +169,9 @@ class BackupService:
 
     # --- changing ------------------------------------------------------------------------
 
-    def add(self, actor: str, request: TaskRequest) -> BackupTask:
-        """Store a new task (its repository already made or found by the engine)."""
+    def add(self, actor: str, request: TaskRequest, remote_cert: str = "") -> BackupTask:
+        """Store a new task (its repository already made or found by the engine; a
+        Vault's certificate already checked against the fingerprint given)."""
         problems = self.problems(request)
         if problems:
             raise ValidationError(problems)
@@ -176,6 +188,9 @@ class BackupService:
                 schedule_days=sorted(set(request.schedule_days)),
                 schedule_hour=request.schedule_hour, schedule_minute=request.schedule_minute,
                 rotation=Rotation(request.rotation), keep_versions=request.keep_versions,
+                remote_user=request.remote_user, remote_cert=remote_cert,
+                remote_password=self.machine_key.seal(request.remote_password, BACKUP)
+                if request.remote_password else "",
                 created=now, modified=now)
             tx.put_record(task)
             tx.put_record(BackupState(task_id=task.task_id))
@@ -226,6 +241,15 @@ class BackupService:
             tx.put_record(state)
         return state
 
+    def vault(self) -> BackupVault:
+        return self.store.get(BackupVault)
+
+    def set_vault(self, actor: str, enabled: bool) -> BackupVault:
+        """Switch the Hyper Backup Vault role on or off (its repositories stay)."""
+        with self.store.transaction(actor, "backup_vault") as tx:
+            tx.put(BackupVault(enabled=enabled))
+        return self.vault()
+
     def log(self, actor: str, action: str, task_id: str, detail: dict[str, Any]) -> None:
         """An entry in the Hyper Backup log that changes no setting (a restore)."""
         with self.store.transaction(actor, "backup_tasks") as tx:
@@ -240,3 +264,19 @@ class BackupService:
                         last_end=self.clock(), stale_lock=True,
                         last_error="the device stopped during the backup")
         return [s.task_id for s in stopped]
+
+
+def remote_problems(request: TaskRequest) -> dict[str, str]:
+    """What a Vault destination (rest:https://host:port/hyperbackup-vault/<account>/)
+    needs besides its URL: the account, its password, the certificate's fingerprint."""
+    problems: dict[str, str] = {}
+    if not request.destination.startswith("rest:https://"):
+        problems["destination"] = "a Vault is reached over HTTPS (rest:https://…)"
+    if not request.remote_user or "/" in request.remote_user or ":" in request.remote_user:
+        problems["remote_user"] = "the Vault account to sign in as"
+    if not request.remote_password:
+        problems["remote_password"] = "the Vault account's password"
+    if fingerprint_bytes(request.remote_fingerprint) is None:
+        problems["remote_fingerprint"] = ("the SHA-256 fingerprint of the Vault's "
+                                          "certificate (`openstation status` on it)")
+    return problems

@@ -75,11 +75,20 @@ def backup_create(
     smart: Annotated[bool, typer.Option(
         "--smart-recycle", help="Smart Recycle: hourly for a day, daily for a month, "
                                 "weekly after (up to --keep versions).")] = False,
+    vault_user: Annotated[str | None, typer.Option(
+        help="With a Vault destination: the account on the Vault device.")] = None,
+    vault_password: Annotated[str | None, typer.Option(
+        help="That account's password.")] = None,
+    vault_fingerprint: Annotated[str | None, typer.Option(
+        help="The SHA-256 fingerprint of the Vault's certificate (`openstation status` "
+             "on it): the certificate is pinned to it.")] = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """Make a task; an existing repository at the destination is opened with the password
-    (a backup made before a reset), otherwise one is made."""
+    (a backup made before a reset), otherwise one is made. A Vault is named
+    rest:https://HOST:5001/hyperbackup-vault/ACCOUNT/ with --vault-user, --vault-password
+    and --vault-fingerprint."""
     hour, _, minute = at.partition(":")
     if not (hour.isdigit() and minute.isdigit()):
         raise typer.BadParameter("HH:MM", param_hint="--at")
@@ -88,7 +97,8 @@ def backup_create(
                    password=password, sources=source or [], include_config=config,
                    schedule_days=_days(schedule), schedule_hour=int(hour),
                    schedule_minute=int(minute), rotation=rotation,
-                   keep_versions=keep)
+                   keep_versions=keep, remote_user=vault_user,
+                   remote_password=vault_password, remote_fingerprint=vault_fingerprint)
     _show([task], as_json)
 
 
@@ -241,3 +251,21 @@ def backup_delete(task: TaskArg, data_dir: DataDirOption = DEFAULT_DATA_DIR) -> 
     """Delete the task; its repository and versions stay at the destination."""
     answer = operate(data_dir, "hyperbackup.delete", task=task)
     out.print(f"deleted task {answer['deleted']}; its versions stay in {answer['repository']}")
+
+
+@backup_app.command("vault")
+def backup_vault(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    on: Annotated[bool | None, typer.Option(
+        "--on/--off", help="Be (or stop being) other devices' backup destination.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Hyper Backup Vault: this device as a destination of other devices' tasks, over
+    HTTPS at /hyperbackup-vault/ACCOUNT/, each account in repositories of its own."""
+    answer = operate(data_dir, "hyperbackup.vault", enabled=on)
+    if as_json:
+        out.print_json(json.dumps(answer))
+        return
+    out.print(f"Hyper Backup Vault: {'on' if answer['enabled'] else 'off'}")
+    for repo in answer["repositories"]:
+        out.print(f"  {repo['account']}/{repo['name']}")

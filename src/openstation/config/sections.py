@@ -451,6 +451,11 @@ class BackupTask(Record):
     destination: str = ""  # as the user gave it: a folder, rest:URL or rclone:remote:path
     repository: str = ""  # the restic repository it names
     password: str = field(default="", metadata=SECRET)  # sealed with the machine key
+    # A Hyper Backup Vault (rest:https://…): its account, that account's password (sealed)
+    # and the certificate the administrator pinned by its fingerprint when making the task.
+    remote_user: str = ""
+    remote_password: str = field(default="", metadata=SECRET)
+    remote_cert: str = ""
     schedule_enabled: bool = False
     schedule_days: list[Annotated[int, Meta(ge=0, le=6)]] = field(default_factory=list)
     schedule_hour: Annotated[int, Meta(ge=0, le=23)] = 3
@@ -485,9 +490,18 @@ class BackupState(Record):
     check_result: str = ""  # "", "ok" or what `restic check` found
 
 
+@dataclass
+class BackupVault(Section):
+    """Hyper Backup Vault: whether this device is other devices' backup destination."""
+
+    section: ClassVar[str] = "backup_vault"
+    enabled: bool = False
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
+    BackupVault,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState)

@@ -51,22 +51,36 @@ class Signins:
 
     def check(self, user: str, password: str, ip: str) -> bool:
         """(A cheroot thread.) Whether `user` may sign in with `password` from `ip`."""
-        key = (user, hashlib.sha256(self.salt + password.encode()).digest())
-        record = self.store.record(User, user)
-        now = time.monotonic()
-        with self.lock:
-            remembered = self.known.get(key)
-        if remembered is not None and record is not None and not record.disabled and \
-                remembered[0] > now and remembered[1] == record.password_changed:
+        key, remembered = self._remembered(user, password)
+        if remembered:
             return True
         checked = asyncio.run_coroutine_threadsafe(
             self.login.check_password(user, password, ip), self.loop).result(60)
+        return self._remember(key, checked)
+
+    async def verify(self, user: str, password: str, ip: str) -> bool:
+        """(On the loop.) The same question, for a server on the device's own loop."""
+        key, remembered = self._remembered(user, password)
+        if remembered:
+            return True
+        return self._remember(key, await self.login.check_password(user, password, ip))
+
+    def _remembered(self, user: str, password: str) -> tuple[tuple[str, bytes], bool]:
+        key = (user, hashlib.sha256(self.salt + password.encode()).digest())
+        record = self.store.record(User, user)
+        with self.lock:
+            remembered = self.known.get(key)
+        return key, remembered is not None and record is not None and \
+            not record.disabled and remembered[0] > time.monotonic() and \
+            remembered[1] == record.password_changed
+
+    def _remember(self, key: tuple[str, bytes], checked: User | None) -> bool:
         if checked is None:
             return False
         with self.lock:
             if len(self.known) >= CACHE:
                 self.known.clear()
-            self.known[key] = (now + REMEMBER, checked.password_changed)
+            self.known[key] = (time.monotonic() + REMEMBER, checked.password_changed)
         return True
 
     def forget(self) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from openstation.accounts.sessions import Session
+from openstation.backup import vault
 from openstation.webapi import envelope
 
 
@@ -44,6 +45,8 @@ def limit_for(request: web.Request, session: Session | None, endpoints: Endpoint
     type is refused here (an upload from a stranger, or to an administrators' endpoint
     from someone else)."""
     api = request.path.startswith("/webapi/")
+    if request.path.startswith(vault.PREFIX):  # restic's objects; signed in first
+        return vault.MAX_OBJECT
     if request.content_type == "multipart/form-data":
         if session is None:
             return None

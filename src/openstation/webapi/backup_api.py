@@ -14,6 +14,7 @@ from openstation import offload
 from openstation.backup import plan
 from openstation.backup.engine import BackupEngine
 from openstation.backup.service import TaskRequest
+from openstation.backup.vault import PREFIX, Vault
 from openstation.config.sections import BackupResult, BackupTask
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
@@ -28,7 +29,7 @@ def dsm_time(epoch: float) -> str:
     return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(epoch)) if epoch else ""
 
 
-def register(registry: Registry, engine: BackupEngine) -> None:
+def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
     service = engine.service
 
     def task_id(call: ApiCall) -> str:
@@ -93,7 +94,10 @@ def register(registry: Registry, engine: BackupEngine) -> None:
             schedule_hour=call.int_param("schedule_hour", 3, high=23),
             schedule_minute=call.int_param("schedule_minute", 0, high=59),
             rotation=call.param("rotation", "all"),
-            keep_versions=call.int_param("keep_versions", 256, low=1, high=65535)))
+            keep_versions=call.int_param("keep_versions", 256, low=1, high=65535),
+            remote_user=call.params.get("remote_user", ""),
+            remote_password=call.params.get("remote_password", ""),
+            remote_fingerprint=call.params.get("remote_fingerprint", "")))
         return {"task_id": int(task.task_id)}
 
     async def backup(call: ApiCall) -> dict[str, Any]:
@@ -177,6 +181,22 @@ def register(registry: Registry, engine: BackupEngine) -> None:
             call.int_param("filter_date_from", 0), call.int_param("filter_date_to", 0))
         return {"log_list": rows[offset:offset + limit], "total": len(rows)}
 
+    async def vault_get(call: ApiCall) -> dict[str, Any]:
+        return {"enable": service.vault().enabled, "parallel_backup_limit": 2,
+                "path": PREFIX}
+
+    async def vault_set(call: ApiCall) -> dict[str, Any]:
+        enable = call.bool_param("enable")
+        if enable is not None:
+            service.set_vault(str(call.session.user), enable)
+        return await vault_get(call)
+
+    async def vault_targets(call: ApiCall) -> dict[str, Any]:
+        found = await offload.run(vault.repositories)
+        targets = [{"target_id": n + 1, "name": f"{r['account']}/{r['name']}",
+                    "account": r["account"], "format": "restic"} for n, r in enumerate(found)]
+        return {"target_list": targets, "total": len(targets)}
+
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Backup.Task": {"list": task_list, "get": task_get, "status": task_status,
                              "create": task_create, "backup": backup, "cancel": cancel,
@@ -186,6 +206,9 @@ def register(registry: Registry, engine: BackupEngine) -> None:
         "SYNO.Backup.Target": {"error_detect": check, "error_detect_cancel": check_cancel},
         "SYNO.Backup.Version": {"list": versions},
         "SYNO.SDS.Backup.Client.Common.Log": {"list": log_list},
+        # Hyper Backup Vault: this device as a destination
+        "SYNO.Backup.Service.VersionBackup.Config": {"get": vault_get, "set": vault_set},
+        "SYNO.Backup.Service.VersionBackup.Target": {"list": vault_targets},
     }
     reads = frozenset({"list", "get", "status"})
     for name, methods in apis.items():

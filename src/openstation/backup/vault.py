@@ -1,0 +1,177 @@
+"""Hyper Backup Vault: the device as another device's backup destination.
+
+It serves restic's REST protocol (the one `rest-server` speaks) on the device's HTTPS
+port, under /hyperbackup-vault/<account>/<repository>/, to device accounts only (HTTP
+Basic, checked like every file service's sign-in), each in repositories of its own. The
+repositories live on volume1 (@hyperbackup-vault/<account>/…), so a reset of the Vault
+device never touches them. Objects are written once (a name that exists is refused, as
+rest-server does) through a temporary file, fsync and rename.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BasicAuth, web
+
+from openstation import offload
+from openstation.config.sections import BackupVault
+from openstation.config.store import ConfigStore
+from openstation.storage.paths import name_problem
+
+PREFIX = "/hyperbackup-vault/"
+FOLDER = "@hyperbackup-vault"
+TYPES = ("data", "keys", "locks", "snapshots", "index")
+OBJECT = re.compile(r"[0-9a-f]{64}")
+V2 = "application/vnd.x.restic.rest.v2"
+MAX_OBJECT = 160 << 20  # restic's largest pack (128 MiB) and some
+
+Verify = Callable[[str, str, str], Coroutine[Any, Any, bool]]
+
+
+class Vault:
+    """The REST endpoint of the Vault role (off unless switched on)."""
+
+    def __init__(self, store: ConfigStore, volume: Path, verify: Verify) -> None:
+        self.store = store
+        self.root = volume / FOLDER
+        self.verify = verify
+
+    def enabled(self) -> bool:
+        return self.store.get(BackupVault).enabled
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if not self.enabled():
+            raise web.HTTPNotFound(text="Hyper Backup Vault is off on this device")
+        if not request.secure:
+            raise web.HTTPForbidden(text="the Vault answers over HTTPS only")
+        account = await self._account(request)
+        parts = request.match_info["tail"].split("/")
+        if len(parts) < 2 or parts[0] != account:
+            raise web.HTTPForbidden(text="each account reaches only its own repositories")
+        if name_problem(parts[1]) is not None:
+            raise web.HTTPBadRequest(text="not a repository name")
+        repo = self.root / account / parts[1]
+        rest = [p for p in parts[2:] if p]
+        method = request.method
+        if not rest:
+            if method == "POST" and request.query.get("create") == "true":
+                await offload.run(_create, repo)
+                return web.Response()
+            raise web.HTTPMethodNotAllowed(method, ["POST"])
+        if rest == ["config"]:
+            return await self._object(request, repo / "config", repo)
+        if rest[0] not in TYPES or len(rest) > 2:
+            raise web.HTTPNotFound()
+        if len(rest) == 1:
+            if method != "GET":
+                raise web.HTTPMethodNotAllowed(method, ["GET"])
+            return await self._list(request, repo, rest[0])
+        if not OBJECT.fullmatch(rest[1]):
+            raise web.HTTPBadRequest(text="not an object name")
+        return await self._object(request, repo / _place(rest[0], rest[1]), repo)
+
+    async def _account(self, request: web.Request) -> str:
+        header = request.headers.get("Authorization", "")
+        try:
+            auth = BasicAuth.decode(header) if header else None
+        except (ValueError, binascii.Error):
+            auth = None
+        if auth is None or not await self.verify(auth.login, auth.password,
+                                                 request.remote or ""):
+            raise web.HTTPUnauthorized(headers={"WWW-Authenticate":
+                                                'Basic realm="Hyper Backup Vault"'})
+        return str(auth.login)
+
+    async def _list(self, request: web.Request, repo: Path, kind: str) -> web.Response:
+        if not repo.is_dir():
+            raise web.HTTPNotFound(text="no repository here")
+        found = await offload.run(_listing, repo / kind)
+        if V2 in request.headers.get("Accept", ""):
+            return web.Response(body=json.dumps([{"name": n, "size": s} for n, s in found]),
+                                content_type=V2)
+        return web.json_response([n for n, _ in found])
+
+    async def _object(self, request: web.Request, path: Path, repo: Path
+                      ) -> web.StreamResponse:
+        method = request.method
+        if method in ("GET", "HEAD"):
+            if not path.is_file():
+                raise web.HTTPNotFound()
+            return web.FileResponse(path)  # ranges, sendfile, off the loop
+        if method == "POST":
+            if not repo.is_dir():  # made first by POST ?create=true
+                raise web.HTTPNotFound(text="no repository here")
+            size = request.content_length
+            if size is None or size > MAX_OBJECT:
+                raise web.HTTPRequestEntityTooLarge(max_size=MAX_OBJECT,
+                                                    actual_size=size or 0)
+            body = await request.read()
+            if not await offload.run(_write_new, path, body):
+                raise web.HTTPForbidden(text="the object exists")
+            return web.Response()
+        if method == "DELETE":
+            if path.name == "config":
+                raise web.HTTPForbidden(text="a repository's config stays")
+            try:
+                await offload.run(path.unlink)
+            except FileNotFoundError:
+                raise web.HTTPNotFound() from None
+            return web.Response()
+        raise web.HTTPMethodNotAllowed(method, ["GET", "HEAD", "POST", "DELETE"])
+
+    def repositories(self) -> list[dict[str, Any]]:
+        """Every repository on the Vault: its account and name (in a worker thread)."""
+        found = []
+        for account in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            for repo in sorted(account.iterdir()) if account.is_dir() else []:
+                if (repo / "config").is_file():
+                    found.append({"account": account.name, "name": repo.name})
+        return found
+
+
+def _place(kind: str, name: str) -> str:
+    """Where an object lives: data in 256 subfolders, as restic's local layout."""
+    return f"data/{name[:2]}/{name}" if kind == "data" else f"{kind}/{name}"
+
+
+def _create(repo: Path) -> None:
+    for kind in TYPES:
+        (repo / kind).mkdir(mode=0o700, parents=True, exist_ok=True)
+    for n in range(256):
+        (repo / "data" / f"{n:02x}").mkdir(mode=0o700, exist_ok=True)
+
+
+def _listing(folder: Path) -> list[tuple[str, int]]:
+    found = []
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            if OBJECT.fullmatch(name):
+                found.append((name, (Path(root) / name).stat().st_size))
+    return found
+
+
+def _write_new(path: Path, body: bytes) -> bool:
+    """Write `path` once: False if it exists (restic never rewrites an object)."""
+    if path.exists():
+        return False
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    with open(temporary, "wb") as out:
+        out.write(body)
+        out.flush()
+        os.fsync(out.fileno())
+    try:
+        os.link(temporary, path)  # fails if another request wrote it meanwhile
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink()
+    return True

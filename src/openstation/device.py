@@ -185,7 +185,6 @@ class Device:
             preview_config=self.backups.preview, spawn=self.spawn, clock=self.clock,
             writes_refused=lambda: store.writes_refused("hyperbackup"),
             cache_dir=self.data_dir.system / "restic-cache",
-            rclone_config=self.data_dir.system / "rclone.conf",
             changed=lambda path: self.ha.changed(path)))  # restored files reach the passive
         self.vault = Vault(store, self.data_dir.volume, Signins(
             store, self.web.login, asyncio.get_running_loop()).verify)

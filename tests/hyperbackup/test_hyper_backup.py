@@ -394,3 +394,40 @@ def test_vault_on_another_device(device_factory: Factory, tmp_path: Path) -> Non
     assert status(f"{base}/alice/offsite.hbk/data/..%2F..%2Fconfig",
                   f"alice:{STRONG}") in (400, 404)
     assert status(config, f"alice:{STRONG}", "DELETE") == 403  # a repository's config stays
+
+
+def test_webdav_destination_through_rclone(device_factory: Factory, tmp_path: Path) -> None:
+    """A task whose destination is a WebDAV folder (here another device's WebDAV server,
+    over HTTPS pinned to its certificate), reached by restic's rclone backend."""
+    from openstation.fileserv.smb import missing_parts
+
+    if shutil.which("rclone") is None:
+        pytest.skip("rclone is not installed (Debian's rclone package)")
+    if missing_parts() is not None:
+        pytest.skip(f"file services cannot run here: {missing_parts()}")
+    target = device_factory(tmp_path / "target", file_services=True)
+    assert target.install(server_name="dav").returncode == 0
+    target_admin = Web(target.url).login()
+    target_admin.ok("SYNO.Core.Share", "create", name="backups")
+    target_admin.ok("SYNO.Core.FileServ.WebDAV", "set", enable="true")
+    target.refresh()
+    url = f"https://127.0.0.1:{target.runtime['file_services']['webdavs']}/backups"
+
+    data = tmp_path / "source"
+    source = device_factory(data)
+    assert source.install(server_name="source").returncode == 0
+    admin = Web(source.url).login()
+    admin.ok("SYNO.Core.Share", "create", name="docs")
+    (data / "volume1" / "docs" / "b.bin").write_bytes(os.urandom(100_000))
+    cli(data, "create", "dav", "--destination", f"webdav:{url}", "--source", "docs",
+        "--password", REPO_PASSWORD, "--vault-user", "alice", "--vault-password", STRONG,
+        "--vault-fingerprint", target.fingerprint)
+    assert "done" in cli(data, "run", "dav").stdout
+    stored = target.data_dir / "volume1" / "backups" / "dav.hbk"
+    assert (stored / "config").is_file() and any((stored / "snapshots").iterdir())
+    assert len(cli_json(data, "versions", "dav")) == 1
+    (data / "volume1" / "docs" / "b.bin").unlink()
+    cli(data, "restore", "dav", "--path", "docs/b.bin")
+    assert (data / "volume1" / "docs" / "b.bin").stat().st_size == 100_000
+    listed = json.dumps(cli_json(data, "list"))
+    assert STRONG not in listed and REPO_PASSWORD not in listed

@@ -14,10 +14,15 @@ def test_repository_of_each_kind_of_destination() -> None:
     assert plan.repository_of("/mnt/usb", "nightly") == "/mnt/usb/nightly.hbk"
     assert plan.repository_of("rest:https://vault:8000/alice/", "n") == \
         "rest:https://vault:8000/alice/n.hbk"
-    assert plan.repository_of("rclone:dav:", "n") == "rclone:dav:n.hbk"
-    assert plan.repository_of("rclone:dav:backups/", "n") == "rclone:dav:backups/n.hbk"
-    assert plan.is_remote("rclone:dav:x") and plan.is_remote("rest:http://h/")
+    assert plan.repository_of("rest:https://vault/alice", "a b#") == \
+        "rest:https://vault/alice/a%20b%23.hbk"
+    webdav = plan.repository_of("webdav:https://nas:5006/backups/", "n")
+    assert webdav == "webdav:https://nas:5006/backups/n.hbk"
+    assert plan.rclone_location(webdav) == ("rclone:target:n.hbk",
+                                            "https://nas:5006/backups")
+    assert plan.is_remote("webdav:https://h/x") and plan.is_remote("rest:http://h/")
     assert not plan.is_remote("/mnt/usb") and not plan.is_remote("rest:ftp://h")
+    assert not plan.is_remote("rclone:dav:x")
 
 
 def test_rotation_becomes_forget_options() -> None:

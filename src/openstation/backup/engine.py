@@ -26,7 +26,14 @@ from urllib.parse import quote, urlsplit
 from openstation import offload
 from openstation.backup import plan
 from openstation.backup.plan import Conflict, Progress
-from openstation.backup.restic import PARTIAL, Outcome, Repository, Restic, ResticError
+from openstation.backup.restic import (
+    PARTIAL,
+    Outcome,
+    Repository,
+    Restic,
+    ResticError,
+    obscured,
+)
 from openstation.backup.service import BackupService, TaskRequest
 from openstation.config.sections import BackupResult, BackupTask, Share
 from openstation.errors import (
@@ -77,7 +84,6 @@ class Parts:
     clock: Callable[[], float]
     writes_refused: Callable[[], str | None]  # an HA passive runs no task
     cache_dir: Path
-    rclone_config: Path
     changed: Callable[[Path], None] = lambda _path: None  # a restored file (HA)
 
 
@@ -112,12 +118,19 @@ class BackupEngine:
             if not cacert.exists():  # a few hundred bytes, kept in the task's record
                 cacert.parent.mkdir(mode=0o700, exist_ok=True)
                 cacert.write_text(cert)
-        full = location
+        full, extra = location, {}
         if user and location.startswith("rest:https://"):
             full = (f"rest:https://{quote(user, safe='')}:{quote(user_password, safe='')}@"
                     + location[len("rest:https://"):])
-        return Repository(full, password, self.parts.cache_dir, self.parts.rclone_config,
-                          cacert, shown=location)
+        elif location.startswith("webdav:"):
+            full, url = plan.rclone_location(location)
+            name = f"RCLONE_CONFIG_{plan.RCLONE_REMOTE.upper()}_"
+            extra = {name + "TYPE": "webdav", name + "URL": url, name + "VENDOR": "other",
+                     name + "USER": user, name + "PASS": obscured(user_password)}
+            if cacert is not None:
+                extra["RCLONE_CA_CERT"] = str(cacert.absolute())
+        return Repository(full, password, cache_dir=self.parts.cache_dir, cacert=cacert,
+                          shown=location, extra_env=extra)
 
     async def create(self, actor: str, request: TaskRequest) -> BackupTask:
         """A new task: its repository is opened with the password if it exists (a backup
@@ -127,7 +140,7 @@ class BackupEngine:
             raise ValidationError(problems)
         location = plan.repository_of(request.destination, request.name)
         cert = ""
-        if request.destination.startswith("rest:"):
+        if plan.is_remote(request.destination):
             cert = await offload.run(pinned_certificate, request.destination,
                                      request.remote_fingerprint)
         restic = Restic(self._repository(location, request.password, request.remote_user,
@@ -561,7 +574,7 @@ class BackupEngine:
 def pinned_certificate(url: str, fingerprint: str) -> str:
     """The certificate (PEM) a Vault at `url` shows, if it is the one `fingerprint` names
     (in a worker thread: it connects)."""
-    parsed = urlsplit(url[len("rest:"):])
+    parsed = urlsplit(url.partition(":")[2])
     try:
         pem = ssl.get_server_certificate((parsed.hostname or "", parsed.port or 443),
                                          timeout=10)

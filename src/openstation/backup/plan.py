@@ -16,8 +16,10 @@ from openstation.config.sections import BackupTask, Rotation
 REPOSITORY_SUFFIX = ".hbk"  # DSM names a task's folder at its destination "<task>.hbk"
 CONFIG_FOLDER = "@system-config"  # where a version keeps the configuration backup
 CONFIG_FILE = "configuration.dss"
-# restic's rclone backend takes "rclone:remote:path"; its REST backend an http(s) URL.
-REMOTE = re.compile(r"^(rest:https?://\S+|rclone:[A-Za-z0-9_.-]+:\S*)$")
+# A Hyper Backup Vault (restic's REST protocol), or a WebDAV server through restic's
+# rclone backend.
+REMOTE = re.compile(r"^(rest|webdav):https?://\S+$")
+RCLONE_REMOTE = "target"  # the one remote a run's rclone is configured with
 
 
 class Conflict(enum.StrEnum):
@@ -34,11 +36,16 @@ def repository_of(destination: str, task_name: str) -> str:
     folder = task_name + REPOSITORY_SUFFIX
     if destination.startswith("rest:"):
         return destination.rstrip("/") + "/" + quote(folder, safe="")
-    if destination.startswith("rclone:"):
-        remote, _, path = destination[len("rclone:"):].partition(":")
-        joined = f"{path.rstrip('/')}/{folder}" if path else folder
-        return f"rclone:{remote}:{joined}"
+    if destination.startswith("webdav:"):
+        return destination.rstrip("/") + "/" + folder
     return str(PurePosixPath(destination) / folder)
+
+
+def rclone_location(repository: str) -> tuple[str, str]:
+    """A webdav: repository as restic's rclone backend takes it: ("rclone:target:FOLDER",
+    the WebDAV URL its remote is configured with)."""
+    url, _, folder = repository[len("webdav:"):].rpartition("/")
+    return f"rclone:{RCLONE_REMOTE}:{folder}", url
 
 
 def is_remote(destination: str) -> bool:

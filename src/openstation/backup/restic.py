@@ -9,6 +9,7 @@ holding the repository; its stale lock is cleared by the next run (`restic unloc
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -42,6 +43,22 @@ class NoRepositoryError(UserInputError):
     """There is no restic repository at the location given."""
 
 
+# rclone's "obscure": AES-CTR under a key published in rclone's source, so that a config
+# is not readable at a glance. It is no protection (rclone reveals it); rclone wants a
+# password so, and gets it in the environment of its own run only.
+OBSCURE_KEY = bytes.fromhex("9c935b48730a554d6bfd7c63c886a92bd390198eb8128afbf4de162b8b95f638")
+
+
+def obscured(password: str) -> str:
+    """`rclone obscure PASSWORD`, without the password on a command line."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    iv = os.urandom(16)
+    encryptor = Cipher(algorithms.AES(OBSCURE_KEY), modes.CTR(iv)).encryptor()
+    sealed = iv + encryptor.update(password.encode()) + encryptor.finalize()
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
 def available() -> str | None:
     """Why restic cannot run here, or None when it can."""
     return None if shutil.which("restic") else (
@@ -55,7 +72,7 @@ class Repository:
     location: str = field(repr=False)  # a Vault's carries its account's password
     password: str = field(repr=False)
     cache_dir: Path | None = None  # None: restic runs without a cache
-    rclone_config: Path | None = None  # the remotes that rclone: locations name
+    extra_env: dict[str, str] = field(default_factory=dict, repr=False)  # rclone's remote
     cacert: Path | None = None  # the one certificate a rest:https:// server may have
     shown: str = ""  # the location as users see it (no credentials); "" for `location`
 
@@ -66,8 +83,7 @@ class Repository:
                "RESTIC_PROGRESS_FPS": "2"}
         if self.cache_dir is not None:
             env["RESTIC_CACHE_DIR"] = str(self.cache_dir.absolute())  # runs have a cwd
-        if self.rclone_config is not None:
-            env["RCLONE_CONFIG"] = str(self.rclone_config.absolute())
+        env.update(self.extra_env)
         return env
 
     def cache_args(self) -> list[str]:

@@ -105,7 +105,7 @@ class BackupService:
             problems["sources"] = "a folder is named twice"
         if (why := self.destination_problem(request.destination, request.sources)) is not None:
             problems["destination"] = why
-        if request.destination.startswith("rest:"):
+        if request.destination.startswith(("rest:", "webdav:")):
             problems.update(remote_problems(request))
         if not request.password or len(request.password) > MAX_PASSWORD:
             problems["password"] = f"1 to {MAX_PASSWORD} characters"
@@ -143,8 +143,8 @@ class BackupService:
                 return "no credentials in the URL"
             return None
         if not destination.startswith("/") or "\x00" in destination:
-            return ("an absolute folder (a USB disk, a shared folder), rest:URL or "
-                    "rclone:remote:path")
+            return ("an absolute folder (a USB disk, a shared folder), a Vault "
+                    "(rest:https://…) or a WebDAV folder (webdav:https://…)")
         try:
             target = Path(destination).resolve()
             data = self.volume.parent.resolve()
@@ -267,11 +267,12 @@ class BackupService:
 
 
 def remote_problems(request: TaskRequest) -> dict[str, str]:
-    """What a Vault destination (rest:https://host:port/hyperbackup-vault/<account>/)
-    needs besides its URL: the account, its password, the certificate's fingerprint."""
+    """What a remote destination (a Vault: rest:https://host:port/hyperbackup-vault/
+    <account>/; a WebDAV folder: webdav:https://host:port/path) needs besides its URL:
+    the account, its password, the fingerprint of the server's certificate."""
     problems: dict[str, str] = {}
-    if not request.destination.startswith("rest:https://"):
-        problems["destination"] = "a Vault is reached over HTTPS (rest:https://…)"
+    if not request.destination.startswith(("rest:https://", "webdav:https://")):
+        problems["destination"] = "a remote destination is reached over HTTPS"
     if not request.remote_user or "/" in request.remote_user or ":" in request.remote_user:
         problems["remote_user"] = "the Vault account to sign in as"
     if not request.remote_password:

@@ -59,7 +59,7 @@ def backup_create(
     name: Annotated[str, typer.Argument(help="The task's name.")],
     destination: Annotated[str, typer.Option(
         help="A folder (a USB disk, a shared folder's path), rest:https://… of a Hyper "
-             "Backup Vault, or rclone:REMOTE:PATH.")],
+             "Backup Vault, or webdav:https://… of a WebDAV folder.")],
     source: Annotated[list[str] | None, typer.Option(
         help="A shared folder, or share/folder (repeat for more).")] = None,
     config: Annotated[bool, typer.Option("--config/--no-config",
@@ -76,12 +76,12 @@ def backup_create(
         "--smart-recycle", help="Smart Recycle: hourly for a day, daily for a month, "
                                 "weekly after (up to --keep versions).")] = False,
     vault_user: Annotated[str | None, typer.Option(
-        help="With a Vault destination: the account on the Vault device.")] = None,
+        help="With a Vault or WebDAV destination: the account there.")] = None,
     vault_password: Annotated[str | None, typer.Option(
         help="That account's password.")] = None,
     vault_fingerprint: Annotated[str | None, typer.Option(
-        help="The SHA-256 fingerprint of the Vault's certificate (`openstation status` "
-             "on it): the certificate is pinned to it.")] = None,
+        help="The SHA-256 fingerprint of its certificate (`openstation status` on an "
+             "openstation device): the certificate is pinned to it.")] = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:

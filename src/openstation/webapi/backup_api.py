@@ -44,7 +44,7 @@ def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
         return {
             "task_id": int(task.task_id), "name": task.name, "type": "image",
             "data_type": "data", "transfer_type": "image",
-            "target_type": ("cloud" if task.destination.startswith("rclone:") else
+            "target_type": ("cloud" if task.destination.startswith("webdav:") else
                             "remote" if remote else "local"),
             "target_id": task.repository, "repo_id": int(task.task_id), "data_enc": True,
             "state": "backupable", "status": ACTIVITY[run.kind] if run else "none",

@@ -25,6 +25,7 @@ from openstation.security import gate
 from openstation.security.bodies import PUBLIC_BODY, BodyLimits
 from openstation.ui.file_services import FileServicesPages
 from openstation.ui.front import add_front_routes
+from openstation.ui.hyper_backup import HyperBackupPages
 from openstation.ui.kit import PageKit
 from openstation.ui.pages import add_page_routes
 from openstation.ui.sharing import SharingPages
@@ -87,6 +88,7 @@ def build(device: Device) -> web.Application:
                     FileServicesPages(kit, device.file_servers.settings,
                                       device.file_service_status, device.settle))
     SharingPages(kit, station).routes(app)
+    HyperBackupPages(kit, device.hyper_backup).routes(app)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
     app.router.add_route("*", vault.PREFIX + "{tail:.*}", device.vault.handle)

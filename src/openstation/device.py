@@ -398,6 +398,7 @@ class Device:
         facts["vmm"] = self.vmm.status() if serving else None
         facts["file_services"] = self.file_service_status() if serving else None
         facts["encrypted_shares"] = self.web.storage.encryption_status() if serving else None
+        facts["hyper_backup"] = self.hyper_backup.summary() if serving else None
         facts["certificate_fingerprint"] = self.fingerprint
         return facts
 

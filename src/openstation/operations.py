@@ -287,7 +287,8 @@ async def hyperbackup_create(node: Node, args: dict[str, Any]) -> dict[str, Any]
     fields = {k: args[k] for k in ("sources", "include_config", "schedule_days",
                                    "schedule_hour", "schedule_minute", "rotation",
                                    "keep_versions", "remote_user", "remote_password",
-                                   "remote_fingerprint") if args.get(k) is not None}
+                                   "remote_fingerprint", "check_days", "check_hour",
+                                   "check_read_data") if args.get(k) is not None}
     task = await engine.create(ACTOR, TaskRequest(
         name=str(args.get("name", "")), destination=str(args.get("destination", "")),
         password=str(args.get("password", "")), **fields))

@@ -172,7 +172,7 @@ class BackupEngine:
                   Restic(self.repository(task, password)))
         self.runs[task.task_id] = run
         try:  # stays if the device is killed: the boot then knows a lock may be left
-            self._markers.mkdir(mode=0o700, exist_ok=True)
+            self._markers.mkdir(mode=0o700, parents=True, exist_ok=True)
             (self._markers / task.task_id).touch()
         except OSError as exc:
             self._end(run)
@@ -523,11 +523,20 @@ class BackupEngine:
                 "last_check": state.last_check, "check_result": state.check_result,
                 "next_run": self.next_run(task)}
 
+    def summary(self) -> list[dict[str, Any]]:
+        """Each task's last result, or its run's progress (`openstation status`)."""
+        return [{"name": task.name, "last_result": self.service.state(task.task_id)
+                 .last_result.value, "running": run.to_json() if (
+                     run := self.runs.get(task.task_id)) else None}
+                for task in self.service.tasks()]
+
     def next_run(self, task: BackupTask, after: float | None = None) -> float | None:
+        """When the task's next scheduled backup is (local time)."""
         now = self.parts.clock() if after is None else after
-        local = time.localtime(now)
-        return plan.next_run(task, now, (local.tm_wday, local.tm_hour, local.tm_min,
-                                         local.tm_sec))
+        return plan.next_run(task, now, _wall(now))
+
+    def next_check(self, task: BackupTask, after: float) -> float | None:
+        return plan.next_check(task, after, _wall(after))
 
     def start(self) -> None:
         """At boot: runs the device stopped in the middle of are Partially completed, and
@@ -550,6 +559,9 @@ class BackupEngine:
                     due = self.next_run(task, checked)
                     if due is not None and due <= now and task.task_id not in self.runs:
                         self.backup(task.task_id)
+                    due = self.next_check(task, checked)
+                    if due is not None and due <= now and task.task_id not in self.runs:
+                        self.check(task.task_id, read_data=task.check_read_data)
             except OpenStationError as exc:
                 log.warning("a scheduled backup did not start: %s", exc)
             except Exception:  # the schedule must outlive any one task's trouble
@@ -598,6 +610,12 @@ def _version(version: str) -> str:
                                all(c in "0123456789abcdef" for c in version)):
         return version
     raise ValidationError({"version": "a version id (8 to 64 hex digits) or latest"})
+
+
+def _wall(epoch: float) -> tuple[int, int, int, int]:
+    """Weekday, hour, minute and second of `epoch` in local time."""
+    local = time.localtime(epoch)
+    return local.tm_wday, local.tm_hour, local.tm_min, local.tm_sec
 
 
 def _literal(path: str) -> str:

@@ -66,16 +66,29 @@ def forget_args(task: BackupTask) -> list[str]:
 
 
 def next_run(task: BackupTask, now: float, wall: tuple[int, int, int, int]) -> float | None:
-    """When the schedule next fires after `now`, whose local wall time is `wall`
-    (weekday 0 = Monday, hour, minute, second); None without a schedule."""
-    if not task.schedule_enabled or not task.schedule_days:
+    """When the task's backup schedule next fires after `now` (None: no schedule)."""
+    if not task.schedule_enabled:
         return None
-    weekday_now, hour, minute, second = wall
-    midnight = now - (hour * 3600 + minute * 60 + second)
+    return next_time(task.schedule_days, task.schedule_hour, task.schedule_minute, now, wall)
+
+
+def next_check(task: BackupTask, now: float, wall: tuple[int, int, int, int]
+               ) -> float | None:
+    """When the task's integrity check is next due after `now` (None: checks are manual)."""
+    return next_time(task.check_days, task.check_hour, 0, now, wall)
+
+
+def next_time(days: list[int], hour: int, minute: int, now: float,
+              wall: tuple[int, int, int, int]) -> float | None:
+    """The first of `days` at hour:minute after `now`, whose local wall time is `wall`
+    (weekday 0 = Monday, hour, minute, second); None without days."""
+    if not days:
+        return None
+    weekday_now, hour_now, minute_now, second = wall
+    midnight = now - (hour_now * 3600 + minute_now * 60 + second)
     for ahead in range(8):
-        weekday = (weekday_now + ahead) % 7
-        at = midnight + ahead * 86400 + task.schedule_hour * 3600 + task.schedule_minute * 60
-        if weekday in task.schedule_days and at > now:
+        at = midnight + ahead * 86400 + hour * 3600 + minute * 60
+        if (weekday_now + ahead) % 7 in days and at > now:
             return at
     return None  # unreachable with a day in 0..6
 

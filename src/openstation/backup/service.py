@@ -43,6 +43,9 @@ class TaskRequest:
     schedule_minute: int = 0
     rotation: str = Rotation.ALL.value
     keep_versions: int = 256
+    check_days: list[int] = dataclasses.field(default_factory=list)
+    check_hour: int = 4
+    check_read_data: bool = False
     remote_user: str = ""  # a Vault's account …
     remote_password: str = dataclasses.field(default="", repr=False)
     remote_fingerprint: str = ""  # … and its certificate's SHA-256
@@ -111,6 +114,10 @@ class BackupService:
             problems["password"] = f"1 to {MAX_PASSWORD} characters"
         if any(not 0 <= day <= 6 for day in request.schedule_days):
             problems["schedule_days"] = "days are 0 (Monday) to 6 (Sunday)"
+        if any(not 0 <= day <= 6 for day in request.check_days):
+            problems["check_days"] = "days are 0 (Monday) to 6 (Sunday)"
+        if not 0 <= request.check_hour <= 23:
+            problems["check_hour"] = "0 to 23"
         if not 0 <= request.schedule_hour <= 23:
             problems["schedule_hour"] = "0 to 23"
         if not 0 <= request.schedule_minute <= 59:
@@ -188,6 +195,8 @@ class BackupService:
                 schedule_days=sorted(set(request.schedule_days)),
                 schedule_hour=request.schedule_hour, schedule_minute=request.schedule_minute,
                 rotation=Rotation(request.rotation), keep_versions=request.keep_versions,
+                check_days=sorted(set(request.check_days)), check_hour=request.check_hour,
+                check_read_data=request.check_read_data,
                 remote_user=request.remote_user, remote_cert=remote_cert,
                 remote_password=self.machine_key.seal(request.remote_password, BACKUP)
                 if request.remote_password else "",

@@ -75,6 +75,12 @@ def backup_create(
     smart: Annotated[bool, typer.Option(
         "--smart-recycle", help="Smart Recycle: hourly for a day, daily for a month, "
                                 "weekly after (up to --keep versions).")] = False,
+    check: Annotated[str | None, typer.Option(
+        "--check-schedule", help="Check integrity on these days too (daily, mon,thu …).")
+    ] = None,
+    check_at: Annotated[int, typer.Option(help="The check's hour (0-23).")] = 4,
+    check_read_data: Annotated[bool, typer.Option(
+        "--check-read-data", help="Scheduled checks read every byte back.")] = False,
     vault_user: Annotated[str | None, typer.Option(
         help="With a Vault or WebDAV destination: the account there.")] = None,
     vault_password: Annotated[str | None, typer.Option(
@@ -97,7 +103,8 @@ def backup_create(
                    password=password, sources=source or [], include_config=config,
                    schedule_days=_days(schedule), schedule_hour=int(hour),
                    schedule_minute=int(minute), rotation=rotation,
-                   keep_versions=keep, remote_user=vault_user,
+                   keep_versions=keep, check_days=_days(check), check_hour=check_at,
+                   check_read_data=check_read_data, remote_user=vault_user,
                    remote_password=vault_password, remote_fingerprint=vault_fingerprint)
     _show([task], as_json)
 

@@ -179,6 +179,12 @@ def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = Fal
         table.add_row("encrypted shares", (
             f"available, {len(encrypted['mounted'])} mounted" if encrypted["available"]
             else f"unavailable: {encrypted['why']}"))
+    for task in facts.get("hyper_backup") or []:
+        running = task["running"]
+        table.add_row(f"backup {task['name']}", (
+            f"{running['kind']} {running['progress']} %, {running['processed_files']}/"
+            f"{running['total_files']} files, ETA {running['eta_seconds'] or '?'} s"
+            if running else task["last_result"]))
     if facts.get("certificate_fingerprint"):  # what a peer pairing with this device pins
         table.add_row("certificate (SHA-256)", str(facts["certificate_fingerprint"]))
     out.print(table)

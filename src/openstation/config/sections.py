@@ -462,6 +462,10 @@ class BackupTask(Record):
     schedule_minute: Annotated[int, Meta(ge=0, le=59)] = 0
     rotation: Rotation = Rotation.ALL
     keep_versions: Annotated[int, Meta(ge=1, le=65535)] = 256
+    # Scheduled integrity checks (none: manual only), optionally reading every byte back
+    check_days: list[Annotated[int, Meta(ge=0, le=6)]] = field(default_factory=list)
+    check_hour: Annotated[int, Meta(ge=0, le=23)] = 4
+    check_read_data: bool = False
     created: float = 0.0
     modified: float = 0.0  # when its settings last changed (DSM's is_modified)
 

@@ -62,7 +62,8 @@ def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
                        "include_config": task.include_config},
             "rotation": {"policy": task.rotation.value, "keep_versions": task.keep_versions},
             "integrity": {"last_check": dsm_time(state.last_check),
-                          "result": state.check_result},
+                          "result": state.check_result, "days": task.check_days,
+                          "hour": task.check_hour, "read_data": task.check_read_data},
         }
 
     async def task_list(call: ApiCall) -> dict[str, Any]:
@@ -87,6 +88,9 @@ def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
             sources = [str(sources)]
         if not isinstance(days, list) or not all(isinstance(d, int) for d in days):
             days = [-1]  # refused by the checks, with the others
+        check_days = call.json_param("check_days", [])
+        if not isinstance(check_days, list) or not all(isinstance(d, int) for d in check_days):
+            check_days = [-1]
         task = await engine.create(str(call.session.user), TaskRequest(
             name=call.param("name"), destination=call.param("destination"),
             password=call.param("password"), sources=[s.strip("/") for s in sources],
@@ -95,6 +99,8 @@ def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
             schedule_minute=call.int_param("schedule_minute", 0, high=59),
             rotation=call.param("rotation", "all"),
             keep_versions=call.int_param("keep_versions", 256, low=1, high=65535),
+            check_days=check_days, check_hour=call.int_param("check_hour", 4, high=23),
+            check_read_data=bool(call.bool_param("check_read_data")),
             remote_user=call.params.get("remote_user", ""),
             remote_password=call.params.get("remote_password", ""),
             remote_fingerprint=call.params.get("remote_fingerprint", "")))

@@ -109,3 +109,11 @@ def test_resets_are_refused_while_busy_or_with_nothing_to_reset() -> None:
     for busy in (Status.INSTALLING, Status.BOOTING, Status.STARTING_SERVICES):
         assert refusal(busy, 1) is not None and refusal(busy, 2) is not None
     assert "Not installed" in (refusal(Status.NOT_INSTALLED, 2) or "")
+
+
+def test_mode1_leaves_hyper_backup_alone(hardware: Hardware) -> None:
+    """Backup tasks, their results and the Vault role are not among the ten items."""
+    edits = mode1_edits(configured(), lambda cls: cls.factory(hardware), NOW, 1800)
+    touched = {edit.put.section if edit.put is not None else edit.delete[0].section
+               for edit in edits if edit.put is not None or edit.delete is not None}
+    assert touched.isdisjoint({"backup_tasks", "backup_state", "backup_vault"}), touched

@@ -15,7 +15,7 @@ from typing import Any, Protocol, cast
 
 from openstation import offload, settings
 from openstation.accounts.service import AccountService, UserChanges
-from openstation.backup.engine import BackupEngine
+from openstation.backup.engine import BackupEngine, password_from_key_file
 from openstation.backup.service import TaskRequest
 from openstation.config.sections import BackupTask, Ports, Share, User
 from openstation.config.store import ConfigStore
@@ -147,11 +147,11 @@ async def config_set(node: Node, args: dict[str, Any]) -> dict[str, Any]:
 
 # --- configuration backup ------------------------------------------------------------------
 
-def _file(args: dict[str, Any]) -> bytes:
+def _file(args: dict[str, Any], name: str = "file") -> bytes:
     try:
-        return base64.b64decode(str(args.get("file", "")), validate=True)
+        return base64.b64decode(str(args.get(name, "")), validate=True)
     except ValueError:
-        raise UserInputError("the backup file is not valid base64") from None
+        raise UserInputError(f"the {name.replace('_', ' ')} is not valid base64") from None
 
 
 @operation("backup.export")
@@ -289,9 +289,12 @@ async def hyperbackup_create(node: Node, args: dict[str, Any]) -> dict[str, Any]
                                    "keep_versions", "remote_user", "remote_password",
                                    "remote_fingerprint", "check_days", "check_hour",
                                    "check_read_data") if args.get(k) is not None}
+    password = str(args.get("password") or "")
+    if args.get("key_file"):  # an exported key opens the repository instead
+        password = password_from_key_file(_file(args, "key_file"))
     task = await engine.create(ACTOR, TaskRequest(
         name=str(args.get("name", "")), destination=str(args.get("destination", "")),
-        password=str(args.get("password", "")), **fields))
+        password=password, **fields))
     return _task_json(engine, task)
 
 
@@ -360,6 +363,13 @@ async def hyperbackup_vault(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     vault = getattr(node, "vault", None)
     return {"enabled": engine.service.vault().enabled,
             "repositories": await offload.run(vault.repositories) if vault else []}
+
+
+@operation("hyperbackup.export_key")
+async def hyperbackup_export_key(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    task = engine.service.by_name(str(args.get("task", "")))
+    return {"file": base64.b64encode(await engine.export_key(ACTOR, task.task_id)).decode()}
 
 
 @operation("hyperbackup.delete")

@@ -137,16 +137,24 @@ def test_versions_restore_rotation_check_and_password(nas: tuple[DeviceProcess, 
     task = admin.ok("SYNO.Backup.Task", "get", task_id=str(task_id))["task"]
     assert task["integrity"]["result"].startswith("failed"), task["integrity"]
 
-    # A repository that exists opens only with its password; the task goes, the versions
-    # stay, and the right password links a new task to them.
+    # A repository that exists opens only with its password (or an exported key); the
+    # task goes, the versions stay, and the key links a new task to them.
+    key = tmp_path / "nightly.key"
+    cli(data, "export-key", "nightly", "-o", str(key))
+    assert key.stat().st_mode & 0o777 == 0o600 and REPO_PASSWORD not in key.read_text()
     cli(data, "delete", "nightly")
     wrong = cli(data, "create", "nightly", "--destination", str(usb), "--source", "docs",
                 "--password", "not the password", ok=False)
     assert wrong.returncode == 1 and "password does not open the repository" in wrong.stderr
     assert cli_json(data, "list") == []
     cli(data, "create", "nightly", "--destination", str(usb), "--source", "docs",
-        "--password", REPO_PASSWORD)
+        "--key-file", str(key))
     assert len(cli_json(data, "versions", "nightly")) == 3
+    key.write_text('{"kind": "openstation-backup-key", "key": "not it"}')
+    cli(data, "delete", "nightly")
+    forged = cli(data, "create", "nightly", "--destination", str(usb), "--source", "docs",
+                 "--key-file", str(key), ok=False)
+    assert forged.returncode == 1 and "does not open" in forged.stderr
 
     log = admin.ok("SYNO.SDS.Backup.Client.Common.Log", "list")
     assert log["total"] > 0 and any("restore" in row["event"] for row in log["log_list"])

@@ -9,8 +9,10 @@ away leaves it running. A run the device stopped in the middle of (a restart, a 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -41,6 +43,7 @@ from openstation.errors import (
     IllegalPathError,
     NotFoundError,
     OpenStationError,
+    UserInputError,
     ValidationError,
 )
 from openstation.failpoints import failpoint
@@ -50,6 +53,7 @@ from openstation.storage.paths import split
 
 log = logging.getLogger(__name__)
 
+KEY_FILE_KIND = "openstation-backup-key"
 STAGING = "@hyperbackup"  # on volume1: the configuration being backed up, restores
 SCHEDULE_TICK = 20.0
 
@@ -152,6 +156,25 @@ class BackupEngine:
                 raise error
             await restic.run("init")
         return await offload.run(self.service.add, actor, request, cert)
+
+    async def export_key(self, actor: str, task_id: str) -> bytes:
+        """A key file that opens the task's repository instead of its password: a new
+        random key added to the repository (restic `key add`), for the day the device
+        and its copy of the password are gone (a Mode 2 reset)."""
+        task = self.service.task(task_id)
+        run = self._begin("key", task)
+        recovery = base64.b64encode(os.urandom(32)).decode()
+        secret = self.parts.cache_dir.with_name("hyperbackup-keys") / task.task_id
+        try:
+            await offload.run(secret.parent.mkdir, 0o700, True, True)
+            await offload.run(write_atomic, secret, recovery.encode(), 0o600)
+            await run.restic.run("key", "add", "--new-password-file", str(secret.absolute()))
+        finally:
+            await offload.run(secret.unlink, True)
+            self._end(run)
+        self.service.log(actor, "export_key", task.task_id, {"repository": task.repository})
+        return json.dumps({"kind": KEY_FILE_KIND, "task": task.name,
+                           "repository": task.repository, "key": recovery}).encode()
 
     def delete(self, actor: str, task_id: str) -> BackupTask:
         if task_id in self.runs:
@@ -610,6 +633,17 @@ def _version(version: str) -> str:
                                all(c in "0123456789abcdef" for c in version)):
         return version
     raise ValidationError({"version": "a version id (8 to 64 hex digits) or latest"})
+
+
+def password_from_key_file(raw: bytes) -> str:
+    """The key an exported key file holds (it opens the repository as a password)."""
+    try:
+        body = json.loads(raw)
+        if body.get("kind") != KEY_FILE_KIND or not isinstance(body.get("key"), str):
+            raise ValueError
+    except (ValueError, AttributeError):
+        raise UserInputError("not an openstation backup key file") from None
+    return str(body["key"])
 
 
 def _wall(epoch: float) -> tuple[int, int, int, int]:

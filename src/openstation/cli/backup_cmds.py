@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from openstation.cli.common import DataDirOption, JsonOption, app, err, operate, out
+from openstation.cli.common import (
+    DataDirOption,
+    JsonOption,
+    app,
+    err,
+    operate,
+    out,
+    write_private,
+)
 from openstation.datadir import DEFAULT_DATA_DIR
 
 backup_app = typer.Typer(
@@ -64,10 +74,13 @@ def backup_create(
         help="A shared folder, or share/folder (repeat for more).")] = None,
     config: Annotated[bool, typer.Option("--config/--no-config",
                                          help="Back up the system configuration too.")] = False,
-    password: Annotated[str, typer.Option(
-        prompt=True, hide_input=True, confirmation_prompt=True,
-        help="The repository's password (asked when left out). Keep it: without it no "
-             "version can be restored after a Mode 2 reset.")] = "",
+    password: Annotated[str | None, typer.Option(
+        help="The repository's password (asked when left out, unless --key-file). Keep "
+             "it: without it (or an exported key) no version can be restored after a "
+             "Mode 2 reset.")] = None,
+    key_file: Annotated[Path | None, typer.Option(
+        help="Open an existing repository with a key exported by `backup export-key`.")
+    ] = None,
     schedule: Annotated[str | None, typer.Option(
         help="daily, or days such as mon,thu (with --at).")] = None,
     at: Annotated[str, typer.Option(help="The scheduled time, HH:MM.")] = "03:00",
@@ -99,8 +112,12 @@ def backup_create(
     if not (hour.isdigit() and minute.isdigit()):
         raise typer.BadParameter("HH:MM", param_hint="--at")
     rotation = "smart" if smart else "newest" if keep else "all"
+    key = base64.b64encode(key_file.read_bytes()).decode() if key_file else None
+    if password is None and key is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     task = operate(data_dir, "hyperbackup.create", name=name, destination=destination,
-                   password=password, sources=source or [], include_config=config,
+                   password=password, key_file=key, sources=source or [],
+                   include_config=config,
                    schedule_days=_days(schedule), schedule_hour=int(hour),
                    schedule_minute=int(minute), rotation=rotation,
                    keep_versions=keep, check_days=_days(check), check_hour=check_at,
@@ -251,6 +268,20 @@ def backup_restore(
     else:
         out.print(f"restored {answer['restored']} files, skipped {answer['skipped']}, "
                   f"kept both for {answer['renamed']}")
+
+
+@backup_app.command("export-key")
+def backup_export_key(
+    task: TaskArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The key file to write.")],
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+) -> None:
+    """Export a key that opens the task's repository without its password (a new restic
+    key in it). Keep the file apart from the device: with it, a reinstalled device reaches
+    the versions again (`backup create … --key-file FILE`)."""
+    answer = operate(data_dir, "hyperbackup.export_key", task=task)
+    write_private(output, base64.b64decode(answer["file"]))
+    out.print(f"key written to {output} (only you can read it)")
 
 
 @backup_app.command("delete")

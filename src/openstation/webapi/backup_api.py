@@ -47,7 +47,8 @@ def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
             "target_type": ("cloud" if task.destination.startswith("webdav:") else
                             "remote" if remote else "local"),
             "target_id": task.repository, "repo_id": int(task.task_id), "data_enc": True,
-            "state": "backupable", "status": ACTIVITY[run.kind] if run else "none",
+            "state": "backupable",
+            "status": ACTIVITY.get(run.kind, run.kind) if run else "none",
             "is_modified": task.modified > state.last_start,
             "last_bkp_time": dsm_time(state.last_start),
             "last_bkp_end_time": dsm_time(state.last_end),

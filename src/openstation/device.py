@@ -185,7 +185,8 @@ class Device:
             preview_config=self.backups.preview, spawn=self.spawn, clock=self.clock,
             writes_refused=lambda: store.writes_refused("hyperbackup"),
             cache_dir=self.data_dir.system / "restic-cache",
-            changed=lambda path: self.ha.changed(path)))  # restored files reach the passive
+            changed=lambda path: self.ha.changed(path),  # restored files reach the passive
+            snapshot_config=self.backups.refresh_daily))
         self.vault = Vault(store, self.data_dir.volume, Signins(
             store, self.web.login, asyncio.get_running_loop()).verify)
         self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,

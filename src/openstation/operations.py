@@ -288,7 +288,8 @@ async def hyperbackup_create(node: Node, args: dict[str, Any]) -> dict[str, Any]
                                    "schedule_hour", "schedule_minute", "rotation",
                                    "keep_versions", "remote_user", "remote_password",
                                    "remote_fingerprint", "check_days", "check_hour",
-                                   "check_read_data") if args.get(k) is not None}
+                                   "check_read_data", "key_passphrase")
+              if args.get(k) is not None}
     password = str(args.get("password") or "")
     if args.get("key_file"):  # an exported key opens the repository instead
         password = password_from_key_file(_file(args, "key_file"))
@@ -370,6 +371,14 @@ async def hyperbackup_export_key(node: Node, args: dict[str, Any]) -> dict[str, 
     engine = _hyper(node)
     task = engine.service.by_name(str(args.get("task", "")))
     return {"file": base64.b64encode(await engine.export_key(ACTOR, task.task_id)).decode()}
+
+
+@operation("hyperbackup.key_manager")
+async def hyperbackup_key_manager(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    engine = _hyper(node)
+    task = engine.service.by_name(str(args.get("task", "")))
+    await engine.keep_in_key_manager(ACTOR, task.task_id, str(args.get("passphrase") or ""))
+    return _task_json(engine, task)
 
 
 @operation("hyperbackup.delete")

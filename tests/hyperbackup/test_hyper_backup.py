@@ -439,3 +439,41 @@ def test_webdav_destination_through_rclone(device_factory: Factory, tmp_path: Pa
     assert (data / "volume1" / "docs" / "b.bin").stat().st_size == 100_000
     listed = json.dumps(cli_json(data, "list"))
     assert STRONG not in listed and REPO_PASSWORD not in listed
+
+
+def test_key_manager_carries_the_password_through_mode_2(device_factory: Factory,
+                                                         tmp_path: Path) -> None:
+    """Key Manager keeps the repository password under a passphrase; the daily snapshot on
+    volume1 carries it through a Mode 2 reset, and the reinstalled device opens the
+    repository with the passphrase alone."""
+    data = tmp_path / "data"
+    device = device_factory(data)
+    assert device.install().returncode == 0
+    Web(device.url).login().ok("SYNO.Core.Share", "create", name="docs")
+    (data / "volume1" / "docs" / "x.txt").write_text("kept")
+    usb = tmp_path / "usb"
+    cli(data, "create", "k", "--destination", str(usb), "--source", "docs",
+        "--password", REPO_PASSWORD)
+    assert "done" in cli(data, "run", "k").stdout
+    short = cli(data, "key-manager", "k", "--passphrase", "short", ok=False)
+    assert short.returncode == 1 and "8+" in short.stderr
+    cli(data, "key-manager", "k", "--passphrase", "key store pass")
+    assert REPO_PASSWORD not in json.dumps(
+        admin_log := Web(device.url).login().ok("SYNO.SDS.Backup.Client.Common.Log", "list"))
+    assert admin_log["total"] > 0
+
+    assert openstation("panel", "reset", "--mode", "2", "--data-dir", str(data),
+                       timeout=90).returncode == 0
+    wait_for_status(data, "Configuration lost", 60)
+    device.refresh()
+    installed = openstation("install", "--url", device.url, "--server-name", "nas1",
+                            "--admin-user", "alice", "--password", STRONG, "--restore-latest")
+    assert installed.returncode == 0, installed.stderr
+    wrong = cli(data, "create", "k", "--destination", str(usb), "--source", "docs",
+                "--key-manager-passphrase", "not the passphrase", ok=False)
+    assert wrong.returncode == 1 and "passphrase" in wrong.stderr
+    cli(data, "create", "k", "--destination", str(usb), "--source", "docs",
+        "--key-manager-passphrase", "key store pass")
+    (data / "volume1" / "docs" / "x.txt").unlink()
+    cli(data, "restore", "k", "--path", "docs/x.txt")
+    assert (data / "volume1" / "docs" / "x.txt").read_text() == "kept"

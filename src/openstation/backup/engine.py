@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -34,6 +35,7 @@ from openstation.backup.restic import (
     Repository,
     Restic,
     ResticError,
+    WrongPasswordError,
     obscured,
 )
 from openstation.backup.service import BackupService, TaskRequest
@@ -45,15 +47,18 @@ from openstation.errors import (
     OpenStationError,
     UserInputError,
     ValidationError,
+    WrongKeyError,
 )
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.security.tls import fingerprint_bytes
+from openstation.storage import crypto
 from openstation.storage.paths import split
 
 log = logging.getLogger(__name__)
 
 KEY_FILE_KIND = "openstation-backup-key"
+KEY_PURPOSE = b"backup-password"  # Key Manager's wrapping of a repository password
 STAGING = "@hyperbackup"  # on volume1: the configuration being backed up, restores
 SCHEDULE_TICK = 20.0
 
@@ -89,6 +94,7 @@ class Parts:
     writes_refused: Callable[[], str | None]  # an HA passive runs no task
     cache_dir: Path
     changed: Callable[[Path], None] = lambda _path: None  # a restored file (HA)
+    snapshot_config: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0)
 
 
 class BackupEngine:
@@ -139,10 +145,18 @@ class BackupEngine:
     async def create(self, actor: str, request: TaskRequest) -> BackupTask:
         """A new task: its repository is opened with the password if it exists (a backup
         made before a reset or by another device: "relink"), made otherwise."""
+        location = plan.repository_of(request.destination, request.name)
+        if not request.password and request.key_passphrase:  # Key Manager keeps it
+            header = json.loads(self.service.key_for(location).header)
+            try:
+                raw = await offload.run(crypto.unwrap_with_passphrase, header,
+                                        request.key_passphrase, KEY_PURPOSE)
+            except WrongKeyError:
+                raise WrongPasswordError("wrong key-store passphrase") from None
+            request = dataclasses.replace(request, password=raw.decode())
         problems = await offload.run(self.service.problems, request)  # reads the disk
         if problems:
             raise ValidationError(problems)
-        location = plan.repository_of(request.destination, request.name)
         cert = ""
         if plan.is_remote(request.destination):
             cert = await offload.run(pinned_certificate, request.destination,
@@ -175,6 +189,20 @@ class BackupEngine:
         self.service.log(actor, "export_key", task.task_id, {"repository": task.repository})
         return json.dumps({"kind": KEY_FILE_KIND, "task": task.name,
                            "repository": task.repository, "key": recovery}).encode()
+
+    async def keep_in_key_manager(self, actor: str, task_id: str, passphrase: str) -> None:
+        """Keep the repository's password in Key Manager under the key-store passphrase;
+        today's configuration snapshot on volume1 is written again to carry it, so it
+        survives a Mode 2 reset (`install --restore-latest`, then `backup create …
+        --key-manager-passphrase`)."""
+        if len(passphrase) < 8:
+            raise ValidationError({"passphrase": "a key-store passphrase of 8+ characters"})
+        task = self.service.task(task_id)
+        header = await offload.run(crypto.wrap_with_passphrase,
+                                   self.service.password(task).encode(), passphrase,
+                                   KEY_PURPOSE)
+        self.service.keep_key(actor, task, json.dumps(header))
+        await self.parts.snapshot_config()
 
     def delete(self, actor: str, task_id: str) -> BackupTask:
         if task_id in self.runs:

@@ -10,6 +10,7 @@ from typing import Any
 
 from openstation.backup import plan
 from openstation.config.sections import (
+    BackupKey,
     BackupResult,
     BackupState,
     BackupTask,
@@ -46,6 +47,7 @@ class TaskRequest:
     check_days: list[int] = dataclasses.field(default_factory=list)
     check_hour: int = 4
     check_read_data: bool = False
+    key_passphrase: str = dataclasses.field(default="", repr=False)  # Key Manager's
     remote_user: str = ""  # a Vault's account …
     remote_password: str = dataclasses.field(default="", repr=False)
     remote_fingerprint: str = ""  # … and its certificate's SHA-256
@@ -249,6 +251,21 @@ class BackupService:
                 return state  # deleted while it ran: nothing to keep
             tx.put_record(state)
         return state
+
+    def keep_key(self, actor: str, task: BackupTask, header: str) -> BackupKey:
+        """Key Manager: keep the task's repository password, wrapped by the key-store
+        passphrase (`header`), under the repository's name."""
+        entry = BackupKey(repository=task.repository, task=task.name, header=header,
+                          created=self.clock())
+        with self.store.transaction(actor, "backup_keys") as tx:
+            tx.put_record(entry)
+        return entry
+
+    def key_for(self, repository: str) -> BackupKey:
+        found = self.store.record(BackupKey, repository)
+        if found is None:
+            raise NotFoundError(f"Key Manager keeps no password for {repository}")
+        return found
 
     def vault(self) -> BackupVault:
         return self.store.get(BackupVault)

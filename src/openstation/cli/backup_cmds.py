@@ -81,6 +81,9 @@ def backup_create(
     key_file: Annotated[Path | None, typer.Option(
         help="Open an existing repository with a key exported by `backup export-key`.")
     ] = None,
+    key_manager_passphrase: Annotated[str | None, typer.Option(
+        help="Open an existing repository with the password Key Manager keeps for it "
+             "(`backup key-manager`), under this key-store passphrase.")] = None,
     schedule: Annotated[str | None, typer.Option(
         help="daily, or days such as mon,thu (with --at).")] = None,
     at: Annotated[str, typer.Option(help="The scheduled time, HH:MM.")] = "03:00",
@@ -113,10 +116,11 @@ def backup_create(
         raise typer.BadParameter("HH:MM", param_hint="--at")
     rotation = "smart" if smart else "newest" if keep else "all"
     key = base64.b64encode(key_file.read_bytes()).decode() if key_file else None
-    if password is None and key is None:
+    if password is None and key is None and key_manager_passphrase is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     task = operate(data_dir, "hyperbackup.create", name=name, destination=destination,
-                   password=password, key_file=key, sources=source or [],
+                   password=password, key_file=key, key_passphrase=key_manager_passphrase,
+                   sources=source or [],
                    include_config=config,
                    schedule_days=_days(schedule), schedule_hour=int(hour),
                    schedule_minute=int(minute), rotation=rotation,
@@ -282,6 +286,21 @@ def backup_export_key(
     answer = operate(data_dir, "hyperbackup.export_key", task=task)
     write_private(output, base64.b64decode(answer["file"]))
     out.print(f"key written to {output} (only you can read it)")
+
+
+@backup_app.command("key-manager")
+def backup_key_manager(
+    task: TaskArg,
+    passphrase: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="The key-store passphrase (8+ characters; asked when left out).")],
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+) -> None:
+    """Keep the task's repository password in Key Manager, under a passphrase: it travels
+    in configuration backups and the daily snapshot on volume1, so after a Mode 2 reset
+    (`install --restore-latest`) `backup create … --key-manager-passphrase` opens it."""
+    operate(data_dir, "hyperbackup.key_manager", task=task, passphrase=passphrase)
+    out.print("kept in Key Manager; today's configuration snapshot on volume1 carries it")
 
 
 @backup_app.command("delete")

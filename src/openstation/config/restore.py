@@ -20,6 +20,7 @@ from openstation.accounts.policy import name_problem
 from openstation.config.codec import from_dict, to_dict
 from openstation.config.sections import (
     AutoBlock,
+    BackupKey,
     ConfigBackupSettings,
     FileServices,
     Firewall,
@@ -49,6 +50,7 @@ from openstation.network.validate import network_problems, ports_problems
 from openstation.security.firewall import rule_problems
 from openstation.security.machine_key import OTP, PPPOE, MachineKey
 from openstation.security.service import address_problem
+from openstation.storage.paths import name_problem as path_name_problem
 from openstation.storage.permissions import principal_problem
 from openstation.storage.service import by_id, prune_rights, rights
 from openstation.storage.volume import share_name_problem
@@ -58,7 +60,7 @@ SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
     ConfigBackupSettings, FileServices)}
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
-    User, Group, Share, KeyEntry, FirewallRule)}
+    User, Group, Share, KeyEntry, FirewallRule, BackupKey)}
 RESTORE_ACTION = "restore"
 
 
@@ -194,6 +196,10 @@ def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
                         problems[f"{where}.permissions"] = f"{principal!r} is not a principal"
             if isinstance(record, KeyEntry) and (why := share_name_problem(record.share)):
                 problems[f"{where}.share"] = why
+            if isinstance(record, BackupKey) and (
+                    "\x00" in record.repository or len(record.repository) > 4096
+                    or path_name_problem(record.task)):
+                problems[f"{where}.repository"] = "is not a backup repository's name"
             if isinstance(record, FirewallRule):
                 for field_name, why in rule_problems(record).items():
                     problems[f"{where}.{field_name}"] = why

@@ -471,6 +471,20 @@ class BackupTask(Record):
 
 
 @dataclass
+class BackupKey(Record):
+    """Key Manager's copy of a backup repository's password, under the key-store
+    passphrase: it travels in configuration backups (and the daily snapshots on volume1),
+    so a device reinstalled after a Mode 2 reset opens the repository with the passphrase."""
+
+    section: ClassVar[str] = "backup_keys"
+    key_field: ClassVar[str] = "repository"
+    repository: str = ""  # as the task names it
+    task: str = ""
+    header: str = field(default="", metadata=SECRET)  # the wrapped password (JSON)
+    created: float = 0.0
+
+
+@dataclass
 class BackupState(Record):
     """What a Hyper Backup task's runs left: kept apart from the task, so a run never
     rewrites the settings the user made."""
@@ -508,4 +522,5 @@ SINGLETONS: tuple[type[Section], ...] = (
     BackupVault,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
-                                         SharingLink, Favorites, BackupTask, BackupState)
+                                         SharingLink, Favorites, BackupTask, BackupState,
+                                         BackupKey)

@@ -118,10 +118,14 @@ class ConfigBackups:
             self._timer.cancel()
             self._timer = None
 
-    async def _write_daily(self) -> None:
+    async def refresh_daily(self) -> None:
+        """Write today's snapshot again (a secret a reset must not take was just kept)."""
+        await self._write_daily(refresh=True)
+
+    async def _write_daily(self, refresh: bool = False) -> None:
         try:
             await offload.run(self._read, lambda reader: auto_backup.write_daily(
-                reader, self.machine_key, self.data_dir.volume, self.clock()))
+                reader, self.machine_key, self.data_dir.volume, self.clock(), refresh))
         except OSError as exc:
             log.error("automatic configuration backup failed: %s", exc)
 

@@ -33,19 +33,21 @@ def new_data_key() -> bytes:
     return os.urandom(32)
 
 
-def wrap_with_passphrase(data_key: bytes, passphrase: str) -> dict[str, Any]:
-    """The encryption header stored in the share's metadata file."""
+def wrap_with_passphrase(data_key: bytes, passphrase: str, purpose: bytes = b"share-key"
+                         ) -> dict[str, Any]:
+    """The encryption header stored in the share's metadata file (or, for another
+    `purpose`, any secret kept under a passphrase: a backup repository's password)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     salt, nonce = os.urandom(16), os.urandom(12)
-    sealed = AESGCM(kdf.derive(passphrase, salt, kdf.NEW)).encrypt(nonce, data_key,
-                                                                   b"share-key")
+    sealed = AESGCM(kdf.derive(passphrase, salt, kdf.NEW)).encrypt(nonce, data_key, purpose)
     return {"version": 1, "kdf": {"name": "scrypt", **kdf.NEW},
             "salt": base64.b64encode(salt).decode(), "nonce": base64.b64encode(nonce).decode(),
             "wrapped": base64.b64encode(sealed).decode()}
 
 
-def unwrap_with_passphrase(header: dict[str, Any], passphrase: str) -> bytes:
+def unwrap_with_passphrase(header: dict[str, Any], passphrase: str,
+                           purpose: bytes = b"share-key") -> bytes:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -53,7 +55,7 @@ def unwrap_with_passphrase(header: dict[str, Any], passphrase: str) -> bytes:
         key = kdf.derive(passphrase, base64.b64decode(header["salt"]),
                          kdf.checked(header["kdf"]))
         return AESGCM(key).decrypt(base64.b64decode(header["nonce"]),
-                                   base64.b64decode(header["wrapped"]), b"share-key")
+                                   base64.b64decode(header["wrapped"]), purpose)
     except InvalidTag:
         raise WrongKeyError("wrong passphrase for this shared folder") from None
     except (KeyError, ValueError, TypeError):

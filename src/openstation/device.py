@@ -188,7 +188,8 @@ class Device:
             changed=lambda path: self.ha.changed(path),  # restored files reach the passive
             snapshot_config=self.backups.refresh_daily))
         self.vault = Vault(store, self.data_dir.volume, Signins(
-            store, self.web.login, asyncio.get_running_loop()).verify)
+            store, self.web.login, asyncio.get_running_loop()).verify,
+            self.hyper_backup.service.vault_received)
         self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,
                             Hooks(status=lambda: self.state.status, serve=self._serve_cluster,
                                   cluster_port=self.options.cluster_port,

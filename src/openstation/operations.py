@@ -360,7 +360,7 @@ async def hyperbackup_restore(node: Node, args: dict[str, Any]) -> dict[str, Any
 async def hyperbackup_vault(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     engine = _hyper(node)
     if args.get("enabled") is not None:
-        engine.service.set_vault(ACTOR, bool(args["enabled"]))
+        engine.service.set_vault(ACTOR, enabled=bool(args["enabled"]))
     vault = getattr(node, "vault", None)
     return {"enabled": engine.service.vault().enabled,
             "repositories": await offload.run(vault.repositories) if vault else []}

@@ -227,10 +227,24 @@ def test_synology_api_core_backup(nas: tuple[DeviceProcess, Web], tmp_path: Path
     assert client.integrity_check_run(task_id)["success"]
     wait_for(lambda: admin.ok("SYNO.Backup.Task", "get", task_id=task_id)
              ["task"]["integrity"]["result"] == "ok", 60)
+    # suspend and resume a running backup; a suspended one can be discarded
+    (device.data_dir / "volume1" / "docs" / "big.bin").write_bytes(os.urandom(64 << 20))
+    assert client.backup_task_run(task_id)["success"]
+    assert client.backup_task_suspend(task_id)["success"]
+    suspended = finished(admin, int(task_id))
+    assert suspended["last_bkp_result"] in ("suspended", "done"), suspended  # a fast run
+    if suspended["last_bkp_result"] == "suspended":
+        assert client.backup_task_discard(task_id)["success"]
+        assert finished(admin, int(task_id))["last_bkp_result"] == "cancel"
+    assert client.backup_task_resume(task_id)["success"]
+    assert finished(admin, int(task_id), 120)["last_bkp_result"] == "done"
     repos = client.backup_repository_list()["data"]
     assert repos["total"] == 1 and repos["repo_list"][0]["format"] == "restic"
     assert client.backup_repository_get(task_id)["data"]["repo"]["name"] == "cloud.hbk"
     assert client.hb_logs_get()["data"]["total"] > 0
+    assert client.backup_task_remove(f"[{task_id}]")["success"]
+    assert client.backup_task_list()["data"]["total"] == 0
+    assert (tmp_path / "usb" / "cloud.hbk" / "config").is_file()  # the versions stay
 
 
 def test_device_killed_during_a_run_then_the_next_run_completes(
@@ -389,6 +403,24 @@ def test_vault_on_another_device(device_factory: Factory, tmp_path: Path) -> Non
     assert (source.data_dir / "volume1" / "docs" / "a.bin").stat().st_size == 300_000
     task = admin.ok("SYNO.Backup.Task", "get", task_id=task_id)["task"]
     assert STRONG not in json.dumps(task) and "alice:" not in json.dumps(task)
+
+    # synology-api's Vault calls, against the Vault device
+    from synology_api.base_api import BaseApi
+    from synology_api.core_backup import Backup
+
+    BaseApi.shared_session = None
+    client = Backup("127.0.0.1", str(vault.runtime["ports"]["http"]), "alice", STRONG,
+                    secure=False, cert_verify=False, dsm_version=6, debug=False,
+                    otp_code=None)
+    assert client.vault_target_list()["data"]["target_list"][0]["name"] == \
+        "alice/offsite.hbk"
+    assert client.vault_concurrency_set(3)["data"]["parallel_backup_limit"] == 3
+    assert client.vault_concurrency_get()["data"]["parallel_backup_limit"] == 3
+    detail = client.vault_target_settings_get(1)["data"]["target"]
+    assert detail["versions"] == 1 and detail["used_size"] > 300_000
+    assert client.vault_task_statistics_get(1)["data"]["versions"] == 1
+    events = [row["event"] for row in client.vault_target_logs_get(1)["data"]["log_list"]]
+    assert "repository created" in events and any("received" in e for e in events)
 
     # Strangers, other accounts, plain HTTP, hostile names
     config = f"{base}/alice/offsite.hbk/config"

@@ -270,11 +270,24 @@ class BackupService:
     def vault(self) -> BackupVault:
         return self.store.get(BackupVault)
 
-    def set_vault(self, actor: str, enabled: bool) -> BackupVault:
-        """Switch the Hyper Backup Vault role on or off (its repositories stay)."""
+    def set_vault(self, actor: str, enabled: bool | None = None,
+                  parallel: int | None = None) -> BackupVault:
+        """Switch the Hyper Backup Vault role on or off (its repositories stay), and how
+        many backups it takes at once."""
+        current = self.vault()
+        if parallel is not None and not 1 <= parallel <= 64:
+            raise ValidationError({"parallel_backup_limit": "1 to 64"})
         with self.store.transaction(actor, "backup_vault") as tx:
-            tx.put(BackupVault(enabled=enabled))
+            tx.put(dataclasses.replace(
+                current, enabled=current.enabled if enabled is None else enabled,
+                parallel_backup_limit=current.parallel_backup_limit if parallel is None
+                else parallel))
         return self.vault()
+
+    def vault_received(self, account: str, repository: str, what: str) -> None:
+        """The Vault's log: a repository made, a version received (from `account`)."""
+        with self.store.transaction(account, "backup_vault") as tx:
+            tx.audit("received", "backup_vault", f"{account}/{repository}", {"event": what})
 
     def log(self, actor: str, action: str, task_id: str, detail: dict[str, Any]) -> None:
         """An entry in the Hyper Backup log that changes no setting (a restore)."""

@@ -11,10 +11,12 @@ rest-server does) through a temporary file, fsync and rename.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import json
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ TYPES = ("data", "keys", "locks", "snapshots", "index")
 OBJECT = re.compile(r"[0-9a-f]{64}")
 V2 = "application/vnd.x.restic.rest.v2"
 MAX_OBJECT = 160 << 20  # restic's largest pack (128 MiB) and some
+STALE_LOCK = 30 * 60  # restic's own: a lock not refreshed for 30 minutes is stale
 
 Verify = Callable[[str, str, str], Coroutine[Any, Any, bool]]
 
@@ -39,10 +42,12 @@ Verify = Callable[[str, str, str], Coroutine[Any, Any, bool]]
 class Vault:
     """The REST endpoint of the Vault role (off unless switched on)."""
 
-    def __init__(self, store: ConfigStore, volume: Path, verify: Verify) -> None:
+    def __init__(self, store: ConfigStore, volume: Path, verify: Verify,
+                 received: Callable[[str, str, str], None] = lambda *_args: None) -> None:
         self.store = store
         self.root = volume / FOLDER
         self.verify = verify
+        self.received = received  # (account, repository, what): the Vault's log
 
     def enabled(self) -> bool:
         return self.store.get(BackupVault).enabled
@@ -64,6 +69,7 @@ class Vault:
         if not rest:
             if method == "POST" and request.query.get("create") == "true":
                 await offload.run(_create, repo)
+                self.received(account, parts[1], "repository created")
                 return web.Response()
             raise web.HTTPMethodNotAllowed(method, ["POST"])
         if rest == ["config"]:
@@ -113,9 +119,15 @@ class Vault:
             if size is None or size > MAX_OBJECT:
                 raise web.HTTPRequestEntityTooLarge(max_size=MAX_OBJECT,
                                                     actual_size=size or 0)
+            if path.parent.name == "locks" and not await offload.run(self._room, repo):
+                # DSM's "parallel backups": restic retries a refused lock, so a backup
+                # past the limit waits for one of the others to finish
+                raise web.HTTPServiceUnavailable(text="the Vault takes no more backups now")
             body = await request.read()
             if not await offload.run(_write_new, path, body):
                 raise web.HTTPForbidden(text="the object exists")
+            if path.parent.name == "snapshots":  # a backup's last write: a new version
+                self.received(repo.parent.name, repo.name, f"version {path.name[:8]} received")
             return web.Response()
         if method == "DELETE":
             if path.name == "config":
@@ -127,13 +139,37 @@ class Vault:
             return web.Response()
         raise web.HTTPMethodNotAllowed(method, ["GET", "HEAD", "POST", "DELETE"])
 
-    def repositories(self) -> list[dict[str, Any]]:
-        """Every repository on the Vault: its account and name (in a worker thread)."""
-        found = []
+    def _room(self, repo: Path) -> bool:
+        """Whether one more repository may be written (fresh locks held in fewer than the
+        parallel backup limit of the others)."""
+        limit = self.store.get(BackupVault).parallel_backup_limit
+        fresh = time.time() - STALE_LOCK
+        busy = 0
+        for locks in self.root.glob("*/*/locks"):
+            if locks.parent == repo:
+                continue
+            for lock in locks.iterdir():
+                with contextlib.suppress(OSError):  # released meanwhile
+                    if lock.stat().st_mtime > fresh:
+                        busy += 1
+                        break
+        return busy < limit
+
+    def repositories(self, sizes: bool = False) -> list[dict[str, Any]]:
+        """Every repository on the Vault: a number, its account and name, and with `sizes`
+        the bytes it holds and its versions (in a worker thread: it walks the volume)."""
+        found: list[dict[str, Any]] = []
         for account in sorted(self.root.iterdir()) if self.root.is_dir() else []:
             for repo in sorted(account.iterdir()) if account.is_dir() else []:
-                if (repo / "config").is_file():
-                    found.append({"account": account.name, "name": repo.name})
+                if not (repo / "config").is_file():
+                    continue
+                entry: dict[str, Any] = {"target_id": len(found) + 1,
+                                         "account": account.name, "name": repo.name}
+                if sizes:
+                    entry["used_size"] = sum(size for kind in TYPES
+                                             for _, size in _listing(repo / kind))
+                    entry["versions"] = len(_listing(repo / "snapshots"))
+                found.append(entry)
         return found
 
 

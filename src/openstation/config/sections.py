@@ -514,6 +514,7 @@ class BackupVault(Section):
 
     section: ClassVar[str] = "backup_vault"
     enabled: bool = False
+    parallel_backup_limit: Annotated[int, Meta(ge=1, le=64)] = 2  # repositories at once
 
 
 SINGLETONS: tuple[type[Section], ...] = (

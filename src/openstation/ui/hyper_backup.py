@@ -125,6 +125,6 @@ class HyperBackupPages:
 
     async def vault(self, request: web.Request, session: Session) -> web.Response:
         async def apply(form: Any) -> None:
-            self.engine.service.set_vault(session.user, form.get("enabled") == "1")
+            self.engine.service.set_vault(session.user, enabled=form.get("enabled") == "1")
 
         return await self.kit.apply(request, session, self.page, apply)

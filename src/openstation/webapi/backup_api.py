@@ -16,6 +16,7 @@ from openstation.backup.engine import BackupEngine
 from openstation.backup.service import TaskRequest
 from openstation.backup.vault import PREFIX, Vault
 from openstation.config.sections import BackupResult, BackupTask
+from openstation.errors import NotFoundError
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
 
@@ -189,35 +190,72 @@ def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
         return {"log_list": rows[offset:offset + limit], "total": len(rows)}
 
     async def vault_get(call: ApiCall) -> dict[str, Any]:
-        return {"enable": service.vault().enabled, "parallel_backup_limit": 2,
-                "path": PREFIX}
+        settings = service.vault()
+        return {"enable": settings.enabled,
+                "parallel_backup_limit": settings.parallel_backup_limit, "path": PREFIX}
 
     async def vault_set(call: ApiCall) -> dict[str, Any]:
-        enable = call.bool_param("enable")
-        if enable is not None:
-            service.set_vault(str(call.session.user), enable)
+        limit = call.params.get("parallel_backup_limit")
+        service.set_vault(str(call.session.user), call.bool_param("enable"),
+                          call.int_param("parallel_backup_limit", high=64) if limit else None)
         return await vault_get(call)
 
+    def target(found: dict[str, Any]) -> dict[str, Any]:
+        return {"target_id": found["target_id"], "name": f"{found['account']}/{found['name']}",
+                "account": found["account"], "repository": found["name"], "format": "restic",
+                **{k: found[k] for k in ("used_size", "versions") if k in found}}
+
     async def vault_targets(call: ApiCall) -> dict[str, Any]:
-        found = await offload.run(vault.repositories)
-        targets = [{"target_id": n + 1, "name": f"{r['account']}/{r['name']}",
-                    "account": r["account"], "format": "restic"} for n, r in enumerate(found)]
+        targets = [target(r) for r in await offload.run(vault.repositories)]
         return {"target_list": targets, "total": len(targets)}
 
+    async def one_target(call: ApiCall, name: str) -> dict[str, Any]:
+        wanted = call.int_param(name, low=1)
+        for found in await offload.run(vault.repositories, True):
+            if found["target_id"] == wanted:
+                return target(found)
+        raise NotFoundError(f"no Vault target {wanted}")
+
+    async def vault_detail(call: ApiCall) -> dict[str, Any]:
+        return {"target": await one_target(call, "target_id")}
+
+    async def vault_statistic(call: ApiCall) -> dict[str, Any]:
+        found = await one_target(call, "task_id")
+        return {"volume_size": found["used_size"], "used_size": found["used_size"],
+                "versions": found["versions"]}
+
+    async def vault_log(call: ApiCall) -> dict[str, Any]:
+        name = (await one_target(call, "filter_target_id"))["name"] \
+            if call.params.get("filter_target_id") else None
+        offset = call.int_param("offset", 0)
+        limit = call.int_param("limit", 1000, low=1, high=10_000)
+        entries = [e for e in await offload.run(service.store.audit_log, limit=10_000,
+                                                section="backup_vault")
+                   if e.action == "received" and (name is None or e.key == name)]
+        rows = [{"time": dsm_time(e.at), "user": e.actor, "target": e.key,
+                 "event": str(e.detail.get("event", ""))} for e in entries]
+        return {"log_list": rows[offset:offset + limit], "total": len(rows)}
+
     apis: dict[str, dict[str, Handler]] = {
+        # "delete" is what DSM (and synology-api's backup_task_remove) calls; "remove" too
         "SYNO.Backup.Task": {"list": task_list, "get": task_get, "status": task_status,
                              "create": task_create, "backup": backup, "cancel": cancel,
                              "suspend": suspend, "resume": resume, "discard": discard,
-                             "delete": delete},
+                             "delete": delete, "remove": delete},
         "SYNO.Backup.Repository": {"list": repo_list, "get": repo_get},
-        "SYNO.Backup.Target": {"error_detect": check, "error_detect_cancel": check_cancel},
+        # the integrity check: DSM's error_detect / error_detect_cancel, or run / cancel
+        "SYNO.Backup.Target": {"error_detect": check, "error_detect_cancel": check_cancel,
+                               "run": check, "cancel": check_cancel},
         "SYNO.Backup.Version": {"list": versions},
         "SYNO.SDS.Backup.Client.Common.Log": {"list": log_list},
         # Hyper Backup Vault: this device as a destination
         "SYNO.Backup.Service.VersionBackup.Config": {"get": vault_get, "set": vault_set},
-        "SYNO.Backup.Service.VersionBackup.Target": {"list": vault_targets},
+        "SYNO.Backup.Service.VersionBackup.Target": {"list": vault_targets,
+                                                     "detail": vault_detail},
+        "SYNO.SDS.Backup.Server.Common.Statistic": {"get": vault_statistic},
+        "SYNO.SDS.Backup.Server.Common.Log": {"list": vault_log},
     }
-    reads = frozenset({"list", "get", "status"})
+    reads = frozenset({"list", "get", "status", "detail"})
     for name, methods in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 1, methods,
                          changes=frozenset(methods) - reads, admin=frozenset(methods)))

@@ -2,8 +2,9 @@
 
 A share of MEGABYTES in 10,000 files (9,990 small ones, 10 large ones) is backed up by a
 device's Hyper Backup task (started over the Web API, timed until the task is idle) and
-by `restic backup` run by hand into a repository of its own; then one small file is
-changed and both run again, RUNS times (medians); then both restore everything.
+by `restic backup` run by hand into a repository of its own, RUNS times each into fresh
+repositories; then one small file is changed and both run again, RUNS times; then both
+restore everything, RUNS times. Medians.
 
     python bench/backup.py [MEGABYTES] [RUNS]      (default 1024 3; needs restic)
 """
@@ -11,6 +12,7 @@ changed and both run again, RUNS times (medians); then both restore everything.
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -69,14 +71,15 @@ def main() -> None:
             admin.ok("SYNO.Core.Share", "create", name="restored")
             volume = root / "data" / "volume1"
             fill(volume / "bench", megabytes)
-            task_id = str(admin.ok("SYNO.Backup.Task", "create", name="bench",
-                                   password=PASSWORD, destination=str(root / "usb"),
-                                   sources=["bench"])["task_id"])
-            repo = root / "plain.repo"
-            plain("init", cwd=volume, repo=repo)
-
-            first = {"plain restic": plain("backup", "bench", cwd=volume, repo=repo),
-                     "Hyper Backup": ours(admin, task_id)}
+            first: dict[str, list[float]] = {"plain restic": [], "Hyper Backup": []}
+            for n in range(runs):  # each first backup into a repository of its own
+                repo = root / f"plain{n}.repo"
+                plain("init", cwd=volume, repo=repo)
+                first["plain restic"].append(plain("backup", "bench", cwd=volume, repo=repo))
+                task_id = str(admin.ok("SYNO.Backup.Task", "create", name=f"bench{n}",
+                                       password=PASSWORD, destination=str(root / "usb"),
+                                       sources=["bench"])["task_id"])
+                first["Hyper Backup"].append(ours(admin, task_id))
             again: dict[str, list[float]] = {"plain restic": [], "Hyper Backup": []}
             for n in range(runs):
                 (volume / "bench" / "d3" / "f1500.bin").write_bytes(os.urandom(16 * 1024))
@@ -84,29 +87,38 @@ def main() -> None:
                 (volume / "bench" / "d3" / "f1501.bin").write_bytes(os.urandom(16 * 1024 + n))
                 again["Hyper Backup"].append(ours(admin, task_id))
 
-            target = root / "plain-restore"
-            restore = {"plain restic": plain("restore", "latest", "--target", str(target),
-                                             cwd=volume, repo=repo)}
-            started = time.perf_counter()
-            answer = control_client.call(
-                DataDir(device.data_dir).control_socket, "POST", "/op",
-                {"op": "hyperbackup.restore", "args": {"task": "bench", "target": "restored"}},
-                timeout=3600)
-            restore["Hyper Backup"] = time.perf_counter() - started
-            assert "result" in answer, answer
+            restore: dict[str, list[float]] = {"plain restic": [], "Hyper Backup": []}
+            for n in range(runs):
+                target = root / f"plain-restore{n}"
+                restore["plain restic"].append(plain("restore", "latest", "--target",
+                                                     str(target), cwd=volume, repo=repo))
+                shutil.rmtree(target)
+                into = f"restored{n}"
+                admin.ok("SYNO.Core.Share", "create", name=into)
+                started = time.perf_counter()
+                answer = control_client.call(
+                    DataDir(device.data_dir).control_socket, "POST", "/op",
+                    {"op": "hyperbackup.restore",
+                     "args": {"task": f"bench{runs - 1}", "target": into}}, timeout=3600)
+                restore["Hyper Backup"].append(time.perf_counter() - started)
+                assert "result" in answer, answer
+                shutil.rmtree(volume / into / "bench")
         finally:
             device.stop()
 
-    print(f"{megabytes} MiB in {FILES} files; second run: 1 changed file, median of {runs}")
+    print(f"{megabytes} MiB in {FILES} files; medians of {runs} (first backups into fresh "
+          "repositories; second runs: 1 changed file; restores of everything)")
     print(f"{'':14} {'first backup':>13} {'second run':>11} {'restore':>9}")
+    median = {phase: {name: statistics.median(values[name]) for name in values}
+              for phase, values in (("first", first), ("again", again),
+                                    ("restore", restore))}
     for name in ("plain restic", "Hyper Backup"):
-        print(f"{name:14} {first[name]:12.2f}s {statistics.median(again[name]):10.2f}s "
-              f"{restore[name]:8.2f}s")
-    overhead = {phase: values["Hyper Backup"] / values["plain restic"] - 1 for phase, values
-                in (("first", first), ("restore", restore))}
-    second = statistics.median(again["Hyper Backup"]) - statistics.median(
-        again["plain restic"])
-    print(f"overhead: first {overhead['first']:+.1%}, restore {overhead['restore']:+.1%}, "
+        print(f"{name:14} {median['first'][name]:12.2f}s {median['again'][name]:10.2f}s "
+              f"{median['restore'][name]:8.2f}s")
+    ratio = {phase: median[phase]["Hyper Backup"] / median[phase]["plain restic"] - 1
+             for phase in ("first", "restore")}
+    second = median["again"]["Hyper Backup"] - median["again"]["plain restic"]
+    print(f"overhead: first {ratio['first']:+.1%}, restore {ratio['restore']:+.1%}, "
           f"second run {second:+.2f}s on top of restic's own time")
 
 

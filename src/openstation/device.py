@@ -189,7 +189,8 @@ class Device:
             snapshot_config=self.backups.refresh_daily))
         self.vault = Vault(store, self.data_dir.volume, Signins(
             store, self.web.login, asyncio.get_running_loop()).verify,
-            self.hyper_backup.service.vault_received)
+            self.hyper_backup.service.vault_received, self.web.storage.claim,
+            self.web.storage.release)
         self.ha = HAService(store, self.hardware, self.data_dir.system, self.data_dir.volume,
                             Hooks(status=lambda: self.state.status, serve=self._serve_cluster,
                                   cluster_port=self.options.cluster_port,

@@ -359,8 +359,9 @@ def test_vault_on_another_device(device_factory: Factory, tmp_path: Path) -> Non
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
 
-    def status(url: str, auth: str | None = None, method: str = "GET") -> int:
-        request = urllib.request.Request(url, method=method)
+    def status(url: str, auth: str | None = None, method: str = "GET",
+               body: bytes | None = None) -> int:
+        request = urllib.request.Request(url, method=method, data=body)
         if auth:
             import base64
             request.add_header("Authorization",
@@ -412,14 +413,16 @@ def test_vault_on_another_device(device_factory: Factory, tmp_path: Path) -> Non
     client = Backup("127.0.0.1", str(vault.runtime["ports"]["http"]), "alice", STRONG,
                     secure=False, cert_verify=False, dsm_version=6, debug=False,
                     otp_code=None)
-    assert client.vault_target_list()["data"]["target_list"][0]["name"] == \
-        "alice/offsite.hbk"
+    listed = client.vault_target_list()["data"]["target_list"]
+    assert [t["name"] for t in listed] == ["alice/offsite.hbk"]
+    target_id = listed[0]["target_id"]
     assert client.vault_concurrency_set(3)["data"]["parallel_backup_limit"] == 3
     assert client.vault_concurrency_get()["data"]["parallel_backup_limit"] == 3
-    detail = client.vault_target_settings_get(1)["data"]["target"]
+    detail = client.vault_target_settings_get(target_id)["data"]["target"]
     assert detail["versions"] == 1 and detail["used_size"] > 300_000
-    assert client.vault_task_statistics_get(1)["data"]["versions"] == 1
-    events = [row["event"] for row in client.vault_target_logs_get(1)["data"]["log_list"]]
+    assert client.vault_task_statistics_get(target_id)["data"]["versions"] == 1
+    events = [row["event"] for row in
+              client.vault_target_logs_get(target_id)["data"]["log_list"]]
     assert "repository created" in events and any("received" in e for e in events)
 
     # Strangers, other accounts, plain HTTP, hostile names
@@ -434,6 +437,16 @@ def test_vault_on_another_device(device_factory: Factory, tmp_path: Path) -> Non
     assert status(f"{base}/alice/offsite.hbk/data/..%2F..%2Fconfig",
                   f"alice:{STRONG}") in (400, 404)
     assert status(config, f"alice:{STRONG}", "DELETE") == 403  # a repository's config stays
+    import hashlib
+    body = b"not what the name says"
+    named = hashlib.sha256(b"something else").hexdigest()
+    locks = f"{base}/alice/offsite.hbk/locks"
+    assert status(f"{locks}/{named}", f"alice:{STRONG}", "POST", body) == 400
+    honest = hashlib.sha256(body).hexdigest()
+    assert status(f"{locks}/{honest}", f"alice:{STRONG}", "POST", body) == 200
+    assert status(f"{locks}/{honest}", f"alice:{STRONG}", "POST", body) == 403  # written once
+    assert status(f"{locks}/{honest}", f"alice:{STRONG}", "DELETE") == 200
+    assert not list((stored / "locks").iterdir())  # no temporary file left behind
 
 
 def test_webdav_destination_through_rclone(device_factory: Factory, tmp_path: Path) -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import hashlib
 import json
 import os
 import re
 import secrets
 import time
+import zlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -43,11 +45,14 @@ class Vault:
     """The REST endpoint of the Vault role (off unless switched on)."""
 
     def __init__(self, store: ConfigStore, volume: Path, verify: Verify,
-                 received: Callable[[str, str, str], None] = lambda *_args: None) -> None:
+                 received: Callable[[str, str, str], None] = lambda *_args: None,
+                 claim: Callable[[int], bool] = lambda _size: True,
+                 release: Callable[[int], None] = lambda _size: None) -> None:
         self.store = store
         self.root = volume / FOLDER
         self.verify = verify
         self.received = received  # (account, repository, what): the Vault's log
+        self.claim, self.release = claim, release  # the volume's free space and reserve
 
     def enabled(self) -> bool:
         return self.store.get(BackupVault).enabled
@@ -73,7 +78,7 @@ class Vault:
                 return web.Response()
             raise web.HTTPMethodNotAllowed(method, ["POST"])
         if rest == ["config"]:
-            return await self._object(request, repo / "config", repo)
+            return await self._object(request, repo / "config", repo, "config")
         if rest[0] not in TYPES or len(rest) > 2:
             raise web.HTTPNotFound()
         if len(rest) == 1:
@@ -82,12 +87,12 @@ class Vault:
             return await self._list(request, repo, rest[0])
         if not OBJECT.fullmatch(rest[1]):
             raise web.HTTPBadRequest(text="not an object name")
-        return await self._object(request, repo / _place(rest[0], rest[1]), repo)
+        return await self._object(request, repo / _place(rest[0], rest[1]), repo, rest[0])
 
     async def _account(self, request: web.Request) -> str:
         header = request.headers.get("Authorization", "")
         try:
-            auth = BasicAuth.decode(header) if header else None
+            auth = BasicAuth.decode(header, encoding="utf-8") if header else None
         except (ValueError, binascii.Error):
             auth = None
         if auth is None or not await self.verify(auth.login, auth.password,
@@ -97,7 +102,7 @@ class Vault:
         return str(auth.login)
 
     async def _list(self, request: web.Request, repo: Path, kind: str) -> web.Response:
-        if not repo.is_dir():
+        if not await offload.run(repo.is_dir):
             raise web.HTTPNotFound(text="no repository here")
         found = await offload.run(_listing, repo / kind)
         if V2 in request.headers.get("Accept", ""):
@@ -105,32 +110,17 @@ class Vault:
                                 content_type=V2)
         return web.json_response([n for n, _ in found])
 
-    async def _object(self, request: web.Request, path: Path, repo: Path
+    async def _object(self, request: web.Request, path: Path, repo: Path, kind: str
                       ) -> web.StreamResponse:
         method = request.method
         if method in ("GET", "HEAD"):
-            if not path.is_file():
+            if not await offload.run(path.is_file):
                 raise web.HTTPNotFound()
             return web.FileResponse(path)  # ranges, sendfile, off the loop
         if method == "POST":
-            if not repo.is_dir():  # made first by POST ?create=true
-                raise web.HTTPNotFound(text="no repository here")
-            size = request.content_length
-            if size is None or size > MAX_OBJECT:
-                raise web.HTTPRequestEntityTooLarge(max_size=MAX_OBJECT,
-                                                    actual_size=size or 0)
-            if path.parent.name == "locks" and not await offload.run(self._room, repo):
-                # DSM's "parallel backups": restic retries a refused lock, so a backup
-                # past the limit waits for one of the others to finish
-                raise web.HTTPServiceUnavailable(text="the Vault takes no more backups now")
-            body = await request.read()
-            if not await offload.run(_write_new, path, body):
-                raise web.HTTPForbidden(text="the object exists")
-            if path.parent.name == "snapshots":  # a backup's last write: a new version
-                self.received(repo.parent.name, repo.name, f"version {path.name[:8]} received")
-            return web.Response()
+            return await self._save(request, path, repo, kind)
         if method == "DELETE":
-            if path.name == "config":
+            if kind == "config":
                 raise web.HTTPForbidden(text="a repository's config stays")
             try:
                 await offload.run(path.unlink)
@@ -138,6 +128,43 @@ class Vault:
                 raise web.HTTPNotFound() from None
             return web.Response()
         raise web.HTTPMethodNotAllowed(method, ["GET", "HEAD", "POST", "DELETE"])
+
+    async def _save(self, request: web.Request, path: Path, repo: Path, kind: str
+                    ) -> web.Response:
+        """Write an object once, streamed to a temporary file (never whole in memory),
+        its name checked against its SHA-256 (restic names every object so, but config),
+        within the volume's free space and reserve."""
+        if not await offload.run(repo.is_dir):  # made first by POST ?create=true
+            raise web.HTTPNotFound(text="no repository here")
+        size = request.content_length
+        if size is None or size > MAX_OBJECT:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_OBJECT, actual_size=size or 0)
+        if kind == "locks" and not await offload.run(self._room, repo):
+            # DSM's "parallel backups": restic retries a refused lock, so a backup past
+            # the limit waits for one of the others to finish
+            raise web.HTTPServiceUnavailable(text="the Vault takes no more backups now")
+        if not self.claim(size):
+            raise web.HTTPInsufficientStorage(text="the Vault's volume is full")
+        try:
+            upload = await offload.run(_Upload, path)
+            try:
+                async for chunk in request.content.iter_chunked(1 << 20):
+                    await offload.run(upload.write, chunk)
+                written = await offload.run(upload.finish, kind != "config")
+            finally:
+                await offload.run(upload.discard)
+        except OSError as exc:  # the disk filled meanwhile, or failed
+            raise web.HTTPInsufficientStorage(text=f"cannot store: {exc.strerror}") from None
+        finally:
+            self.release(size)
+        if written == "exists":
+            raise web.HTTPForbidden(text="the object exists")
+        if written == "mismatch":
+            raise web.HTTPBadRequest(text="the object's content is not its name's")
+        if kind == "snapshots":  # a backup's last write: a new version
+            with contextlib.suppress(Exception):  # the object is stored whatever the log
+                self.received(repo.parent.name, repo.name, f"version {path.name[:8]} received")
+        return web.Response()
 
     def _room(self, repo: Path) -> bool:
         """Whether one more repository may be written (fresh locks held in fewer than the
@@ -163,8 +190,10 @@ class Vault:
             for repo in sorted(account.iterdir()) if account.is_dir() else []:
                 if not (repo / "config").is_file():
                     continue
-                entry: dict[str, Any] = {"target_id": len(found) + 1,
-                                         "account": account.name, "name": repo.name}
+                # a number that stays the repository's as others come and go
+                entry: dict[str, Any] = {
+                    "target_id": zlib.crc32(f"{account.name}/{repo.name}".encode()) >> 1,
+                    "account": account.name, "name": repo.name}
                 if sizes:
                     entry["used_size"] = sum(size for kind in TYPES
                                              for _, size in _listing(repo / kind))
@@ -190,24 +219,39 @@ def _listing(folder: Path) -> list[tuple[str, int]]:
     for root, _dirs, files in os.walk(folder):
         for name in files:
             if OBJECT.fullmatch(name):
-                found.append((name, (Path(root) / name).stat().st_size))
+                with contextlib.suppress(FileNotFoundError):  # pruned meanwhile
+                    found.append((name, (Path(root) / name).stat().st_size))
     return found
 
 
-def _write_new(path: Path, body: bytes) -> bool:
-    """Write `path` once: False if it exists (restic never rewrites an object)."""
-    if path.exists():
-        return False
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    with open(temporary, "wb") as out:
-        out.write(body)
-        out.flush()
-        os.fsync(out.fileno())
-    try:
-        os.link(temporary, path)  # fails if another request wrote it meanwhile
-    except FileExistsError:
-        return False
-    finally:
-        temporary.unlink()
-    return True
+class _Upload:
+    """An object being received: a temporary file beside its place, hashed as it grows
+    (each step in a worker thread)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = path
+        self.temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        self.out = open(self.temporary, "xb")  # noqa: SIM115 (closed by finish/discard)
+        self.digest = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        self.out.write(chunk)
+        self.digest.update(chunk)
+
+    def finish(self, named_by_content: bool) -> str:
+        """"stored", "exists" (restic never rewrites an object) or "mismatch"."""
+        if named_by_content and self.digest.hexdigest() != self.path.name:
+            return "mismatch"
+        self.out.flush()
+        os.fsync(self.out.fileno())
+        try:
+            os.link(self.temporary, self.path)  # fails if it exists, whoever wrote it
+        except FileExistsError:
+            return "exists"
+        return "stored"
+
+    def discard(self) -> None:
+        self.out.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temporary.unlink()

@@ -43,6 +43,7 @@ from openstation.config.sections import BackupResult, BackupTask, Share
 from openstation.errors import (
     ConflictError,
     IllegalPathError,
+    IntegrityError,
     NotFoundError,
     OpenStationError,
     UserInputError,
@@ -121,13 +122,7 @@ class BackupEngine:
         """A repository as restic is given it: a Vault's location carries its account
         (restic 0.14 reads REST credentials only there; it is passed in the environment)
         and its pinned certificate."""
-        cacert = None
-        if cert:
-            digest = hashlib.sha256(cert.encode()).hexdigest()[:32]
-            cacert = self.parts.cache_dir.with_name("hyperbackup-certs") / f"{digest}.pem"
-            if not cacert.exists():  # a few hundred bytes, kept in the task's record
-                cacert.parent.mkdir(mode=0o700, exist_ok=True)
-                cacert.write_text(cert)
+        cacert = self._cert_file(cert) if cert else None
         full, extra = location, {}
         if user and location.startswith("rest:https://"):
             full = (f"rest:https://{quote(user, safe='')}:{quote(user_password, safe='')}@"
@@ -142,18 +137,35 @@ class BackupEngine:
         return Repository(full, password, cache_dir=self.parts.cache_dir, cacert=cacert,
                           shown=location, extra_env=extra)
 
+    def _cert_file(self, cert: str) -> Path:
+        """Where a pinned certificate is given to restic and rclone (written by
+        `_write_certs`, off the loop, when a task is made and at boot)."""
+        digest = hashlib.sha256(cert.encode()).hexdigest()[:32]
+        return self.parts.cache_dir.with_name("hyperbackup-certs") / f"{digest}.pem"
+
+    def _write_certs(self, certs: list[str]) -> None:
+        for cert in certs:
+            path = self._cert_file(cert)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists() or path.read_text() != cert:
+                write_atomic(path, cert.encode(), 0o600)
+
     async def create(self, actor: str, request: TaskRequest) -> BackupTask:
         """A new task: its repository is opened with the password if it exists (a backup
         made before a reset or by another device: "relink"), made otherwise."""
         location = plan.repository_of(request.destination, request.name)
         if not request.password and request.key_passphrase:  # Key Manager keeps it
-            header = json.loads(self.service.key_for(location).header)
             try:
+                header = json.loads(self.service.key_for(location).header)
                 raw = await offload.run(crypto.unwrap_with_passphrase, header,
                                         request.key_passphrase, KEY_PURPOSE)
+                password = raw.decode()
             except WrongKeyError:
                 raise WrongPasswordError("wrong key-store passphrase") from None
-            request = dataclasses.replace(request, password=raw.decode())
+            except (ValueError, IntegrityError):
+                raise UserInputError("Key Manager's entry for this repository is "
+                                     "damaged") from None
+            request = dataclasses.replace(request, password=password)
         problems = await offload.run(self.service.problems, request)  # reads the disk
         if problems:
             raise ValidationError(problems)
@@ -161,6 +173,7 @@ class BackupEngine:
         if plan.is_remote(request.destination):
             cert = await offload.run(pinned_certificate, request.destination,
                                      request.remote_fingerprint)
+            await offload.run(self._write_certs, [cert])
         restic = Restic(self._repository(location, request.password, request.remote_user,
                                          request.remote_password, cert))
         outcome = await restic.run("cat", "config", check=False)
@@ -423,7 +436,7 @@ class BackupEngine:
             elif outcome.code == 0:
                 result = "ok"
             else:
-                found = [line for line in outcome.stderr.splitlines()
+                found = [line for line in run.restic.redacted(outcome.stderr).splitlines()
                          if line.strip() and not line.startswith(("using temporary", "load "))]
                 result = "failed: " + ("; ".join(found[-3:]) or f"restic exit {outcome.code}")
         except OpenStationError as exc:
@@ -590,8 +603,11 @@ class BackupEngine:
         return plan.next_check(task, after, _wall(after))
 
     def start(self) -> None:
-        """At boot: runs the device stopped in the middle of are Partially completed, and
+        """At boot: runs the device stopped in the middle of are Partially completed, the
+        pinned certificates are in place, a key export a crash interrupted is gone, and
         the schedule starts."""
+        self.parts.spawn(offload.run(self._boot_files, [
+            t.remote_cert for t in self.service.tasks() if t.remote_cert]))
         for task_id in self.service.interrupted():
             log.warning("backup task %s was interrupted: partially completed", task_id)
         for marker in self._markers.glob("*") if self._markers.is_dir() else []:
@@ -599,6 +615,10 @@ class BackupEngine:
                 self.service.record(marker.name, stale_lock=True)  # a check or restore
             marker.unlink()
         self._schedule = asyncio.get_running_loop().create_task(self._scheduled())
+
+    def _boot_files(self, certs: list[str]) -> None:
+        self._write_certs(certs)
+        shutil.rmtree(self.parts.cache_dir.with_name("hyperbackup-keys"), True)
 
     async def _scheduled(self) -> None:
         checked = self.parts.clock()
@@ -716,7 +736,7 @@ async def _dump(restic: Restic, snapshot: str, path: str) -> bytes:
         stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()
     if process.returncode != 0:
-        why = err.decode(errors="replace").strip().splitlines()
+        why = restic.redacted(err.decode(errors="replace")).strip().splitlines()
         raise ResticError("the version holds no configuration"
                           + (f" ({why[-1]})" if why else ""))
     return out

@@ -164,10 +164,15 @@ class Restic:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGINT)
 
+    def redacted(self, text: str) -> str:
+        """restic's words without the credentials a Vault's location carries."""
+        where = self.repository.shown or self.repository.location
+        return CREDENTIALS.sub("//", text.replace(self.repository.location, where))
+
     def error(self, outcome: Outcome) -> OpenStationError:
         """The error a failed command's stderr explains."""
         where = self.repository.shown or self.repository.location
-        text = CREDENTIALS.sub("//", outcome.stderr.replace(self.repository.location, where))
+        text = self.redacted(outcome.stderr)
         if "401 Unauthorized" in text or "(401)" in text:
             return WrongPasswordError(f"the Vault at {where} refused the account's sign-in")
         if "wrong password" in text:

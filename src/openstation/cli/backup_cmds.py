@@ -75,6 +75,7 @@ def backup_create(
     config: Annotated[bool, typer.Option("--config/--no-config",
                                          help="Back up the system configuration too.")] = False,
     password: Annotated[str | None, typer.Option(
+        envvar="OPENSTATION_BACKUP_PASSWORD",
         help="The repository's password (asked when left out, unless --key-file). Keep "
              "it: without it (or an exported key) no version can be restored after a "
              "Mode 2 reset.")] = None,
@@ -82,6 +83,7 @@ def backup_create(
         help="Open an existing repository with a key exported by `backup export-key`.")
     ] = None,
     key_manager_passphrase: Annotated[str | None, typer.Option(
+        envvar="OPENSTATION_KEY_PASSPHRASE",
         help="Open an existing repository with the password Key Manager keeps for it "
              "(`backup key-manager`), under this key-store passphrase.")] = None,
     schedule: Annotated[str | None, typer.Option(
@@ -100,7 +102,9 @@ def backup_create(
     vault_user: Annotated[str | None, typer.Option(
         help="With a Vault or WebDAV destination: the account there.")] = None,
     vault_password: Annotated[str | None, typer.Option(
-        help="That account's password.")] = None,
+        envvar="OPENSTATION_VAULT_PASSWORD",
+        help="That account's password (or in OPENSTATION_VAULT_PASSWORD, out of `ps`).")
+    ] = None,
     vault_fingerprint: Annotated[str | None, typer.Option(
         help="The SHA-256 fingerprint of its certificate (`openstation status` on an "
              "openstation device): the certificate is pinned to it.")] = None,

@@ -83,8 +83,12 @@ def panel_call(data_dir: Path, method: str, path: str, payload: dict[str, Any] |
 
 def write_private(output: Path, body: bytes) -> None:
     """Write a file only its owner can read (backups, key files), or say why not."""
-    try:
-        output.write_bytes(body)
-        output.chmod(0o600)
+    import os
+
+    try:  # made 0600 from the start: never readable by others, even for a moment
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out_file:
+            os.fchmod(out_file.fileno(), 0o600)  # an existing file keeps its mode else
+            out_file.write(body)
     except OSError as exc:
         raise UserInputError(f"cannot write {output}: {exc.strerror}") from None

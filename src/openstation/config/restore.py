@@ -196,14 +196,26 @@ def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
                         problems[f"{where}.permissions"] = f"{principal!r} is not a principal"
             if isinstance(record, KeyEntry) and (why := share_name_problem(record.share)):
                 problems[f"{where}.share"] = why
-            if isinstance(record, BackupKey) and (
-                    "\x00" in record.repository or len(record.repository) > 4096
-                    or path_name_problem(record.task)):
-                problems[f"{where}.repository"] = "is not a backup repository's name"
+            if isinstance(record, BackupKey):
+                if "\x00" in record.repository or len(record.repository) > 4096 \
+                        or path_name_problem(record.task):
+                    problems[f"{where}.repository"] = "is not a backup repository's name"
+                if not _wrapped_key(record.header):
+                    problems[f"{where}.header"] = "is not a wrapped password"
             if isinstance(record, FirewallRule):
                 for field_name, why in rule_problems(record).items():
                     problems[f"{where}.{field_name}"] = why
     return problems
+
+
+def _wrapped_key(header: str) -> bool:
+    """Whether `header` has the shape of a passphrase-wrapped secret (storage/crypto)."""
+    try:
+        parsed = json.loads(header)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("kdf"), dict) and all(
+        isinstance(parsed.get(k), str) for k in ("salt", "nonce", "wrapped"))
 
 
 def _take_otp_secret(item: dict[str, Any], into: dict[str, str]) -> None:

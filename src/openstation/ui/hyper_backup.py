@@ -38,7 +38,10 @@ class HyperBackupPages:
         self.kit.add_admin_pages(app, self, ROUTES)
 
     async def page(self, request: web.Request, session: Session,
-                   messages: Messages | None = None, versions_of: str = "") -> web.Response:
+                   messages: Messages | None = None, versions_of: str = "",
+                   watch: bool = False) -> web.Response:
+        """The tasks; with `watch` (or ?watch=1) the page follows a run, reloading every
+        2 s until no task runs (not otherwise: a reload would empty the forms)."""
         service = self.engine.service
         tasks = [{**self.engine.status(t.task_id), "sources": t.sources,
                   "include_config": t.include_config, "destination": t.destination,
@@ -59,7 +62,8 @@ class HyperBackupPages:
             "hyper_backup.html", request, session, messages, title="Hyper Backup",
             tasks=tasks, shown=shown, shares=[s.name for s in service.store.records(Share)],
             days=DAYS, vault=service.vault().enabled, versions=versions, chosen=chosen,
-            running=any(t["running"] for t in tasks))
+            watch=(watch or request.query.get("watch") == "1")
+            and any(t["running"] for t in tasks))
 
     async def create(self, request: web.Request, session: Session) -> web.Response:
         async def apply(form: Any) -> None:
@@ -106,7 +110,8 @@ class HyperBackupPages:
                 raise UserInputError(f"no action {action!r}")
         except OpenStationError as exc:
             return await self.page(request, session, problems(exc))
-        return await self.page(request, session, [("ok", done)])
+        return await self.page(request, session, [("ok", done)],
+                               watch=action in ("backup", "check"))
 
     async def restore(self, request: web.Request, session: Session) -> web.Response:
         form = await request.post()

@@ -15,7 +15,8 @@ from typing import Any, Protocol, cast
 
 from openstation import offload, settings
 from openstation.accounts.service import AccountService, UserChanges
-from openstation.backup.engine import BackupEngine, password_from_key_file
+from openstation.backup.engine import BackupEngine
+from openstation.backup.keys import password_from_key_file
 from openstation.backup.service import TaskRequest
 from openstation.config.sections import BackupTask, Ports, Share, User
 from openstation.config.store import ConfigStore

@@ -12,54 +12,42 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
-import hashlib
-import json
 import logging
 import os
 import secrets
 import shutil
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from openstation import offload
-from openstation.backup import plan
+from openstation.backup import keys, plan
+from openstation.backup.placing import Placer, literal, path_problem
 from openstation.backup.plan import Conflict, Progress
+from openstation.backup.remote import PinnedCertificates, located, pinned_certificate
 from openstation.backup.restic import (
     PARTIAL,
     Outcome,
     Repository,
     Restic,
     ResticError,
-    WrongPasswordError,
-    obscured,
 )
 from openstation.backup.service import BackupService, TaskRequest
 from openstation.config.sections import BackupResult, BackupTask, Share
 from openstation.errors import (
     ConflictError,
-    IllegalPathError,
-    IntegrityError,
     NotFoundError,
     OpenStationError,
-    UserInputError,
     ValidationError,
-    WrongKeyError,
 )
 from openstation.failpoints import failpoint
 from openstation.files import write_atomic
-from openstation.security.tls import fingerprint_bytes
-from openstation.storage import crypto
 from openstation.storage.paths import split
 
 log = logging.getLogger(__name__)
 
-KEY_FILE_KIND = "openstation-backup-key"
-KEY_PURPOSE = b"backup-password"  # Key Manager's wrapping of a repository password
 STAGING = "@hyperbackup"  # on volume1: the configuration being backed up, restores
 SCHEDULE_TICK = 20.0
 
@@ -109,6 +97,7 @@ class BackupEngine:
         self._schedule: asyncio.Task[None] | None = None
         self._closing = False
         self._markers = parts.cache_dir.with_name("hyperbackup-runs")  # one per run
+        self.certs = PinnedCertificates(parts.cache_dir.with_name("hyperbackup-certs"))
 
     # --- tasks ---------------------------------------------------------------------------
 
@@ -119,52 +108,16 @@ class BackupEngine:
 
     def _repository(self, location: str, password: str, user: str = "",
                     user_password: str = "", cert: str = "") -> Repository:
-        """A repository as restic is given it: a Vault's location carries its account
-        (restic 0.14 reads REST credentials only there; it is passed in the environment)
-        and its pinned certificate."""
-        cacert = self._cert_file(cert) if cert else None
-        full, extra = location, {}
-        if user and location.startswith("rest:https://"):
-            full = (f"rest:https://{quote(user, safe='')}:{quote(user_password, safe='')}@"
-                    + location[len("rest:https://"):])
-        elif location.startswith("webdav:"):
-            full, url = plan.rclone_location(location)
-            name = f"RCLONE_CONFIG_{plan.RCLONE_REMOTE.upper()}_"
-            extra = {name + "TYPE": "webdav", name + "URL": url, name + "VENDOR": "other",
-                     name + "USER": user, name + "PASS": obscured(user_password)}
-            if cacert is not None:
-                extra["RCLONE_CA_CERT"] = str(cacert.absolute())
-        return Repository(full, password, cache_dir=self.parts.cache_dir, cacert=cacert,
-                          shown=location, extra_env=extra)
-
-    def _cert_file(self, cert: str) -> Path:
-        """Where a pinned certificate is given to restic and rclone (written by
-        `_write_certs`, off the loop, when a task is made and at boot)."""
-        digest = hashlib.sha256(cert.encode()).hexdigest()[:32]
-        return self.parts.cache_dir.with_name("hyperbackup-certs") / f"{digest}.pem"
-
-    def _write_certs(self, certs: list[str]) -> None:
-        for cert in certs:
-            path = self._cert_file(cert)
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not path.exists() or path.read_text() != cert:
-                write_atomic(path, cert.encode(), 0o600)
+        return located(location, password, self.parts.cache_dir, user, user_password,
+                       self.certs.path(cert) if cert else None)
 
     async def create(self, actor: str, request: TaskRequest) -> BackupTask:
         """A new task: its repository is opened with the password if it exists (a backup
         made before a reset or by another device: "relink"), made otherwise."""
         location = plan.repository_of(request.destination, request.name)
         if not request.password and request.key_passphrase:  # Key Manager keeps it
-            try:
-                header = json.loads(self.service.key_for(location).header)
-                raw = await offload.run(crypto.unwrap_with_passphrase, header,
-                                        request.key_passphrase, KEY_PURPOSE)
-                password = raw.decode()
-            except WrongKeyError:
-                raise WrongPasswordError("wrong key-store passphrase") from None
-            except (ValueError, IntegrityError):
-                raise UserInputError("Key Manager's entry for this repository is "
-                                     "damaged") from None
+            password = await offload.run(keys.unwrapped, self.service.key_for(location)
+                                         .header, request.key_passphrase)
             request = dataclasses.replace(request, password=password)
         problems = await offload.run(self.service.problems, request)  # reads the disk
         if problems:
@@ -173,7 +126,7 @@ class BackupEngine:
         if plan.is_remote(request.destination):
             cert = await offload.run(pinned_certificate, request.destination,
                                      request.remote_fingerprint)
-            await offload.run(self._write_certs, [cert])
+            await offload.run(self.certs.write, [cert])
         restic = Restic(self._repository(location, request.password, request.remote_user,
                                          request.remote_password, cert))
         outcome = await restic.run("cat", "config", check=False)
@@ -200,8 +153,7 @@ class BackupEngine:
             await offload.run(secret.unlink, True)
             self._end(run)
         self.service.log(actor, "export_key", task.task_id, {"repository": task.repository})
-        return json.dumps({"kind": KEY_FILE_KIND, "task": task.name,
-                           "repository": task.repository, "key": recovery}).encode()
+        return keys.key_file(task.name, task.repository, recovery)
 
     async def keep_in_key_manager(self, actor: str, task_id: str, passphrase: str) -> None:
         """Keep the repository's password in Key Manager under the key-store passphrase;
@@ -211,10 +163,8 @@ class BackupEngine:
         if len(passphrase) < 8:
             raise ValidationError({"passphrase": "a key-store passphrase of 8+ characters"})
         task = self.service.task(task_id)
-        header = await offload.run(crypto.wrap_with_passphrase,
-                                   self.service.password(task).encode(), passphrase,
-                                   KEY_PURPOSE)
-        self.service.keep_key(actor, task, json.dumps(header))
+        header = await offload.run(keys.wrapped, self.service.password(task), passphrase)
+        self.service.keep_key(actor, task, header)
         await self.parts.snapshot_config()
 
     def delete(self, actor: str, task_id: str) -> BackupTask:
@@ -465,7 +415,7 @@ class BackupEngine:
             raise ValidationError({"conflict": "overwrite, skip or keep_both"}) from None
         wanted = [p.strip("/") for p in paths or []]
         problems = {f"paths[{n}]": why for n, p in enumerate(wanted)
-                    if (why := _path_problem(p)) is not None}
+                    if (why := path_problem(p)) is not None}
         into = target.strip("/") if target is not None else None
         if into is not None and (why := self.service.source_problem(into)):
             problems["target"] = why
@@ -480,8 +430,10 @@ class BackupEngine:
             # restic reads --include as a pattern: the names are matched as they are
             await run.restic.run("restore", _version(version), "--target", str(staging),
                                  *[arg for p in wanted for arg in ("--include",
-                                                                    "/" + _literal(p))])
-            counts = await offload.run(self._place, staging, into, policy)
+                                                                    "/" + literal(p))])
+            counts = await offload.run(
+                Placer(self.volume, self._reachable, self.parts.changed).place, staging, into,
+                policy)
         except OSError as exc:  # e.g. the volume is full: what was moved stays moved
             raise ConflictError(f"the restore stopped: {exc.strerror or exc}") from None
         finally:
@@ -499,54 +451,6 @@ class BackupEngine:
                                 "restore into another folder")
         if not self.parts.is_reachable(share):
             raise ConflictError(f"the encrypted shared folder {share_name!r} is not mounted")
-
-    def _place(self, staging: Path, target: str | None, policy: Conflict) -> dict[str, int]:
-        """Move what restic restored into place, file by file (a rename on the same
-        volume), keeping each existing file by `policy`: under its share, or under
-        `target` ("share/folder"). No symbolic link on the way is followed."""
-        counts = {"restored": 0, "skipped": 0, "renamed": 0}
-        base = [] if target is None else target.split("/")
-        for top in sorted(staging.iterdir()) if staging.is_dir() else []:
-            if top.name.startswith("@"):
-                continue  # the configuration copy: restored through its own sections
-            if target is None:
-                self._reachable(top.name)
-            for folder, dirs, files in os.walk(top):
-                if target is not None:  # the device's own entries (@share.json) stay
-                    dirs[:] = [d for d in dirs if not d.startswith("@")]
-                    files = [f for f in files if not f.startswith("@")]
-                # a link to a folder is listed among the folders: moved as a link
-                files += [d for d in dirs if (Path(folder) / d).is_symlink()]
-                dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink())
-                relative = Path(folder).relative_to(staging)
-                into = self._folder([*base, *relative.parts])
-                for name in sorted(files):
-                    destination = into / name
-                    if destination.exists() or destination.is_symlink():
-                        if policy is Conflict.SKIP or destination.is_dir():
-                            counts["skipped"] += 1  # a folder is never replaced by a file
-                            continue
-                        if policy is Conflict.KEEP_BOTH:
-                            destination = into / plan.restored_name(
-                                name, set(os.listdir(into)))
-                            counts["renamed"] += 1
-                    os.replace(Path(folder) / name, destination)
-                    self.parts.changed(destination)
-                    counts["restored"] += 1
-        return counts
-
-    def _folder(self, parts: list[str]) -> Path:
-        """volume1/parts…, made where missing; a symbolic link or a file on the way is
-        refused (it could lead out of the share)."""
-        here = self.volume
-        for part in parts:
-            here = here / part
-            if here.is_symlink() or (here.exists() and not here.is_dir()):
-                raise ConflictError(f"{'/'.join(parts)}: {here.name!r} is not a folder "
-                                    "(or is a link): not restored there")
-            if not here.exists():
-                here.mkdir(mode=0o755)
-        return here
 
     async def restore_config(self, actor: str, task_id: str, version: str,
                              sections: list[str] | None, *, preview: bool) -> Any:
@@ -617,7 +521,7 @@ class BackupEngine:
         self._schedule = asyncio.get_running_loop().create_task(self._scheduled())
 
     def _boot_files(self, certs: list[str]) -> None:
-        self._write_certs(certs)
+        self.certs.write(certs)
         shutil.rmtree(self.parts.cache_dir.with_name("hyperbackup-keys"), True)
 
     async def _scheduled(self) -> None:
@@ -654,22 +558,6 @@ class BackupEngine:
                 await asyncio.wait_for(run.done.wait(), 30)
 
 
-def pinned_certificate(url: str, fingerprint: str) -> str:
-    """The certificate (PEM) a Vault at `url` shows, if it is the one `fingerprint` names
-    (in a worker thread: it connects)."""
-    parsed = urlsplit(url.partition(":")[2])
-    try:
-        pem = ssl.get_server_certificate((parsed.hostname or "", parsed.port or 443),
-                                         timeout=10)
-    except (OSError, ValueError) as exc:
-        raise ConflictError(f"cannot reach the Vault at {parsed.hostname}: {exc}") from None
-    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).digest()
-    if digest != fingerprint_bytes(fingerprint):
-        raise ConflictError("the Vault's certificate is not the one the fingerprint names: "
-                            "refused (someone in the middle, or a mistyped fingerprint)")
-    return pem
-
-
 def plan_config_path(task_id: str) -> str:
     """Where a version keeps its configuration, relative to volume1."""
     return f"{STAGING}/{task_id}/{plan.CONFIG_FOLDER}"
@@ -683,26 +571,10 @@ def _version(version: str) -> str:
     raise ValidationError({"version": "a version id (8 to 64 hex digits) or latest"})
 
 
-def password_from_key_file(raw: bytes) -> str:
-    """The key an exported key file holds (it opens the repository as a password)."""
-    try:
-        body = json.loads(raw)
-        if body.get("kind") != KEY_FILE_KIND or not isinstance(body.get("key"), str):
-            raise ValueError
-    except (ValueError, AttributeError):
-        raise UserInputError("not an openstation backup key file") from None
-    return str(body["key"])
-
-
 def _wall(epoch: float) -> tuple[int, int, int, int]:
     """Weekday, hour, minute and second of `epoch` in local time."""
     local = time.localtime(epoch)
     return local.tm_wday, local.tm_hour, local.tm_min, local.tm_sec
-
-
-def _literal(path: str) -> str:
-    """A path as a restic pattern that matches only itself."""
-    return "".join("\\" + c if c in "*?[]" else c for c in path)
 
 
 def _snapshot_of(outcome: Outcome | None) -> str:
@@ -711,15 +583,6 @@ def _snapshot_of(outcome: Outcome | None) -> str:
         if line.get("message_type") == "summary" and isinstance(line.get("snapshot_id"), str):
             return str(line["snapshot_id"])
     return ""
-
-
-def _path_problem(path: str) -> str | None:
-    """Why `path` ("share/…") cannot name something in a version, or None."""
-    try:
-        split("/" + path)
-    except IllegalPathError as error:
-        return str(error)
-    return None
 
 
 def _count(summary: dict[str, Any], name: str) -> int:

@@ -41,6 +41,7 @@ from openstation.webapi import (
     filestation_tasks,
     info,
     logs,
+    permissions,
     settings_api,
     shares,
     storage_info,
@@ -108,6 +109,7 @@ def apis(device: Device, station: Station) -> Registry:
     filestation_tasks.register(registry, station)
     filestation_links.register(registry, station)
     shares.register(registry, web_ctx, web_ctx.storage)
+    permissions.register(registry, web_ctx.accounts, web_ctx.storage)
     logs.register(registry, web_ctx)
     config_backup.register(registry, web_ctx, device.backups.backup, device.backups.preview,
                            device.backups.restore)

@@ -374,6 +374,37 @@ class AccountService:
         ok = await verify_password(user.password_hash if user else None, password)
         return user if ok and user is not None else None
 
+    def change_members(self, group_name: str, *, actor: str, add: list[str],
+                       remove: list[str]) -> Group:
+        """Control Panel > Group > Edit > Members: accounts join or leave `group_name`
+        (all or nothing). Every account stays in `users`; the last enabled administrator
+        stays in `administrators`."""
+        group = self.store.record(Group, group_name)
+        if group is None:
+            raise NotFoundError(f"no group named {group_name!r}")
+        problems: dict[str, str] = {}
+        for n, name in enumerate([*add, *remove]):
+            if not isinstance(name, str) or self.store.record(User, name) is None:
+                problems[f"members[{n}]"] = f"no account named {name!r}"
+        if group_name == USERS and remove:
+            problems["remove_member"] = "every account is in the users group"
+        if group_name == ADMINISTRATORS:
+            staying = [m for m in [*group.members, *add] if m not in remove]
+            enabled = [m for m in staying if (u := self.store.record(User, m)) is not None
+                       and not u.disabled]
+            if not enabled:
+                problems["remove_member"] = "the last enabled administrator stays one"
+        if problems:
+            raise ValidationError(problems)
+        group.members = [m for m in group.members if m not in remove] + [
+            m for m in dict.fromkeys(add) if m not in group.members and m not in remove]
+        with self.store.transaction(actor) as tx:
+            tx.put_record(group)
+        if group_name == ADMINISTRATORS:
+            for name in remove:  # their sessions were an administrator's
+                self.on_signed_out(name)
+        return group
+
     def is_administrator(self, name: str) -> bool:
         group = self.store.record(Group, ADMINISTRATORS)
         return group is not None and name in group.members

@@ -80,6 +80,16 @@ def test_share_permissions_and_group_members(device_factory: Factory, tmp_path: 
     refused = Web(device.url).login(*BOB).call("SYNO.Core.User", "list")
     assert refused["error"]["code"] == 105
 
+    from synology_api.core_user import User
+
+    users = client(User, device)
+    task = users.user_group_join("bob", join_groups=["administrators"])["data"]["task_id"]
+    assert users.user_group_join_status(task)["data"]["finish"] is True
+    assert "bob" in [u["name"] for u in groups.get_users("administrators")["data"]["users"]]
+    users.user_group_join("bob", leave_groups=["administrators"])
+    with pytest.raises(CoreError):
+        users.user_group_join("bob", join_groups=["administrators", "no such group"])
+
     # Bad input changes nothing; a user without rights may not look
     with pytest.raises(CoreError):
         groups.remove_users("administrators", ["alice"])  # the last administrator

@@ -376,34 +376,46 @@ class AccountService:
 
     def change_members(self, group_name: str, *, actor: str, add: list[str],
                        remove: list[str]) -> Group:
-        """Control Panel > Group > Edit > Members: accounts join or leave `group_name`
-        (all or nothing). Every account stays in `users`; the last enabled administrator
-        stays in `administrators`."""
-        group = self.store.record(Group, group_name)
-        if group is None:
-            raise NotFoundError(f"no group named {group_name!r}")
+        """Control Panel > Group > Edit > Members: accounts join or leave `group_name`."""
+        return self.change_memberships([(group_name, add, remove)], actor=actor)[0]
+
+    def change_memberships(self, changes: list[tuple[str, list[str], list[str]]], *,
+                           actor: str) -> list[Group]:
+        """Groups gain and lose members ((group, add, remove) each), all or nothing, in
+        one transaction. Every account stays in `users`; the last enabled administrator
+        stays in `administrators`; a demoted administrator's sessions end."""
         problems: dict[str, str] = {}
-        for n, name in enumerate([*add, *remove]):
-            if not isinstance(name, str) or self.store.record(User, name) is None:
-                problems[f"members[{n}]"] = f"no account named {name!r}"
-        if group_name == USERS and remove:
-            problems["remove_member"] = "every account is in the users group"
-        if group_name == ADMINISTRATORS:
-            staying = [m for m in [*group.members, *add] if m not in remove]
-            enabled = [m for m in staying if (u := self.store.record(User, m)) is not None
-                       and not u.disabled]
-            if not enabled:
-                problems["remove_member"] = "the last enabled administrator stays one"
+        groups: list[tuple[Group, list[str], list[str]]] = []
+        for group_name, add, remove in changes:
+            group = self.store.record(Group, group_name)
+            if group is None:
+                problems[f"group:{group_name}"] = "no such group"
+                continue
+            for name in [*add, *remove]:
+                if not isinstance(name, str) or self.store.record(User, name) is None:
+                    problems[f"{group_name}.members"] = f"no account named {name!r}"
+            if group_name == USERS and remove:
+                problems[f"{group_name}.members"] = "every account is in the users group"
+            if group_name == ADMINISTRATORS:
+                staying = [m for m in [*group.members, *add] if m not in remove]
+                if not any((u := self.store.record(User, m)) is not None and not u.disabled
+                           for m in staying):
+                    problems[f"{group_name}.members"] = ("the last enabled administrator "
+                                                         "stays one")
+            groups.append((group, add, remove))
         if problems:
             raise ValidationError(problems)
-        group.members = [m for m in group.members if m not in remove] + [
-            m for m in dict.fromkeys(add) if m not in group.members and m not in remove]
         with self.store.transaction(actor) as tx:
-            tx.put_record(group)
-        if group_name == ADMINISTRATORS:
-            for name in remove:  # their sessions were an administrator's
-                self.on_signed_out(name)
-        return group
+            for group, add, remove in groups:
+                group.members = [m for m in group.members if m not in remove] + [
+                    m for m in dict.fromkeys(add) if m not in group.members
+                    and m not in remove]
+                tx.put_record(group)
+        for group, _add, remove in groups:
+            if group.name == ADMINISTRATORS:
+                for name in remove:  # their sessions were an administrator's
+                    self.on_signed_out(name)
+        return [group for group, _add, _remove in groups]
 
     def is_administrator(self, name: str) -> bool:
         group = self.store.record(Group, ADMINISTRATORS)

@@ -1,10 +1,11 @@
 """Who may do what, as DSM's clients manage it: SYNO.Core.Share.Permission (a share's
-rights per user or group, and a group's rights on every share) and SYNO.Core.Group.Member
-(a group's members). The rights are the ones every protocol enforces (storage/
-permissions.py); changes go through the services."""
+rights per user or group, and a group's rights on every share), SYNO.Core.Group.Member
+(a group's members) and SYNO.Core.User.Group (an account's groups). The rights are the
+ones every protocol enforces (storage/permissions.py); changes go through the services."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from openstation.accounts.service import AccountService
@@ -155,13 +156,57 @@ def register(registry: Registry, accounts: AccountService, storage: StorageServi
                                 add=add, remove=remove)
         return {}
 
+    joins: dict[str, dict[str, Any]] = {}  # finished join tasks, newest kept
+
+    async def join(call: ApiCall) -> dict[str, Any]:
+        """An account joins and leaves groups (DSM answers with a task to poll; here the
+        task has finished when it answers)."""
+        name = call.param("name")
+        user = store.record(User, name)
+        if user is None:
+            raise NotFoundError(f"no account named {name!r}")
+        wanted = {"join": call.json_param("join_group", []),
+                  "leave": call.json_param("leave_group", [])}
+        if not all(isinstance(v, list) and all(isinstance(g, str) for g in v)
+                   for v in wanted.values()):
+            raise ValidationError({"join_group": "a list of group names"})
+        touched = list(dict.fromkeys([*wanted["join"], *wanted["leave"]]))
+        accounts.change_memberships(
+            [(g, [name] if g in wanted["join"] else [], [name] if g in wanted["leave"]
+              else []) for g in touched], actor=str(call.session.user))
+        task_id = f"@administrators/groupbatch{secrets.token_hex(8).upper()}"
+        if len(joins) >= 64:
+            joins.pop(next(iter(joins)))
+        joins[task_id] = {"auto_remove": False, "finish": True, "success": True,
+                          "data": {"name": name, "uid": user.uid, "progress": len(touched),
+                                   "total": len(touched)},
+                          "info": {"api": "SYNO.Core.User.Group", "method": "join",
+                                   "prefix": "groupbatch", "version": 1}}
+        return {"task_id": task_id}
+
+    async def join_status(call: ApiCall) -> dict[str, Any]:
+        found = joins.get(call.param("task_id"))
+        if found is None:
+            raise NotFoundError("no such join task")
+        return found
+
+    async def user_groups(call: ApiCall) -> dict[str, Any]:
+        name = call.param("name")
+        if store.record(User, name) is None:
+            raise NotFoundError(f"no account named {name!r}")
+        groups = [{"name": g.name, "gid": g.gid, "description": g.description}
+                  for g in accounts.groups() if name in g.members]
+        return {"groups": groups, "total": len(groups)}
+
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Core.Share.Permission": {"list": share_list, "set": share_set,
                                        "list_by_group": by_group,
                                        "set_by_user_group": set_by_group},
         "SYNO.Core.Group.Member": {"list": members, "change": change},
+        "SYNO.Core.User.Group": {"list": user_groups, "join": join,
+                                 "join_status": join_status},
     }
     for name, methods in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 1, methods,
-                         changes=frozenset({"set", "set_by_user_group", "change"}),
+                         changes=frozenset({"set", "set_by_user_group", "change", "join"}),
                          admin=frozenset(methods)))

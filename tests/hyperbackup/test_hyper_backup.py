@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -259,10 +262,18 @@ def test_device_killed_during_a_run_then_the_next_run_completes(
     made = admin.ok("SYNO.Backup.Task", "create", name="big", password=REPO_PASSWORD,
                     destination=str(tmp_path / "usb"), sources=["big"])
     task_id = str(made["task_id"])
-    admin.ok("SYNO.Backup.Task", "backup", task_id=task_id)
+    # Started by the CLI, which then goes away: the run is the device's, and goes on
+    watcher = subprocess.Popen([sys.executable, "-m", "openstation", "backup", "run", "big",
+                                "--data-dir", str(device.data_dir)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert device.proc is not None
     wait_for(lambda: restic_child(device.proc.pid) is not None, 30)  # restic is at work
     child = restic_child(device.proc.pid)
+    watcher.kill()
+    watcher.wait()
+    time.sleep(0.3)
+    assert alive(child)
+    assert admin.ok("SYNO.Backup.Task", "status", task_id=task_id)["status"] == "backup"
     device.kill()  # SIGKILL: restic dies with it (its parent-death signal)
     wait_for(lambda: not alive(child), 10)
 

@@ -103,6 +103,20 @@ def test_share_permissions_and_group_members(device_factory: Factory, tmp_path: 
     assert [u["name"] for u in groups.get_users("administrators")["data"]["users"]] == [
         "admin", "alice"]  # the system admin, disabled
     assert shares_of(device, BOB) == ["docs"]
+    before = groups.get_permissions("users")["data"]["shares"]
+    partial = admin.call("SYNO.Core.Share.Permission", "set_by_user_group", name="users",
+                         user_group_type="local_group", permissions=[
+                             {"name": "docs", "is_deny": True}, {"name": "nope"}])
+    assert partial["error"]["code"] == 120  # all shares or none
+    assert groups.get_permissions("users")["data"]["shares"] == before
+    assert admin.call("SYNO.Core.Share.Permission", "set", name="docs",
+                      user_group_type="local_user", permissions=[
+                          {"name": "bob", "is_deny": "maybe"}])["error"]["code"] == 120
+    admin.ok("SYNO.Core.Share.Permission", "set", name="docs", user_group_type="local_user",
+             permissions=[{"name": "bob", "is_deny": "false", "is_writable": "true"}])
+    rows = {r["name"]: r for r in perms.get_folder_permissions("media")["data"]["items"]}
+    assert rows["bob"]["inherit"] == "na"  # the users group is denied media
+    assert shares_of(device, BOB) == ["docs"]
     bob = Web(device.url).login(*BOB)
     for api, method, params in (
             ("SYNO.Core.Share.Permission", "list", {"name": "docs"}),

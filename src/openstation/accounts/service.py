@@ -385,37 +385,40 @@ class AccountService:
         one transaction. Every account stays in `users`; the last enabled administrator
         stays in `administrators`; a demoted administrator's sessions end."""
         problems: dict[str, str] = {}
-        groups: list[tuple[Group, list[str], list[str]]] = []
         for group_name, add, remove in changes:
-            group = self.store.record(Group, group_name)
-            if group is None:
+            if not all(isinstance(name, str) for name in [group_name, *add, *remove]):
+                raise ValidationError({"members": "names are text"})
+            if self.store.record(Group, group_name) is None:
                 problems[f"group:{group_name}"] = "no such group"
-                continue
-            for name in [*add, *remove]:
-                if not isinstance(name, str) or self.store.record(User, name) is None:
+            for name in dict.fromkeys([*add, *remove]):
+                if self.store.record(User, name) is None:
                     problems[f"{group_name}.members"] = f"no account named {name!r}"
             if group_name == USERS and remove:
                 problems[f"{group_name}.members"] = "every account is in the users group"
-            if group_name == ADMINISTRATORS:
-                staying = [m for m in [*group.members, *add] if m not in remove]
-                if not any((u := self.store.record(User, m)) is not None and not u.disabled
-                           for m in staying):
-                    problems[f"{group_name}.members"] = ("the last enabled administrator "
-                                                         "stays one")
-            groups.append((group, add, remove))
         if problems:
             raise ValidationError(problems)
-        with self.store.transaction(actor) as tx:
-            for group, add, remove in groups:
-                group.members = [m for m in group.members if m not in remove] + [
-                    m for m in dict.fromkeys(add) if m not in group.members
-                    and m not in remove]
+        demoted: list[str] = []
+        groups: list[Group] = []
+        with self.store.transaction(actor) as tx:  # read again inside: what is checked
+            for group_name, add, remove in changes:  # is what is changed
+                group = tx.record(Group, group_name)
+                if group is None:  # deleted since it was checked
+                    raise NotFoundError(f"no group named {group_name!r}")
+                leaving, present = set(remove), set(group.members)
+                staying = [m for m in group.members if m not in leaving] + [
+                    m for m in dict.fromkeys(add) if m not in present and m not in leaving]
+                if group_name == ADMINISTRATORS:
+                    if not any((u := tx.record(User, m)) is not None and not u.disabled
+                               for m in staying):
+                        raise ValidationError({f"{group_name}.members": (
+                            "the last enabled administrator stays one")})
+                    demoted += [m for m in group.members if m in leaving]
+                group.members = staying
                 tx.put_record(group)
-        for group, _add, remove in groups:
-            if group.name == ADMINISTRATORS:
-                for name in remove:  # their sessions were an administrator's
-                    self.on_signed_out(name)
-        return [group for group, _add, _remove in groups]
+                groups.append(group)
+        for name in demoted:  # their sessions were an administrator's
+            self.on_signed_out(name)
+        return groups
 
     def is_administrator(self, name: str) -> bool:
         group = self.store.record(Group, ADMINISTRATORS)

@@ -6,19 +6,19 @@ ones every protocol enforces (storage/permissions.py); changes go through the se
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from openstation.accounts.service import AccountService
 from openstation.config.sections import Group, Right, Share, User
 from openstation.errors import NotFoundError, ValidationError
-from openstation.storage.permissions import access
 from openstation.storage.service import StorageService
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
+from openstation.webapi.shares import flag
 
 KINDS = {"local_user": "user", "local_group": "group", "system": "user"}
-SHOWN = {Right.READ_WRITE.value: "rw", Right.READ_ONLY.value: "ro",
-         Right.NO_ACCESS.value: "-"}
+MAX_NAMES = 1000  # names in one change
 
 
 def flags(right: str | None) -> dict[str, bool]:
@@ -29,14 +29,25 @@ def flags(right: str | None) -> dict[str, bool]:
 
 
 def right_of(item: dict[str, Any]) -> str | None:
-    """DSM's flags as a right (deny wins, as it does when rights are combined)."""
-    if item.get("is_deny"):
+    """DSM's flags as a right (deny wins, as it does when rights are combined); a flag
+    that is no true/false is refused."""
+    if flag(item.get("is_deny")):
         return Right.NO_ACCESS.value
-    if item.get("is_writable"):
+    if flag(item.get("is_writable")):
         return Right.READ_WRITE.value
-    if item.get("is_readonly"):
+    if flag(item.get("is_readonly")):
         return Right.READ_ONLY.value
     return None
+
+
+def inherited(permissions: Mapping[str, str], gids: list[int]) -> str:
+    """What a user's groups give them in a share, as DSM's `inherit` shows it: "-" for
+    nothing, else na (a group denies), rw or ro."""
+    granted = {permissions[f"gid:{gid}"] for gid in gids if f"gid:{gid}" in permissions}
+    for right in (Right.NO_ACCESS.value, Right.READ_WRITE.value, Right.READ_ONLY.value):
+        if right in granted:
+            return right
+    return "-"
 
 
 def register(registry: Registry, accounts: AccountService, storage: StorageService) -> None:
@@ -54,14 +65,17 @@ def register(registry: Registry, accounts: AccountService, storage: StorageServi
         admins = set(accounts.administrators())
         found: list[dict[str, Any]] = []
         if kind == "user":
+            gids: dict[str, list[int]] = {}
+            for group in accounts.groups():  # once: a group's members decode once
+                for member in group.members:
+                    gids.setdefault(member, []).append(group.gid)
             for user in accounts.users():
                 if substr and substr.casefold() not in user.name.casefold():
                     continue
-                gids = [g.gid for g in accounts.groups() if user.name in g.members]
-                inherited = access(share.permissions, -1, gids) if gids else None
                 found.append({"name": user.name, "is_admin": user.name in admins,
                               **flags(rights.get(f"user:{user.name}")),
-                              "inherit": SHOWN.get(inherited or "", "-")})
+                              "inherit": inherited(share.permissions,
+                                                   gids.get(user.name, []))})
         else:
             for group in accounts.groups():
                 if substr and substr.casefold() not in group.name.casefold():
@@ -79,8 +93,12 @@ def register(registry: Registry, accounts: AccountService, storage: StorageServi
 
     def changed_rights(share: Share, kind: str, wanted: list[dict[str, Any]]
                        ) -> dict[str, str]:
-        """The share's rights with `wanted` (names and flags) applied."""
-        rights = storage.named(share)
+        """The share's rights with `wanted` (names and flags) applied; rights of accounts
+        or groups that no longer exist are dropped."""
+        if len(wanted) > MAX_NAMES:
+            raise ValidationError({"permissions": f"at most {MAX_NAMES} at once"})
+        rights = {k: v for k, v in storage.named(share).items()
+                  if not k.startswith(("uid:", "gid:"))}
         for n, item in enumerate(wanted):
             name = item.get("name") if isinstance(item, dict) else None
             if not isinstance(name, str) or store.record(
@@ -132,26 +150,28 @@ def register(registry: Registry, accounts: AccountService, storage: StorageServi
                 raise ValidationError({f"permissions[{n}]": f"no shared folder {share_name!r}"})
             share = storage.share(share_name)
             changes.append((share.name, changed_rights(share, kind, [{**item, "name": name}])))
-        for share_name, rights in changes:
-            storage.set_share(share_name, actor=str(call.session.user), permissions=rights)
+        with store.transaction(str(call.session.user)):  # all shares, or none
+            for share_name, rights in changes:
+                storage.set_share(share_name, actor=str(call.session.user),
+                                  permissions=rights)
         return {}
 
     async def members(call: ApiCall) -> dict[str, Any]:
         group = store.record(Group, call.param("group"))
         if group is None:
             raise NotFoundError(f"no group named {call.params['group']!r}")
-        inside = call.bool_param("ingroup")
+        inside, members = call.bool_param("ingroup"), set(group.members)
         users = [{"name": u.name, "uid": u.uid, "description": u.description}
-                 for u in accounts.users()
-                 if (u.name in group.members) == (inside is not False)]
+                 for u in accounts.users() if (u.name in members) == (inside is not False)]
         offset = call.int_param("offset", 0)
         limit = call.int_param("limit", 100_000, low=1, high=100_000)
         return {"offset": offset, "total": len(users), "users": users[offset:offset + limit]}
 
     async def change(call: ApiCall) -> dict[str, Any]:
         add, remove = call.json_param("add_member", []), call.json_param("remove_member", [])
-        if not isinstance(add, list) or not isinstance(remove, list):
-            raise ValidationError({"add_member": "a list of account names"})
+        if not isinstance(add, list) or not isinstance(remove, list) or \
+                len(add) + len(remove) > MAX_NAMES:
+            raise ValidationError({"add_member": f"lists of at most {MAX_NAMES} names"})
         accounts.change_members(call.param("group"), actor=str(call.session.user),
                                 add=add, remove=remove)
         return {}
@@ -170,10 +190,13 @@ def register(registry: Registry, accounts: AccountService, storage: StorageServi
         if not all(isinstance(v, list) and all(isinstance(g, str) for g in v)
                    for v in wanted.values()):
             raise ValidationError({"join_group": "a list of group names"})
+        joining, leaving = set(wanted["join"]), set(wanted["leave"])
         touched = list(dict.fromkeys([*wanted["join"], *wanted["leave"]]))
+        if len(touched) > MAX_NAMES:
+            raise ValidationError({"join_group": f"at most {MAX_NAMES} groups at once"})
         accounts.change_memberships(
-            [(g, [name] if g in wanted["join"] else [], [name] if g in wanted["leave"]
-              else []) for g in touched], actor=str(call.session.user))
+            [(g, [name] if g in joining else [], [name] if g in leaving else [])
+             for g in touched], actor=str(call.session.user))
         task_id = f"@administrators/groupbatch{secrets.token_hex(8).upper()}"
         if len(joins) >= 64:
             joins.pop(next(iter(joins)))

@@ -43,6 +43,21 @@ def key_errors(handler: Handler) -> Handler:
     return mapped
 
 
+def flag(value: Any) -> bool | None:
+    """A true/false a client sent (a JSON boolean, or true/false, 1/0, yes/no); None when
+    absent; anything else is refused (120)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": f"{value!r} is no flag"})
+
+
 def register(registry: Registry, ctx: WebContext, storage: StorageService) -> None:
     def who(call: ApiCall) -> str:
         return str(call.session.user)
@@ -63,17 +78,6 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
             raise ApiError(envelope.INVALID_PARAMETER, errors={"permissions": "an object"})
         return permissions
 
-    def flag(value: Any) -> bool | None:
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        lowered = str(value).lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-        raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": f"{value!r} is no flag"})
 
     async def create(call: ApiCall) -> dict[str, Any]:
         details = info(call)

@@ -16,6 +16,7 @@ from aiohttp import web
 from openstation.accounts.sessions import Session
 from openstation.backup import vault
 from openstation.cluster.replication import REPLICATED
+from openstation.config.sections import Lifecycle
 from openstation.discovery import announcer
 from openstation.discovery.ssdp import DESCRIPTION_PATH
 from openstation.errors import PassiveServerError, SessionRefused
@@ -41,6 +42,7 @@ from openstation.webapi import (
     filestation_tasks,
     info,
     logs,
+    packages,
     permissions,
     settings_api,
     shares,
@@ -119,6 +121,9 @@ def apis(device: Device, station: Station) -> Registry:
     fileserv_api.register(registry, device.file_servers.settings,
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
+    packages.register(registry, device.file_servers.settings, device.hyper_backup.service,
+                      device.file_service_status, device.settle,
+                      lambda: web_ctx.store.get(Lifecycle).installed_at or 0.0)
     return registry
 
 

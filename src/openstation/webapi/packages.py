@@ -1,0 +1,135 @@
+"""Package Center, as DSM's clients read it: SYNO.Core.Package (list, get) and
+SYNO.Core.Package.Control (start, stop). openstation's "packages" are its real features:
+the file services and the Hyper Backup Vault start and stop through their settings (the
+services), the apps built into the device (File Station, Hyper Backup, Log Center) run
+always and say so when asked to stop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from openstation import __version__
+from openstation.backup.service import BackupService
+from openstation.errors import ConflictError, NotFoundError
+from openstation.fileserv.service import FileServicesService
+from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.registry import Api, Registry
+
+VERSION = f"{__version__}-0001"
+
+
+@dataclass(frozen=True)
+class Package:
+    """One feature shown as a package."""
+
+    id: str
+    name: str
+    description: str
+    setting: str = ""  # the file-services field that starts and stops it ("" : none)
+    status_of: str = ""  # its entry in the file services' status
+
+
+PACKAGES = (
+    Package("FileStation", "File Station", "Browse and manage the shared folders."),
+    Package("HyperBackup", "Hyper Backup", "Back up shared folders and the configuration "
+            "to a folder, a Vault or WebDAV, in versions (restic)."),
+    Package("HyperBackupVault", "Hyper Backup Vault", "Be other devices' backup "
+            "destination (restic's REST protocol over HTTPS)."),
+    Package("LogCenter", "Log Center", "Every change and sign-in, as the audit log keeps it."),
+    Package("SMBService", "SMB Service", "Windows and macOS file sharing (Samba's smbd).",
+            "smb_enabled", "smb"),
+    Package("SFTPService", "SFTP Service", "Files over SSH (asyncssh).", "sftp_enabled",
+            "sftp"),
+    Package("RsyncService", "rsync Service", "rsync's daemon mode over SSH.",
+            "rsync_enabled", "rsync"),
+    Package("WebDAVServer", "WebDAV Server", "Files over WebDAV, HTTP and HTTPS (WsgiDAV).",
+            "webdav_enabled", "webdav"),
+)
+BUILT_IN = ("FileStation", "HyperBackup", "LogCenter")
+
+
+def register(registry: Registry, services: FileServicesService, backups: BackupService,
+             status: Callable[[], dict[str, Any]], settle: Callable[[], Awaitable[None]],
+             installed_at: Callable[[], float]) -> None:
+    def package_of(call: ApiCall) -> Package:
+        wanted = call.param("id")
+        found = next((p for p in PACKAGES if p.id == wanted), None)
+        if found is None:
+            raise NotFoundError(f"no package {wanted!r}")
+        return found
+
+    def state(package: Package, running: dict[str, Any]) -> tuple[str, str]:
+        """(status, why) as the feature runs now."""
+        if package.id == "HyperBackupVault":
+            return ("running", "") if backups.vault().enabled else ("stop", "")
+        if not package.setting:
+            return "running", ""
+        entry = running.get(package.status_of, {})
+        if not entry.get("enabled"):
+            return "stop", ""
+        return ("running" if entry.get("state") == "running" else "broken",
+                str(entry.get("why", "")))
+
+    def describe(package: Package, running: dict[str, Any]) -> dict[str, Any]:
+        status, why = state(package, running)
+        startable = package.id not in BUILT_IN
+        return {"id": package.id, "name": package.name, "version": VERSION,
+                "timestamp": int(installed_at() * 1000), "additional": {
+                    "status": status, "status_code": 0 if status == "running" else 1,
+                    "status_origin": status, "status_description": why or status,
+                    "description": package.description,
+                    "description_enu": package.description, "dependent_packages": {},
+                    "beta": False, "distributor": "openstation", "distributor_url": "",
+                    "maintainer": "openstation", "maintainer_url": "",
+                    "dsm_apps": f"SYNO.SDS.{package.id}", "dsm_app_page": "",
+                    "dsm_app_launch_name": "", "report_beta_url": "", "support_center": False,
+                    "startable": startable, "installed_info": {"is_installed": True},
+                    "support_url": "", "is_uninstall_pages": False, "install_type": "system",
+                    "autoupdate": False, "silent_upgrade": False, "installing_progress": 0,
+                    "ctl_uninstall": False, "updated_at": "", "url": "",
+                    "available_operation": ["stop"] if startable and status == "running"
+                    else ["start"] if startable else []}}
+
+    def answer(found: dict[str, Any], call: ApiCall) -> dict[str, Any]:
+        """Only the `additional` fields asked for, as DSM answers."""
+        asked = call.json_param("additional", [])
+        wanted = set(asked) if isinstance(asked, list) else set()
+        if wanted & {"status"}:
+            wanted |= {"status_code", "status_origin", "status_description"}
+        return {**found, "additional": {k: v for k, v in found["additional"].items()
+                                        if k in wanted}}
+
+    async def package_list(call: ApiCall) -> dict[str, Any]:
+        running = status()
+        packages = [answer(describe(p, running), call) for p in PACKAGES]
+        return {"packages": packages, "total": len(packages)}
+
+    async def package_get(call: ApiCall) -> dict[str, Any]:
+        return answer(describe(package_of(call), status()), call)
+
+    async def control(call: ApiCall, on: bool) -> dict[str, Any]:
+        package = package_of(call)
+        if package.id in BUILT_IN:
+            raise ConflictError(f"{package.name} is built into the device: it always runs")
+        actor = str(call.session.user)
+        if package.id == "HyperBackupVault":
+            backups.set_vault(actor, enabled=on)
+        else:
+            services.set(actor, **{package.setting: on})
+            await settle()  # answered once the service has started or stopped
+        return {"id": package.id, "status": state(package, status())[0]}
+
+    async def start(call: ApiCall) -> dict[str, Any]:
+        return await control(call, True)
+
+    async def stop(call: ApiCall) -> dict[str, Any]:
+        return await control(call, False)
+
+    registry.add(Api("SYNO.Core.Package", "entry.cgi", 1, 2,
+                     {"list": package_list, "get": package_get},
+                     admin=frozenset({"list", "get"})))
+    registry.add(Api("SYNO.Core.Package.Control", "entry.cgi", 1, 1,
+                     {"start": start, "stop": stop}, changes=frozenset({"start", "stop"}),
+                     admin=frozenset({"start", "stop"})))

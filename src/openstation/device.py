@@ -32,7 +32,13 @@ from openstation.backup.vault import Vault
 from openstation.cluster import passive
 from openstation.cluster.ha import HAService, Hooks
 from openstation.cluster.vmm import VMMService
-from openstation.config.sections import General, Lifecycle, LoginSettings, Ports
+from openstation.config.sections import (
+    General,
+    HardwareSettings,
+    Lifecycle,
+    LoginSettings,
+    Ports,
+)
 from openstation.config.store import ConfigStore
 from openstation.datadir import LOCK_WAIT, DataDir
 from openstation.device_control import control_routes
@@ -231,7 +237,8 @@ class Device:
         self._serving = True
         self.backups.start_daily(self.spawn)
         self.hyper_backup.start()
-        self.indicators.beep(self.clock(), "boot complete")
+        if store.get(HardwareSettings).beep_on_power_on:
+            self.indicators.beep(self.clock(), "boot complete")
 
     def _system_files(self) -> None:
         """The machine key and panel token (made on first boot and after a Mode 2 reset,
@@ -366,7 +373,8 @@ class Device:
 
     async def stop(self) -> None:
         """Power off: the long beep of a shutdown, every service closed, LEDs off."""
-        self.indicators.beep(self.clock(), "shutdown", kind=Beep.LONG)
+        if self.store is None or self.store.get(HardwareSettings).beep_on_power_off:
+            self.indicators.beep(self.clock(), "shutdown", kind=Beep.LONG)
         self.panel.close()
         if hasattr(self, "hyper_backup"):
             await self.hyper_backup.close()  # before waiting for the runs' tasks

@@ -22,6 +22,7 @@ from openstation.discovery.ssdp import DESCRIPTION_PATH
 from openstation.errors import PassiveServerError, SessionRefused
 from openstation.events import EventBus
 from openstation.filestation.station import Station
+from openstation.panel.hardware_settings import HardwareSettingsService
 from openstation.security import gate
 from openstation.security.bodies import PUBLIC_BODY, BodyLimits
 from openstation.ui.file_services import FileServicesPages
@@ -40,6 +41,7 @@ from openstation.webapi import (
     filestation,
     filestation_links,
     filestation_tasks,
+    hardware_api,
     info,
     logs,
     packages,
@@ -121,6 +123,7 @@ def apis(device: Device, station: Station) -> Registry:
     fileserv_api.register(registry, device.file_servers.settings,
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
+    hardware_api.register(registry, HardwareSettingsService(web_ctx.store))
     packages.register(registry, device.file_servers.settings, device.hyper_backup.service,
                       device.file_service_status, device.settle,
                       lambda: web_ctx.store.get(Lifecycle).installed_at or 0.0)

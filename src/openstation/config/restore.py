@@ -27,6 +27,7 @@ from openstation.config.sections import (
     FirewallRule,
     General,
     Group,
+    HardwareSettings,
     KeyEntry,
     LoginSettings,
     Network,
@@ -58,7 +59,7 @@ from openstation.storage.volume import share_name_problem
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
-    ConfigBackupSettings, FileServices)}
+    ConfigBackupSettings, FileServices, HardwareSettings)}
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
     User, Group, Share, KeyEntry, FirewallRule, BackupKey)}
 RESTORE_ACTION = "restore"

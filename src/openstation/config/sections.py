@@ -517,10 +517,31 @@ class BackupVault(Section):
     parallel_backup_limit: Annotated[int, Meta(ge=1, le=64)] = 2  # repositories at once
 
 
+class FanMode(enum.StrEnum):
+    """Control Panel > Hardware & Power > Fan Speed Mode, in DSM's words."""
+
+    FULL = "fullfan"
+    COOL = "coolfan"
+    QUIET = "quietfan"
+    QUIET_STOP = "quietstopfan"
+
+
+@dataclass
+class HardwareSettings(Section):
+    """Control Panel > Hardware & Power: the fan mode, the front panel's LED brightness
+    and which events beep (the RESET button's beeps are the seed's: never silenced)."""
+
+    section: ClassVar[str] = "hardware_settings"
+    fan_mode: FanMode = FanMode.COOL
+    led_brightness: Annotated[int, Meta(ge=0, le=3)] = 3
+    beep_on_power_on: bool = True
+    beep_on_power_off: bool = True
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
-    BackupVault,
+    BackupVault, HardwareSettings,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,

@@ -126,7 +126,8 @@ def apis(device: Device, station: Station) -> Registry:
     hardware_api.register(registry, HardwareSettingsService(web_ctx.store))
     packages.register(registry, device.file_servers.settings, device.hyper_backup.service,
                       device.file_service_status, device.settle,
-                      lambda: web_ctx.store.get(Lifecycle).installed_at or 0.0)
+                      lambda: web_ctx.store.get(Lifecycle).installed_at or 0.0,
+                      lambda: device.state.status)
     return registry
 
 

@@ -49,6 +49,18 @@ def test_packages_are_the_devices_features(device_factory: Factory, tmp_path: Pa
         "status"] == "running"
     assert admin.ok("SYNO.Backup.Service.VersionBackup.Config", "get")["enable"] is True
 
+    from synology_api.core_sys_info import SysInfo
+
+    BaseApi.shared_session = None
+    info = SysInfo("127.0.0.1", str(device.runtime["ports"]["http"]), "alice", STRONG,
+                   secure=False, cert_verify=False, dsm_version=6, debug=False,
+                   otp_code=None)
+    assert info.sys_status()["data"]["status"] == "Ready"
+    services = {s["service_id"]: s for s in info.services_status()["data"]["service"]}
+    assert services["sftp"]["enable_status"] == "disabled"  # stopped again above
+    assert services["hbkpvault"]["status"] == "running"
+    assert services["nginx"]["status"] == "running"
+
     refused = admin.call("SYNO.Core.Package.Control", "stop", id="FileStation")
     assert refused["error"]["code"] == 120 and "built into" in str(refused["error"])
     assert admin.call("SYNO.Core.Package", "get", id="../../etc")["error"]["code"] == 120

@@ -1,5 +1,6 @@
-"""Package Center, as DSM's clients read it: SYNO.Core.Package (list, get) and
-SYNO.Core.Package.Control (start, stop). openstation's "packages" are its real features:
+"""What runs, as DSM's clients read it: SYNO.Core.Package (list, get),
+SYNO.Core.Package.Control (start, stop), SYNO.Core.Service (get) and
+SYNO.Core.System.Status (get). openstation's "packages" are its real features:
 the file services and the Hyper Backup Vault start and stop through their settings (the
 services), the apps built into the device (File Station, Hyper Backup, Log Center) run
 always and say so when asked to stop."""
@@ -14,6 +15,7 @@ from openstation import __version__
 from openstation.backup.service import BackupService
 from openstation.errors import ConflictError, NotFoundError
 from openstation.fileserv.service import FileServicesService
+from openstation.lifecycle.status import Status
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Registry
 
@@ -50,9 +52,15 @@ PACKAGES = (
 BUILT_IN = ("FileStation", "HyperBackup", "LogCenter")
 
 
+# SYNO.Core.Service: DSM's service ids for the packages that are services
+SERVICE_IDS = {"SMBService": "samba", "SFTPService": "sftp", "RsyncService": "rsyncd",
+               "WebDAVServer": "webdav", "HyperBackupVault": "hbkpvault"}
+
+
 def register(registry: Registry, services: FileServicesService, backups: BackupService,
              status: Callable[[], dict[str, Any]], settle: Callable[[], Awaitable[None]],
-             installed_at: Callable[[], float]) -> None:
+             installed_at: Callable[[], float], device_status: Callable[[], Status]
+             ) -> None:
     def package_of(call: ApiCall) -> Package:
         wanted = call.param("id")
         found = next((p for p in PACKAGES if p.id == wanted), None)
@@ -127,6 +135,31 @@ def register(registry: Registry, services: FileServicesService, backups: BackupS
     async def stop(call: ApiCall) -> dict[str, Any]:
         return await control(call, False)
 
+    async def service_get(call: ApiCall) -> dict[str, Any]:
+        """Each service: enabled or not, and whether it runs (DSM's fields)."""
+        running = status()
+        found = []
+        for package in PACKAGES:
+            if package.id not in SERVICE_IDS:
+                continue
+            state_now, why = state(package, running)
+            found.append({"service_id": SERVICE_IDS[package.id], "display_name": package.name,
+                          "enable_status": "disabled" if state_now == "stop" else "enabled",
+                          "status": state_now, "why": why, "package_id": package.id})
+        # the device's own listeners always run while it does
+        found.append({"service_id": "nginx", "display_name": "DSM web (HTTP, HTTPS)",
+                      "enable_status": "static", "status": "running", "why": "",
+                      "package_id": ""})
+        return {"service": found, "total": len(found)}
+
+    async def system_status(call: ApiCall) -> dict[str, Any]:
+        now = device_status()
+        return {"is_system_crashed": False, "upgrade_ready": False,
+                "status": now.label, "status_code": now.code}
+
+    registry.add(Api("SYNO.Core.Service", "entry.cgi", 1, 3, {"get": service_get},
+                     admin=frozenset({"get"})))
+    registry.add(Api("SYNO.Core.System.Status", "entry.cgi", 1, 1, {"get": system_status}))
     registry.add(Api("SYNO.Core.Package", "entry.cgi", 1, 2,
                      {"list": package_list, "get": package_get},
                      admin=frozenset({"list", "get"})))

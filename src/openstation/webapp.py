@@ -37,6 +37,7 @@ from openstation.webapi import (
     backup_api,
     cluster_api,
     config_backup,
+    connections_api,
     fileserv_api,
     filestation,
     filestation_links,
@@ -124,6 +125,8 @@ def apis(device: Device, station: Station) -> Registry:
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
     hardware_api.register(registry, HardwareSettingsService(web_ctx.store))
+    connections_api.register(registry, device.sessions, device.file_servers.connections,
+                             device.file_servers.kick, device.clock)
     packages.register(registry, device.file_servers.settings, device.hyper_backup.service,
                       device.file_service_status, device.settle,
                       lambda: web_ctx.store.get(Lifecycle).installed_at or 0.0,

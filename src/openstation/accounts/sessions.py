@@ -96,5 +96,10 @@ class Sessions:
         self._by_user.clear()
         return count
 
+    def live(self) -> list[Session]:
+        """Every session not yet idle too long (none is touched or ended here)."""
+        now, idle = self._clock(), self._idle_timeout()
+        return [s for s in self._by_sid.values() if now - s.last_seen <= idle]
+
     def __len__(self) -> int:
         return len(self._by_sid)

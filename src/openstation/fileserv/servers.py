@@ -137,6 +137,14 @@ class FileServers:
                    "sessions": 0} for name in ("sftp", "rsync")}
         return {"smb": self.smb.status(), **ssh, "webdav": self.webdav.status()}
 
+    def connections(self) -> list[dict[str, object]]:
+        """The file services' signed-in connections that can be listed and ended one by
+        one (SFTP and rsync over SSH; WebDAV has none: each request signs in)."""
+        return self.sftp.connections() if self.sftp is not None else []
+
+    def kick(self, conn_id: str) -> bool:
+        return self.sftp.kick(conn_id) if self.sftp is not None else False
+
     def ports(self) -> dict[str, int]:
         named = {"smb": self.smb.port, "ssh": self.sftp.port if self.sftp else 0,
                  **self.webdav.ports}

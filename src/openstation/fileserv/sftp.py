@@ -13,8 +13,10 @@ import contextlib
 import errno
 import os
 import posixpath
+import secrets
 import shutil
 import stat
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -336,6 +338,7 @@ class SftpService:
         self._server: asyncssh.SSHAcceptor | None = None
         self._listening_on: tuple[int, bool, bool] | None = None  # (port, sftp, rsync)
         self._sessions: dict[asyncssh.SSHServerConnection, tuple[str, User | None]] = {}
+        self._since: dict[asyncssh.SSHServerConnection, tuple[float, str]] = {}  # (when, id)
         self._channels: dict[SSHConnection, int] = {}  # SFTP and rsync
 
     def status(self) -> dict[str, dict[str, object]]:
@@ -422,6 +425,7 @@ class SftpService:
                 not self.admits(ip, self.port):
             return False
         self._sessions[conn] = (ip, None)
+        self._since[conn] = (time.time(), secrets.token_hex(8))
         return True
 
     def signed_in(self, conn: asyncssh.SSHServerConnection, user: User) -> None:
@@ -430,6 +434,25 @@ class SftpService:
 
     def forget(self, ip: str, conn: asyncssh.SSHServerConnection) -> None:
         self._sessions.pop(conn, None)
+        self._since.pop(conn, None)
+
+    def connections(self) -> list[dict[str, object]]:
+        """Each signed-in SSH connection (SFTP or rsync): who, from where, since when."""
+        found: list[dict[str, object]] = []
+        for conn, (ip, user) in self._sessions.items():
+            since, conn_id = self._since.get(conn, (0.0, ""))
+            if user is not None:
+                found.append({"id": f"ssh-{conn_id}", "who": user.name, "from": ip,
+                              "since": since, "type": "SFTP"})
+        return found
+
+    def kick(self, conn_id: str) -> bool:
+        """End one connection; False if there is none by that id."""
+        for conn, (_since, known) in list(self._since.items()):
+            if f"ssh-{known}" == conn_id:
+                conn.close()
+                return True
+        return False
         self._channels.pop(conn, None)
 
     def channels(self, conn: SSHConnection) -> int:

@@ -35,6 +35,7 @@ from openstation.webapi import (
     assistant,
     auth,
     backup_api,
+    certificates,
     cluster_api,
     config_backup,
     connections_api,
@@ -125,6 +126,7 @@ def apis(device: Device, station: Station) -> Registry:
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
     hardware_api.register(registry, HardwareSettingsService(web_ctx.store))
+    certificates.register(registry, lambda: device.data_dir.tls_cert)
     connections_api.register(registry, device.sessions, device.file_servers.connections,
                              device.file_servers.kick, device.clock)
     packages.register(registry, device.file_servers.settings, device.hyper_backup.service,

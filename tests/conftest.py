@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,6 +61,20 @@ def loop_never_blocks(request: pytest.FixtureRequest,
         found += report.read_text().splitlines()
     if found and request.node.get_closest_marker("blocks_loop_on_purpose") is None:
         pytest.fail("the event loop was blocked:\n" + "\n".join(found[:20]), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_synology_api_session() -> Iterator[None]:
+    """synology-api keeps one session for every client it makes (BaseApi.shared_session):
+    each test starts without the last test's, whose device is gone."""
+    def forget() -> None:
+        base = sys.modules.get("synology_api.base_api")
+        if base is not None:
+            base.BaseApi.shared_session = None
+
+    forget()
+    yield
+    forget()
 
 
 class FakeClock:

@@ -1,28 +1,97 @@
-"""Log Center over the Web API: the audit log, resets included (SYNO.Core.SyslogClient.Log)."""
+"""Log Center over the Web API, from the audit log (every change, sign-in, reset,
+restore, backup result and daemon event is one entry): SYNO.Core.SyslogClient.Log (list),
+SYNO.Core.SyslogClient.Status (counts per level, events per second, the latest), and
+Log Center's archive, sending and receiving settings — none of which the device does
+(it keeps its log in system/config.db), so their lists are empty and sending is off."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
 from typing import Any
 
-from openstation.config.store import AuditEntry
+from openstation import offload
+from openstation.config.store import AuditEntry, ConfigStore
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.registry import Api, Registry
+from openstation.webapi.registry import Api, Handler, Registry
+
+WINDOW = 10_000  # the newest entries the counts look at
+WARNINGS = ("reset", "remove", "leave", "switchover", "delete", "kick")
+
+
+def level_of(entry: AuditEntry) -> str:
+    """DSM's level of an entry: err (something failed), warn (a reset, a removal), info."""
+    detail = json.dumps(entry.detail, default=str).casefold()
+    if "fail" in entry.action or '"failed' in detail or "error" in entry.action:
+        return "err"
+    if any(word in entry.action for word in WARNINGS):
+        return "warn"
+    return "info"
 
 
 def entry_json(entry: AuditEntry) -> dict[str, Any]:
     """One audit entry as Log Center lists it."""
     return {"id": entry.id, "time": entry.at, "who": entry.actor, "from": entry.source,
             "event": entry.action, "section": entry.section, "key": entry.key,
-            "detail": entry.detail}
+            "detail": entry.detail, "level": level_of(entry), "logtype": "system",
+            "descr": f"{entry.action} {entry.section} {entry.key}".strip()}
 
 
-def register(registry: Registry, ctx: WebContext) -> None:
+def counts(store: ConfigStore, now: float) -> dict[str, Any]:
+    """Entries per level, and per second over the last minute (in a worker thread)."""
+    entries = store.audit_log(limit=WINDOW)
+    levels = [level_of(e) for e in entries]
+    recent = sum(1 for e in entries if now - e.at <= 60)
+    return {"info_count": levels.count("info"), "warn_count": levels.count("warn"),
+            "error_count": levels.count("err"), "total": len(entries),
+            "eps": round(recent / 60, 3)}
+
+
+def register(registry: Registry, ctx: WebContext, clock: Callable[[], float] = time.time
+             ) -> None:
     async def list_logs(call: ApiCall) -> dict[str, Any]:
-        limit = call.int_param("limit", 100, low=1, high=10_000)
+        limit = call.int_param("limit", 100, low=1, high=WINDOW)
+        offset = call.int_param("offset", 0, high=WINDOW)
         section = call.params.get("section") or None
-        entries = ctx.store.audit_log(limit=limit, section=section)
-        return {"total": len(entries), "items": [entry_json(e) for e in entries]}
+        entries = await offload.run(ctx.store.audit_log, limit=limit + offset,
+                                    section=section)
+        items = [entry_json(e) for e in entries[offset:]]
+        return {"total": len(items), "items": items}
 
-    registry.add(Api("SYNO.Core.SyslogClient.Log", "entry.cgi", 1, 1, {"list": list_logs},
-                     admin=frozenset({"list"})))
+    async def cnt_get(call: ApiCall) -> dict[str, Any]:
+        return await offload.run(counts, ctx.store, clock())
+
+    async def eps_get(call: ApiCall) -> dict[str, Any]:
+        found = await offload.run(counts, ctx.store, clock())
+        return {"eps": found["eps"]}
+
+    async def latest(call: ApiCall) -> dict[str, Any]:
+        entries = await offload.run(ctx.store.audit_log, limit=5)
+        return {"items": [entry_json(e) for e in entries], "total": len(entries)}
+
+    def empty(key: str) -> Handler:
+        async def answer(call: ApiCall) -> dict[str, Any]:
+            return {key: [], "total": 0}
+        return answer
+
+    async def storage(call: ApiCall) -> dict[str, Any]:
+        return {"location": "system/config.db", "archive_enable": False,
+                "rotate_enable": False}
+
+    async def sending(call: ApiCall) -> dict[str, Any]:
+        return {"enable": False, "server": "", "port": 514, "protocol": "udp"}
+
+    apis: dict[str, dict[str, Handler]] = {
+        "SYNO.Core.SyslogClient.Log": {"list": list_logs},
+        "SYNO.Core.SyslogClient.Status": {"cnt_get": cnt_get, "eps_get": eps_get,
+                                          "latestlog_get": latest},
+        "SYNO.LogCenter.RecvRule": {"list": empty("rules")},
+        "SYNO.LogCenter.Log": {"get_remotearch_subfolder": empty("folders")},
+        "SYNO.LogCenter.Setting.Storage": {"get": storage},
+        "SYNO.LogCenter.Client": {"get": sending},
+        "SYNO.LogCenter.History": {"list": empty("items")},
+    }
+    for name, methods in apis.items():
+        registry.add(Api(name, "entry.cgi", 1, 1, methods, admin=frozenset(methods)))

@@ -196,10 +196,12 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
     admin_api("SYNO.Core.Web.DSM", {"get": dsm_get, "set": dsm_set}, {"set"})
     admin_api("SYNO.Core.Security.Firewall", {"get": firewall_get, "set": firewall_set},
               {"set"})
-    admin_api("SYNO.Core.Security.Firewall.Rules", {"list": rules_list, "set": rules_set},
-              {"set"})
+    # `get` is what synology-api's core_security asks; it answers as `list`
+    admin_api("SYNO.Core.Security.Firewall.Rules",
+              {"list": rules_list, "get": rules_list, "set": rules_set}, {"set"})
     admin_api("SYNO.Core.Security.AutoBlock", {"get": autoblock_get, "set": autoblock_set},
               {"set"})
     admin_api("SYNO.Core.Security.AutoBlock.Rules",
-              {"list": block_list, "set": block_set, "delete": block_delete},
+              {"list": block_list, "get": block_list, "set": block_set,
+               "delete": block_delete},
               {"set", "delete"})

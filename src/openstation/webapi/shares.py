@@ -161,11 +161,20 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
     core.methods.update({"create": create, "get": get, "set": set_, "delete": delete})
     core.changes = frozenset({"create", "set", "delete"})
     core.admin = frozenset({"list", "create", "get", "set", "delete"})
-    registry.add(Api("SYNO.Core.Share.Crypto", "entry.cgi", 1, 1,
-                     {"mount": mount, "unmount": unmount, "export_key": export_key,
-                      "change_password": change_password},
-                     changes=frozenset({"mount", "unmount", "change_password", "export_key"}),
-                     admin=frozenset({"mount", "unmount", "export_key", "change_password"})))
+    async def crypto_get(call: ApiCall) -> dict[str, Any]:
+        share = storage.share(call.param("name"))
+        return {"name": share.name, "encryption": int(share.encrypted),
+                "is_mounted": storage.is_mounted(share) if share.encrypted else True,
+                "mount_on_startup": share.mount_on_startup,
+                "in_key_manager": ctx.store.record(KeyEntry, share.name) is not None}
+
+    # DSM's own names (synology-api's decrypt_folder / encrypt_folder): decrypt mounts an
+    # encrypted share with its password, encrypt unmounts it
+    crypto = {"mount": mount, "unmount": unmount, "decrypt": mount, "encrypt": unmount,
+              "export_key": export_key, "change_password": change_password,
+              "get": crypto_get}
+    registry.add(Api("SYNO.Core.Share.Crypto", "entry.cgi", 1, 1, crypto,
+                     changes=frozenset(crypto) - {"get"}, admin=frozenset(crypto)))
     registry.add(Api("SYNO.Core.Share.KeyManager", "entry.cgi", 1, 1,
                      {"list": keys_list, "add": keys_add, "delete": keys_delete,
                       "mount": keys_mount},

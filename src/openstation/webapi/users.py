@@ -8,7 +8,7 @@ import pyotp
 
 from openstation.accounts.login import ENROL_OTP
 from openstation.accounts.service import UserChanges
-from openstation.config.sections import Group, PasswordPolicy, User
+from openstation.config.sections import Group, LoginSettings, PasswordPolicy, User
 from openstation.errors import ApiError
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
@@ -195,6 +195,31 @@ def register(registry: Registry, ctx: WebContext) -> None:
     registry.add(Api("SYNO.Core.NormalUser", "entry.cgi", 1, 1,
                      {"get": normal_get, "set": normal_set}, changes=frozenset({"set"}),
                      while_restricted=frozenset({"set"})))
+    async def otp_get(call: ApiCall) -> dict[str, Any]:
+        """The signed-in account's 2-step verification, and whether it is enforced."""
+        user = ctx.store.record(User, call.session.user)
+        assert user is not None
+        enforced = ctx.store.get(LoginSettings).enforce_2step_admins and \
+            accounts.is_administrator(user.name)
+        return {"otp_enable": bool(user.otp_secret), "must_enrol_again": user.otp_reenrol,
+                "enforced": enforced, "trusted_devices": len(user.device_tokens)}
+
+    async def enforce_get(call: ApiCall) -> dict[str, Any]:
+        enforced = ctx.store.get(LoginSettings).enforce_2step_admins
+        return {"otp_enforce_option": "admin" if enforced else "none"}
+
+    async def enforce_set(call: ApiCall) -> dict[str, Any]:
+        option = call.param("otp_enforce_option")
+        if option not in ("admin", "none"):
+            raise ApiError(envelope.INVALID_PARAMETER, errors={
+                "otp_enforce_option": "admin (every administrator) or none"})
+        accounts.set_login_settings(str(call.session.user),
+                                    enforce_2step_admins=option == "admin")
+        return await enforce_get(call)
+
     registry.add(Api("SYNO.Core.OTP", "entry.cgi", 1, 1,
-                     {"get_qrcode": otp_qrcode, "save": otp_save},
+                     {"get_qrcode": otp_qrcode, "save": otp_save, "get": otp_get},
                      changes=frozenset({"save"})))
+    registry.add(Api("SYNO.Core.OTP.EnforcePolicy", "entry.cgi", 1, 1,
+                     {"get": enforce_get, "set": enforce_set}, changes=frozenset({"set"}),
+                     admin=frozenset({"get", "set"})))

@@ -15,14 +15,16 @@ from openstation.backup import plan
 from openstation.backup.engine import BackupEngine
 from openstation.backup.service import TaskRequest
 from openstation.backup.vault import PREFIX, Vault
-from openstation.config.sections import BackupResult, BackupTask
+from openstation.config.sections import BackupTask
 from openstation.errors import NotFoundError
 from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.logs import level_of
 from openstation.webapi.registry import Api, Handler, Registry
 
 # The live activity DSM reports in `status`, per kind of run.
 ACTIVITY = {"backup": "backup", "check": "detect", "restore": "restore"}
 LOG_SECTIONS = ("backup_tasks", "backup_state")
+LEVELS = {"err": "error", "warn": "warning", "info": "info"}  # Hyper Backup's log's words
 
 
 def dsm_time(epoch: float) -> str:
@@ -176,9 +178,8 @@ def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:
             if (keyword and keyword not in text.casefold()) or (since and entry.at < since) \
                     or (until and entry.at > until):
                 continue
-            failed = '"failed' in text or f'"{BackupResult.FAILED}"' in text
             rows.append({"time": dsm_time(entry.at), "user": entry.actor,
-                         "level": "error" if failed else "info", "event": text})
+                         "level": LEVELS[level_of(entry)], "event": text})
         return rows
 
     async def log_list(call: ApiCall) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from openstation import offload
 from openstation.config.sections import Share
+from openstation.errors import NotFoundError
 from openstation.storage.volume import metadata_folder
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
@@ -41,12 +42,17 @@ def register(registry: Registry, ctx: WebContext) -> None:
     model = ctx.hardware.model
 
     async def load_info(call: ApiCall) -> dict[str, Any]:
+        return facts()
+
+    def facts() -> dict[str, Any]:
+        """Disks, pool and volume as DSM describes them: the volume's figures are the file
+        system's holding volume1; its disks are the model's bays, virtual (said so)."""
         usage = shutil.disk_usage(ctx.data_dir.volume)
         disk_ids = [f"sata{n + 1}" for n in range(model.drive_bays)]
         disks = [{"id": disk, "name": f"Drive {n + 1}", "device": f"/dev/{disk}",
                   "smart_status": "normal", "status": "normal", "temp": 35,
                   "exceed_bad_sector_thr": False, "below_remain_life_thr": False,
-                  "model": "Virtual Disk", "vendor": "openstation",
+                  "model": "Virtual Disk", "vendor": "openstation", "is_virtual": True,
                   "size_total": str(usage.total), "diskType": "SATA"}
                  for n, disk in enumerate(disk_ids)]
         size = {"total": str(usage.total), "used": str(usage.total - usage.free)}
@@ -73,5 +79,28 @@ def register(registry: Registry, ctx: WebContext) -> None:
             "share_quota_used": round(size / 2**20, 2),
         } for share, size in zip(shares, used, strict=True)]}
 
+    def one(kind: str, key: str, name: str) -> Any:
+        async def get(call: ApiCall) -> dict[str, Any]:
+            wanted = call.param(name)
+            for item in facts()[kind]:
+                if wanted in (item["id"], item.get("vol_path")):
+                    return {key: item}
+            raise NotFoundError(f"no {key} {wanted!r}")
+        return get
+
+    def listed(kind: str) -> Any:
+        async def answer(call: ApiCall) -> dict[str, Any]:
+            found = facts()[kind]
+            return {kind: found, "total": len(found)}
+        return answer
+
     registry.add(Api("SYNO.Storage.CGI.Storage", "entry.cgi", 1, 1, {"load_info": load_info}))
+    # synology-api's core_storage: the same facts, one kind at a time
+    for api, kind, key, name in (("SYNO.Core.Storage.Disk", "disks", "disk", "id"),
+                                 ("SYNO.Core.Storage.Pool", "storagePools", "pool", "id"),
+                                 ("SYNO.Core.Storage.Volume", "volumes", "volume",
+                                  "volume_path")):
+        registry.add(Api(api, "entry.cgi", 1, 1,
+                         {"list": listed(kind), "get": one(kind, key, name)},
+                         admin=frozenset({"list", "get"})))
     registry.add(Api("SYNO.Core.Share", "entry.cgi", 1, 1, {"list": share_list}))

@@ -7,7 +7,6 @@ SYNO.SDS.Backup.Client.Common.Log (list)."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from openstation import offload
@@ -17,7 +16,7 @@ from openstation.backup.service import TaskRequest
 from openstation.backup.vault import PREFIX, Vault
 from openstation.config.sections import BackupTask
 from openstation.errors import NotFoundError
-from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.dispatch import ApiCall, dsm_time
 from openstation.webapi.logs import level_of
 from openstation.webapi.registry import Api, Handler, Registry
 
@@ -25,11 +24,6 @@ from openstation.webapi.registry import Api, Handler, Registry
 ACTIVITY = {"backup": "backup", "check": "detect", "restore": "restore"}
 LOG_SECTIONS = ("backup_tasks", "backup_state")
 LEVELS = {"err": "error", "warn": "warning", "info": "info"}  # Hyper Backup's log's words
-
-
-def dsm_time(epoch: float) -> str:
-    """DSM's way of writing a backup time: "2026/12/05 03:00:00", local time ("" never)."""
-    return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(epoch)) if epoch else ""
 
 
 def register(registry: Registry, engine: BackupEngine, vault: Vault) -> None:

@@ -5,13 +5,12 @@ and the file services' connections (SFTP and rsync over SSH) — and ends one.""
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from typing import Any
 
 from openstation.accounts.sessions import Sessions
 from openstation.errors import NotFoundError, ValidationError
-from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.dispatch import ApiCall, dsm_time
 from openstation.webapi.registry import Api, Registry
 
 MAX_KICKS = 256
@@ -22,22 +21,18 @@ def web_id(sid: str) -> str:
     return "http-" + hashlib.sha256(sid.encode()).hexdigest()[:16]
 
 
-def shown(epoch: float) -> str:
-    return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(epoch))
-
-
 def register(registry: Registry, sessions: Sessions,
              file_connections: Callable[[], list[dict[str, Any]]],
              kick_file: Callable[[str], bool], clock: Callable[[], float]) -> None:
     async def current(call: ApiCall) -> dict[str, Any]:
-        items = [{"id": web_id(s.sid), "who": s.user, "from": s.ip, "time": shown(s.created),
+        items = [{"id": web_id(s.sid), "who": s.user, "from": s.ip, "time": dsm_time(s.created),
                   "type": "HTTP/HTTPS", "descr": s.name or "DSM", "can_be_kicked": True}
                  for s in sessions.live()]
         items += [{"id": c["id"], "who": c["who"], "from": c["from"],
-                   "time": shown(float(c["since"])), "type": c["type"],
+                   "time": dsm_time(float(c["since"])), "type": c["type"],
                    "descr": "SFTP / rsync", "can_be_kicked": True}
                   for c in file_connections()]
-        return {"items": items, "total": len(items), "systime": shown(clock())}
+        return {"items": items, "total": len(items), "systime": dsm_time(clock())}
 
     async def kick(call: ApiCall) -> dict[str, Any]:
         wanted = call.json_param("id", None)

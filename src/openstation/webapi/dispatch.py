@@ -206,3 +206,10 @@ class Dispatcher:
         if not api.min_version <= version <= api.max_version:
             raise ApiError(envelope.VERSION_NOT_SUPPORTED)
         return ApiCall(api, method, version, params, request)
+
+
+def dsm_time(epoch: float) -> str:
+    """A time as DSM writes it in its answers: "2026/12/05 03:00:00", local ("" for never)."""
+    import time
+
+    return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(epoch)) if epoch else ""

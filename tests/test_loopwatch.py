@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,21 @@ async def test_a_garbage_collection_inside_a_callback_is_not_its_fault() -> None
         del heap
     assert took > 0.02, "the heap was too small to measure anything"
     assert found == []
+
+
+@pytest.mark.blocks_loop_on_purpose
+async def test_a_report_says_where_and_whose_the_time_was(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    found: list[str] = []
+    loopwatch.install(found.append)
+    try:
+        _burn(0.08)  # this file's code: not openstation's
+        await asyncio.sleep(0)
+        monkeypatch.setattr(loopwatch, "OWN_CODE", str(Path(__file__).parent))
+        _burn(0.08)  # now "openstation's" (the watch takes this folder for its code)
+        await asyncio.sleep(0)
+    finally:
+        loopwatch.remove(found.append)
+    assert len(found) == 2, found
+    assert "test_loopwatch.py:" in found[0] and loopwatch.OUTSIDE in found[0], found
+    assert "test_loopwatch.py:" in found[1] and loopwatch.OUTSIDE not in found[1], found

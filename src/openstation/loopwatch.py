@@ -8,6 +8,11 @@ busy 2-core machine (an involuntary switch) is no fault of the code (see `blocke
 neither is a garbage collection that happens to run inside the callback: its pause is taken
 out (the device freezes what boot made, so its own collections stay short).
 
+While a callback runs past half the limit, a watcher thread samples the loop thread's stack
+every few milliseconds, so a report says where the time went ("at file:line"). A block whose
+samples never show openstation's own code (a test's setup writing files, a client parsing a
+reply) is marked "outside openstation": the test suite watches the device, not itself.
+
 Off unless `OPENSTATION_LOOPWATCH` names a file: each blocking callback appends one line to
 it, at once (a process killed by a test has reported already).
 """
@@ -18,17 +23,26 @@ import asyncio
 import gc
 import os
 import resource
+import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 ENV = "OPENSTATION_LOOPWATCH"
 LIMIT = 0.050  # seconds
 
+OUTSIDE = "outside openstation"
+OWN_CODE = str(Path(__file__).parent)  # a sample in a file under here is the device's
+
 _installed = False
 _sinks: list[Callable[[str], None]] = []
+# thread id → (perf_counter at the callback's start, stack samples taken while it runs)
+_running: dict[int, tuple[float, list[tuple[str, bool]]]] = {}
+MAX_SAMPLES = 64
 
 
 _gc = threading.local()  # per thread: CPU seconds spent in garbage collection so far
@@ -63,6 +77,48 @@ def blocked(elapsed: float, cpu: float, slept: bool, preempted: bool,
     return slept and elapsed - cpu > 4 * limit
 
 
+def _sample(frame: FrameType | None) -> tuple[str, bool]:
+    """Where a stack stands: its innermost frame of openstation (or, with none, of a project
+    file, else the innermost), and whether openstation's code is on it at all."""
+    innermost = frame
+    fallback: FrameType | None = None
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(OWN_CODE) and name != __file__:  # the watch's own frame is outermost
+            return f"{name[len(OWN_CODE) - 11:]}:{frame.f_lineno}", True
+        if fallback is None and name != __file__ and "site-packages" not in name \
+                and "/lib/python" not in name:
+            fallback = frame
+        frame = frame.f_back
+    shown = fallback or innermost
+    if shown is None:
+        return "?", False
+    return f"{Path(shown.f_code.co_filename).name}:{shown.f_lineno}", False
+
+
+def _watch(limit: float) -> None:
+    """Sample the stack of every loop thread whose callback has run past half the limit."""
+    while True:
+        time.sleep(limit / 10)
+        if not _running:
+            continue
+        now = time.perf_counter()
+        frames = sys._current_frames()
+        for ident, (started, samples) in list(_running.items()):
+            if now - started > limit / 2 and len(samples) < MAX_SAMPLES:
+                samples.append(_sample(frames.get(ident)))
+        del frames
+
+
+def _where(samples: list[tuple[str, bool]]) -> str:
+    if not samples:
+        return ""
+    places = Counter(place for place, _ in samples).most_common(3)
+    shown = ", ".join(f"{place} x{count}" for place, count in places)
+    mine = any(own for _, own in samples)
+    return f" at {shown}" + ("" if mine else f" ({OUTSIDE})")
+
+
 def _describe(handle: asyncio.Handle) -> str:
     callback: Any = getattr(handle, "_callback", None)
     owner = getattr(callback, "__self__", None)
@@ -87,14 +143,23 @@ def install(sink: Callable[[str], None], limit: float = LIMIT) -> None:
     original = asyncio.events.Handle._run
 
     gc.callbacks.append(_count_gc)
+    threading.Thread(target=_watch, args=(limit,), name="loopwatch", daemon=True).start()
 
     def timed_run(self: asyncio.Handle) -> None:
         wall, cpu, (voluntary, involuntary) = (time.perf_counter(), time.thread_time(),
                                                _switches())
         collected = _gc_seconds()
+        ident = threading.get_ident()
+        samples: list[tuple[str, bool]] = []
+        outer = _running.get(ident)  # a loop run inside a callback (asyncio.run in a sync call)
+        _running[ident] = (wall, samples)
         try:
             original(self)
         finally:
+            if outer is None:
+                del _running[ident]
+            else:
+                _running[ident] = outer
             elapsed = time.perf_counter() - wall
             if elapsed > limit:
                 # A garbage collection that struck during the callback is the heap's
@@ -106,7 +171,7 @@ def install(sink: Callable[[str], None], limit: float = LIMIT) -> None:
                 if blocked(elapsed, used, now_voluntary > voluntary,
                            now_involuntary > involuntary, limit):
                     line = (f"loop blocked {elapsed * 1000:.0f} ms (cpu {used * 1000:.0f} ms) "
-                            f"by {_describe(self)}")
+                            f"by {_describe(self)}{_where(samples)}")
                     for report in list(_sinks):
                         report(line)
 

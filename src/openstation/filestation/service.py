@@ -141,16 +141,26 @@ class FileStation:
             self.storage.store.check_writes("storage")  # an HA passive takes no writes
         self.storage.reachable(share)
         root = self.storage.volume / share.name
-        located = Located(share, root, root, f"/{share.name}", right)
+        # `split` checked every name; one walk of string prefixes checks the levels that
+        # exist for links (a hostile 2,000-level path costs 2,000 lstats, not Path objects).
+        located = Located(share, root, root.joinpath(*parts),
+                          "/".join([f"/{share.name}", *parts]), right)
         try:
+            existing = level = str(root)
             for part in parts:
-                located = located.child(part)
-                if located.real.is_symlink():
+                level = f"{level}/{part}"
+                try:
+                    mode = os.lstat(level).st_mode
+                except (FileNotFoundError, NotADirectoryError):
+                    break  # nothing lies below a missing entry (or a file)
+                if stat.S_ISLNK(mode):
                     raise IllegalPathError(f"{path!r}: symbolic links are not followed")
-            resolved = located.real.resolve()
-        except OSError:  # a path too long for the file system, a loop …
+                existing = level
+            # What exists must still be inside (the names below it cannot climb: no "..").
+            resolved = Path(existing).resolve()
+        except (OSError, RuntimeError):  # too long for the file system, a loop …
             raise IllegalPathError(f"{path!r} cannot be used") from None
-        if resolved != root.resolve() and root.resolve() not in resolved.parents:
+        if not resolved.is_relative_to(root.resolve()):
             raise IllegalPathError(f"{path!r} leads outside its shared folder")
         return located
 

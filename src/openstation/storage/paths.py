@@ -1,10 +1,11 @@
 """Paths inside a shared folder: every user-supplied path is checked here (pure).
 
 A path is share-relative ("/photos/2024/cat.jpg" -> share "photos", parts ["2024",
-"cat.jpg"]). Refused: paths over 4095 bytes (Linux's PATH_MAX), NUL bytes, "." and ".." components, empty components, names over 255
-bytes, names starting with "@" (the device's own entries, as on DSM), and lookalike names
-(names.py). Names being created are NFC-normalised; existing entries are looked up by their
-exact name (a file put on the volume another way keeps its own form).
+"cat.jpg"]). Refused: paths over 4095 bytes (Linux's PATH_MAX), NUL bytes, "." and ".."
+components, empty components, names over 255 bytes, names starting with "@" (the device's
+own entries, as on DSM), and lookalike names (names.py). Names being created are
+NFC-normalised; existing entries are looked up by their exact name (a file put on the volume
+another way keeps its own form).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from openstation.errors import PassiveServerError, SessionRefused
 from openstation.events import EventBus
 from openstation.filestation.station import Station
 from openstation.panel.hardware_settings import HardwareSettingsService
-from openstation.security import gate
+from openstation.security import firewall, gate
 from openstation.security.bodies import PUBLIC_BODY, BodyLimits
 from openstation.ui.file_services import FileServicesPages
 from openstation.ui.front import add_front_routes
@@ -31,7 +31,9 @@ from openstation.ui.hyper_backup import HyperBackupPages
 from openstation.ui.kit import PageKit
 from openstation.ui.pages import add_page_routes
 from openstation.ui.sharing import SharingPages
+from openstation.upgrade import UpgradeService
 from openstation.webapi import (
+    advisor_api,
     assistant,
     auth,
     backup_api,
@@ -46,12 +48,15 @@ from openstation.webapi import (
     hardware_api,
     info,
     logs,
+    network_info,
     packages,
     permissions,
+    security_settings,
     settings_api,
     shares,
     storage_info,
     system,
+    upgrade_api,
     users,
 )
 from openstation.webapi.context import WebContext
@@ -111,6 +116,11 @@ def apis(device: Device, station: Station) -> Registry:
     users.register(registry, web_ctx)
     system.register(registry, web_ctx, device.options.hosts)
     storage_info.register(registry, web_ctx)
+    network_info.register(registry, web_ctx, device.options.hosts)
+    upgrades = UpgradeService(web_ctx.store)
+    upgrade_api.register(registry, upgrades)
+    advisor_api.register(registry, web_ctx, web_ctx.accounts, upgrades,
+                         lambda: dict(device.ports), lambda: device.data_dir.tls_cert)
     filestation.register(registry, station)
     filestation_tasks.register(registry, station)
     filestation_links.register(registry, station)
@@ -126,6 +136,9 @@ def apis(device: Device, station: Station) -> Registry:
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
     hardware_api.register(registry, HardwareSettingsService(web_ctx.store))
+    security_settings.register(registry, web_ctx, web_ctx.accounts,
+                               lambda: firewall.services_at(device.ports),
+                               device.options.limits)
     certificates.register(registry, lambda: device.data_dir.tls_cert)
     connections_api.register(registry, device.sessions, device.file_servers.connections,
                              device.file_servers.kick, device.clock)

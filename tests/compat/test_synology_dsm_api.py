@@ -66,8 +66,20 @@ async def test_home_assistant_reads_everything_it_needs(device: DeviceProcess,
     assert dsm.share.shares_uuids == []
     await dsm.upgrade.update()
     assert dsm.upgrade.update_available is False
+    await dsm.security.update()  # a real scan: a fresh device has things to fix
+    assert dsm.security.status == "warning"
+    assert dsm.security.status_by_check == {
+        "malware": "safe", "network": "warning", "securitySetting": "warning",
+        "systemCheck": "info", "update": "safe", "userInfo": "warning"}
+    # The firewall on, then a new scan: the network is safe (a test device's ports are not
+    # the default 5000 and 5001).
+    sid = dsm._session_id  # noqa: SLF001 (the library's own session, for a raw call)
+    assert (await api(http, device, sid, "SYNO.Core.Security.Firewall", "set",
+                      enable_firewall="true"))["success"]
+    assert (await api(http, device, sid, "SYNO.Core.SecurityScan.Operation", "start")
+            )["success"]
     await dsm.security.update()
-    assert dsm.security.status == "safe"
+    assert dsm.security.status_by_check["network"] == "safe"
     shares = await dsm.file.get_shared_folders()
     assert shares == []
     assert await dsm.logout()

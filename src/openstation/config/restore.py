@@ -38,6 +38,7 @@ from openstation.config.sections import (
     Right,
     Section,
     Share,
+    UpgradeSettings,
     User,
     secret_fields,
 )
@@ -59,7 +60,7 @@ from openstation.storage.volume import share_name_problem
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
-    ConfigBackupSettings, FileServices, HardwareSettings)}
+    ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings)}
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
     User, Group, Share, KeyEntry, FirewallRule, BackupKey)}
 RESTORE_ACTION = "restore"

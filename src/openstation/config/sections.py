@@ -538,10 +538,30 @@ class HardwareSettings(Section):
     beep_on_power_off: bool = True
 
 
+class AutoUpdate(enum.StrEnum):
+    """Control Panel > Update & Restore > Update Settings: what is installed by itself."""
+
+    NONE = "none"  # notify only
+    SECURITY = "security"  # important and security updates (DSM's default)
+    ALL = "all"
+
+
+@dataclass
+class UpgradeSettings(Section):
+    """DSM's update settings. openstation flashes nothing: its releases come as packages of
+    the host, and the check reads the local catalog (catalog.py)."""
+
+    section: ClassVar[str] = "upgrade"
+    auto_update: AutoUpdate = AutoUpdate.SECURITY
+    check_automatically: bool = True
+    hour: Annotated[int, Meta(ge=0, le=23)] = 3  # when an automatic check or install runs
+    minute: Annotated[int, Meta(ge=0, le=59)] = 0
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
-    BackupVault, HardwareSettings,
+    BackupVault, HardwareSettings, UpgradeSettings,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,

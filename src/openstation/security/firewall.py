@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from openstation.config.sections import Action, Firewall, FirewallRule, Protocol
@@ -25,6 +26,13 @@ def services(http: int = 5000, https: int = 5001, findhost: int = 9999, ssdp: in
     return {"dsm": ("tcp", ((http, http), (https, https))),
             "findhost": ("udp", ((findhost, findhost),)),
             "ssdp": ("udp", ((ssdp, ssdp),))}
+
+
+def services_at(ports: Mapping[str, int]) -> Services:
+    """The built-in services at the ports a device reports (`Device.ports`)."""
+    return services(ports.get("http", 5000), ports.get("https", 5001),
+                    ports.get("findhost", 9999), ports.get("ssdp", 1900))
+
 
 ACTIONS = tuple(action.value for action in Action)
 PROTOCOLS = tuple(protocol.value for protocol in Protocol)

@@ -1,13 +1,16 @@
 """Control Panel > File Services over the Web API: SYNO.Core.FileServ.SMB,
 SYNO.Core.FileServ.FTP.SFTP, SYNO.Backup.Service.NetworkBackup (rsync) and
-SYNO.Core.FileServ.WebDAV — get, set — answered with DSM's fields where DSM has them."""
+SYNO.Core.FileServ.WebDAV and SYNO.Core.Terminal (SSH: the SFTP server) — get, set —
+answered with DSM's fields where DSM has them."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from openstation.errors import ApiError
 from openstation.fileserv.service import FileServicesService
+from openstation.webapi import envelope
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
 
@@ -91,8 +94,26 @@ def register(registry: Registry, services: FileServicesService,
         await settle()
         return await webdav_get(call)
 
+    async def terminal_get(call: ApiCall) -> dict[str, Any]:
+        settings = services.settings()  # SSH is the SFTP server's (no shell is offered)
+        return {"enable_ssh": settings.sftp_enabled, "ssh_port": settings.sftp_port,
+                "enable_telnet": False, "ssh_shell": False,
+                "status": status()["sftp"]}
+
+    async def terminal_set(call: ApiCall) -> dict[str, Any]:
+        if call.bool_param("enable_telnet"):
+            raise ApiError(envelope.INVALID_PARAMETER, errors={
+                "enable_telnet": "Telnet is not offered: it sends passwords in clear text"})
+        services.set(who(call), sftp_enabled=call.bool_param("enable_ssh"),
+                     sftp_port=call.int_param("ssh_port", services.settings().sftp_port,
+                                              high=65535))
+        await settle()
+        return await terminal_get(call)
+
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Core.FileServ.SMB": {"get": smb_get, "set": smb_set},
+        # Control Panel > Terminal & SNMP: SSH (SFTP here) on or off, its port; no Telnet
+        "SYNO.Core.Terminal": {"get": terminal_get, "set": terminal_set},
         "SYNO.Core.FileServ.FTP.SFTP": {"get": sftp_get, "set": sftp_set},
         # DSM's rsync service ("Network Backup"), here rsync's daemon mode over SSH
         "SYNO.Backup.Service.NetworkBackup": {"get": rsync_get, "set": rsync_set},

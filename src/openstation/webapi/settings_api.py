@@ -9,7 +9,7 @@ from typing import Any
 from openstation.config.sections import AutoBlock, Firewall, FirewallRule, General, Network
 from openstation.errors import ApiError
 from openstation.network.service import NetworkService
-from openstation.security.firewall import Services, rule_from_text, services
+from openstation.security.firewall import Services, rule_from_text, services_at
 from openstation.security.service import SecurityService
 from openstation.webapi import envelope
 from openstation.webapi.auth import client_ip
@@ -33,9 +33,7 @@ def register(registry: Registry, ctx: WebContext, network: NetworkService,
         return ports.get("http", 5000), ports.get("https", 5001)
 
     def known() -> Services:
-        ports = current_ports()
-        return services(ports.get("http", 5000), ports.get("https", 5001),
-                        ports.get("findhost", 9999), ports.get("ssdp", 1900))
+        return services_at(current_ports())
 
     async def network_get(call: ApiCall) -> dict[str, Any]:
         config = ctx.store.get(Network)

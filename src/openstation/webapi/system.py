@@ -1,17 +1,22 @@
 """System information with real figures: SYNO.DSM.Info, .DSM.Network, .Core.System,
-.Core.System.Utilization, .Core.Upgrade.Server and .Core.SecurityScan.Status."""
+.Core.System.Utilization (CPU, memory, network, the host's disks and the volume's device),
+.Core.System.SystemHealth, .Core.System.Process and .ProcessGroup (the device's process and
+its daemons)."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psutil
 
 from openstation.catalog import DEFAULT_VERSION
 from openstation.config.sections import General, Network
+from openstation.lifecycle.status import Status
 from openstation.network.addresses import primary
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
@@ -28,35 +33,119 @@ def temperature() -> int:
     return max(values) if values else 40
 
 
-class NetworkRates:
-    """Bytes per second since the previous reading, per interface and in total."""
+class Rates:
+    """Per second since the previous reading, for counters that only grow (psutil's
+    network and disk counters, each a named tuple per device)."""
 
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[[], dict[str, Any]], fields: tuple[str, ...]) -> None:
+        self._read, self._fields = read, fields
         self._last: tuple[float, dict[str, Any]] | None = None
 
-    def read(self) -> list[dict[str, Any]]:
+    def read(self) -> dict[str, dict[str, int]]:
         now = time.monotonic()
-        counters = psutil.net_io_counters(pernic=True)
+        counters = self._read()
         last, self._last = self._last, (now, counters)
-        rates: list[dict[str, Any]] = []
-        total_rx = total_tx = 0
+        rates: dict[str, dict[str, int]] = {}
         for name, value in sorted(counters.items()):
-            rx = tx = 0
-            if last is not None and name in last[1] and now > last[0]:
-                span = now - last[0]
-                rx = int(max(0, value.bytes_recv - last[1][name].bytes_recv) / span)
-                tx = int(max(0, value.bytes_sent - last[1][name].bytes_sent) / span)
-            total_rx += rx
-            total_tx += tx
-            rates.append({"device": name, "rx": rx, "tx": tx})
-        return [{"device": "total", "rx": total_rx, "tx": total_tx}, *rates]
+            before = last[1].get(name) if last is not None else None
+            span = now - last[0] if last is not None else 0.0
+            rates[name] = {field: int(max(0, getattr(value, field) - getattr(before, field))
+                                      / span) if before is not None and span > 0 else 0
+                           for field in self._fields}
+        return rates
+
+
+def network_rates() -> Rates:
+    return Rates(lambda: psutil.net_io_counters(pernic=True), ("bytes_recv", "bytes_sent"))
+
+
+def disk_rates() -> Rates:
+    return Rates(lambda: psutil.disk_io_counters(perdisk=True) or {},
+                 ("read_count", "write_count", "read_bytes", "write_bytes", "busy_time"))
+
+
+def block_device(path: Path) -> str:
+    """The kernel's name of the block device holding `path` ("" : none, e.g. a tmpfs)."""
+    dev = os.stat(path).st_dev
+    try:
+        uevent = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}/uevent").read_text()
+    except OSError:
+        return ""
+    return next((line.split("=", 1)[1] for line in uevent.splitlines()
+                 if line.startswith("DEVNAME=")), "")
+
+
+class Processes:
+    """The device's own process and its daemons (smbd, gocryptfs, restic …), with CPU
+    (percent since the last reading) and memory (KiB), as Resource Monitor lists them."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, psutil.Process] = {}
+
+    def read(self) -> list[dict[str, Any]]:
+        me = psutil.Process()
+        try:
+            current = [me, *me.children(recursive=True)]
+        except psutil.Error:
+            current = [me]
+        known = {p.pid: self._known.get(p.pid, p) for p in current}
+        self._known = known
+        found = []
+        for process in known.values():
+            try:
+                with process.oneshot():
+                    memory = process.memory_info()
+                    found.append({
+                        "pid": process.pid, "command": " ".join(process.cmdline()[:3])[:120]
+                        or process.name(), "cpu": round(process.cpu_percent(None), 1),
+                        "mem": memory.rss // 1024, "mem_shared": getattr(memory, "shared", 0)
+                        // 1024, "status": process.status()})
+            except psutil.Error:  # it ended meanwhile
+                continue
+        return found
+
+
+def whole_block_devices() -> set[str]:
+    """The host's disks (not partitions, loop or RAM devices)."""
+    try:
+        names = os.listdir("/sys/block")
+    except OSError:
+        return set()
+    return {name for name in names if not name.startswith(("loop", "ram", "zram"))}
+
+
+def _network(rates: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    shown = [{"device": name, "rx": rate["bytes_recv"], "tx": rate["bytes_sent"]}
+             for name, rate in rates.items()]
+    return [{"device": "total", "rx": sum(r["rx"] for r in shown),
+             "tx": sum(r["tx"] for r in shown)}, *shown]
+
+
+def _disk(name: str, rate: dict[str, int], kind: str) -> dict[str, Any]:
+    # busy_time is in milliseconds: per second of wall time, a share of 1000
+    return {"device": name, "display_name": name, "type": kind,
+            "read_access": rate["read_count"], "write_access": rate["write_count"],
+            "read_byte": rate["read_bytes"], "write_byte": rate["write_bytes"],
+            "utilization": min(100, rate["busy_time"] // 10)}
+
+
+def _total(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    fields = ("read_access", "write_access", "read_byte", "write_byte")
+    total: dict[str, Any] = {field: sum(e[field] for e in entries) for field in fields}
+    total["device"] = "total"
+    total["utilization"] = max((e["utilization"] for e in entries), default=0)
+    return total
 
 
 def register(registry: Registry, ctx: WebContext, hosts: list[str]) -> None:
     """Add the system information APIs."""
     model = ctx.hardware.model
-    rates = NetworkRates()
-    rates.read()
+    network, disks = network_rates(), disk_rates()
+    network.read()
+    disks.read()
+    processes = Processes()
+    volume_device = block_device(ctx.data_dir.volume)
+    whole_disks = whole_block_devices()
     psutil.cpu_times_percent(interval=None)  # primes the counters for the first real reading
 
     def uptime() -> int:
@@ -121,29 +210,58 @@ def register(registry: Registry, ctx: WebContext, hosts: list[str]) -> None:
                        "buffer": getattr(memory, "buffers", 0) // kib,
                        "total_real": memory.total // kib, "total_swap": swap.total // kib,
                        "swap_usage": int(swap.percent), "device": "Memory"},
-            "network": rates.read(),
+            "network": _network(network.read()),
+            # The host's real block devices (the volume is a folder on one of them); DSM
+            # lists its bays here, whose figures would be the same disk's.
+            **io_figures(),
+            "lun": [],
             "time": int(ctx.clock()),
         }
 
-    async def upgrade_check(call: ApiCall) -> dict[str, Any]:
-        return {"update": {"available": False, "version": None, "reboot": "none",
-                           "restart": "none", "version_details": None}}
+    def io_figures() -> dict[str, Any]:
+        rates = disks.read()
+        whole = [_disk(name, rate, "internal") for name, rate in rates.items()
+                 if name in whole_disks]
+        volume = []
+        if volume_device in rates:
+            volume = [_disk("volume1", rates[volume_device], "volume")
+                      | {"display_name": "Volume 1"}]
+        return {"disk": {"disk": whole, "total": _total(whole)},
+                "space": {"volume": volume, "total": _total(volume)}}
 
-    async def security_status(call: ApiCall) -> dict[str, Any]:
-        stamp = datetime.fromtimestamp(ctx.booted_at, UTC).strftime("%Y/%m/%d %H:%M:%S")
-        items = {name: {"category": name, "fail": {"danger": 0, "info": 0, "outOfDate": 0,
-                                                   "risk": 0, "warning": 0},
-                        "failSeverity": "safe", "progress": 100, "runningItem": "",
-                        "total": 1, "waitNum": 0}
-                 for name in ("malware", "network", "securitySetting", "systemCheck",
-                              "update", "userInfo")}
-        return {"items": items, "lastScanTime": stamp, "startTime": stamp, "success": True,
-                "sysProgress": 100, "sysStatus": "safe"}
+    async def health(call: ApiCall) -> dict[str, Any]:
+        """The System Health widget: the device's status in DSM's words, and its uptime."""
+        status = ctx.state.status
+        seconds = uptime()
+        good = status is Status.READY
+        return {"hostname": ctx.store.get(General).server_name,
+                "interfaces": (await dsm_network(call))["interfaces"],
+                "rule": {"id": "normal" if good else status.name.lower(),
+                         "type": "normal" if good else "warning"},
+                "status": status.label,
+                "uptime": f"{seconds // 86400}:{seconds // 3600 % 24}:{seconds // 60 % 60}:"
+                          f"{seconds % 60}"}
+
+    async def process_list(call: ApiCall) -> dict[str, Any]:
+        return {"process": [{"pid": p["pid"], "command": p["command"], "cpu": p["cpu"],
+                             "mem": p["mem"], "mem_shared": p["mem_shared"],
+                             "status": p["status"]} for p in processes.read()]}
+
+    async def process_groups(call: ApiCall) -> dict[str, Any]:
+        units = processes.read()
+        return {"slices": [{
+            "name": "openstation", "display_name": model.name,
+            "cpu_utilization": sum(u["cpu"] for u in units),
+            "memory": sum(u["mem"] for u in units),
+            "units": [{"name": u["command"], "pid": u["pid"], "cpu_utilization": u["cpu"],
+                       "memory": u["mem"]} for u in units]}]}
 
     registry.add(Api("SYNO.DSM.Info", "entry.cgi", 1, 2, {"getinfo": dsm_info}))
     registry.add(Api("SYNO.DSM.Network", "entry.cgi", 1, 1, {"list": dsm_network}))
     registry.add(Api("SYNO.Core.System", "entry.cgi", 1, 3, {"info": core_system}))
     registry.add(Api("SYNO.Core.System.Utilization", "entry.cgi", 1, 1, {"get": utilization}))
-    registry.add(Api("SYNO.Core.Upgrade.Server", "entry.cgi", 1, 4, {"check": upgrade_check}))
-    registry.add(Api("SYNO.Core.SecurityScan.Status", "entry.cgi", 1, 1,
-                     {"system_get": security_status}))
+    registry.add(Api("SYNO.Core.System.SystemHealth", "entry.cgi", 1, 1, {"get": health}))
+    registry.add(Api("SYNO.Core.System.Process", "entry.cgi", 1, 1, {"list": process_list},
+                     admin=frozenset({"list"})))
+    registry.add(Api("SYNO.Core.System.ProcessGroup", "entry.cgi", 1, 1,
+                     {"list": process_groups}, admin=frozenset({"list"})))

@@ -1,4 +1,5 @@
-"""Accounts over the Web API: SYNO.Core.User, .Group, .User.PasswordPolicy, .NormalUser, .OTP."""
+"""Accounts over the Web API: SYNO.Core.User, .Group, .User.PasswordPolicy,
+.User.PasswordExpiry, .User.UsernamePolicy, .NormalUser, .OTP."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pyotp
 
 from openstation.accounts.login import ENROL_OTP
+from openstation.accounts.policy import MAX_NAME, NAME_FORBIDDEN
 from openstation.accounts.service import UserChanges
 from openstation.config.sections import Group, LoginSettings, PasswordPolicy, User
 from openstation.errors import ApiError
@@ -146,6 +148,29 @@ def register(registry: Registry, ctx: WebContext) -> None:
         accounts.set_password_policy(actor(call), **changes)
         return await get_policy(call)
 
+    async def expiry_get(call: ApiCall) -> dict[str, Any]:
+        """Password expiry, DSM's view of the policy's maximum age (0: never)."""
+        days = ctx.store.get(PasswordPolicy).max_age_days
+        return {"enable_pwd_expiry": days > 0, "password_expire_day": days or 90,
+                "enable_login_prompt": False, "allow_reset_after_expired": True,
+                "enable_mail_notification": False}
+
+    async def expiry_set(call: ApiCall) -> dict[str, Any]:
+        enable = call.bool_param("enable_pwd_expiry")
+        days = call.optional_int("password_expire_day")
+        if enable is False:
+            days = 0
+        elif enable and days is None:
+            days = ctx.store.get(PasswordPolicy).max_age_days or 90
+        accounts.set_password_policy(actor(call), max_age_days=days)
+        return await expiry_get(call)
+
+    async def username_policy_get(call: ApiCall) -> dict[str, Any]:
+        """The rules every new account name must meet (accounts/policy.py), fixed."""
+        return {"enable_username_policy": True, "max_length": MAX_NAME,
+                "forbidden_chars": "".join(sorted(NAME_FORBIDDEN)),
+                "case_sensitive": False, "no_leading_dash": True, "no_lookalikes": True}
+
     async def normal_get(call: ApiCall) -> dict[str, Any]:
         user = ctx.store.record(User, call.session.user)
         assert user is not None
@@ -192,6 +217,11 @@ def register(registry: Registry, ctx: WebContext) -> None:
     registry.add(Api("SYNO.Core.User.PasswordPolicy", "entry.cgi", 1, 1,
                      {"get": get_policy, "set": set_policy}, changes=frozenset({"set"}),
                      admin=frozenset({"set"})))
+    registry.add(Api("SYNO.Core.User.PasswordExpiry", "entry.cgi", 1, 1,
+                     {"get": expiry_get, "set": expiry_set}, changes=frozenset({"set"}),
+                     admin=frozenset({"set"})))
+    registry.add(Api("SYNO.Core.User.UsernamePolicy", "entry.cgi", 1, 1,
+                     {"get": username_policy_get}))
     registry.add(Api("SYNO.Core.NormalUser", "entry.cgi", 1, 1,
                      {"get": normal_get, "set": normal_set}, changes=frozenset({"set"}),
                      while_restricted=frozenset({"set"})))

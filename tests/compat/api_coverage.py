@@ -1,0 +1,138 @@
+"""How much of synology-api's core management surface a device answers (issue 21's measure).
+
+Every method of synology-api's core management modules that needs no argument and only
+reads (its name has no verb such as set, create or delete) is called, unchanged, against a
+device. A call succeeds when DSM's envelope says `success` with a `data` object (or no data,
+as DSM's bare acknowledgements). Anything else is a failure: an API missing from
+SYNO.API.Info (the library fails before sending), a method the device refuses (103), an
+error code, or an exception.
+
+`python -m tests.compat.api_coverage` starts a device and prints the table the README shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import io
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODULES = ("core_sys_info", "core_system", "core_user", "core_group", "core_share",
+           "core_network", "core_security", "core_storage", "core_package",
+           "core_certificate", "core_upgrade", "core_notification", "log_center",
+           "task_scheduler", "event_scheduler", "core_external_device", "core_service_hw",
+           "security_advisor")
+# A name holding one of these words changes something: not a read.
+WRITES = frozenset(
+    "set create delete add remove start stop install clean send upload renew recreate apply "
+    "init verify test restore update enable disable run cancel edit save kick import export "
+    "reboot shutdown register open oauth dry manual uninstall reset trigger repair expand "
+    "deploy defrag mount unmount format modify change migrate deactivate activate login "
+    "logout connect disconnect retry pause resume release switch do assemble sync configure "
+    "pack enter skip ignore rescan emit wake".split())
+
+
+@dataclass
+class Outcome:
+    module: str
+    method: str
+    ok: bool
+    why: str = ""
+
+
+@dataclass
+class Coverage:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def by_module(self) -> dict[str, tuple[int, int]]:
+        table: dict[str, tuple[int, int]] = {}
+        for outcome in self.outcomes:
+            calls, good = table.get(outcome.module, (0, 0))
+            table[outcome.module] = (calls + 1, good + outcome.ok)
+        return table
+
+    @property
+    def ratio(self) -> float:
+        return sum(o.ok for o in self.outcomes) / len(self.outcomes)
+
+    def markdown(self) -> str:
+        lines = ["| module | calls | succeeded |", "|---|---:|---:|"]
+        for module, (calls, good) in self.by_module().items():
+            lines.append(f"| {module} | {calls} | {good} |")
+        good = sum(o.ok for o in self.outcomes)
+        lines.append(f"| **all** | {len(self.outcomes)} | {good} ({self.ratio:.0%}) |")
+        return "\n".join(lines)
+
+
+def read_methods() -> Iterator[tuple[str, type, str]]:
+    from synology_api.base_api import BaseApi
+
+    for name in MODULES:
+        module = importlib.import_module(f"synology_api.{name}")
+        for cls in vars(module).values():
+            if not (inspect.isclass(cls) and issubclass(cls, BaseApi)) or \
+                    cls.__module__ != module.__name__:
+                continue
+            for method, function in vars(cls).items():
+                if method.startswith("_") or not callable(function):
+                    continue
+                params = list(inspect.signature(function).parameters.values())[1:]
+                if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL,
+                                                               p.VAR_KEYWORD)
+                       for p in params) or set(method.split("_")) & WRITES:
+                    continue
+                yield name, cls, method
+
+
+def _verdict(answer: Any) -> tuple[bool, str]:
+    """DSM's envelope: `success`; a value the library already took out of it: its content."""
+    if answer is None or answer == "":
+        return False, "no answer"
+    if not isinstance(answer, dict) or "success" not in answer:
+        return True, ""
+    if answer["success"] is True:
+        return True, ""
+    return False, f"error {answer.get('error', {}).get('code')}"
+
+
+def measure(port: int, account: str, password: str) -> Coverage:
+    coverage = Coverage()
+    clients: dict[type, Any] = {}
+    for module, cls, method in read_methods():
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # the library prints freely
+                client = clients.get(cls)
+                if client is None:
+                    client = clients[cls] = cls("127.0.0.1", str(port), account, password,
+                                                secure=False, cert_verify=False,
+                                                dsm_version=6, debug=False, otp_code=None)
+                ok, why = _verdict(getattr(client, method)())
+        except Exception as exc:  # the library's own failure is this call's failure
+            ok, why = False, f"{type(exc).__name__}: {str(exc)[:80]}"
+        coverage.outcomes.append(Outcome(module, method, ok, why))
+    return coverage
+
+
+def main() -> None:
+    from openstation.testing import STRONG, DeviceProcess
+
+    with tempfile.TemporaryDirectory() as scratch:
+        device = DeviceProcess(Path(scratch) / "data").start()
+        try:
+            assert device.install("nas1", "alice", STRONG).returncode == 0
+            coverage = measure(device.runtime["ports"]["http"], "alice", STRONG)
+        finally:
+            device.kill()
+    print(coverage.markdown())
+    for outcome in coverage.outcomes:
+        if not outcome.ok:
+            print(f"  {outcome.module}.{outcome.method}: {outcome.why}")
+
+
+if __name__ == "__main__":
+    main()

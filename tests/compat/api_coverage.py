@@ -28,13 +28,14 @@ MODULES = ("core_sys_info", "core_system", "core_user", "core_group", "core_shar
            "task_scheduler", "event_scheduler", "core_external_device", "core_service_hw",
            "security_advisor")
 # A name holding one of these words changes something: not a read.
-WRITES = frozenset(
-    "set create delete add remove start stop install clean send upload renew recreate apply "
-    "init verify test restore update enable disable run cancel edit save kick import export "
-    "reboot shutdown register open oauth dry manual uninstall reset trigger repair expand "
-    "deploy defrag mount unmount format modify change migrate deactivate activate login "
-    "logout connect disconnect retry pause resume release switch do assemble sync configure "
-    "pack enter skip ignore rescan emit wake".split())
+_WRITE_WORDS = """
+    set create delete add remove start stop install clean send upload renew recreate apply
+    init verify test restore update enable disable run cancel edit save kick import export
+    reboot shutdown register open oauth dry manual uninstall reset trigger repair expand
+    deploy defrag mount unmount format modify change migrate deactivate activate login
+    logout connect disconnect retry pause resume release switch do assemble sync configure
+    pack enter skip ignore rescan emit wake"""
+WRITES = frozenset(_WRITE_WORDS.split())
 
 
 @dataclass

@@ -73,7 +73,7 @@ async def test_home_assistant_reads_everything_it_needs(device: DeviceProcess,
         "systemCheck": "info", "update": "safe", "userInfo": "warning"}
     # The firewall on, then a new scan: the network is safe (a test device's ports are not
     # the default 5000 and 5001).
-    sid = dsm._session_id  # noqa: SLF001 (the library's own session, for a raw call)
+    sid = dsm._session_id  # the library's own session, for a raw call
     assert (await api(http, device, sid, "SYNO.Core.Security.Firewall", "set",
                       enable_firewall="true"))["success"]
     assert (await api(http, device, sid, "SYNO.Core.SecurityScan.Operation", "start")

@@ -51,9 +51,11 @@ from openstation.webapi import (
     network_info,
     packages,
     permissions,
+    scheduler_api,
     security_settings,
     settings_api,
     shares,
+    storage_cgi,
     storage_info,
     system,
     upgrade_api,
@@ -117,6 +119,7 @@ def apis(device: Device, station: Station) -> Registry:
     system.register(registry, web_ctx, device.options.hosts)
     storage_info.register(registry, web_ctx)
     network_info.register(registry, web_ctx, device.options.hosts)
+    storage_cgi.register(registry, web_ctx)
     upgrades = UpgradeService(web_ctx.store)
     upgrade_api.register(registry, upgrades)
     advisor_api.register(registry, web_ctx, web_ctx.accounts, upgrades,
@@ -135,7 +138,9 @@ def apis(device: Device, station: Station) -> Registry:
     fileserv_api.register(registry, device.file_servers.settings,
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
-    hardware_api.register(registry, HardwareSettingsService(web_ctx.store))
+    scheduler_api.register(registry, web_ctx.store, device.hyper_backup, device.clock)
+    hardware_api.register(registry, HardwareSettingsService(web_ctx.store),
+                          lambda: web_ctx.hardware.model)
     security_settings.register(registry, web_ctx, web_ctx.accounts,
                                lambda: firewall.services_at(device.ports),
                                device.options.limits)
@@ -145,7 +150,8 @@ def apis(device: Device, station: Station) -> Registry:
     packages.register(registry, device.file_servers.settings, device.hyper_backup.service,
                       device.file_service_status, device.settle,
                       lambda: web_ctx.store.get(Lifecycle).installed_at or 0.0,
-                      lambda: device.state.status)
+                      lambda: device.state.status,
+                      lambda section: web_ctx.store.audit_log(limit=100, section=section))
     return registry
 
 

@@ -8,7 +8,7 @@ from openstation.config.sections import PasswordPolicy
 from openstation.names import lookalike_problem, principal_problem
 
 # DSM refuses these characters in user and group names.
-NAME_FORBIDDEN = set('/\\[]:;|=,+*?<>@"`\'')
+_NAME_FORBIDDEN = set('/\\[]:;|=,+*?<>@"`\'')
 MAX_NAME = 64
 
 
@@ -36,7 +36,7 @@ def name_problem(name: str) -> str | None:
         return f"must be at most {MAX_NAME} characters"
     if name != name.strip():
         return "must not start or end with a space"
-    if any(char in NAME_FORBIDDEN or ord(char) < 32 or ord(char) == 127 for char in name):
+    if any(char in _NAME_FORBIDDEN or ord(char) < 32 or ord(char) == 127 for char in name):
         return 'must not contain control characters or any of / \\ [ ] : ; | = , + * ? < > @ " ` \''
     if name.startswith("-"):
         return "must not start with '-'"

@@ -100,6 +100,12 @@ def register(registry: Registry, ctx: WebContext, accounts: AccountService,
     async def scan_conf(call: ApiCall) -> dict[str, Any]:
         return {"categories": list(CATEGORIES), "checks": [c.id for c in CHECKS]}
 
+    async def scan_groups(call: ApiCall) -> dict[str, Any]:
+        """The checks by category (DSM's rule groups)."""
+        return {"groups": [{"category": category,
+                            "rules": [c.id for c in CHECKS if c.category == category]}
+                           for category in CATEGORIES]}
+
     async def operation_start(call: ApiCall) -> dict[str, Any]:
         done = await run_scan()
         return {"started": stamp(done.at), "score": done.score}
@@ -132,7 +138,8 @@ def register(registry: Registry, ctx: WebContext, accounts: AccountService,
         "SYNO.SecurityAdvisor.Conf.Checklist": {"list": checklist_list},
         "SYNO.SecurityAdvisor.Conf.Location": {"get": location_get},
         "SYNO.SecurityAdvisor.Report": {"list": report_list},
-        "SYNO.Core.SecurityScan.Conf": {"get": scan_conf, "first_get": scan_conf},
+        "SYNO.Core.SecurityScan.Conf": {"get": scan_conf, "first_get": scan_conf,
+                                        "group_enum": scan_groups},
         "SYNO.Core.SecurityScan.Operation": {"start": operation_start, "get": operation_get},
         "SYNO.Core.SecurityScan.Status": {"system_get": status, "rule_get": rule_get},
     }

@@ -1,19 +1,26 @@
 """Control Panel > Hardware & Power and External Devices over the Web API:
-SYNO.Core.Hardware.FanSpeed, .BeepControl and .Led.Brightness (get, set), and
+SYNO.Core.Hardware.FanSpeed, .BeepControl and .Led.Brightness (get, set), .MemoryLayout
+(the model's RAM), .SpectreMeltdown (the host kernel's report on its CPU), .NeedReboot, and
 SYNO.Core.ExternalDevice.Storage.USB (list, get). The settings are stored and the beeps
-obeyed; the fans and LEDs are the virtual panel's, and a virtual device has no USB bus, so
-its USB list is empty."""
+obeyed; the fans and LEDs are the virtual panel's. A virtual device has no USB or eSATA bus,
+printer, Bluetooth, UPS, LCD, transcoder or out-of-band port: those lists are empty and
+those switches off."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from openstation.catalog import Model
 from openstation.errors import NotFoundError
 from openstation.panel.hardware_settings import HardwareSettingsService
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
 from openstation.webapi.shares import flag
 
+VULNERABILITIES = Path("/sys/devices/system/cpu/vulnerabilities")
 ALL_FAN_MODES = 1 | 2 | 4 | 8  # py-synologydsm-api's SupportedFanSpeed: every mode
 
 
@@ -21,7 +28,8 @@ def yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def register(registry: Registry, hardware: HardwareSettingsService) -> None:
+def register(registry: Registry, hardware: HardwareSettingsService, ctx_model: Callable[[], Model]
+             ) -> None:
     def who(call: ApiCall) -> str:
         return str(call.session.user)
 
@@ -59,8 +67,59 @@ def register(registry: Registry, hardware: HardwareSettingsService) -> None:
     async def usb_get(call: ApiCall) -> dict[str, Any]:
         raise NotFoundError(f"no USB device {call.params.get('dev_id', '')!r}")
 
+    async def memory_layout(call: ApiCall) -> dict[str, Any]:
+        model = ctx_model()
+        return {"slots": [{"slot": "DIMM 1", "size_mb": model.ram_mb, "built_in": True}],
+                "total_mb": model.ram_mb, "is_virtual": True}
+
+    async def cpu_vulnerabilities(call: ApiCall) -> dict[str, Any]:
+        """The host kernel's own report (the device runs on its CPU)."""
+        found = {}
+        with contextlib.suppress(OSError):
+            for entry in sorted(VULNERABILITIES.iterdir()):
+                found[entry.name] = entry.read_text().strip()
+        return {"vulnerabilities": found,
+                "mitigated": all(not v.startswith("Vulnerable") for v in found.values())}
+
+    async def no_reboot(call: ApiCall) -> dict[str, Any]:
+        return {"need_reboot": False}
+
+    def none_of(key: str) -> Handler:
+        async def answer(call: ApiCall) -> dict[str, Any]:
+            return {key: [], "total": 0}
+        return answer
+
+    async def absent(call: ApiCall) -> dict[str, Any]:
+        return {"enable": False, "supported": False}
+
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Core.Hardware.FanSpeed": {"get": fan_get, "set": fan_set},
+        "SYNO.Core.Hardware.MemoryLayout": {"get": memory_layout},
+        "SYNO.Core.Hardware.SpectreMeltdown": {"get": cpu_vulnerabilities},
+        "SYNO.Core.Hardware.NeedReboot": {"get": no_reboot},
+        # hardware a virtual device has none of: no LCD, no out-of-band management, no
+        # remote fans, no transcoder, no disk spin-down, no UPS, no bays beyond the model's
+        **{f"SYNO.Core.Hardware.{name}": {"get": absent} for name in (
+            "LCM", "OOBManagement", "RemoteFanStatus", "VideoTranscoding", "Hibernation")},
+        "SYNO.Core.ExternalDevice.UPS": {"get": absent},
+        "SYNO.Core.ExternalDevice.Storage.eSATA": {"list": none_of("devices")},
+        "SYNO.Core.ExternalDevice.Storage.EUnit": {"list": none_of("units"),
+                                                   "get": none_of("units")},
+        "SYNO.Core.ExternalDevice.Storage.Setting": {"get": absent},
+        "SYNO.Core.ExternalDevice.DefaultPermission": {"get": none_of("permissions")},
+        "SYNO.Core.ExternalDevice.Printer": {"list": none_of("printers"),
+                                             "get": none_of("printers")},
+        "SYNO.Core.ExternalDevice.Printer.USB": {"list": none_of("printers"),
+                                                 "get": none_of("printers")},
+        "SYNO.Core.ExternalDevice.Printer.Network": {"list": none_of("printers")},
+        "SYNO.Core.ExternalDevice.Printer.Network.Host": {"list": none_of("hosts")},
+        "SYNO.Core.ExternalDevice.Printer.Driver": {"list": none_of("drivers"),
+                                                    "get": none_of("drivers")},
+        "SYNO.Core.ExternalDevice.Printer.BonjourSharing": {"get": absent},
+        "SYNO.Core.ExternalDevice.Bluetooth": {"get": absent},
+        "SYNO.Core.ExternalDevice.Bluetooth.Settings": {"get": absent},
+        "SYNO.Core.ExternalDevice.Bluetooth.Device": {"list": none_of("devices"),
+                                                      "get": none_of("devices")},
         "SYNO.Core.Hardware.BeepControl": {"get": beep_get, "set": beep_set},
         "SYNO.Core.Hardware.Led.Brightness": {"get": led_get, "set": led_set},
         "SYNO.Core.ExternalDevice.Storage.USB": {"list": usb_list, "get": usb_get},

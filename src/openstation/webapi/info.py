@@ -31,5 +31,6 @@ def register(registry: Registry) -> None:
                 {"success": True, "data": registry.query(wanted)}).encode()
         return web.Response(body=body, content_type="application/json")
 
-    registry.add(Api("SYNO.API.Info", "query.cgi", 1, 1, {"query": query},
+    # "Query": the spelling some clients send (synology-api's api_info)
+    registry.add(Api("SYNO.API.Info", "query.cgi", 1, 1, {"query": query, "Query": query},
                      needs_session=False))

@@ -13,11 +13,12 @@ from typing import Any
 
 from openstation import __version__
 from openstation.backup.service import BackupService
+from openstation.config.store import AuditEntry
 from openstation.errors import ConflictError, NotFoundError
 from openstation.fileserv.service import FileServicesService
 from openstation.lifecycle.status import Status
 from openstation.webapi.dispatch import ApiCall
-from openstation.webapi.registry import Api, Registry
+from openstation.webapi.registry import Api, Handler, Registry
 
 VERSION = f"{__version__}-0001"
 
@@ -59,8 +60,8 @@ SERVICE_IDS = {"SMBService": "samba", "SFTPService": "sftp", "RsyncService": "rs
 
 def register(registry: Registry, services: FileServicesService, backups: BackupService,
              status: Callable[[], dict[str, Any]], settle: Callable[[], Awaitable[None]],
-             installed_at: Callable[[], float], device_status: Callable[[], Status]
-             ) -> None:
+             installed_at: Callable[[], float], device_status: Callable[[], Status],
+             audit: Callable[[str], list[AuditEntry]]) -> None:
     def package_of(call: ApiCall) -> Package:
         wanted = call.param("id")
         found = next((p for p in PACKAGES if p.id == wanted), None)
@@ -157,12 +158,52 @@ def register(registry: Registry, services: FileServicesService, backups: BackupS
         return {"is_system_crashed": False, "upgrade_ready": False,
                 "status": now.label, "status_code": now.code}
 
+    async def installable(call: ApiCall) -> dict[str, Any]:
+        # every feature ships with the device: Package Center has nothing more to offer
+        return {"packages": [], "total": 0, "beta_packages": []}
+
+    async def center_settings(call: ApiCall) -> dict[str, Any]:
+        return {"autoupdateall": False, "autoupdateimportant": False,
+                "enable_autoupdate": False, "enable_email": False, "trust_level": 0,
+                "default_vol": "/volume1", "update_channel": "stable"}
+
+    async def center_info(call: ApiCall) -> dict[str, Any]:
+        return {"installed": len(PACKAGES), "volume": "/volume1", "feeds": 0,
+                "version": VERSION}
+
+    async def nothing_running(call: ApiCall) -> dict[str, Any]:
+        return {"queue": [], "progress": 0, "status": "none", "total": 0}
+
+    async def feeds(call: ApiCall) -> dict[str, Any]:
+        return {"items": [], "total": 0}
+
+    async def package_log(call: ApiCall) -> dict[str, Any]:
+        """Starts and stops of the features: the audit log's entries for their settings."""
+        entries = [e for section in ("file_services", "backup_vault")
+                   for e in audit(section)]
+        entries.sort(key=lambda e: e.id, reverse=True)
+        return {"items": [{"time": int(e.at), "user": e.actor, "section": e.section,
+                           "detail": e.detail} for e in entries[:100]],
+                "total": len(entries)}
+
     registry.add(Api("SYNO.Core.Service", "entry.cgi", 1, 3, {"get": service_get},
                      admin=frozenset({"get"})))
     registry.add(Api("SYNO.Core.System.Status", "entry.cgi", 1, 1, {"get": system_status}))
     registry.add(Api("SYNO.Core.Package", "entry.cgi", 1, 2,
                      {"list": package_list, "get": package_get},
                      admin=frozenset({"list", "get"})))
+    center: dict[str, dict[str, Handler]] = {
+            "SYNO.Core.Package.Server": {"list": installable},
+            "SYNO.Core.Package.Setting": {"get": center_settings},
+            "SYNO.Core.Package.Info": {"get": center_info},
+            "SYNO.Core.Package.Installation": {"status": nothing_running,
+                                               "get_queue": nothing_running},
+            "SYNO.Core.Package.Progress": {"get": nothing_running},
+            "SYNO.Core.Package.AutoUpgrade.Progress": {"get": nothing_running},
+            "SYNO.Core.Package.Feed": {"list": feeds},
+            "SYNO.Core.Package.Log": {"get": package_log}}
+    for name, methods in center.items():
+        registry.add(Api(name, "entry.cgi", 1, 1, methods, admin=frozenset(methods)))
     registry.add(Api("SYNO.Core.Package.Control", "entry.cgi", 1, 1,
                      {"start": start, "stop": stop}, changes=frozenset({"start", "stop"}),
                      admin=frozenset({"start", "stop"})))

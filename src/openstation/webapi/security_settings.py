@@ -84,6 +84,9 @@ def register(registry: Registry, ctx: WebContext, accounts: AccountService,
                            "protocol": rule.protocol.value} for rule in rules],
                 "adapters": interfaces()}
 
+    async def profile_list(call: ApiCall) -> dict[str, Any]:
+        return {"profiles": [await profile_get(call)], "total": 1}
+
     async def geoip_get(call: ApiCall) -> dict[str, Any]:
         return {"supported": False, "countries": []}  # rules match addresses, not countries
 
@@ -109,7 +112,7 @@ def register(registry: Registry, ctx: WebContext, accounts: AccountService,
         "SYNO.Core.Security.DoS": {"get": dos_get},
         "SYNO.Core.Security.Firewall.Adapter": {"list": adapter_list, "get": adapter_get},
         "SYNO.Core.Security.Firewall.Conf": {"get": conf_get},
-        "SYNO.Core.Security.Firewall.Profile": {"get": profile_get},
+        "SYNO.Core.Security.Firewall.Profile": {"get": profile_get, "list": profile_list},
         "SYNO.Core.Security.Firewall.Geoip": {"get": geoip_get},
         "SYNO.Core.Security.Firewall.Rules.Serv": {"list": services_list, "get": services_get},
     }

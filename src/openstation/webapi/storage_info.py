@@ -3,10 +3,13 @@ figures from the file system holding volume1."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from openstation import offload
 from openstation.config.sections import Share
@@ -37,34 +40,48 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
+def facts(ctx: WebContext) -> dict[str, Any]:
+    """Disks, pool and volume as DSM describes them: the volume's figures are the file
+    system's holding volume1; its disks are the model's bays, virtual (said so)."""
+    model = ctx.hardware.model
+    usage = shutil.disk_usage(ctx.data_dir.volume)
+    disk_ids = [f"sata{n + 1}" for n in range(model.drive_bays)]
+    disks = [{"id": disk, "name": f"Drive {n + 1}", "device": f"/dev/{disk}",
+              "smart_status": "normal", "status": "normal", "temp": 35,
+              "exceed_bad_sector_thr": False, "below_remain_life_thr": False,
+              "model": "Virtual Disk", "vendor": "openstation", "is_virtual": True,
+              "size_total": str(usage.total), "diskType": "SATA"}
+             for n, disk in enumerate(disk_ids)]
+    size = {"total": str(usage.total), "used": str(usage.total - usage.free)}
+    return {
+        "disks": disks,
+        "storagePools": [{"id": "reuse_1", "disks": disk_ids, "deploy_path": VOLUME_ID,
+                          "pool_child": [{"id": VOLUME_ID}], "status": "normal",
+                          "size": size}],
+        "volumes": [{"id": VOLUME_ID, "status": "normal", "device_type": "shr_with_1_disk",
+                     "fs_type": file_system(ctx.data_dir.volume), "size": size,
+                     "vol_path": VOLUME_PATH}],
+        "env": {"status": {"system_crashed": False, "system_need_repair": False}},
+    }
+
+
+@functools.lru_cache(maxsize=8)  # a volume's file system does not change while it runs
+def file_system(path: Path) -> str:
+    """The type of the file system holding `path` (ext4, btrfs, xfs …), from the mounts."""
+    best, kind = "", "unknown"
+    resolved = str(path.resolve())
+    for part in psutil.disk_partitions(all=True):
+        mount = part.mountpoint
+        if (resolved == mount or resolved.startswith(mount.rstrip("/") + "/")) \
+                and len(mount) > len(best):
+            best, kind = mount, part.fstype
+    return kind
+
+
 def register(registry: Registry, ctx: WebContext) -> None:
     """Add the storage information APIs."""
-    model = ctx.hardware.model
-
     async def load_info(call: ApiCall) -> dict[str, Any]:
-        return facts()
-
-    def facts() -> dict[str, Any]:
-        """Disks, pool and volume as DSM describes them: the volume's figures are the file
-        system's holding volume1; its disks are the model's bays, virtual (said so)."""
-        usage = shutil.disk_usage(ctx.data_dir.volume)
-        disk_ids = [f"sata{n + 1}" for n in range(model.drive_bays)]
-        disks = [{"id": disk, "name": f"Drive {n + 1}", "device": f"/dev/{disk}",
-                  "smart_status": "normal", "status": "normal", "temp": 35,
-                  "exceed_bad_sector_thr": False, "below_remain_life_thr": False,
-                  "model": "Virtual Disk", "vendor": "openstation", "is_virtual": True,
-                  "size_total": str(usage.total), "diskType": "SATA"}
-                 for n, disk in enumerate(disk_ids)]
-        size = {"total": str(usage.total), "used": str(usage.total - usage.free)}
-        return {
-            "disks": disks,
-            "storagePools": [{"id": "reuse_1", "disks": disk_ids, "deploy_path": VOLUME_ID,
-                              "pool_child": [{"id": VOLUME_ID}], "status": "normal",
-                              "size": size}],
-            "volumes": [{"id": VOLUME_ID, "status": "normal", "device_type": "shr_with_1_disk",
-                         "fs_type": "btrfs", "size": size, "vol_path": VOLUME_PATH}],
-            "env": {"status": {"system_crashed": False, "system_need_repair": False}},
-        }
+        return facts(ctx)
 
     async def share_list(call: ApiCall) -> dict[str, Any]:
         shares = ctx.store.records(Share)
@@ -82,7 +99,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
     def one(kind: str, key: str, name: str) -> Any:
         async def get(call: ApiCall) -> dict[str, Any]:
             wanted = call.param(name)
-            for item in facts()[kind]:
+            for item in facts(ctx)[kind]:
                 if wanted in (item["id"], item.get("vol_path")):
                     return {key: item}
             raise NotFoundError(f"no {key} {wanted!r}")
@@ -90,7 +107,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
 
     def listed(kind: str) -> Any:
         async def answer(call: ApiCall) -> dict[str, Any]:
-            found = facts()[kind]
+            found = facts(ctx)[kind]
             return {kind: found, "total": len(found)}
         return answer
 

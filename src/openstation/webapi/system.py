@@ -1,7 +1,8 @@
 """System information with real figures: SYNO.DSM.Info, .DSM.Network, .Core.System,
 .Core.System.Utilization (CPU, memory, network, the host's disks and the volume's device),
 .Core.System.SystemHealth, .Core.System.Process and .ProcessGroup (the device's process and
-its daemons)."""
+its daemons), .Core.Region.NTP, .NTP.Server and .Language (the host's clock and zone:
+the device runs no NTP client or server of its own; its pages are in English)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,20 @@ def block_device(path: Path) -> str:
         return ""
     return next((line.split("=", 1)[1] for line in uevent.splitlines()
                  if line.startswith("DEVNAME=")), "")
+
+
+def zone_name() -> str:
+    """The host's time zone, as its tz database names it where it can be read."""
+    try:
+        target = os.readlink("/etc/localtime")
+    except OSError:
+        return time.tzname[0] or "UTC"
+    return target.split("zoneinfo/", 1)[-1] if "zoneinfo/" in target else time.tzname[0]
+
+
+def zone_description() -> str:
+    offset = datetime.now().astimezone().strftime("%z")
+    return f"(GMT{offset[:3]}:{offset[3:]}) {zone_name()}"
 
 
 class Processes:
@@ -182,12 +197,13 @@ def register(registry: Registry, ctx: WebContext, hosts: list[str]) -> None:
             "cpu_clock_speed": model.cpu_clock_mhz, "cpu_cores": str(model.cpu_cores),
             "cpu_family": model.cpu_family, "cpu_series": model.cpu_series,
             "cpu_vendor": "AMD" if model.cpu_family == "Ryzen" else "INTEL",
-            "enabled_ntp": True, "ntp_server": "time.google.com",
+            # the device keeps the host's clock: it runs no NTP client of its own
+            "enabled_ntp": False, "ntp_server": "",
             "firmware_ver": DEFAULT_VERSION.version_string, "firmware_date": "2020/12/14",
             "model": model.name, "ram_size": model.ram_mb, "serial": ctx.hardware.serial,
             "sys_temp": temperature(), "temperature_warning": False,
             "time": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            "time_zone": "UTC", "time_zone_desc": "(GMT) Coordinated Universal Time",
+            "time_zone": zone_name(), "time_zone_desc": zone_description(),
             "up_time": f"{seconds // 3600}:{seconds // 60 % 60}:{seconds % 60}",
             "usb_dev": [],
         }
@@ -229,6 +245,18 @@ def register(registry: Registry, ctx: WebContext, hosts: list[str]) -> None:
         return {"disk": {"disk": whole, "total": _total(whole)},
                 "space": {"volume": volume, "total": _total(volume)}}
 
+    async def ntp_get(call: ApiCall) -> dict[str, Any]:
+        return {"enable_ntp": False, "server": "", "time_source": "host",
+                "timezone": zone_name(), "timezone_desc": zone_description(),
+                "now": datetime.now(UTC).astimezone().isoformat(timespec="seconds")}
+
+    async def ntp_server_get(call: ApiCall) -> dict[str, Any]:
+        return {"enable": False, "enable_ntp_server": False}  # no NTP service is offered
+
+    async def language_get(call: ApiCall) -> dict[str, Any]:
+        return {"language": "enu", "maillang": "enu", "codepage": "enu",
+                "supported": ["enu"]}  # the pages are in English
+
     async def health(call: ApiCall) -> dict[str, Any]:
         """The System Health widget: the device's status in DSM's words, and its uptime."""
         status = ctx.state.status
@@ -260,6 +288,9 @@ def register(registry: Registry, ctx: WebContext, hosts: list[str]) -> None:
     registry.add(Api("SYNO.DSM.Network", "entry.cgi", 1, 1, {"list": dsm_network}))
     registry.add(Api("SYNO.Core.System", "entry.cgi", 1, 3, {"info": core_system}))
     registry.add(Api("SYNO.Core.System.Utilization", "entry.cgi", 1, 1, {"get": utilization}))
+    registry.add(Api("SYNO.Core.Region.NTP", "entry.cgi", 1, 1, {"get": ntp_get}))
+    registry.add(Api("SYNO.Core.Region.NTP.Server", "entry.cgi", 1, 1, {"get": ntp_server_get}))
+    registry.add(Api("SYNO.Core.Region.Language", "entry.cgi", 1, 1, {"get": language_get}))
     registry.add(Api("SYNO.Core.System.SystemHealth", "entry.cgi", 1, 1, {"get": health}))
     registry.add(Api("SYNO.Core.System.Process", "entry.cgi", 1, 1, {"list": process_list},
                      admin=frozenset({"list"})))

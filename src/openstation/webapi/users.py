@@ -8,7 +8,6 @@ from typing import Any
 import pyotp
 
 from openstation.accounts.login import ENROL_OTP
-from openstation.accounts.policy import MAX_NAME, NAME_FORBIDDEN
 from openstation.accounts.service import UserChanges
 from openstation.config.sections import Group, LoginSettings, PasswordPolicy, User
 from openstation.errors import ApiError
@@ -165,11 +164,11 @@ def register(registry: Registry, ctx: WebContext) -> None:
         accounts.set_password_policy(actor(call), max_age_days=days)
         return await expiry_get(call)
 
-    async def username_policy_get(call: ApiCall) -> dict[str, Any]:
-        """The rules every new account name must meet (accounts/policy.py), fixed."""
-        return {"enable_username_policy": True, "max_length": MAX_NAME,
-                "forbidden_chars": "".join(sorted(NAME_FORBIDDEN)),
-                "case_sensitive": False, "no_leading_dash": True, "no_lookalikes": True}
+    async def reserved_names(call: ApiCall) -> list[str]:
+        """DSM's list of names no new account may take: here the system accounts' and
+        groups' (a name that reads the same as an existing one is refused too)."""
+        return sorted({*(u.name for u in accounts.users() if u.system),
+                       *(g.name for g in accounts.groups() if g.system)})
 
     async def normal_get(call: ApiCall) -> dict[str, Any]:
         user = ctx.store.record(User, call.session.user)
@@ -221,7 +220,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
                      {"get": expiry_get, "set": expiry_set}, changes=frozenset({"set"}),
                      admin=frozenset({"set"})))
     registry.add(Api("SYNO.Core.User.UsernamePolicy", "entry.cgi", 1, 1,
-                     {"get": username_policy_get}))
+                     {"list": reserved_names, "get": reserved_names}))
     registry.add(Api("SYNO.Core.NormalUser", "entry.cgi", 1, 1,
                      {"get": normal_get, "set": normal_set}, changes=frozenset({"set"}),
                      while_restricted=frozenset({"set"})))

@@ -1,0 +1,117 @@
+"""Storage Manager's detail APIs over the Web API, from the same facts as
+SYNO.Storage.CGI.Storage (storage_info.py): SYNO.Storage.CGI.HddMan (get), .Smart (list,
+get_health_info, get_smart_info, smart_warning_get: the virtual bays, whose health is the
+volume's and says "virtual"), .Smart.Scheduler and .Spare (list: none scheduled, no spares),
+.Spare.Conf (get), .Check (is_building, is_data_scrubbing, should_ask_for_fsck_scan: nothing
+runs), .Pool (get_setting, enum_resource), .Volume (get_space_usage from the file system,
+enum_resource, ssd_trim_get and next_trim_time_get: no SSD), and the hardware a virtual
+device has none of, whose lists are empty: .Enclosure, .DualEnclosure, .TaipeiEnclosure
+(load: no expansion unit), .Flashcache and .Cache.Protection (no SSD cache), .KMIP and
+.EncryptionKeyVault (no volume encryption: shares are encrypted one by one), SYNO.Core.
+Storage.iSCSILUN (list: no LUN) and .Disk.FWUpgrade (get: virtual disks have no firmware)."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from openstation.errors import NotFoundError
+from openstation.webapi.context import WebContext
+from openstation.webapi.dispatch import ApiCall
+from openstation.webapi.registry import Api, Handler, Registry
+from openstation.webapi.storage_info import VOLUME_ID, VOLUME_PATH, facts
+
+
+def register(registry: Registry, ctx: WebContext) -> None:
+    def disks() -> list[dict[str, Any]]:
+        return list(facts(ctx)["disks"])
+
+    def smart(disk: dict[str, Any]) -> dict[str, Any]:
+        return {"device": disk["device"], "id": disk["id"], "name": disk["name"],
+                "is_virtual": True, "overview_status": "normal", "healthInfo": "normal",
+                "smart_status": disk["smart_status"], "temperature": disk["temp"],
+                "attributes": [], "testing": False, "last_test": None}
+
+    def wanted_disk(call: ApiCall) -> dict[str, Any]:
+        wanted = call.params.get("device", call.params.get("id", "")).strip('"')
+        for disk in disks():
+            if wanted in (disk["id"], disk["device"]):
+                return disk
+        if not wanted and disks():
+            return disks()[0]
+        raise NotFoundError(f"no disk {wanted!r}")
+
+    async def hddman_get(call: ApiCall) -> dict[str, Any]:
+        return {"disks": disks(), "total": len(disks())}
+
+    async def smart_list(call: ApiCall) -> dict[str, Any]:
+        return {"disks": [smart(disk) for disk in disks()]}
+
+    async def smart_one(call: ApiCall) -> dict[str, Any]:
+        return smart(wanted_disk(call))
+
+    async def smart_warning(call: ApiCall) -> dict[str, Any]:
+        return {"enable_smart_warning": True, "bad_sector_threshold": 0,
+                "remain_life_threshold": 0}
+
+    async def check(call: ApiCall) -> dict[str, Any]:
+        return {"result": False, "building": False, "scrubbing": False}
+
+    async def spare_conf(call: ApiCall) -> dict[str, Any]:
+        return {"enable": False, "spares": []}
+
+    async def pool_setting(call: ApiCall) -> dict[str, Any]:
+        return {"pool_path": "reuse_1", "raid_type": "virtual", "data_scrubbing": False,
+                "scrubbing_schedule": None}
+
+    async def resources(call: ApiCall) -> dict[str, Any]:
+        info = facts(ctx)
+        return {"disks": info["disks"], "pools": info["storagePools"],
+                "volumes": info["volumes"]}
+
+    async def space_usage(call: ApiCall) -> dict[str, Any]:
+        usage = shutil.disk_usage(ctx.data_dir.volume)
+        return {"volume_path": VOLUME_PATH, "id": VOLUME_ID, "total": usage.total,
+                "used": usage.total - usage.free, "free": usage.free,
+                "percent": round(100 * (usage.total - usage.free) / usage.total, 1)
+                if usage.total else 0.0}
+
+    async def no_trim(call: ApiCall) -> dict[str, Any]:
+        return {"enable": False, "supported": False, "next_trim_time": None}
+
+    def nothing(key: str) -> Handler:
+        async def answer(call: ApiCall) -> dict[str, Any]:
+            return {key: [], "total": 0}
+        return answer
+
+    async def off(call: ApiCall) -> dict[str, Any]:
+        return {"enable": False, "supported": False}
+
+    cgi = "SYNO.Storage.CGI"
+    apis: dict[str, dict[str, Handler]] = {
+        f"{cgi}.HddMan": {"get": hddman_get},
+        f"{cgi}.Smart": {"list": smart_list, "get_health_info": smart_one,
+                         "get_smart_info": smart_one, "smart_warning_get": smart_warning},
+        f"{cgi}.Smart.Scheduler": {"list": nothing("tasks")},
+        f"{cgi}.Spare": {"list": nothing("spares")},
+        f"{cgi}.Spare.Conf": {"get": spare_conf},
+        f"{cgi}.Check": {"is_building": check, "is_data_scrubbing": check,
+                         "should_ask_for_fsck_scan": check},
+        f"{cgi}.Pool": {"get_setting": pool_setting, "enum_resource": resources},
+        f"{cgi}.Volume": {"get_space_usage": space_usage, "enum_resource": resources,
+                          "ssd_trim_get": no_trim, "next_trim_time_get": no_trim},
+        f"{cgi}.Enclosure": {"load": nothing("enclosures"), "is_exp_connected": off},
+        f"{cgi}.DualEnclosure": {"load": nothing("enclosures")},
+        f"{cgi}.TaipeiEnclosure": {"load": nothing("enclosures")},
+        f"{cgi}.Flashcache": {"shared_cache_config_get": off,
+                              "advisor_history_get": nothing("history")},
+        f"{cgi}.Cache.Protection": {"get_config": off, "get_status": off,
+                                    "get_status_all": nothing("caches")},
+        f"{cgi}.KMIP": {"get": off, "get_key_list": nothing("keys"),
+                        "list_cert": nothing("certs")},
+        f"{cgi}.EncryptionKeyVault": {"get_info": off},
+        "SYNO.Core.Storage.iSCSILUN": {"list": nothing("luns")},
+        "SYNO.Core.Storage.Disk.FWUpgrade": {"get": nothing("disks")},
+    }
+    for name, methods in apis.items():
+        registry.add(Api(name, "entry.cgi", 1, 1, methods, admin=frozenset(methods)))

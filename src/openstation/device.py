@@ -58,6 +58,8 @@ from openstation.lifecycle.status import Status
 from openstation.listeners import Listeners
 from openstation.network.addresses import served
 from openstation.network.service import NetworkService
+from openstation.notify.notifier import Notifier
+from openstation.notify.service import NotificationService
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
@@ -181,6 +183,9 @@ class Device:
             storage=StorageService(store, self.data_dir.volume, self.machine_key),
             crypto=LoginCrypto(self.clock), booted_at=self.clock())
         self.web.storage.upgrade_permissions()  # rights stored by name before ids
+        self.notifications = NotificationService(store, self.machine_key)
+        self.notifier = Notifier(store, self.notifications, self.clock)
+        self.notifier.start()  # before anything else commits: a reset's entry is mailed
         self.backups = ConfigBackups(store, self.hardware, self.data_dir, self.machine_key,
                                      self.state, self.clock, self.end_sessions, self.settle)
         self.hyper_backup = BackupEngine(Parts(
@@ -346,6 +351,8 @@ class Device:
 
     async def shutdown_services(self) -> None:
         """Close listeners, the control socket and the store (the panel stays)."""
+        if hasattr(self, "notifier"):
+            await self.notifier.close()
         if hasattr(self, "backups"):
             self.backups.stop_daily()
         if hasattr(self, "hyper_backup"):

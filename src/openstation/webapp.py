@@ -49,6 +49,7 @@ from openstation.webapi import (
     info,
     logs,
     network_info,
+    notify_api,
     packages,
     permissions,
     scheduler_api,
@@ -139,6 +140,7 @@ def apis(device: Device, station: Station) -> Registry:
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
     scheduler_api.register(registry, web_ctx.store, device.hyper_backup, device.clock)
+    notify_api.register(registry, device.notifications, device.notifier)
     hardware_api.register(registry, HardwareSettingsService(web_ctx.store),
                           lambda: web_ctx.hardware.model)
     security_settings.register(registry, web_ctx, web_ctx.accounts,

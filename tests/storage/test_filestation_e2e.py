@@ -243,7 +243,7 @@ async def test_key_manager_automount_and_the_reset_modes(device: DeviceProcess) 
         assert (await alice.download("/vault/a.txt"))[1] == b"alpha"
     await asyncio.to_thread(panel_reset, data, 2)
     await asyncio.to_thread(wait_for_status, data, "Configuration lost", 10)
-    device.refresh()
+    await asyncio.to_thread(device.refresh)
     installed = await asyncio.to_thread(device.install, "nas2", "dora", "D0ra!pass")
     assert installed.returncode == 0
     async with aiohttp.ClientSession() as http:

@@ -31,6 +31,7 @@ from openstation.config.sections import (
     KeyEntry,
     LoginSettings,
     Network,
+    Notifications,
     PasswordPolicy,
     Ports,
     PPPoE,
@@ -50,7 +51,7 @@ from openstation.fileserv.service import problems_of
 from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems
 from openstation.security.firewall import rule_problems
-from openstation.security.machine_key import OTP, PPPOE, MachineKey
+from openstation.security.machine_key import NOTIFY, OTP, PPPOE, MachineKey
 from openstation.security.service import address_problem
 from openstation.storage.paths import name_problem as path_name_problem
 from openstation.storage.permissions import principal_problem
@@ -60,7 +61,11 @@ from openstation.storage.volume import share_name_problem
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
-    ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings)}
+    ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings, Notifications)}
+# Secrets sealed with the machine key: (field, purpose). Only a passphrase backup carries
+# them, in clear inside its encryption ("<field>_plain"), to be sealed by the restoring key.
+SEALED: dict[str, tuple[str, str]] = {"pppoe": ("password", PPPOE),
+                                      "notifications": ("smtp_password", NOTIFY)}
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
     User, Group, Share, KeyEntry, FirewallRule, BackupKey)}
 RESTORE_ACTION = "restore"
@@ -69,12 +74,12 @@ RESTORE_ACTION = "restore"
 def export(store: ConfigStore, machine_key: MachineKey, with_secrets: bool) -> dict[str, Any]:
     """Every section and collection; machine-key secrets only re-sealed by a passphrase."""
     sections = {name: to_dict(store.get(cls)) for name, cls in SECTIONS.items()}
-    pppoe = sections["pppoe"]
-    sealed = pppoe.pop("password")
-    if with_secrets and sealed:
-        # A secret sealed by another machine key (an older system partition) is lost.
-        with contextlib.suppress(StoreError):
-            pppoe["password_plain"] = machine_key.open(sealed, PPPOE)
+    for name, (secret, purpose) in SEALED.items():
+        sealed = sections[name].pop(secret)
+        if with_secrets and sealed:
+            # A secret sealed by another machine key (an older system partition) is lost.
+            with contextlib.suppress(StoreError):
+                sections[name][f"{secret}_plain"] = machine_key.open(sealed, purpose)
 
     collections = {name: [to_dict(r) for r in store.records(cls)]
                    for name, cls in COLLECTIONS.items()}
@@ -107,7 +112,7 @@ class Decoded:
 
     sections: dict[str, Section] = field(default_factory=dict)
     collections: dict[str, list[Record]] = field(default_factory=dict)
-    pppoe_password: str | None = None
+    plain: dict[str, str] = field(default_factory=dict)  # section → its sealed field, in clear
     otp_secrets: dict[str, str] = field(default_factory=dict)  # user name → secret
 
 
@@ -119,9 +124,11 @@ def _decode(content: dict[str, Any], names: list[str]) -> Decoded:
         for name in names:
             if name in SECTIONS and name in content["sections"]:
                 raw = dict(content["sections"][name])
-                if name == "pppoe":
-                    decoded.pppoe_password = raw.pop("password_plain", None)
-                    raw["password"] = ""
+                if name in SEALED:
+                    secret = SEALED[name][0]
+                    if given := raw.pop(f"{secret}_plain", None):
+                        decoded.plain[name] = str(given)
+                    raw[secret] = ""
                 sections[name] = from_dict(SECTIONS[name], raw, f"{name}.")
             elif name in COLLECTIONS and name in content["collections"]:
                 items = [dict(item) for item in content["collections"][name]]
@@ -242,8 +249,8 @@ def plan(store: ConfigStore, content: dict[str, Any], requested: list[str] | Non
     for name, section in sections.items():
         current = to_dict(store.get(SECTIONS[name]))
         wanted = to_dict(section)
-        if name == "pppoe":
-            wanted["password"] = current["password"]
+        if name in SEALED:
+            wanted[SEALED[name][0]] = current[SEALED[name][0]]
         changes[name] = diff(current, wanted, secret_fields(SECTIONS[name]))
     for name, records in collections.items():
         cls = COLLECTIONS[name]
@@ -280,10 +287,12 @@ def apply(store: ConfigStore, content: dict[str, Any], requested: list[str] | No
     report = plan(store, content, requested)
     decoded = _decode(content, chosen_names(requested))
     with store.transaction(actor, "restore") as tx:
-        for section in decoded.sections.values():
-            if isinstance(section, PPPoE):
-                section.password = (machine_key.seal(decoded.pppoe_password, PPPOE)
-                                    if decoded.pppoe_password else tx.get(PPPoE).password)
+        for name, section in decoded.sections.items():
+            if name in SEALED:  # the backup's secret sealed here, or the one kept here
+                secret, purpose = SEALED[name]
+                setattr(section, secret, machine_key.seal(decoded.plain[name], purpose)
+                        if name in decoded.plain
+                        else getattr(tx.get(SECTIONS[name]), secret))
             tx.put(section)
         failpoint("restore-sections")
         for name, records in decoded.collections.items():

@@ -558,10 +558,49 @@ class UpgradeSettings(Section):
     minute: Annotated[int, Meta(ge=0, le=59)] = 0
 
 
+class MailSecurity(enum.StrEnum):
+    NONE = "none"  # plain SMTP (a relay on the LAN)
+    STARTTLS = "starttls"
+    TLS = "tls"  # SMTPS: TLS from the first byte
+
+
+class NotifyEvent(enum.StrEnum):
+    """What can send a notification (Control Panel > Notification > Rules)."""
+
+    RESET = "reset"  # the RESET button's Mode 1 or Mode 2, or a reset from the CLI
+    BACKUP_FAILED = "backup_failed"  # a Hyper Backup run failed or was only partial
+    BACKUP_DONE = "backup_done"
+    HA_SWITCHOVER = "ha_switchover"
+    AUTOBLOCK = "autoblock"  # Auto Block blocked an address
+    SHARE_DELETED = "share_deleted"  # a shared folder's data was deleted
+
+
+@dataclass
+class Notifications(Section):
+    """Control Panel > Notification: mail through an SMTP server and a webhook, for the
+    events the rules name."""
+
+    section: ClassVar[str] = "notifications"
+    mail_enabled: bool = False
+    smtp_server: str = ""
+    smtp_port: Port = 587
+    security: MailSecurity = MailSecurity.STARTTLS
+    smtp_user: str = ""
+    smtp_password: str = field(default="", metadata=SECRET)  # sealed with the machine key
+    sender: str = ""
+    recipients: list[str] = field(default_factory=list)
+    subject_prefix: str = "[openstation]"
+    webhook_enabled: bool = False
+    webhook_url: str = ""
+    events: list[NotifyEvent] = field(default_factory=lambda: [
+        NotifyEvent.RESET, NotifyEvent.BACKUP_FAILED, NotifyEvent.HA_SWITCHOVER,
+        NotifyEvent.AUTOBLOCK, NotifyEvent.SHARE_DELETED])
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
-    BackupVault, HardwareSettings, UpgradeSettings,
+    BackupVault, HardwareSettings, UpgradeSettings, Notifications,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,

@@ -150,6 +150,7 @@ class Transaction:
         self.source = source
         self.changes = 0
         self.rows: list[RowChange] = []
+        self.entries: list[AuditEntry] = []
 
     def get(self, cls: type[S]) -> S:
         return self._store.get(cls)
@@ -229,12 +230,16 @@ class Transaction:
     def audit(self, action: str, section: str, key: str, detail: dict[str, Any]) -> None:
         """Add an audit entry that commits or rolls back with this transaction."""
         self.changes += 1
-        self._store._conn.execute(
+        at = self._store.clock()
+        cursor = self._store._conn.execute(
             "INSERT INTO audit (at, actor, source, action, section, key, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self._store.clock(), self.actor, self.source, action, section, key,
+            (at, self.actor, self.source, action, section, key,
              json.dumps(detail, default=str)),
         )
+        if self._store.audit_listeners:
+            self.entries.append(AuditEntry(cursor.lastrowid or 0, at, self.actor, self.source,
+                                           action, section, key, detail))
 
 
 
@@ -257,6 +262,9 @@ class ConfigStore:
         self._tx: Transaction | None = None
         # Called after each commit with its rows, in commit order (under the store lock).
         self.listeners: list[CommitListener] = []
+        # Called after each commit with its audit entries (Log Center's events: the
+        # notifications follow them), in commit order, under the store lock.
+        self.audit_listeners: list[Callable[[list[AuditEntry]], None]] = []
         # Why a write from `source` is refused right now (an HA passive server), or None.
         self.write_guard: Callable[[str], str | None] | None = None
         # Where each commit is published, as a ConfigChanged, for the appliers.
@@ -439,10 +447,12 @@ class ConfigStore:
                 raise
             else:
                 self._conn.execute("COMMIT")
-                rows = self._tx.rows
+                rows, entries = self._tx.rows, self._tx.entries
                 self._tx = None
                 for listener in self.listeners:
                     listener(rows)
+                for audited in self.audit_listeners if entries else ():
+                    audited(entries)
                 if self.events is not None and rows:
                     from openstation.events import ConfigChanged  # asyncio: only when wired
 

@@ -20,7 +20,7 @@ from openstation.files import write_atomic
 PREFIX = "mk1:"  # before purposes
 SEALED = "mk2:"
 SEALED_PREFIXES = (SEALED, PREFIX)
-PPPOE, KEY_MANAGER, OTP, SMB = "pppoe", "key-manager", "otp", "smb"
+PPPOE, KEY_MANAGER, OTP, SMB, NOTIFY = "pppoe", "key-manager", "otp", "smb", "notify"
 
 
 class MachineKey:

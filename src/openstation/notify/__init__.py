@@ -1,0 +1,1 @@
+"""Notifications: mail and a webhook for the events the rules name (Log Center's events)."""

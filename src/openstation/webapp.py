@@ -33,6 +33,7 @@ from openstation.ui.pages import add_page_routes
 from openstation.ui.sharing import SharingPages
 from openstation.upgrade import UpgradeService
 from openstation.webapi import (
+    absent,
     advisor_api,
     assistant,
     auth,
@@ -115,6 +116,7 @@ def apis(device: Device, station: Station) -> Registry:
     """Every Web API of the device, as `SYNO.API.Info` lists them."""
     web_ctx, registry = device.web, Registry()
     info.register(registry)
+    absent.register(registry)
     auth.register(registry, web_ctx)
     users.register(registry, web_ctx)
     system.register(registry, web_ctx, device.options.hosts)

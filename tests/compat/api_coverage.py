@@ -21,6 +21,7 @@ import contextlib
 import importlib
 import inspect
 import io
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,21 +51,26 @@ class Outcome:
     method: str
     ok: bool | None  # None: the library cannot make this call against any server
     why: str = ""
+    absent: bool = False  # answered "none"/"off" for a feature the device lacks (absent.py)
 
 
 @dataclass
 class Coverage:
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def by_module(self) -> dict[str, tuple[int, int, int]]:
-        """module → (calls the library can make, succeeded, calls it cannot make)."""
-        table: dict[str, tuple[int, int, int]] = {}
-        for outcome in self.outcomes:
-            calls, good, unreachable = table.get(outcome.module, (0, 0, 0))
-            if outcome.ok is None:
-                table[outcome.module] = (calls, good, unreachable + 1)
+    def by_module(self) -> dict[str, tuple[int, int, int, int]]:
+        """module → (calls the library can make, succeeded with the device's state,
+        answered as a feature the device lacks, calls the library cannot make)."""
+        table: dict[str, tuple[int, int, int, int]] = {}
+        for o in self.outcomes:
+            calls, real, absent, unreachable = table.get(o.module, (0, 0, 0, 0))
+            if o.ok is None:
+                unreachable += 1
             else:
-                table[outcome.module] = (calls + 1, good + outcome.ok, unreachable)
+                calls += 1
+                real += bool(o.ok) and not o.absent
+                absent += bool(o.ok) and o.absent
+            table[o.module] = (calls, real, absent, unreachable)
         return table
 
     @property
@@ -73,16 +79,31 @@ class Coverage:
 
     @property
     def ratio(self) -> float:
+        """Calls that succeeded, of those the library can make."""
         return sum(bool(o.ok) for o in self.callable) / len(self.callable)
 
+    @property
+    def real_ratio(self) -> float:
+        """Calls answered from the device's own state (not "this feature is absent")."""
+        return sum(bool(o.ok) and not o.absent for o in self.callable) / len(self.callable)
+
     def markdown(self) -> str:
-        lines = ["| module | calls | succeeded | library cannot call |", "|---|---:|---:|---:|"]
-        for module, (calls, good, unreachable) in self.by_module().items():
-            lines.append(f"| {module} | {calls} | {good} | {unreachable} |")
-        good = sum(bool(o.ok) for o in self.callable)
-        lines.append(f"| **all** | {len(self.callable)} | {good} ({self.ratio:.0%}) | "
+        lines = ["| module | calls | from the device's state | feature absent, said so "
+                 "| library cannot call |", "|---|---:|---:|---:|---:|"]
+        for module, (calls, real, absent, unreachable) in self.by_module().items():
+            lines.append(f"| {module} | {calls} | {real} | {absent} | {unreachable} |")
+        real = sum(bool(o.ok) and not o.absent for o in self.callable)
+        absent = sum(bool(o.ok) and o.absent for o in self.callable)
+        lines.append(f"| **all** | {len(self.callable)} | {real} ({self.real_ratio:.0%}) | "
+                     f"{absent} (in all {self.ratio:.0%}) | "
                      f"{len(self.outcomes) - len(self.callable)} |")
         return "\n".join(lines)
+
+
+def api_of(function: Any) -> str:
+    """The API a library method calls (its `api_name = '…'`)."""
+    found = re.search(r"api_name\s*=\s*['\"]([\w.]+)['\"]", inspect.getsource(function))
+    return found.group(1) if found else ""
 
 
 def read_methods() -> Iterator[tuple[str, type, str]]:
@@ -125,8 +146,11 @@ def listed_apis(port: int) -> set[str]:
 
 
 def measure(port: int, account: str, password: str) -> Coverage:
+    from openstation.webapi import absent
+
     coverage = Coverage()
     listed = listed_apis(port)
+    lacking = absent.names()
     clients: dict[type, Any] = {}
     for module, cls, method in read_methods():
         try:
@@ -142,7 +166,8 @@ def measure(port: int, account: str, password: str) -> Coverage:
             ok, why = (None if exc.args and exc.args[0] in listed else False), f"KeyError: {exc}"
         except Exception as exc:  # the library's own failure is this call's failure
             ok, why = False, f"{type(exc).__name__}: {str(exc)[:80]}"
-        coverage.outcomes.append(Outcome(module, method, ok, why))
+        coverage.outcomes.append(Outcome(module, method, ok, why,
+                                         api_of(getattr(cls, method)) in lacking))
     return coverage
 
 

@@ -2,9 +2,8 @@
 SYNO.Core.Hardware.FanSpeed, .BeepControl and .Led.Brightness (get, set), .MemoryLayout
 (the model's RAM), .SpectreMeltdown (the host kernel's report on its CPU), .NeedReboot, and
 SYNO.Core.ExternalDevice.Storage.USB (list, get). The settings are stored and the beeps
-obeyed; the fans and LEDs are the virtual panel's. A virtual device has no USB or eSATA bus,
-printer, Bluetooth, UPS, LCD, transcoder or out-of-band port: those lists are empty and
-those switches off."""
+obeyed; the fans and LEDs are the virtual panel's, and a virtual device has no USB bus (its
+eSATA, printers, Bluetooth, UPS and the rest are answered by absent.py)."""
 
 from __future__ import annotations
 
@@ -84,42 +83,12 @@ def register(registry: Registry, hardware: HardwareSettingsService, ctx_model: C
     async def no_reboot(call: ApiCall) -> dict[str, Any]:
         return {"need_reboot": False}
 
-    def none_of(key: str) -> Handler:
-        async def answer(call: ApiCall) -> dict[str, Any]:
-            return {key: [], "total": 0}
-        return answer
-
-    async def absent(call: ApiCall) -> dict[str, Any]:
-        return {"enable": False, "supported": False}
-
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Core.Hardware.FanSpeed": {"get": fan_get, "set": fan_set},
         "SYNO.Core.Hardware.MemoryLayout": {"get": memory_layout},
         "SYNO.Core.Hardware.SpectreMeltdown": {"get": cpu_vulnerabilities},
         "SYNO.Core.Hardware.NeedReboot": {"get": no_reboot},
-        # hardware a virtual device has none of: no LCD, no out-of-band management, no
-        # remote fans, no transcoder, no disk spin-down, no UPS, no bays beyond the model's
-        **{f"SYNO.Core.Hardware.{name}": {"get": absent} for name in (
-            "LCM", "OOBManagement", "RemoteFanStatus", "VideoTranscoding", "Hibernation")},
-        "SYNO.Core.ExternalDevice.UPS": {"get": absent},
-        "SYNO.Core.ExternalDevice.Storage.eSATA": {"list": none_of("devices")},
-        "SYNO.Core.ExternalDevice.Storage.EUnit": {"list": none_of("units"),
-                                                   "get": none_of("units")},
-        "SYNO.Core.ExternalDevice.Storage.Setting": {"get": absent},
-        "SYNO.Core.ExternalDevice.DefaultPermission": {"get": none_of("permissions")},
-        "SYNO.Core.ExternalDevice.Printer": {"list": none_of("printers"),
-                                             "get": none_of("printers")},
-        "SYNO.Core.ExternalDevice.Printer.USB": {"list": none_of("printers"),
-                                                 "get": none_of("printers")},
-        "SYNO.Core.ExternalDevice.Printer.Network": {"list": none_of("printers")},
-        "SYNO.Core.ExternalDevice.Printer.Network.Host": {"list": none_of("hosts")},
-        "SYNO.Core.ExternalDevice.Printer.Driver": {"list": none_of("drivers"),
-                                                    "get": none_of("drivers")},
-        "SYNO.Core.ExternalDevice.Printer.BonjourSharing": {"get": absent},
-        "SYNO.Core.ExternalDevice.Bluetooth": {"get": absent},
-        "SYNO.Core.ExternalDevice.Bluetooth.Settings": {"get": absent},
-        "SYNO.Core.ExternalDevice.Bluetooth.Device": {"list": none_of("devices"),
-                                                      "get": none_of("devices")},
+
         "SYNO.Core.Hardware.BeepControl": {"get": beep_get, "set": beep_set},
         "SYNO.Core.Hardware.Led.Brightness": {"get": led_get, "set": led_set},
         "SYNO.Core.ExternalDevice.Storage.USB": {"list": usb_list, "get": usb_get},

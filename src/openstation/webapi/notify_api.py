@@ -4,9 +4,7 @@ set), .Mail (get, send_test), .Mail.Auth and .Mail.Profile.Conf (get), .Push.Web
 .Profile (get), and .Sysnotify (get: the notifications sent since boot, with their outcome).
 The SMTP password is taken, sealed, and never shown: answers say only whether one is set.
 
-Synology's own push service, SMS and LINE need Synology's servers: their settings read off
-and are not offered (.Push, .Push.Conf, .Push.Mail, .Push.Mobile, .Push.AuthToken, .SMS,
-.SMS.Conf, .SMS.Provider, .Line, .CMS, .CMS.Conf)."""
+Synology's own push service, SMS and LINE need Synology's servers: absent.py answers them."""
 
 from __future__ import annotations
 
@@ -19,9 +17,6 @@ from openstation.notify.service import NotificationService
 from openstation.webapi import envelope
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
-
-NOT_OFFERED = ("Push", "Push.Conf", "Push.Mail", "Push.Mobile", "Push.AuthToken", "SMS",
-               "SMS.Conf", "SMS.Provider", "Line", "CMS", "CMS.Conf")
 
 
 def addresses(value: Any) -> list[str] | None:
@@ -103,9 +98,6 @@ def register(registry: Registry, service: NotificationService, notifier: Notifie
         return {"items": list(notifier.recent), "total": len(notifier.recent),
                 "dropped": notifier.dropped}
 
-    async def off(call: ApiCall) -> dict[str, Any]:
-        return {"enable": False, "supported": False}
-
     base = "SYNO.Core.Notification"
     apis: dict[str, dict[str, Handler]] = {
         f"{base}.Mail.Conf": {"get": mail_get, "set": mail_set},
@@ -117,7 +109,6 @@ def register(registry: Registry, service: NotificationService, notifier: Notifie
         f"{base}.Advance.FilterSettings.Template": {"get": rules_get},
         f"{base}.Advance.FilterSettings.Profile": {"get": rules_get},
         f"{base}.Sysnotify": {"get": sent},
-        **{f"{base}.{name}": {"get": off} for name in NOT_OFFERED},
     }
     for name, methods in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 1, methods,

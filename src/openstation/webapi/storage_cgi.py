@@ -4,11 +4,8 @@ get_health_info, get_smart_info, smart_warning_get: the virtual bays, whose heal
 volume's and says "virtual"), .Smart.Scheduler and .Spare (list: none scheduled, no spares),
 .Spare.Conf (get), .Check (is_building, is_data_scrubbing, should_ask_for_fsck_scan: nothing
 runs), .Pool (get_setting, enum_resource), .Volume (get_space_usage from the file system,
-enum_resource, ssd_trim_get and next_trim_time_get: no SSD), and the hardware a virtual
-device has none of, whose lists are empty: .Enclosure, .DualEnclosure, .TaipeiEnclosure
-(load: no expansion unit), .Flashcache and .Cache.Protection (no SSD cache), .KMIP and
-.EncryptionKeyVault (no volume encryption: shares are encrypted one by one), SYNO.Core.
-Storage.iSCSILUN (list: no LUN) and .Disk.FWUpgrade (get: virtual disks have no firmware)."""
+enum_resource, ssd_trim_get and next_trim_time_get: no SSD). Expansion units, SSD caches,
+volume encryption, iSCSI and disk firmware are answered by absent.py."""
 
 from __future__ import annotations
 
@@ -84,9 +81,6 @@ def register(registry: Registry, ctx: WebContext) -> None:
             return {key: [], "total": 0}
         return answer
 
-    async def off(call: ApiCall) -> dict[str, Any]:
-        return {"enable": False, "supported": False}
-
     cgi = "SYNO.Storage.CGI"
     apis: dict[str, dict[str, Handler]] = {
         f"{cgi}.HddMan": {"get": hddman_get},
@@ -100,18 +94,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
         f"{cgi}.Pool": {"get_setting": pool_setting, "enum_resource": resources},
         f"{cgi}.Volume": {"get_space_usage": space_usage, "enum_resource": resources,
                           "ssd_trim_get": no_trim, "next_trim_time_get": no_trim},
-        f"{cgi}.Enclosure": {"load": nothing("enclosures"), "is_exp_connected": off},
-        f"{cgi}.DualEnclosure": {"load": nothing("enclosures")},
-        f"{cgi}.TaipeiEnclosure": {"load": nothing("enclosures")},
-        f"{cgi}.Flashcache": {"shared_cache_config_get": off,
-                              "advisor_history_get": nothing("history")},
-        f"{cgi}.Cache.Protection": {"get_config": off, "get_status": off,
-                                    "get_status_all": nothing("caches")},
-        f"{cgi}.KMIP": {"get": off, "get_key_list": nothing("keys"),
-                        "list_cert": nothing("certs")},
-        f"{cgi}.EncryptionKeyVault": {"get_info": off},
-        "SYNO.Core.Storage.iSCSILUN": {"list": nothing("luns")},
-        "SYNO.Core.Storage.Disk.FWUpgrade": {"get": nothing("disks")},
+
     }
     for name, methods in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 1, methods, admin=frozenset(methods)))

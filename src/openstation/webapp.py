@@ -42,6 +42,7 @@ from openstation.webapi import (
     cluster_api,
     config_backup,
     connections_api,
+    desktop,
     fileserv_api,
     filestation,
     filestation_links,
@@ -125,6 +126,7 @@ def apis(device: Device, station: Station) -> Registry:
     storage_cgi.register(registry, web_ctx)
     upgrades = UpgradeService(web_ctx.store)
     upgrade_api.register(registry, upgrades)
+    desktop.register(registry, web_ctx, web_ctx.accounts, device.notifier, upgrades)
     advisor_api.register(registry, web_ctx, web_ctx.accounts, upgrades,
                          lambda: dict(device.ports), lambda: device.data_dir.tls_cert)
     filestation.register(registry, station)
@@ -144,7 +146,8 @@ def apis(device: Device, station: Station) -> Registry:
     scheduler_api.register(registry, web_ctx.store, device.hyper_backup, device.clock)
     notify_api.register(registry, device.notifications, device.notifier)
     hardware_api.register(registry, HardwareSettingsService(web_ctx.store),
-                          lambda: web_ctx.hardware.model)
+                          lambda: web_ctx.hardware.model,
+                          lambda why, count: device.indicators.beep(device.clock(), why, count))
     security_settings.register(registry, web_ctx, web_ctx.accounts,
                                lambda: firewall.services_at(device.ports),
                                device.options.limits)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openstation.config.sections import FileServices, Group, Right, Share, User
+from openstation.storage import recycle
 
 HIDDEN = "/@*/.@*/"  # the device's own folders: never listed, never opened
 
@@ -183,8 +184,9 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
             # An empty list would let every account in: name one nobody can sign in as.
             *([] if lists["valid users"] else ['  valid users = "openstation:nobody"']),
             f"  force user = {server.owner}",
-            # One line per change, read by the device to replicate it in an HA pair.
-            "  vfs objects = full_audit",
+            # One line per change, read by the device to replicate it in an HA pair; with
+            # the recycle bin, a delete is a rename into #recycle (storage/recycle.py).
+            *(RECYCLE if share.recycle_bin else ["  vfs objects = full_audit"]),
             "  full_audit:syslog = false",
             "  full_audit:prefix = %S",
             "  full_audit:success = openat close renameat unlinkat mkdirat",
@@ -194,6 +196,17 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
             "",
         ]
     return "\n".join(lines) + "\n"
+
+
+RECYCLE = [
+    "  vfs objects = recycle full_audit",
+    f"  recycle:repository = {recycle.FOLDER}",
+    "  recycle:keeptree = yes",
+    "  recycle:versions = yes",  # a second file of the same name is kept as well
+    "  recycle:touch = no",
+    f"  recycle:exclude_dir = {recycle.FOLDER}",  # deleted inside the bin: gone
+    "  recycle:directory_mode = 0755",
+]
 
 
 def smbpasswd(users: Iterable[User], nt_hashes: Mapping[str, str]) -> str:

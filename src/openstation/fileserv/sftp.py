@@ -214,8 +214,11 @@ class ShareFiles(asyncssh.SFTPServer):
         located = self._entry(path, write=True)
         if (await self._run(located.real.lstat)).st_mode & stat.S_IFDIR:
             raise asyncssh.SFTPFailure(f"{located.path} is a folder")
-        await self._run(located.real.unlink)
-        self._changed(located)
+        moved = await self._run(self.service.files.discard, located)  # the recycle bin?
+        if moved is None:
+            self._changed(located)
+        else:
+            self.service.renamed(located.real, moved)
 
     async def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
         located = self._entry(path, write=True)

@@ -132,9 +132,13 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
         provider: Any
 
         def delete(self) -> None:
-            writable(self.path, self.environ)
-            super().delete()  # type: ignore[misc]
-            changed(Path(self._file_path))
+            writable(self.path, self.environ)  # the right to delete, as every write's
+            # into the share's recycle bin, if it has one
+            moved = files.discard(files.locate(user_of(self.environ), self.path, write=True))
+            if moved is None:
+                changed(Path(self._file_path))
+            else:
+                renamed(Path(self._file_path), moved)
 
         def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
             if is_move:

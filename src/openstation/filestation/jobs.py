@@ -24,6 +24,7 @@ from openstation.filestation.codes import PathErrors
 from openstation.filestation.listing import matcher
 from openstation.filestation.service import FileStation, Item, Located
 from openstation.filestation.tasks import Task
+from openstation.storage import recycle
 
 COPY_BLOCK = 16 << 20  # bytes per copy_file_range call: progress and stop between them
 CHECK_EVERY = 256  # entries walked between looks at the stop flag
@@ -225,6 +226,12 @@ def delete(files: FileStation, task: Task, items: list[Item], recursive: bool,
     for item in items:
         task.update(path=item.path, processing_path=item.path)
         try:
+            if item.at.share.recycle_bin and not recycle.inside(item.at.root, item.at.real):
+                moved = files.discard(item.at)  # the whole entry, at once, into the bin
+                if moved is not None:
+                    task.renamed(item.at.real, moved)
+                done += 1
+                continue
             if not item.is_dir:
                 os.unlink(item.at.real)
                 done += 1

@@ -34,6 +34,7 @@ from openstation.errors import (
     PermissionDeniedError,
 )
 from openstation.names import normal
+from openstation.storage import recycle
 from openstation.storage.paths import name_problem, split
 from openstation.storage.permissions import NO_ACCESS, READ_WRITE
 from openstation.storage.service import StorageService
@@ -292,8 +293,27 @@ class FileStation:
 
     async def delete(self, user: str, path: str) -> None:
         item = self.removable(user, path)
-        await offload.run(shutil.rmtree if item.is_dir else os.unlink, item.at.real)
-        self.storage.changed(item.at.real)
+        self.report(item.at, await offload.run(self.discard, item.at))
+
+    @staticmethod
+    def discard(located: Located) -> Path | None:
+        """Delete an entry (blocking; any thread): into its share's recycle bin when the
+        share has one and the entry is not in it already (returns where it went), else for
+        good. Every protocol's delete comes here; its caller then reports the change."""
+        if located.share.recycle_bin and not recycle.inside(located.root, located.real):
+            return recycle.move(located.root, located.real)
+        if stat.S_ISDIR(located.real.lstat().st_mode):
+            shutil.rmtree(located.real)
+        else:
+            os.unlink(located.real)
+        return None
+
+    def report(self, located: Located, moved: Path | None) -> None:
+        """(On the loop.) Tell replication what a `discard` did."""
+        if moved is None:
+            self.storage.changed(located.real)
+        else:
+            self.storage.renamed(located.real, moved)
 
     def check_write(self, user: str, folder: str, name: str, *, overwrite: bool | None
                     ) -> Located:

@@ -27,8 +27,8 @@ def yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def register(registry: Registry, hardware: HardwareSettingsService, ctx_model: Callable[[], Model]
-             ) -> None:
+def register(registry: Registry, hardware: HardwareSettingsService, ctx_model: Callable[[], Model],
+             beep: Callable[[str, int], None]) -> None:
     def who(call: ApiCall) -> str:
         return str(call.session.user)
 
@@ -80,6 +80,15 @@ def register(registry: Registry, hardware: HardwareSettingsService, ctx_model: C
         return {"vulnerabilities": found,
                 "mitigated": all(not v.startswith("Vulnerable") for v in found.values())}
 
+    async def find_me_supported(call: ApiCall) -> dict[str, Any]:
+        return {"supported": True}
+
+    async def find_me(call: ApiCall) -> dict[str, Any]:
+        """Synology Assistant's "Find me": the device beeps three times (the panel's beeper:
+        the virtual panel's on a virtual device, shown by `openstation panel status`)."""
+        beep("find me", 3)
+        return {}
+
     async def no_reboot(call: ApiCall) -> dict[str, Any]:
         return {"need_reboot": False}
 
@@ -88,11 +97,12 @@ def register(registry: Registry, hardware: HardwareSettingsService, ctx_model: C
         "SYNO.Core.Hardware.MemoryLayout": {"get": memory_layout},
         "SYNO.Core.Hardware.SpectreMeltdown": {"get": cpu_vulnerabilities},
         "SYNO.Core.Hardware.NeedReboot": {"get": no_reboot},
+        "SYNO.DSM.FindMe": {"supported": find_me_supported, "start": find_me},
 
         "SYNO.Core.Hardware.BeepControl": {"get": beep_get, "set": beep_set},
         "SYNO.Core.Hardware.Led.Brightness": {"get": led_get, "set": led_set},
         "SYNO.Core.ExternalDevice.Storage.USB": {"list": usb_list, "get": usb_get},
     }
     for name, methods in apis.items():
-        registry.add(Api(name, "entry.cgi", 1, 1, methods, changes=frozenset({"set"}),
-                         admin=frozenset(methods) - {"get", "list"}))
+        registry.add(Api(name, "entry.cgi", 1, 1, methods, changes=frozenset({"set", "start"}),
+                         admin=frozenset(methods) - {"get", "list", "supported"}))

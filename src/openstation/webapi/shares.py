@@ -1,17 +1,23 @@
 """Control Panel > Shared Folder over the Web API: SYNO.Core.Share create/get/set/delete,
 SYNO.Core.Share.Crypto (mount, unmount, export_key, change passphrase) and
-SYNO.Core.Share.KeyManager (list, add, delete, mount)."""
+SYNO.Core.Share.KeyManager (list, add, delete, mount), .KeyManager.AutoKey (list: the keys
+that mount at boot), .KeyManager.Store (explore) and SYNO.Core.RecycleBin (get: each share's
+recycle bin and what it holds)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from openstation.config.sections import KeyEntry, Share
+from openstation import offload
+from openstation.config.sections import KeyEntry, Protection, Share
 from openstation.errors import ApiError, WrongKeyError
+from openstation.storage import recycle
 from openstation.storage.service import StorageService
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
@@ -136,6 +142,38 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
         return {"keys": [{"name": k.share, "protection": k.protection, "created": k.created}
                          for k in ctx.store.records(KeyEntry)]}
 
+    async def recycle_bins(call: ApiCall) -> dict[str, Any]:
+        """Each share's recycle bin: on or off, and what it holds (counted off the loop)."""
+        shares = [share for share in ctx.store.records(Share) if storage.is_mounted(share)]
+
+        def held(share: Share) -> tuple[int, int]:
+            files = size = 0
+            for folder, _dirs, names in os.walk(storage.volume / share.name / recycle.FOLDER):
+                for name in names:
+                    files += 1
+                    with contextlib.suppress(OSError):
+                        size += os.lstat(os.path.join(folder, name)).st_size
+            return files, size
+
+        counts = await offload.run(lambda: [held(share) for share in shares])
+        return {"shares": [{"name": share.name, "enable_recycle_bin": share.recycle_bin,
+                            "path": f"/{share.name}/{recycle.FOLDER}", "files": files,
+                            "size": size} for share, (files, size) in zip(shares, counts,
+                                                                          strict=True)]}
+
+    async def auto_keys(call: ApiCall) -> dict[str, Any]:
+        """DSM's "automatic" keys: those sealed by the machine key, which mount at boot."""
+        keys = [k for k in ctx.store.records(KeyEntry) if k.protection is Protection.MACHINE]
+        return {"keys": [{"name": k.share, "created": k.created} for k in keys],
+                "total": len(keys)}
+
+    async def stores(call: ApiCall) -> dict[str, Any]:
+        """Where Key Manager keeps keys: the system partition, wrapped by the machine key
+        or by the key-store passphrase (one store: no external one is offered)."""
+        kinds = sorted({k.protection.value for k in ctx.store.records(KeyEntry)})
+        return {"stores": [{"location": "system", "protections": kinds,
+                            "keys": len(ctx.store.keys(KeyEntry))}]}
+
     @key_errors
     async def keys_add(call: ApiCall) -> dict[str, Any]:
         key = call.params.get("key_file")
@@ -180,3 +218,9 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
                       "mount": keys_mount},
                      changes=frozenset({"add", "delete", "mount"}),
                      admin=frozenset({"list", "add", "delete", "mount"})))
+    registry.add(Api("SYNO.Core.RecycleBin", "entry.cgi", 1, 1, {"get": recycle_bins},
+                     admin=frozenset({"get"})))
+    registry.add(Api("SYNO.Core.Share.KeyManager.AutoKey", "entry.cgi", 1, 1,
+                     {"list": auto_keys}, admin=frozenset({"list"})))
+    registry.add(Api("SYNO.Core.Share.KeyManager.Store", "entry.cgi", 1, 1,
+                     {"explore": stores}, admin=frozenset({"explore"})))

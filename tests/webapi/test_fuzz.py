@@ -143,3 +143,59 @@ def test_huge_values_and_broken_json(fuzz_device: DeviceProcess) -> None:
         status = 413  # refused before the whole body was sent: the answer races the reset
     assert status in (200, 413)
     assert state_digest(fuzz_device) == before
+
+
+MANAGEMENT = {  # the management APIs of issue 21, with their methods
+    "SYNO.Core.Notification.Mail.Conf": ["get", "set"],
+    "SYNO.Core.Notification.Mail": ["get"],  # no send_test: a random server name is a DNS query
+    "SYNO.Core.Notification.Push.Webhook.Provider": ["get", "set"],
+    "SYNO.Core.Notification.Advance.FilterSettings": ["get", "set"],
+    "SYNO.Core.Upgrade.Setting": ["get", "set"],
+    "SYNO.Core.Upgrade.AutoUpgrade.Security": ["get", "set"],
+    "SYNO.Core.Security.DSM": ["get", "set"],
+    "SYNO.Core.Terminal": ["get", "set"],
+    "SYNO.Core.User.PasswordExpiry": ["get", "set"],
+    "SYNO.Core.Security.Firewall.Rules.Serv": ["get", "list"],
+    "SYNO.Core.Security.Firewall.Adapter": ["get", "list"],
+    "SYNO.Core.SecurityScan.Operation": ["get", "start"],
+    "SYNO.Core.SecurityScan.Status": ["system_get", "rule_get"],
+    "SYNO.Storage.CGI.Smart": ["list", "get_smart_info", "get_health_info"],
+    "SYNO.Core.RecycleBin": ["get"], "SYNO.Core.Network.Interface": ["list"],
+    "SYNO.Core.TaskScheduler": ["list"], "SYNO.Core.Package.Log": ["get"],
+    "SYNO.Core.Storage.iSCSILUN": ["list", "set"], "SYNO.DSM.FindMe": ["supported"],
+}
+MANAGEMENT_PARAMS = ["enable_mail", "smtp_server", "smtp_port", "security", "smtp_user",
+                     "smtp_password", "mail", "sender_mail", "subject_prefix", "enable", "url",
+                     "events", "autoupdate_type", "check_new_dsm", "hour", "minute", "timeout",
+                     "enable_ssh", "ssh_port", "enable_telnet", "enable_pwd_expiry",
+                     "password_expire_day", "id", "adapter", "device", "smtp_auth"]
+hostile = text | st.sampled_from(["true", "false", "0", "65536", "127.0.0.1", '["a@b.c"]',
+                                  '["reset"]', "http://127.0.0.1:9/x", "file:///etc/passwd",
+                                  "a\r\nBcc: x@y.z", '{"a": 1}', "[" * 500])
+
+
+@pytest.fixture(scope="module")
+def admin_sid(fuzz_device: DeviceProcess) -> str:
+    answer = assert_dsm_answer(*post(fuzz_device, urlencode(
+        {"api": "SYNO.API.Auth", "version": "6", "method": "login", "account": "alice",
+         "passwd": STRONG}).encode(), "application/x-www-form-urlencoded"))
+    return str(answer["data"]["sid"])
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(api=st.sampled_from(sorted(MANAGEMENT)), pick=st.integers(0, 2),
+       extra=st.dictionaries(st.sampled_from(MANAGEMENT_PARAMS), hostile, max_size=6))
+def test_an_administrator_s_hostile_management_calls_answer_in_the_envelope(
+        fuzz_device: DeviceProcess, admin_sid: str, api: str, pick: int,
+        extra: dict[str, str]) -> None:
+    """Signed in as the administrator, hostile values for the management APIs' settings:
+    DSM's envelope every time (a refusal is 120 or 103, never a 500), and the device
+    keeps answering."""
+    method = MANAGEMENT[api][pick % len(MANAGEMENT[api])]
+    fields = {**extra, "api": api, "version": "1", "method": method, "_sid": admin_sid}
+    try:
+        body = urlencode(fields).encode()
+    except UnicodeEncodeError:
+        return
+    assert_dsm_answer(*post(fuzz_device, body, "application/x-www-form-urlencoded"))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openstation import offload, webapp
+from openstation import logcenter, offload, webapp
 from openstation.accounts.login import LoginService
 from openstation.accounts.service import AccountService
 from openstation.accounts.sessions import Sessions
@@ -74,9 +74,13 @@ from openstation.security.tls import (
     server_context,
 )
 from openstation.storage.service import StorageService
+from openstation.syslog.forwarder import Forwarder
+from openstation.syslog.service import LogSendingService
 from openstation.ui.front import load_or_create_token
 from openstation.webapi.context import WebContext
 from openstation.webapi.login_crypto import LoginCrypto
+
+FOLLOWERS_DRAIN = 5.0  # seconds a stop waits for notifications and log sending to finish
 
 
 @dataclass
@@ -186,6 +190,9 @@ class Device:
         self.notifications = NotificationService(store, self.machine_key)
         self.notifier = Notifier(store, self.notifications, self.clock)
         self.notifier.start()  # before anything else commits: a reset's entry is mailed
+        self.log_sending = LogSendingService(store)
+        self.forwarder = Forwarder(store, logcenter.level_of, logcenter.describe)
+        self.forwarder.start()
         self.backups = ConfigBackups(store, self.hardware, self.data_dir, self.machine_key,
                                      self.state, self.clock, self.end_sessions, self.settle)
         self.hyper_backup = BackupEngine(Parts(
@@ -351,12 +358,15 @@ class Device:
 
     async def shutdown_services(self) -> None:
         """Close listeners, the control socket and the store (the panel stays)."""
-        if hasattr(self, "notifier"):
-            await self.notifier.close()
         if hasattr(self, "backups"):
             self.backups.stop_daily()
         if hasattr(self, "hyper_backup"):
             await self.hyper_backup.close()  # runs end, their results stored
+        for follower in (getattr(self, "notifier", None), getattr(self, "forwarder", None)):
+            if follower is not None:  # the results just stored are sent, for a while
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(follower.drain(), FOLLOWERS_DRAIN)
+                await follower.close()
         if self._control is not None:
             await self._control.stop()
             self._control = None

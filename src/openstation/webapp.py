@@ -134,7 +134,7 @@ def apis(device: Device, station: Station) -> Registry:
     filestation_links.register(registry, station)
     shares.register(registry, web_ctx, web_ctx.storage)
     permissions.register(registry, web_ctx.accounts, web_ctx.storage)
-    logs.register(registry, web_ctx, web_ctx.clock)
+    logs.register(registry, web_ctx, device.log_sending, device.forwarder, web_ctx.clock)
     config_backup.register(registry, web_ctx, device.backups.backup, device.backups.preview,
                            device.backups.restore)
     settings_api.register(registry, web_ctx, device.network, device.security,

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from openstation.testing import STRONG, DeviceProcess
 from tests.fileserv.conftest import needs_samba
 
@@ -18,7 +16,6 @@ def test_synology_api_reads_the_file_services(device_factory: Callable[..., Devi
                                               tmp_path: Path) -> None:
     from synology_api.base_api import BaseApi
     from synology_api.core_sys_info import SysInfo
-    from synology_api.exceptions import CoreError
 
     device = device_factory(tmp_path / "data", file_services=True)
     assert device.install("nas1", "alice", STRONG).returncode == 0
@@ -36,10 +33,11 @@ def test_synology_api_reads_the_file_services(device_factory: Callable[..., Devi
         rsync = info.network_backup_info()
         assert isinstance(rsync, dict) and rsync["data"]["enable"] is False
         assert rsync["data"]["rsync_sshd_port"] == "22"
-        # AFP, NFS and FTP are not served: not in SYNO.API.Info, so the client refuses to ask
+        # AFP, NFS and FTP are not served: they answer off and unsupported, with the reason
         for unserved in (info.fileserv_afp, info.fileserv_nfs, info.fileserv_ftp):
-            with pytest.raises((KeyError, CoreError)):
-                unserved()
+            answer = unserved()
+            assert isinstance(answer, dict) and answer["data"]["enable"] is False
+            assert answer["data"]["supported"] is False and answer["data"]["reason"]
     finally:
         info.logout()  # synology-api shares one session across instances: not with the next
         BaseApi.shared_session = None

@@ -30,6 +30,7 @@ from openstation.config.sections import (
     HardwareSettings,
     KeyEntry,
     LoginSettings,
+    LogSending,
     Network,
     Notifications,
     PasswordPolicy,
@@ -50,6 +51,7 @@ from openstation.files import write_atomic
 from openstation.fileserv.service import problems_of
 from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems
+from openstation.notify.service import problems_of as notification_problems
 from openstation.security.firewall import rule_problems
 from openstation.security.machine_key import NOTIFY, OTP, PPPOE, MachineKey
 from openstation.security.service import address_problem
@@ -57,11 +59,13 @@ from openstation.storage.paths import name_problem as path_name_problem
 from openstation.storage.permissions import principal_problem
 from openstation.storage.service import by_id, prune_rights, rights
 from openstation.storage.volume import share_name_problem
+from openstation.syslog.service import problems_of as log_sending_problems
 
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
-    ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings, Notifications)}
+    ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings, Notifications,
+    LogSending)}
 # Secrets sealed with the machine key: (field, purpose). Only a passphrase backup carries
 # them, in clear inside its encryption ("<field>_plain"), to be sealed by the restoring key.
 SEALED: dict[str, tuple[str, str]] = {"pppoe": ("password", PPPOE),
@@ -127,7 +131,9 @@ def _decode(content: dict[str, Any], names: list[str]) -> Decoded:
                 if name in SEALED:
                     secret = SEALED[name][0]
                     if given := raw.pop(f"{secret}_plain", None):
-                        decoded.plain[name] = str(given)
+                        if not isinstance(given, str):
+                            raise BackupError(f"the backup is invalid: {name}.{secret}")
+                        decoded.plain[name] = given
                     raw[secret] = ""
                 sections[name] = from_dict(SECTIONS[name], raw, f"{name}.")
             elif name in COLLECTIONS and name in content["collections"]:
@@ -178,6 +184,11 @@ def section_problems(sections: dict[str, Section]) -> dict[str, str]:
         for address in [*autoblock.allow, *(entry.address for entry in autoblock.block)]:
             if (why := address_problem(address)) is not None:
                 problems["autoblock"] = why
+    notify, sending = sections.get("notifications"), sections.get("log_sending")
+    if isinstance(notify, Notifications):
+        problems |= {f"notifications.{k}": v for k, v in notification_problems(notify).items()}
+    if isinstance(sending, LogSending):
+        problems |= {f"log_sending.{k}": v for k, v in log_sending_problems(sending).items()}
     return problems
 
 

@@ -597,10 +597,29 @@ class Notifications(Section):
         NotifyEvent.AUTOBLOCK, NotifyEvent.SHARE_DELETED])
 
 
+class SyslogTransport(enum.StrEnum):
+    UDP = "udp"
+    TCP = "tcp"
+    TLS = "tls"
+
+
+@dataclass
+class LogSending(Section):
+    """Log Center > Log Sending: every audit entry, as RFC 5424, to a syslog server (TLS:
+    checked against the system's CAs, or pinned by its certificate's SHA-256)."""
+
+    section: ClassVar[str] = "log_sending"
+    enabled: bool = False
+    server: str = ""
+    port: Port = 514
+    transport: SyslogTransport = SyslogTransport.UDP
+    tls_fingerprint: str = ""
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
-    BackupVault, HardwareSettings, UpgradeSettings, Notifications,
+    BackupVault, HardwareSettings, UpgradeSettings, Notifications, LogSending,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,

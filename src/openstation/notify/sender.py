@@ -11,31 +11,48 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 
+from openstation import offload
 from openstation.config.sections import MailSecurity, Notifications
 
 TIMEOUT = 20.0  # seconds, for the whole conversation
+_tls: ssl.SSLContext | None = None  # the system's CAs, loaded once (25 ms): off the loop
+
+
+async def tls_context() -> ssl.SSLContext:
+    global _tls
+    if _tls is None:
+        _tls = await offload.run(ssl.create_default_context)
+    return _tls
 
 
 async def send_mail(settings: Notifications, password: str, subject: str, body: str,
-                    context: ssl.SSLContext | None = None) -> str | None:
-    """Send to every recipient; None when the server took it, else why not."""
+                    local_name: str) -> str | None:
+    """Send to every recipient; None when the server took it, else why not. `local_name`
+    is the name the device greets the server with (no lookup of the host's own name)."""
+    if not settings.recipients:
+        return "no recipient is set"
     mail = EmailMessage()
-    mail["From"] = settings.sender or f"openstation@{settings.smtp_server}"
-    mail["To"] = ", ".join(settings.recipients)
-    mail["Subject"] = subject
-    mail.set_content(body)
+    sender = settings.sender or f"openstation@{settings.smtp_server}"
+    try:
+        mail["From"] = sender
+        mail["To"] = ", ".join(settings.recipients)
+        mail["Subject"] = subject
+        mail.set_content(body)
+    except ValueError as exc:  # a header the mail library refuses
+        return f"the message cannot be made: {exc}"[:300]
+    secure = settings.security is not MailSecurity.NONE
     options: dict[str, Any] = {
         "hostname": settings.smtp_server, "port": settings.smtp_port, "timeout": TIMEOUT,
-        "use_tls": settings.security is MailSecurity.TLS,
+        "sender": sender, "recipients": list(settings.recipients),
+        "local_hostname": local_name, "use_tls": settings.security is MailSecurity.TLS,
         "start_tls": settings.security is MailSecurity.STARTTLS,
-        "tls_context": context or ssl.create_default_context()}
-    if settings.security is MailSecurity.NONE:
-        options.update(start_tls=False, tls_context=None)
+        "tls_context": await tls_context() if secure else None}
     if settings.smtp_user:
         options.update(username=settings.smtp_user, password=password)
     try:
         await aiosmtplib.send(mail, **options)
-    except (aiosmtplib.SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
+    except (aiosmtplib.SMTPException, OSError, ssl.SSLError, TimeoutError,
+            ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"[:300]
     return None
 
@@ -48,5 +65,5 @@ async def post_webhook(url: str, payload: dict[str, Any]) -> str | None:
             if 200 <= response.status < 300:
                 return None
             return f"HTTP {response.status}"
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"[:300]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,13 +48,17 @@ def problems_of(settings: Notifications) -> dict[str, str]:
         problems["recipients"] = f"at most {MAX_RECIPIENTS}"
     elif bad := [r for r in settings.recipients if not ADDRESS.match(r)]:
         problems["recipients"] = f"not a mail address: {', '.join(bad[:3])}"
-    if "\n" in settings.subject_prefix or "\r" in settings.subject_prefix or \
-            len(settings.subject_prefix) > 64:
-        problems["subject_prefix"] = "one line, at most 64 characters"
+    if len(settings.subject_prefix) > 64 or any(
+            unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in settings.subject_prefix):
+        problems["subject_prefix"] = "one line of at most 64 printable characters"
     if settings.webhook_url or settings.webhook_enabled:
-        parts = urlsplit(settings.webhook_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or \
-                len(settings.webhook_url) > 2048:
+        try:
+            parts = urlsplit(settings.webhook_url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and \
+                len(settings.webhook_url) <= 2048
+        except ValueError:  # e.g. "http://[": not a URL at all
+            usable = False
+        if not usable:
             problems["webhook_url"] = "an http:// or https:// address"
     return problems
 

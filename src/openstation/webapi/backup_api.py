@@ -16,8 +16,8 @@ from openstation.backup.service import TaskRequest
 from openstation.backup.vault import PREFIX, Vault
 from openstation.config.sections import BackupTask
 from openstation.errors import NotFoundError
+from openstation.logcenter import level_of
 from openstation.webapi.dispatch import ApiCall, dsm_time
-from openstation.webapi.logs import level_of
 from openstation.webapi.registry import Api, Handler, Registry
 
 # The live activity DSM reports in `status`, per kind of run.

@@ -1,42 +1,32 @@
 """Log Center over the Web API, from the audit log (every change, sign-in, reset,
 restore, backup result and daemon event is one entry): SYNO.Core.SyslogClient.Log (list),
-SYNO.Core.SyslogClient.Status (counts per level, events per second, the latest), and
-Log Center's archive, sending and receiving settings — none of which the device does
-(it keeps its log in system/config.db), so their lists are empty and sending is off."""
+SYNO.Core.SyslogClient.Status (counts per level, events per second, the latest),
+SYNO.LogCenter.Client (get, set: log sending, RFC 5424 over UDP, TCP or TLS; see
+syslog/), and Log Center's archive and receiving settings — neither of which the device
+does (it keeps its log in system/config.db), so their lists are empty."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from openstation import offload
 from openstation.config.store import AuditEntry, ConfigStore
+from openstation.logcenter import describe, level_of
+from openstation.syslog.forwarder import Forwarder
+from openstation.syslog.service import LogSendingService
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
 
 WINDOW = 10_000  # the newest entries the counts look at
-WARNINGS = ("reset", "remove", "leave", "switchover", "delete", "kick")
-
-
-def level_of(entry: AuditEntry) -> str:
-    """DSM's level of an entry: err (something failed), warn (a reset, a removal), info."""
-    detail = json.dumps(entry.detail, default=str).casefold()
-    if "fail" in entry.action or '"failed' in detail or "error" in entry.action:
-        return "err"
-    if any(word in entry.action for word in WARNINGS):
-        return "warn"
-    return "info"
-
-
 def entry_json(entry: AuditEntry) -> dict[str, Any]:
     """One audit entry as Log Center lists it."""
     return {"id": entry.id, "time": entry.at, "who": entry.actor, "from": entry.source,
             "event": entry.action, "section": entry.section, "key": entry.key,
             "detail": entry.detail, "level": level_of(entry), "logtype": "system",
-            "descr": f"{entry.action} {entry.section} {entry.key}".strip()}
+            "descr": describe(entry)}
 
 
 def counts(store: ConfigStore, now: float) -> dict[str, Any]:
@@ -49,8 +39,8 @@ def counts(store: ConfigStore, now: float) -> dict[str, Any]:
             "eps": round(recent / 60, 3)}
 
 
-def register(registry: Registry, ctx: WebContext, clock: Callable[[], float] = time.time
-             ) -> None:
+def register(registry: Registry, ctx: WebContext, log_sending: LogSendingService,
+             forwarder: Forwarder, clock: Callable[[], float] = time.time) -> None:
     async def list_logs(call: ApiCall) -> dict[str, Any]:
         limit = call.int_param("limit", 100, low=1, high=WINDOW)
         offset = call.int_param("offset", 0, high=WINDOW)
@@ -81,7 +71,17 @@ def register(registry: Registry, ctx: WebContext, clock: Callable[[], float] = t
                 "rotate_enable": False}
 
     async def sending(call: ApiCall) -> dict[str, Any]:
-        return {"enable": False, "server": "", "port": 514, "protocol": "udp"}
+        settings = log_sending.settings()
+        return {"enable": settings.enabled, "server": settings.server, "port": settings.port,
+                "protocol": settings.transport.value, "format": "ietf",
+                "cert_fingerprint": settings.tls_fingerprint, "status": forwarder.status()}
+
+    async def sending_set(call: ApiCall) -> dict[str, Any]:
+        log_sending.set(str(call.session.user), enabled=call.bool_param("enable"),
+                        server=call.params.get("server"), port=call.optional_int("port"),
+                        transport=call.params.get("protocol"),
+                        tls_fingerprint=call.params.get("cert_fingerprint"))
+        return await sending(call)
 
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Core.SyslogClient.Log": {"list": list_logs},
@@ -90,8 +90,9 @@ def register(registry: Registry, ctx: WebContext, clock: Callable[[], float] = t
         "SYNO.LogCenter.RecvRule": {"list": empty("rules")},
         "SYNO.LogCenter.Log": {"get_remotearch_subfolder": empty("folders")},
         "SYNO.LogCenter.Setting.Storage": {"get": storage},
-        "SYNO.LogCenter.Client": {"get": sending},
+        "SYNO.LogCenter.Client": {"get": sending, "set": sending_set},
         "SYNO.LogCenter.History": {"list": empty("items")},
     }
     for name, methods in apis.items():
-        registry.add(Api(name, "entry.cgi", 1, 1, methods, admin=frozenset(methods)))
+        registry.add(Api(name, "entry.cgi", 1, 1, methods, changes=frozenset({"set"}),
+                         admin=frozenset(methods)))

@@ -1,0 +1,66 @@
+"""Log Center > Log Sending: the syslog server the audit log goes to (checked, committed
+with its audit entry, published)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from openstation.config.sections import LogSending, SyslogTransport
+from openstation.config.store import ConfigStore
+from openstation.errors import ValidationError
+
+FIELDS = frozenset(f.name for f in dataclasses.fields(LogSending))
+HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$")
+FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+
+
+def fingerprint_of(text: str) -> str:
+    """A SHA-256 fingerprint as given (hex, colons or spaces allowed), normalised."""
+    return re.sub(r"[\s:]", "", text).lower()
+
+
+def problems_of(settings: LogSending) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not isinstance(settings.enabled, bool):
+        problems["enabled"] = "true or false"
+    if not isinstance(settings.server, str) or \
+            (settings.server and not HOST.match(settings.server)):
+        problems["server"] = "a host name or an address"
+    elif settings.enabled is True and not settings.server:
+        problems["server"] = "needed to send logs"
+    if not isinstance(settings.port, int) or isinstance(settings.port, bool) or \
+            not 1 <= settings.port <= 65535:
+        problems["port"] = "1 to 65535"
+    if settings.tls_fingerprint and not FINGERPRINT.match(settings.tls_fingerprint):
+        problems["tls_fingerprint"] = "the server certificate's SHA-256, in hex"
+    return problems
+
+
+class LogSendingService:
+    def __init__(self, store: ConfigStore) -> None:
+        self.store = store
+
+    def settings(self) -> LogSending:
+        return self.store.get(LogSending)
+
+    def set(self, actor: str, **changes: Any) -> LogSending:
+        """Change some fields (None leaves one as it is); every problem at once."""
+        wanted = {k: v for k, v in changes.items() if v is not None}
+        problems = {name: "no such setting" for name in sorted(set(wanted) - FIELDS)}
+        if "transport" in wanted:
+            try:
+                wanted["transport"] = SyslogTransport(wanted["transport"])
+            except ValueError:
+                problems["transport"] = ", ".join(t.value for t in SyslogTransport)
+        if isinstance(wanted.get("tls_fingerprint"), str):
+            wanted["tls_fingerprint"] = fingerprint_of(wanted["tls_fingerprint"])
+        if problems:
+            raise ValidationError(problems)
+        settings = dataclasses.replace(self.settings(), **wanted)
+        if problems := problems_of(settings):
+            raise ValidationError(problems)
+        with self.store.transaction(actor, "log_sending") as tx:
+            tx.put(settings)
+        return settings

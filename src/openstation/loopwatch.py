@@ -10,8 +10,9 @@ out (the device freezes what boot made, so its own collections stay short).
 
 While a callback runs past half the limit, a watcher thread samples the loop thread's stack
 every few milliseconds, so a report says where the time went ("at file:line"). A block whose
-samples never show openstation's own code (a test's setup writing files, a client parsing a
-reply) is marked "outside openstation": the test suite watches the device, not itself.
+samples all show a test's own code and never openstation's (a test's setup writing files,
+its client parsing a reply) is marked "outside openstation": the suite watches the device,
+not itself.
 
 Off unless `OPENSTATION_LOOPWATCH` names a file: each blocking callback appends one line to
 it, at once (a process killed by a test has reported already).
@@ -42,7 +43,7 @@ NOT_OWN = frozenset({__file__, str(Path(__file__).with_name("testing.py"))})  # 
 _installed = False
 _sinks: list[Callable[[str], None]] = []
 # thread id → (perf_counter at the callback's start, stack samples taken while it runs)
-_running: dict[int, tuple[float, list[tuple[str, bool]]]] = {}
+_running: dict[int, tuple[float, list[tuple[str, bool | None]]]] = {}
 MAX_SAMPLES = 64
 
 
@@ -78,23 +79,25 @@ def blocked(elapsed: float, cpu: float, slept: bool, preempted: bool,
     return slept and elapsed - cpu > 4 * limit
 
 
-def _sample(frame: FrameType | None) -> tuple[str, bool]:
+def _sample(frame: FrameType | None) -> tuple[str, bool | None]:
     """Where a stack stands: its innermost frame of openstation (or, with none, of a project
-    file, else the innermost), and whether openstation's code is on it at all."""
+    file, else the innermost), and whose it is: openstation's (True), a test's own code with
+    no openstation frame (False), or neither, a library's on its own (None)."""
     innermost = frame
     fallback: FrameType | None = None
+    tests = False
     while frame is not None:
         name = frame.f_code.co_filename
         if name.startswith(OWN_CODE) and name not in NOT_OWN:
             return f"{name[len(OWN_CODE) - 11:]}:{frame.f_lineno}", True
+        tests = tests or f"{os.sep}tests{os.sep}" in name or name in NOT_OWN
         if fallback is None and name != __file__ and "site-packages" not in name \
                 and "/lib/python" not in name:
             fallback = frame
         frame = frame.f_back
     shown = fallback or innermost
-    if shown is None:
-        return "?", False
-    return f"{Path(shown.f_code.co_filename).name}:{shown.f_lineno}", False
+    where = "?" if shown is None else f"{Path(shown.f_code.co_filename).name}:{shown.f_lineno}"
+    return where, False if tests else None
 
 
 def _watch(limit: float) -> None:
@@ -111,13 +114,15 @@ def _watch(limit: float) -> None:
         del frames
 
 
-def _where(samples: list[tuple[str, bool]]) -> str:
+def _where(samples: list[tuple[str, bool | None]]) -> str:
+    """Where the time went; "outside openstation" only when every sample was a test's own
+    code (a library working for the device, say aiohttp's, is the device's)."""
     if not samples:
         return ""
     places = Counter(place for place, _ in samples).most_common(3)
     shown = ", ".join(f"{place} x{count}" for place, count in places)
-    mine = any(own for _, own in samples)
-    return f" at {shown}" + ("" if mine else f" ({OUTSIDE})")
+    outside = all(own is False for _, own in samples)
+    return f" at {shown}" + (f" ({OUTSIDE})" if outside else "")
 
 
 def _describe(handle: asyncio.Handle) -> str:
@@ -151,7 +156,7 @@ def install(sink: Callable[[str], None], limit: float = LIMIT) -> None:
                                                _switches())
         collected = _gc_seconds()
         ident = threading.get_ident()
-        samples: list[tuple[str, bool]] = []
+        samples: list[tuple[str, bool | None]] = []
         outer = _running.get(ident)  # a loop run inside a callback (asyncio.run in a sync call)
         _running[ident] = (wall, samples)
         try:

@@ -85,3 +85,13 @@ def test_the_manifest_walks_shares_only_and_caches_checksums(tmp_path: Path) -> 
 def test_a_malformed_row_change_is_refused(raw: object) -> None:
     with pytest.raises(ValueError):
         RowChange.from_json(raw)
+
+
+def test_a_move_into_a_new_recycle_bin_folder_is_replayed(tmp_path: Path) -> None:
+    """The active's recycle bin makes its folders as it moves an entry in: the passive's
+    rename makes them too (before, it failed and the pair fell back to a full resync)."""
+    (tmp_path / "docs" / "sub").mkdir(parents=True)
+    (tmp_path / "docs" / "sub" / "a.txt").write_text("kept")
+    assert rep.apply_rename(tmp_path, "docs/sub/a.txt", "docs/#recycle/sub/a.txt")
+    assert (tmp_path / "docs" / "#recycle" / "sub" / "a.txt").read_text() == "kept"
+    assert not rep.apply_rename(tmp_path, "docs/sub/a.txt", "docs/#recycle/sub/b.txt")

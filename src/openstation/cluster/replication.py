@@ -249,6 +249,8 @@ def apply_rename(volume: Path, src: str, dst: str) -> bool:
     source, target = checked(volume, src), checked(volume, dst)
     if not source.exists() or target.exists():
         return False
+    # A recycle bin's folders are made by the move itself (storage/recycle.py)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     os.rename(source, target)
     return True
 

@@ -591,7 +591,7 @@ class Notifications(Section):
     recipients: list[str] = field(default_factory=list)
     subject_prefix: str = "[openstation]"
     webhook_enabled: bool = False
-    webhook_url: str = ""
+    webhook_url: str = field(default="", metadata=SECRET)  # often carries a token
     events: list[NotifyEvent] = field(default_factory=lambda: [
         NotifyEvent.RESET, NotifyEvent.BACKUP_FAILED, NotifyEvent.HA_SWITCHOVER,
         NotifyEvent.AUTOBLOCK, NotifyEvent.SHARE_DELETED])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -83,6 +84,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -452,7 +456,10 @@ class ConfigStore:
                 for listener in self.listeners:
                     listener(rows)
                 for audited in self.audit_listeners if entries else ():
-                    audited(entries)
+                    try:  # committed: a follower's trouble must not undo that for the caller
+                        audited(entries)
+                    except Exception:
+                        log.exception("an audit listener failed")
                 if self.events is not None and rows:
                     from openstation.events import ConfigChanged  # asyncio: only when wired
 

@@ -132,13 +132,26 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
         provider: Any
 
         def delete(self) -> None:
+            """The entry (a folder with all of it: `support_recursive_delete`) into its
+            share's recycle bin if it has one, else gone; its dead properties and locks
+            with it, as WsgiDAV's own delete does."""
             writable(self.path, self.environ)  # the right to delete, as every write's
-            # into the share's recycle bin, if it has one
-            moved = files.discard(files.locate(user_of(self.environ), self.path, write=True))
+            try:
+                moved = files.discard(files.locate(user_of(self.environ), self.path,
+                                                   write=True))
+            except OpenStationError as exc:
+                raise DAVError(HTTP_FORBIDDEN, str(exc)) from None
+            except OSError as exc:
+                raise DAVError(HTTP_FORBIDDEN, f"{self.path}: {exc.strerror}") from None
+            self.remove_all_properties(recursive=True)  # type: ignore[attr-defined]
+            self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
             if moved is None:
                 changed(Path(self._file_path))
             else:
                 renamed(Path(self._file_path), moved)
+
+        def support_recursive_delete(self) -> bool:
+            return True  # one discard: a folder moves to the bin whole, or goes whole
 
         def copy_move_single(self, dest_path: str, *, is_move: bool) -> None:
             if is_move:

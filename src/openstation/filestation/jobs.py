@@ -226,6 +226,8 @@ def delete(files: FileStation, task: Task, items: list[Item], recursive: bool,
     for item in items:
         task.update(path=item.path, processing_path=item.path)
         try:
+            if item.is_dir and not recursive and _has_entries(item.at.real):
+                raise OSError(errno.ENOTEMPTY, "the folder is not empty")  # bin or not
             if item.at.share.recycle_bin and not recycle.inside(item.at.root, item.at.real):
                 moved = files.discard(item.at)  # the whole entry, at once, into the bin
                 if moved is not None:
@@ -248,6 +250,11 @@ def delete(files: FileStation, task: Task, items: list[Item], recursive: bool,
             errors.add(item.path, exc)
     task.update(processed_num=done, progress=1.0)
     return {}
+
+
+def _has_entries(folder: os.PathLike[str]) -> bool:
+    with os.scandir(folder) as scan:
+        return next(scan, None) is not None
 
 
 def _remove_tree(top: os.PathLike[str], task: Task) -> Iterator[int]:

@@ -113,6 +113,12 @@ class ConfigBackups:
             spawn(self._write_daily())
         self._timer = asyncio.get_running_loop().call_later(DAY, self.start_daily, spawn)
 
+    def next_daily(self) -> float | None:
+        """When the next daily snapshot is written (the device's clock), if scheduled."""
+        if self._timer is None:
+            return None
+        return self.clock() + max(0.0, self._timer.when() - asyncio.get_running_loop().time())
+
     def stop_daily(self) -> None:
         if self._timer is not None:
             self._timer.cancel()

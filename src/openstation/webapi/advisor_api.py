@@ -27,7 +27,12 @@ KEEP_SCANS = 20
 
 
 def self_signed(cert_path: Path) -> bool:
-    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    """Whether the served certificate signs itself (one that cannot be read: it is not
+    known to be, and the scan goes on)."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return False
     return cert.issuer == cert.subject
 
 

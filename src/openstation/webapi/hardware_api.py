@@ -19,6 +19,7 @@ from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
 from openstation.webapi.shares import flag
 
+ADMIN_ONLY = frozenset({"SYNO.Core.Hardware.SpectreMeltdown"})  # the host's weak spots
 VULNERABILITIES = Path("/sys/devices/system/cpu/vulnerabilities")
 ALL_FAN_MODES = 1 | 2 | 4 | 8  # py-synologydsm-api's SupportedFanSpeed: every mode
 
@@ -104,5 +105,7 @@ def register(registry: Registry, hardware: HardwareSettingsService, ctx_model: C
         "SYNO.Core.ExternalDevice.Storage.USB": {"list": usb_list, "get": usb_get},
     }
     for name, methods in apis.items():
+        admin = frozenset(methods) if name in ADMIN_ONLY else \
+            frozenset(methods) - {"get", "list", "supported"}
         registry.add(Api(name, "entry.cgi", 1, 1, methods, changes=frozenset({"set", "start"}),
-                         admin=frozenset(methods) - {"get", "list", "supported"}))
+                         admin=admin))

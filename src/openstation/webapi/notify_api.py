@@ -9,6 +9,7 @@ Synology's own push service, SMS and LINE need Synology's servers: absent.py ans
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from openstation.config.sections import NotifyEvent
 from openstation.errors import ApiError
@@ -28,6 +29,18 @@ def addresses(value: Any) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value]
     raise ApiError(envelope.INVALID_PARAMETER, errors={"mail": "a list of mail addresses"})
+
+
+def masked(url: str) -> str:
+    """A webhook URL as shown: its password and query (where tokens travel) hidden."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc, query="***" if parts.query else ""))
 
 
 def register(registry: Registry, service: NotificationService, notifier: Notifier) -> None:
@@ -73,7 +86,7 @@ def register(registry: Registry, service: NotificationService, notifier: Notifie
     async def webhook_get(call: ApiCall) -> dict[str, Any]:
         settings = service.settings()
         return {"list": [{"provider": "custom", "enable": settings.webhook_enabled,
-                          "url": settings.webhook_url, "method": "POST",
+                          "url": masked(settings.webhook_url), "method": "POST",
                           "content_type": "application/json"}]}
 
     async def webhook_set(call: ApiCall) -> dict[str, Any]:

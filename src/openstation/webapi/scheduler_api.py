@@ -19,7 +19,7 @@ DAYS = "0,1,2,3,4,5,6"
 
 
 def register(registry: Registry, store: ConfigStore, engine: BackupEngine,
-             clock: Callable[[], float]) -> None:
+             clock: Callable[[], float], next_snapshot: Callable[[], float | None]) -> None:
     def backup_rows(task: BackupTask) -> list[dict[str, Any]]:
         rows = [{"id": f"hyperbackup-{task.task_id}", "name": f"{task.name}: back up",
                  "type": "hyper_backup", "owner": "root", "enable": task.schedule_enabled,
@@ -43,8 +43,9 @@ def register(registry: Registry, store: ConfigStore, engine: BackupEngine,
                       "type": "config_backup", "owner": "root",
                       "enable": store.get(ConfigBackupSettings).enabled,
                       "action": "keep today's configuration snapshot on volume1",
-                      "schedule": {"days": DAYS, "hour": 0, "minute": 0},
-                      "next_trigger_time": None})
+                      # at each boot, then every 24 hours after it (not at a set hour)
+                      "schedule": {"days": DAYS, "every_hours": 24, "from": "boot"},
+                      "next_trigger_time": next_snapshot()})
         return {"tasks": tasks, "total": len(tasks)}
 
     async def output_config(call: ApiCall) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from typing import Any
 
 from openstation.accounts.service import AccountService
 from openstation.config.sections import Firewall, FirewallRule, LoginSettings, Network
+from openstation.errors import ApiError
 from openstation.security.connections import ConnectionLimits
 from openstation.security.firewall import Services
+from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
@@ -62,8 +64,11 @@ def register(registry: Registry, ctx: WebContext, accounts: AccountService,
         return {"adapters": [adapter(name) for name in interfaces()]}
 
     async def adapter_get(call: ApiCall) -> dict[str, Any]:
-        name = call.params.get("adapter", interfaces()[0] if interfaces() else "eth0")
-        return adapter(name.strip('"'))
+        known = interfaces()
+        name = call.params.get("adapter", known[0] if known else "").strip('"')
+        if name not in known:
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"adapter": "no such interface"})
+        return adapter(name)
 
     async def conf_get(call: ApiCall) -> dict[str, Any]:
         firewall = ctx.store.get(Firewall)

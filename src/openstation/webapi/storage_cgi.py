@@ -48,8 +48,8 @@ def register(registry: Registry, ctx: WebContext) -> None:
         return smart(wanted_disk(call))
 
     async def smart_warning(call: ApiCall) -> dict[str, Any]:
-        return {"enable_smart_warning": True, "bad_sector_threshold": 0,
-                "remain_life_threshold": 0}
+        # virtual disks keep no S.M.A.R.T. attributes: nothing to warn about
+        return {"enable_smart_warning": False, "supported": False, "is_virtual": True}
 
     async def check(call: ApiCall) -> dict[str, Any]:
         return {"result": False, "building": False, "scrubbing": False}

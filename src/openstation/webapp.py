@@ -154,7 +154,8 @@ def apis(device: Device, station: Station) -> Registry:
                                device.options.limits)
     certificates.register(registry, lambda: device.data_dir.tls_cert)
     connections_api.register(registry, device.sessions, device.file_servers.connections,
-                             device.file_servers.kick, device.clock)
+                             device.file_servers.kick, device.file_servers.open_files,
+                             device.clock)
     packages.register(registry, device.file_servers.settings, device.hyper_backup.service,
                       device.file_service_status, device.settle,
                       lambda: web_ctx.store.get(Lifecycle).installed_at or 0.0,

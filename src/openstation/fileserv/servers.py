@@ -137,12 +137,20 @@ class FileServers:
                    "sessions": 0} for name in ("sftp", "rsync")}
         return {"smb": self.smb.status(), **ssh, "webdav": self.webdav.status()}
 
-    def connections(self) -> list[dict[str, object]]:
+    async def connections(self) -> list[dict[str, object]]:
         """The file services' signed-in connections that can be listed and ended one by
-        one (SFTP and rsync over SSH; WebDAV has none: each request signs in)."""
-        return self.sftp.connections() if self.sftp is not None else []
+        one (SMB sessions, SFTP and rsync over SSH; WebDAV has none: each request signs
+        in)."""
+        found = self.sftp.connections() if self.sftp is not None else []
+        return found + (await self.smb.status_now())[0]
 
-    def kick(self, conn_id: str) -> bool:
+    async def open_files(self) -> list[dict[str, object]]:
+        """The files SMB clients hold open now."""
+        return (await self.smb.status_now())[1]
+
+    async def kick(self, conn_id: str) -> bool:
+        if conn_id.startswith("smb-"):
+            return await self.smb.kick(conn_id)
         return self.sftp.kick(conn_id) if self.sftp is not None else False
 
     def ports(self) -> dict[str, int]:

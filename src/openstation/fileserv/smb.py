@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from openstation import offload
 from openstation.config.sections import AutoBlock, FileServices, General, Group, Share, User
 from openstation.config.store import ConfigStore
@@ -56,6 +58,9 @@ class Files:
     smbpasswd: str
     passwd: str
     group: str
+
+
+STATUS_TIMEOUT = 10.0  # seconds smbstatus may take
 
 
 def free_port(host: str) -> int:
@@ -117,6 +122,38 @@ class Changes:
         if len(self.writing) > 10_000:  # opens whose close never came (a killed smbd)
             self.writing.clear()
         return True
+
+
+def parse_status(text: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """smbstatus --json: (sessions, open files) as the device shows them (pure). A session
+    is one smbd child process: its id names that process."""
+    try:
+        status = json.loads(text)
+    except ValueError:
+        return [], []
+    connected: dict[str, str] = {}
+    for tcon in (status.get("tcons") or {}).values():
+        session, at = str(tcon.get("session_id", "")), str(tcon.get("connected_at", ""))
+        if at and (session not in connected or at < connected[session]):
+            connected[session] = at
+    sessions = []
+    for session in (status.get("sessions") or {}).values():
+        pid = str((session.get("server_id") or {}).get("pid", ""))
+        if not pid.isdigit() or not session.get("username"):
+            continue
+        at = connected.get(str(session.get("session_id")), "")
+        sessions.append({"id": f"smb-{pid}", "who": str(session["username"]),
+                         "from": str(session.get("remote_machine", "")), "connected_at": at,
+                         "type": "SMB", "dialect": str(session.get("session_dialect", "")),
+                         "pid": int(pid)})
+    files: list[dict[str, object]] = [
+             {"path": f"{entry.get('service_path', '')}/{entry.get('filename', '')}",
+              "share": str(entry.get("service_path", "")).rsplit("/", 1)[-1],
+              "name": str(entry.get("filename", "")),
+              "opened_by": [str(o.get("username", "")) for o in
+                            (entry.get("opens") or {}).values()]}
+             for entry in (status.get("open_files") or {}).values()]
+    return sessions, files
 
 
 def missing_parts() -> str | None:
@@ -235,6 +272,37 @@ class SmbService:
         """An HA passive serves no SMB: what smbd wrote there would never reach the
         active (SFTP asks File Station, which refuses its writes)."""
         return self.store.writes_refused("storage") is not None
+
+    async def status_now(self) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        """The SMB sessions and open files now (smbstatus, a child: off the loop)."""
+        if self.supervisor.pid is None or shutil.which("smbstatus") is None:
+            return [], []
+        proc = await asyncio.create_subprocess_exec(
+            "smbstatus", "-s", str(self.layout.config), "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            env={**os.environ, **self.supervisor.spec.env})
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), STATUS_TIMEOUT)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return [], []
+        return parse_status(out.decode(errors="replace"))
+
+    async def kick(self, conn_id: str) -> bool:
+        """End one SMB session: its smbd child process (only a child of this smbd)."""
+        pid = conn_id.removeprefix("smb-")
+        main = self.supervisor.pid
+        if not pid.isdigit() or main is None:
+            return False
+        try:
+            child = psutil.Process(int(pid))
+            if child.ppid() != main:
+                return False
+            child.terminate()
+        except psutil.Error:
+            return False
+        return True
 
     async def end_sessions(self) -> None:
         """A reset: every SMB session ends."""

@@ -63,6 +63,7 @@ from openstation.notify.service import NotificationService
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
+from openstation.security.certificates import Certificates, CertificateService
 from openstation.security.connections import ConnectionGuard, ConnectionLimits
 from openstation.security.gate import FirewallGate
 from openstation.security.machine_key import MachineKey
@@ -187,6 +188,9 @@ class Device:
             storage=StorageService(store, self.data_dir.volume, self.machine_key),
             crypto=LoginCrypto(self.clock), booted_at=self.clock())
         self.web.storage.upgrade_permissions()  # rights stored by name before ids
+        self.certificates = CertificateService(
+            Certificates(self.data_dir.system / "certificates", self.data_dir.tls_cert,
+                         self.data_dir.tls_key), store, self._certificate_changed)
         self.notifications = NotificationService(store, self.machine_key)
         self.notifier = Notifier(store, self.notifications, self.clock)
         self.notifier.start()  # before anything else commits: a reset's entry is mailed
@@ -265,6 +269,7 @@ class Device:
             self._certificate.wait()
         ensure_certificate(self.data_dir.tls_cert, self.data_dir.tls_key, server_name,
                            self.options.hosts, dt.datetime.now(dt.UTC))
+        self.certificates.certificates.repair()  # a change a power cut interrupted
         self.fingerprint = fingerprint(self.data_dir.tls_cert)  # peers pin it to pair
         return server_context(self.data_dir.tls_cert, self.data_dir.tls_key)
 
@@ -335,6 +340,16 @@ class Device:
         if self.ha.serving:
             await self._serve_cluster(True)  # the cluster address moves with the listener
         self.discovery.announce()
+        await self._rewrite_runtime()
+
+    async def _certificate_changed(self) -> None:
+        """A new default certificate: new HTTPS handshakes (the UI, the Vault) use it at
+        once, WebDAV's HTTPS restarts with it; connections already open keep the old."""
+        cert, key = self.data_dir.tls_cert, self.data_dir.tls_key
+        self.fingerprint = await offload.run(fingerprint, cert)
+        if self.listeners.tls is not None:
+            await offload.run(self.listeners.tls.load_cert_chain, cert, key)
+        await self.file_servers.webdav.reload_tls()
         await self._rewrite_runtime()
 
     async def _rewrite_runtime(self) -> None:

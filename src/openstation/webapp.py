@@ -152,7 +152,7 @@ def apis(device: Device, station: Station) -> Registry:
     security_settings.register(registry, web_ctx, web_ctx.accounts,
                                lambda: firewall.services_at(device.ports),
                                device.options.limits)
-    certificates.register(registry, lambda: device.data_dir.tls_cert)
+    certificates.register(registry, device.certificates)
     connections_api.register(registry, device.sessions, device.file_servers.connections,
                              device.file_servers.kick, device.file_servers.open_files,
                              device.clock)

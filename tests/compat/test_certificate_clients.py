@@ -35,3 +35,83 @@ def test_the_served_certificate_is_listed(device_factory: Factory, tmp_path: Pat
     admin.ok("SYNO.Core.User", "create", name="bob", password="B0b!secret")
     bob = Web(device.url).login("bob", "B0b!secret")
     assert bob.call("SYNO.Core.Certificate.CRT", "list")["error"]["code"] == 105
+
+
+def served_subject(device: DeviceProcess) -> str:
+    """The common name the HTTPS listener presents now (a new handshake)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    pem = ssl.get_server_certificate(("127.0.0.1", device.runtime["ports"]["https"]))
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    return str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+
+
+def test_create_import_default_export_delete(device_factory: Factory, tmp_path: Path) -> None:
+    """Certificates made, imported (key checked), made the default — live for the next
+    handshake, kept across a restart — exported without the private key, deleted; refusals
+    for bad pairs, the served one, and users without rights. synology-api's upload_cert,
+    set_default_cert, export_cert and delete_certificate, unchanged."""
+    import datetime as dt
+    import io
+    import zipfile
+
+    from synology_api.base_api import BaseApi
+    from synology_api.core_certificate import Certificate
+
+    from openstation.security.tls import make_certificate
+
+    device = device_factory(tmp_path / "data")
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    admin = Web(device.url).login()
+    first = served_subject(device)
+    made = admin.ok("SYNO.Core.Certificate", "create", common_name="nas.example",
+                    subject_alt_name='["nas.example", "127.0.0.1"]', as_default="true")
+    assert served_subject(device) == "nas.example"  # no restart
+    now = dt.datetime.now(dt.UTC)
+    cert, key = make_certificate("imported.example", ["127.0.0.1"], now)
+    _, other_key = make_certificate("other.example", [], now)
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "key.pem").write_bytes(key)
+
+    BaseApi.shared_session = None
+    client = Certificate("127.0.0.1", str(device.runtime["ports"]["http"]), "alice", STRONG,
+                         secure=False, cert_verify=False, dsm_version=6, debug=False,
+                         otp_code=None)
+    status, answer = client.upload_cert(str(tmp_path / "key.pem"), str(tmp_path / "cert.pem"),
+                                        set_as_default=False)
+    assert status == 200 and answer["success"], answer
+    imported = answer["data"]["id"]
+    listed = {c["id"]: c for c in client.list_cert()["data"]["certificates"]}
+    assert len(listed) == 3 and listed[made["id"]]["is_default"]
+    assert listed[imported]["subject"]["common_name"] == "imported.example"
+    assert client.set_default_cert(imported)["success"]
+    assert served_subject(device) == "imported.example"
+    exported = client.export_cert(imported)
+    assert exported is not None
+    with zipfile.ZipFile(io.BytesIO(exported.getvalue())) as archive:
+        assert archive.namelist() == ["cert.pem"]
+        assert b"PRIVATE KEY" not in archive.read("cert.pem")
+
+    for bad in ({"cert": cert.decode(), "key": other_key.decode()},  # not its key
+                {"cert": "garbage", "key": key.decode()},
+                {"cert": cert.decode(), "key": "x" * (70 << 10)}):
+        refused = admin.call("SYNO.Core.Certificate", "import", **bad)
+        assert refused["error"]["code"] == 120, refused
+    assert admin.call("SYNO.Core.Certificate.CRT", "delete",
+                      ids=f'["{imported}"]')["error"]["code"] != 0  # the served one
+    assert admin.call("SYNO.Core.Certificate", "create", common_name="bad name;x",
+                      )["error"]["code"] == 120
+    assert client.delete_certificate([made["id"]])["success"]
+    assert len(client.list_cert()["data"]["certificates"]) == 2
+
+    admin.ok("SYNO.Core.User", "create", name="bob", password="B0b!secret")
+    bob = Web(device.url).login("bob", "B0b!secret")
+    for api, method in (("SYNO.Core.Certificate", "create"), ("SYNO.Core.Certificate.CRT",
+                                                             "set")):
+        assert bob.call(api, method, common_name="x.example", id=imported)["error"][
+            "code"] == 105
+
+    device.stop()
+    device.start()  # the default is kept across a restart
+    assert served_subject(device) == "imported.example" != first

@@ -366,6 +366,11 @@ class WebDavService:
                 "failed" if self.why else "stopped", "why": self.why,
                 "port": self.ports.get("webdav"), "https_port": self.ports.get("webdavs")}
 
+    async def reload_tls(self) -> None:
+        """A new certificate: the listeners restart with it (if WebDAV serves)."""
+        self._listening_on = None
+        await self.apply()
+
     async def apply(self, _event: object = None) -> None:
         settings = self.store.get(FileServices)
         http = self._port(0, settings.webdav_port)

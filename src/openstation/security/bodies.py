@@ -35,7 +35,8 @@ BACKUP_BODY = 64 << 20
 UNBOUNDED = 1 << 62  # a streamed upload: its handler bounds it
 
 # Uploads, by the `api` of a Web API request's query string (where clients put it).
-UPLOAD_APIS = {"SYNO.FileStation.Upload": UNBOUNDED, "SYNO.Core.ConfigBackup": BACKUP_BODY}
+UPLOAD_APIS = {"SYNO.FileStation.Upload": UNBOUNDED, "SYNO.Core.ConfigBackup": BACKUP_BODY,
+               "SYNO.Core.Certificate": PUBLIC_BODY * 4}  # a PEM key, certificate, chain
 UPLOAD_PAGES = {"/panel/restore/preview": BACKUP_BODY}
 
 

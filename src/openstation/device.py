@@ -76,7 +76,9 @@ from openstation.security.tls import (
 )
 from openstation.storage.service import StorageService
 from openstation.syslog.forwarder import Forwarder
-from openstation.syslog.service import LogSendingService
+from openstation.syslog.received import ReceivedLogs
+from openstation.syslog.receiver import LogReceiver
+from openstation.syslog.service import LogReceivingService, LogSendingService
 from openstation.ui.front import load_or_create_token
 from openstation.webapi.context import WebContext
 from openstation.webapi.login_crypto import LoginCrypto
@@ -197,6 +199,12 @@ class Device:
         self.log_sending = LogSendingService(store)
         self.forwarder = Forwarder(store, logcenter.level_of, logcenter.describe)
         self.forwarder.start()
+        self.log_receiving = LogReceivingService(store)
+        self.receiver = LogReceiver(
+            store, ReceivedLogs(self.data_dir.system / "received-logs.db"),
+            self.options.hosts,
+            lambda ip, port, protocol: self.gate.allowed(ip, port, protocol)
+            and not self.gate.blocked(ip), self.clock)
         self.backups = ConfigBackups(store, self.hardware, self.data_dir, self.machine_key,
                                      self.state, self.clock, self.end_sessions, self.settle)
         self.hyper_backup = BackupEngine(Parts(
@@ -251,6 +259,7 @@ class Device:
             await self.file_servers.start()
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
         self._serving = True
+        await self.receiver.apply()  # after the firewall: a stranger is not heard
         self.backups.start_daily(self.spawn)
         self.hyper_backup.start()
         if store.get(HardwareSettings).beep_on_power_on:
@@ -392,6 +401,9 @@ class Device:
         for cluster in (getattr(self, "ha", None), getattr(self, "vmm", None)):
             if cluster is not None:
                 await cluster.close()
+        if hasattr(self, "receiver"):
+            await self.receiver.close()
+            await offload.run(self.receiver.received.close)
         if hasattr(self, "discovery"):
             self.discovery.stop_responders()
         if hasattr(self, "listeners"):

@@ -134,7 +134,8 @@ def apis(device: Device, station: Station) -> Registry:
     filestation_links.register(registry, station)
     shares.register(registry, web_ctx, web_ctx.storage)
     permissions.register(registry, web_ctx.accounts, web_ctx.storage)
-    logs.register(registry, web_ctx, device.log_sending, device.forwarder, web_ctx.clock)
+    logs.register(registry, web_ctx, device.log_sending, device.forwarder,
+                  device.log_receiving, device.receiver, web_ctx.clock)
     config_backup.register(registry, web_ctx, device.backups.backup, device.backups.preview,
                            device.backups.restore)
     settings_api.register(registry, web_ctx, device.network, device.security,
@@ -174,6 +175,7 @@ def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]
             bus.subscribe(device.gate.reload, gate.SECTIONS, "firewall"),
             bus.subscribe(device.discovery.announce, announcer.SECTIONS, "announce"),
             bus.subscribe(device.listeners.follow, ("ports",), "listeners"),
+            bus.subscribe(device.receiver.apply, ("log_receiving",), "log receiving"),
             bus.subscribe(device.ha.committed, REPLICATED, "high-availability"),
         ]
         if device.options.file_services:

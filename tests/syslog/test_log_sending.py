@@ -51,6 +51,8 @@ class Server:
                 self.messages.append(self.sock.recv(65536))
             except TimeoutError:
                 continue
+            except OSError:  # closed by the test's end
+                return
 
     def _streams(self) -> None:
         while not self.stop.is_set():
@@ -58,6 +60,8 @@ class Server:
                 conn, _ = self.sock.accept()
             except TimeoutError:
                 continue
+            except OSError:  # closed by the test's end
+                return
             threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
     def _read(self, conn: socket.socket) -> None:
@@ -160,3 +164,58 @@ def test_a_wrong_pin_bad_settings_and_no_rights(device_factory: Factory, tmp_pat
     bob = Web(device.url).login("bob", "B0b!secret")
     for method in ("get", "set"):
         assert bob.call(CLIENT, method, server="evil.example")["error"]["code"] == 105
+
+
+def test_log_receiving_keeps_what_others_send(device_factory: Factory, tmp_path: Path) -> None:
+    """One device receives (UDP, then TCP), another sends its audit log to it; a raw BSD
+    line, an RFC 5424 message and garbage are kept as they can be; a flood from one
+    source is cut at its rate; a user without rights sees nothing."""
+    receiver = device_factory(tmp_path / "receiver")
+    sender = device_factory(tmp_path / "sender")
+    for device, name in ((receiver, "logs1"), (sender, "nas2")):
+        assert device.install(name, "alice", STRONG).returncode == 0
+    logs = Web(receiver.url).login()
+    shown = logs.ok("SYNO.LogCenter.RecvRule", "set", enable="true", port="0",
+                    protocol="udp")
+    port = shown["status"]["port"]
+    assert shown["status"]["listening"] and port
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed on /dev/pts/8",
+                   ("127.0.0.1", port))
+        udp.sendto(b"<165>1 2026-12-06T02:00:00Z host5 app7 - ID47 [x@1 a=\"b\"] hello",
+                   ("127.0.0.1", port))
+        udp.sendto(b"\xff\xfe garbage", ("127.0.0.1", port))
+
+    def kept(**filters: str) -> list[dict[str, object]]:
+        return list(logs.ok("SYNO.LogCenter.Log", "list", limit="100", **filters)["items"])
+
+    wait_for(lambda: len(kept()) >= 3, 10)
+    by_host = {item["host"]: item for item in kept()}
+    assert by_host["mymachine"]["severity"] == "crit" and by_host["mymachine"]["app"] == "su"
+    assert by_host["host5"]["message"] == "hello" and by_host["host5"]["app"] == "app7"
+    assert by_host["127.0.0.1"]["message"].endswith("garbage")
+
+    shown = logs.ok("SYNO.LogCenter.RecvRule", "set", protocol="tcp")  # port 0: a new one
+    port = shown["status"]["port"]
+    out = Web(sender.url).login()
+    out.ok("SYNO.LogCenter.Client", "set", enable="true", server="127.0.0.1", port=port,
+           protocol="tcp")
+    out.ok("SYNO.Core.User", "create", name="carol", password="C4rol!pass")
+    wait_for(lambda: any("carol" in str(i["message"]) for i in kept(host="nas2")), 20)
+
+    with socket.create_connection(("127.0.0.1", port)) as flood:
+        flood.sendall(b"".join(rfc_frame(f"<14>1 - flood - - - - {n}".encode())
+                               for n in range(1000)))
+    wait_for(lambda: logs.ok("SYNO.LogCenter.RecvRule", "list")["status"]["dropped"] > 0, 10)
+    assert len(kept(host="flood")) <= 300  # the burst, not the thousand
+
+    assert logs.call("SYNO.LogCenter.RecvRule", "set", protocol="tls")["error"]["code"] == 120
+    assert logs.call("SYNO.LogCenter.RecvRule", "set", port="70000")["error"]["code"] == 120
+    logs.ok("SYNO.Core.User", "create", name="bob", password="B0b!secret")
+    bob = Web(receiver.url).login("bob", "B0b!secret")
+    assert bob.call("SYNO.LogCenter.Log", "list")["error"]["code"] == 105
+
+
+def rfc_frame(message: bytes) -> bytes:
+    return str(len(message)).encode() + b" " + message

@@ -30,6 +30,7 @@ from openstation.config.sections import (
     HardwareSettings,
     KeyEntry,
     LoginSettings,
+    LogReceiving,
     LogSending,
     Network,
     Notifications,
@@ -60,12 +61,13 @@ from openstation.storage.permissions import principal_problem
 from openstation.storage.service import by_id, prune_rights, rights
 from openstation.storage.volume import share_name_problem
 from openstation.syslog.service import problems_of as log_sending_problems
+from openstation.syslog.service import receiving_problems
 
 # Cluster memberships are not in a backup: they name peers and certificates of the moment.
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
     ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings, Notifications,
-    LogSending)}
+    LogSending, LogReceiving)}
 # Secrets sealed with the machine key: (field, purpose). Only a passphrase backup carries
 # them, in clear inside its encryption ("<field>_plain"), to be sealed by the restoring key.
 SEALED: dict[str, tuple[str, str]] = {"pppoe": ("password", PPPOE),
@@ -189,6 +191,9 @@ def section_problems(sections: dict[str, Section]) -> dict[str, str]:
         problems |= {f"notifications.{k}": v for k, v in notification_problems(notify).items()}
     if isinstance(sending, LogSending):
         problems |= {f"log_sending.{k}": v for k, v in log_sending_problems(sending).items()}
+    receiving = sections.get("log_receiving")
+    if isinstance(receiving, LogReceiving):
+        problems |= {f"log_receiving.{k}": v for k, v in receiving_problems(receiving).items()}
     return problems
 
 

@@ -616,10 +616,21 @@ class LogSending(Section):
     tls_fingerprint: str = ""
 
 
+@dataclass
+class LogReceiving(Section):
+    """Log Center > Log Receiving: this device as a syslog server for others (UDP or TCP;
+    what arrives is kept in system/received-logs.db, bounded)."""
+
+    section: ClassVar[str] = "log_receiving"
+    enabled: bool = False
+    port: Annotated[int, Meta(ge=0, le=65535)] = 514  # 0: any free port (tests)
+    transport: SyslogTransport = SyslogTransport.UDP
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
-    BackupVault, HardwareSettings, UpgradeSettings, Notifications, LogSending,
+    BackupVault, HardwareSettings, UpgradeSettings, Notifications, LogSending, LogReceiving,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,

@@ -54,3 +54,84 @@ def message(entry: AuditEntry, hostname: str, level: str, description: str) -> b
 def framed(msg: bytes) -> bytes:
     """RFC 6587 octet counting: "LEN SP MSG", for a stream (TCP, TLS)."""
     return str(len(msg)).encode() + b" " + msg
+
+
+# --- receiving -------------------------------------------------------------------------
+
+_SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+
+
+def parse(raw: bytes, source: str, now: float) -> dict[str, object]:
+    """One received message, RFC 5424 or the older BSD form (RFC 3164), as Log Center keeps
+    it: what cannot be parsed is kept whole as the message (pure; never raises)."""
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n\x00")
+    found: dict[str, object] = {"received": now, "source": source, "host": source,
+                                "severity": "notice", "facility": 1, "app": "",
+                                "message": text[:MAX_MESSAGE * 4]}
+    if not text.startswith("<") or ">" not in text[:5]:
+        return found
+    pri_text, _, rest = text[1:].partition(">")
+    if not pri_text.isdigit() or int(pri_text) > 191:
+        return found
+    pri = int(pri_text)
+    found["facility"], found["severity"] = pri // 8, _SEVERITIES[pri % 8]
+    if rest.startswith("1 "):  # RFC 5424: VERSION TIMESTAMP HOST APP PROCID MSGID SD MSG
+        fields = rest[2:].split(" ", 5)
+        if len(fields) == 6:
+            _stamp, host, app, _procid, _msgid, tail = fields
+            found["host"] = host if host != NIL else source
+            found["app"] = app if app != NIL else ""
+            found["message"] = _without_data(tail)[:MAX_MESSAGE * 4]
+        return found
+    parts = rest.split(" ", 4)  # BSD: "Mmm dd hh:mm:ss HOST TAG: MSG"
+    if len(parts) == 5 and len(parts[0]) == 3:
+        found["host"] = parts[3]
+        tag, _, message = parts[4].partition(" ")
+        found["app"] = tag.rstrip(":").split("[")[0]
+        found["message"] = message[:MAX_MESSAGE * 4]
+    return found
+
+
+def _without_data(tail: str) -> str:
+    """The MSG after an SD field ("-" or [..][..], brackets escaped inside)."""
+    if tail.startswith(NIL):
+        return tail[2:]
+    depth, escaped = 0, False
+    for index, char in enumerate(tail):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0 and tail[index + 1:index + 2] != "[":
+                return tail[index + 2:]
+    return tail
+
+
+def deframe(buffer: bytearray, limit: int) -> list[bytes] | None:
+    """Whole messages taken off the front of a stream: octet-counted ("LEN SP MSG") or
+    newline-ended (the older habit). None: the stream is broken (a frame over `limit`, a
+    length that is not a number); the caller closes it."""
+    messages: list[bytes] = []
+    while buffer:
+        if buffer[:1].isdigit():
+            space = buffer.find(b" ", 0, 12)
+            if space < 0:
+                return None if len(buffer) > 12 else messages
+            size = int(buffer[:space])
+            if size > limit:
+                return None
+            if len(buffer) < space + 1 + size:
+                return messages
+            messages.append(bytes(buffer[space + 1:space + 1 + size]))
+            del buffer[:space + 1 + size]
+            continue
+        end = buffer.find(b"\n")
+        if end < 0:
+            return None if len(buffer) > limit else messages
+        messages.append(bytes(buffer[:end]))
+        del buffer[:end + 1]
+    return messages

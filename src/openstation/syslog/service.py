@@ -7,7 +7,7 @@ import dataclasses
 import re
 from typing import Any
 
-from openstation.config.sections import LogSending, SyslogTransport
+from openstation.config.sections import LogReceiving, LogSending, SyslogTransport
 from openstation.config.store import ConfigStore
 from openstation.errors import ValidationError
 
@@ -62,5 +62,43 @@ class LogSendingService:
         if problems := problems_of(settings):
             raise ValidationError(problems)
         with self.store.transaction(actor, "log_sending") as tx:
+            tx.put(settings)
+        return settings
+
+
+def receiving_problems(settings: LogReceiving) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not isinstance(settings.enabled, bool):
+        problems["enabled"] = "true or false"
+    if not isinstance(settings.port, int) or isinstance(settings.port, bool) or \
+            not 0 <= settings.port <= 65535:
+        problems["port"] = "1 to 65535"
+    if settings.transport is SyslogTransport.TLS:
+        problems["transport"] = "udp or tcp (receiving over TLS is not offered)"
+    return problems
+
+
+class LogReceivingService:
+    def __init__(self, store: ConfigStore) -> None:
+        self.store = store
+
+    def settings(self) -> LogReceiving:
+        return self.store.get(LogReceiving)
+
+    def set(self, actor: str, **changes: Any) -> LogReceiving:
+        wanted = {k: v for k, v in changes.items() if v is not None}
+        problems = {name: "no such setting"
+                    for name in sorted(set(wanted) - {"enabled", "port", "transport"})}
+        if "transport" in wanted:
+            try:
+                wanted["transport"] = SyslogTransport(wanted["transport"])
+            except ValueError:
+                problems["transport"] = "udp or tcp"
+        if problems:
+            raise ValidationError(problems)
+        settings = dataclasses.replace(self.settings(), **wanted)
+        if problems := receiving_problems(settings):
+            raise ValidationError(problems)
+        with self.store.transaction(actor, "log_receiving") as tx:
             tx.put(settings)
         return settings

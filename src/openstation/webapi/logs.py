@@ -2,8 +2,9 @@
 restore, backup result and daemon event is one entry): SYNO.Core.SyslogClient.Log (list),
 SYNO.Core.SyslogClient.Status (counts per level, events per second, the latest),
 SYNO.LogCenter.Client (get, set: log sending, RFC 5424 over UDP, TCP or TLS; see
-syslog/), and Log Center's archive and receiving settings — neither of which the device
-does (it keeps its log in system/config.db), so their lists are empty."""
+syslog/), SYNO.LogCenter.RecvRule (get, set: the receiving role) and SYNO.LogCenter.Log
+list (what other devices sent); the archive settings answer empty: the device keeps its
+own log in system/config.db."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from openstation import offload
 from openstation.config.store import AuditEntry, ConfigStore
 from openstation.logcenter import describe, level_of
 from openstation.syslog.forwarder import Forwarder
-from openstation.syslog.service import LogSendingService
+from openstation.syslog.receiver import LogReceiver
+from openstation.syslog.service import LogReceivingService, LogSendingService
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
@@ -40,7 +42,8 @@ def counts(store: ConfigStore, now: float) -> dict[str, Any]:
 
 
 def register(registry: Registry, ctx: WebContext, log_sending: LogSendingService,
-             forwarder: Forwarder, clock: Callable[[], float] = time.time) -> None:
+             forwarder: Forwarder, log_receiving: LogReceivingService, receiver: LogReceiver,
+             clock: Callable[[], float] = time.time) -> None:
     async def list_logs(call: ApiCall) -> dict[str, Any]:
         limit = call.int_param("limit", 100, low=1, high=WINDOW)
         offset = call.int_param("offset", 0, high=WINDOW)
@@ -83,12 +86,35 @@ def register(registry: Registry, ctx: WebContext, log_sending: LogSendingService
                         tls_fingerprint=call.params.get("cert_fingerprint"))
         return await sending(call)
 
+    async def receiving(call: ApiCall) -> dict[str, Any]:
+        settings = log_receiving.settings()
+        rules = [{"name": "syslog", "enable": settings.enabled, "port": settings.port,
+                  "protocol": settings.transport.value, "format": "ietf,bsd"}]
+        return {"rules": rules, "total": 1, "status": receiver.status()}
+
+    async def receiving_set(call: ApiCall) -> dict[str, Any]:
+        log_receiving.set(str(call.session.user), enabled=call.bool_param("enable"),
+                          port=call.optional_int("port"),
+                          transport=call.params.get("protocol"))
+        await receiver.apply()  # answered once it listens (or says why it cannot)
+        return await receiving(call)
+
+    async def received(call: ApiCall) -> dict[str, Any]:
+        """What other devices sent, newest first (of one `host`, if given)."""
+        limit = call.int_param("limit", 100, low=1, high=1000)
+        offset = call.int_param("offset", 0, high=10**9)
+        items, total = await offload.run(lambda: receiver.received.listed(
+            limit=limit, offset=offset, host=call.params.get("host") or None))
+        return {"items": items, "total": total}
+
     apis: dict[str, dict[str, Handler]] = {
         "SYNO.Core.SyslogClient.Log": {"list": list_logs},
         "SYNO.Core.SyslogClient.Status": {"cnt_get": cnt_get, "eps_get": eps_get,
                                           "latestlog_get": latest},
-        "SYNO.LogCenter.RecvRule": {"list": empty("rules")},
-        "SYNO.LogCenter.Log": {"get_remotearch_subfolder": empty("folders")},
+        "SYNO.LogCenter.RecvRule": {"list": receiving, "get": receiving,
+                                    "set": receiving_set},
+        "SYNO.LogCenter.Log": {"get_remotearch_subfolder": empty("folders"),
+                               "list": received},
         "SYNO.LogCenter.Setting.Storage": {"get": storage},
         "SYNO.LogCenter.Client": {"get": sending, "set": sending_set},
         "SYNO.LogCenter.History": {"list": empty("items")},

@@ -1,0 +1,37 @@
+"""One way for the settings services to take a change of a section (pure): fields left as
+None stay as they are, unknown fields and bad enum values are refused, then the section's
+own checks run on the result; every problem is named at once, and nothing is changed when
+there is one."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from openstation.errors import ValidationError
+
+S = TypeVar("S")
+
+
+def changed(current: S, changes: Mapping[str, Any], check: Callable[[S], dict[str, str]],
+            enums: Mapping[str, type[enum.Enum]] | None = None) -> S:
+    """`current` with `changes` made (a copy), or ValidationError naming every problem."""
+    fields = {f.name for f in dataclasses.fields(current)}  # type: ignore[arg-type]
+    wanted = {k: v for k, v in changes.items() if v is not None}
+    problems = {name: "no such setting" for name in sorted(set(wanted) - fields)}
+    for name, kind in (enums or {}).items():
+        if name not in wanted:
+            continue
+        value = wanted[name]
+        try:
+            wanted[name] = [kind(v) for v in value] if isinstance(value, list) else kind(value)
+        except ValueError:
+            problems[name] = ", ".join(str(v.value) for v in kind)
+    if problems:
+        raise ValidationError(problems)
+    result: S = dataclasses.replace(current, **wanted)  # type: ignore[type-var]
+    if problems := check(result):
+        raise ValidationError(problems)
+    return result

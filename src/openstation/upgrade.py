@@ -7,15 +7,13 @@ the running DSM version with the newest the local catalog knows for the model, s
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from openstation.catalog import DEFAULT_VERSION, DsmVersion
+from openstation.config.changes import changed
 from openstation.config.sections import AutoUpdate, UpgradeSettings
 from openstation.config.store import ConfigStore
-from openstation.errors import ValidationError
 
-FIELDS = frozenset(f.name for f in dataclasses.fields(UpgradeSettings))
 KNOWN_RELEASES: tuple[DsmVersion, ...] = (DEFAULT_VERSION,)  # the local catalog, newest last
 
 
@@ -26,6 +24,18 @@ def newest(running: DsmVersion, releases: tuple[DsmVersion, ...] = KNOWN_RELEASE
         return (v.major, v.minor, v.micro, v.build, v.update)
     later = [v for v in releases if order(v) > order(running)]
     return max(later, key=order) if later else None
+
+
+def problems_of(settings: UpgradeSettings) -> dict[str, str]:
+    """What is wrong with the update settings (pure)."""
+    problems: dict[str, str] = {}
+    for name, high in (("hour", 23), ("minute", 59)):
+        value = getattr(settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+            problems[name] = f"0 to {high}"
+    if not isinstance(settings.check_automatically, bool):
+        problems["check_automatically"] = "true or false"
+    return problems
 
 
 class UpgradeService:
@@ -43,23 +53,8 @@ class UpgradeService:
 
     def set(self, actor: str, **changes: Any) -> UpgradeSettings:
         """Change some fields (None leaves one as it is); every problem at once."""
-        wanted = {k: v for k, v in changes.items() if v is not None}
-        problems = {name: "no such setting" for name in sorted(set(wanted) - FIELDS)}
-        if "auto_update" in wanted:
-            try:
-                wanted["auto_update"] = AutoUpdate(wanted["auto_update"])
-            except ValueError:
-                problems["auto_update"] = ", ".join(mode.value for mode in AutoUpdate)
-        for name, high in (("hour", 23), ("minute", 59)):
-            value = wanted.get(name)
-            if value is not None and (not isinstance(value, int) or not 0 <= value <= high):
-                problems[name] = f"0 to {high}"
-        if "check_automatically" in wanted and \
-                not isinstance(wanted["check_automatically"], bool):
-            problems["check_automatically"] = "true or false"
-        if problems:
-            raise ValidationError(problems)
-        settings = dataclasses.replace(self.settings(), **wanted)
+        settings = changed(self.settings(), changes, problems_of,
+                           {"auto_update": AutoUpdate})
         with self.store.transaction(actor, "upgrade") as tx:
             tx.put(settings)
         return settings

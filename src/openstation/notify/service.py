@@ -4,18 +4,16 @@ key and never shown again."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+from openstation.config.changes import changed
 from openstation.config.sections import MailSecurity, Notifications, NotifyEvent
 from openstation.config.store import ConfigStore
-from openstation.errors import ValidationError
 from openstation.security.machine_key import NOTIFY, MachineKey
 
-FIELDS = frozenset(f.name for f in dataclasses.fields(Notifications))
 ADDRESS = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}$")
 HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$")
 MAX_RECIPIENTS = 20
@@ -33,6 +31,9 @@ def problems_of(settings: Notifications) -> dict[str, str]:
     if not isinstance(settings.smtp_port, int) or isinstance(settings.smtp_port, bool) or \
             not 1 <= settings.smtp_port <= 65535:
         problems["smtp_port"] = "1 to 65535"
+    if not isinstance(settings.recipients, list) or \
+            not all(isinstance(r, str) for r in settings.recipients):
+        problems["recipients"] = "a list of addresses"
     if problems:
         return problems
     if settings.smtp_server and not HOST.match(settings.smtp_server):
@@ -80,25 +81,9 @@ class NotificationService:
     def set(self, actor: str, **changes: Any) -> Notifications:
         """Change some fields (None leaves one as it is; a password of "" keeps the one
         stored); every problem at once, nothing changed on any."""
-        wanted = {k: v for k, v in changes.items() if v is not None}
-        password = wanted.pop("smtp_password", "")
-        problems = {name: "no such setting" for name in sorted(set(wanted) - FIELDS)}
-        for name, kind in (("security", MailSecurity), ("events", NotifyEvent)):
-            if name not in wanted:
-                continue
-            try:
-                value = wanted[name]
-                wanted[name] = [kind(v) for v in value] if isinstance(value, list) \
-                    else kind(value)
-            except ValueError:
-                problems[name] = ", ".join(v.value for v in kind)
-        if problems:
-            raise ValidationError(problems)
-        settings = dataclasses.replace(self.settings(), **wanted)
-        if not isinstance(settings.recipients, list):
-            raise ValidationError({"recipients": "a list of addresses"})
-        if problems := problems_of(settings):
-            raise ValidationError(problems)
+        password = changes.pop("smtp_password", None)
+        settings = changed(self.settings(), changes, problems_of,
+                           {"security": MailSecurity, "events": NotifyEvent})
         if password:
             settings.smtp_password = self.machine_key.seal(str(password), NOTIFY)
         with self.store.transaction(actor, "notifications") as tx:

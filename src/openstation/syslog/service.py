@@ -3,15 +3,13 @@ with its audit entry, published)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
+from openstation.config.changes import changed
 from openstation.config.sections import LogReceiving, LogSending, SyslogTransport
 from openstation.config.store import ConfigStore
-from openstation.errors import ValidationError
 
-FIELDS = frozenset(f.name for f in dataclasses.fields(LogSending))
 HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$")
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
@@ -47,20 +45,10 @@ class LogSendingService:
 
     def set(self, actor: str, **changes: Any) -> LogSending:
         """Change some fields (None leaves one as it is); every problem at once."""
-        wanted = {k: v for k, v in changes.items() if v is not None}
-        problems = {name: "no such setting" for name in sorted(set(wanted) - FIELDS)}
-        if "transport" in wanted:
-            try:
-                wanted["transport"] = SyslogTransport(wanted["transport"])
-            except ValueError:
-                problems["transport"] = ", ".join(t.value for t in SyslogTransport)
-        if isinstance(wanted.get("tls_fingerprint"), str):
-            wanted["tls_fingerprint"] = fingerprint_of(wanted["tls_fingerprint"])
-        if problems:
-            raise ValidationError(problems)
-        settings = dataclasses.replace(self.settings(), **wanted)
-        if problems := problems_of(settings):
-            raise ValidationError(problems)
+        if isinstance(changes.get("tls_fingerprint"), str):
+            changes["tls_fingerprint"] = fingerprint_of(changes["tls_fingerprint"])
+        settings = changed(self.settings(), changes, problems_of,
+                           {"transport": SyslogTransport})
         with self.store.transaction(actor, "log_sending") as tx:
             tx.put(settings)
         return settings
@@ -86,19 +74,8 @@ class LogReceivingService:
         return self.store.get(LogReceiving)
 
     def set(self, actor: str, **changes: Any) -> LogReceiving:
-        wanted = {k: v for k, v in changes.items() if v is not None}
-        problems = {name: "no such setting"
-                    for name in sorted(set(wanted) - {"enabled", "port", "transport"})}
-        if "transport" in wanted:
-            try:
-                wanted["transport"] = SyslogTransport(wanted["transport"])
-            except ValueError:
-                problems["transport"] = "udp or tcp"
-        if problems:
-            raise ValidationError(problems)
-        settings = dataclasses.replace(self.settings(), **wanted)
-        if problems := receiving_problems(settings):
-            raise ValidationError(problems)
+        settings = changed(self.settings(), changes, receiving_problems,
+                           {"transport": SyslogTransport})
         with self.store.transaction(actor, "log_receiving") as tx:
             tx.put(settings)
         return settings

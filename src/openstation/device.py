@@ -60,6 +60,7 @@ from openstation.network.addresses import served
 from openstation.network.service import NetworkService
 from openstation.notify.notifier import Notifier
 from openstation.notify.service import NotificationService
+from openstation.notify.volume_watch import VolumeWatch
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
@@ -199,6 +200,7 @@ class Device:
         self.log_sending = LogSendingService(store)
         self.forwarder = Forwarder(store, logcenter.level_of, logcenter.describe)
         self.forwarder.start()
+        self.volume_watch = VolumeWatch(store, self.data_dir.volume)
         self.log_receiving = LogReceivingService(store)
         self.receiver = LogReceiver(
             store, ReceivedLogs(self.data_dir.system / "received-logs.db"),
@@ -260,6 +262,7 @@ class Device:
         await offload.run(write_atomic, self.data_dir.runtime_file, self._runtime(), 0o600)
         self._serving = True
         await self.receiver.apply()  # after the firewall: a stranger is not heard
+        self.volume_watch.start()
         self.backups.start_daily(self.spawn)
         self.hyper_backup.start()
         if store.get(HardwareSettings).beep_on_power_on:
@@ -401,6 +404,8 @@ class Device:
         for cluster in (getattr(self, "ha", None), getattr(self, "vmm", None)):
             if cluster is not None:
                 await cluster.close()
+        if hasattr(self, "volume_watch"):
+            await self.volume_watch.close()
         if hasattr(self, "receiver"):
             await self.receiver.close()
             await offload.run(self.receiver.received.close)

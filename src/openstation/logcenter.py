@@ -7,7 +7,7 @@ import json
 
 from openstation.config.store import AuditEntry
 
-WARNINGS = ("reset", "remove", "leave", "switchover", "delete", "kick")
+WARNINGS = ("reset", "remove", "leave", "switchover", "delete", "kick", "full")
 
 
 def level_of(entry: AuditEntry) -> str:

@@ -176,6 +176,7 @@ def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]
             bus.subscribe(device.discovery.announce, announcer.SECTIONS, "announce"),
             bus.subscribe(device.listeners.follow, ("ports",), "listeners"),
             bus.subscribe(device.receiver.apply, ("log_receiving",), "log receiving"),
+            bus.subscribe(device.volume_watch.check, ("notifications",), "volume watch"),
             bus.subscribe(device.ha.committed, REPLICATED, "high-availability"),
         ]
         if device.options.file_services:

@@ -161,3 +161,33 @@ def test_wrong_credentials_bad_input_and_no_rights(device_factory: Factory, tmp_
     stranger = Web(device.url)
     assert stranger.call(CONF, "get")["error"]["code"] in (105, 119)
     assert admin.ok(CONF, "get") == before
+
+
+def test_a_volume_over_its_warning_percentage_notifies_once(
+        device_factory: Factory, tmp_path: Path,
+        hooks: tuple[list[dict[str, Any]], int]) -> None:
+    """The warning percentage set under what volume 1 (the host's file system) uses: the
+    webhook hears "volume_full" once, Log Center has it as a warning; set back above, the
+    volume is fine again, and nothing more is sent."""
+    from openstation.notify.volume_watch import crossed
+
+    assert crossed(False, 95.0, 90) == (True, "volume_full")
+    assert crossed(True, 89.0, 90) == (True, None)  # within the hysteresis
+    assert crossed(True, 87.0, 90) == (False, "volume_ok")
+    received, hook_port = hooks
+    device = device_factory(tmp_path / "data")
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    admin = Web(device.url).login()
+    admin.ok("SYNO.Core.Notification.Push.Webhook.Provider", "set", enable="true",
+             url=f"http://127.0.0.1:{hook_port}/hook")
+    assert admin.call("SYNO.Core.Notification.Advance.WarningPercentage", "set",
+                      percentage="100")["error"]["code"] == 120
+    admin.ok("SYNO.Core.Notification.Advance.WarningPercentage", "set", percentage="1")
+    wait_for(lambda: any(h["event"] == "volume_full" for h in received), 20)
+    logged = admin.ok("SYNO.Core.SyslogClient.Log", "list", limit=20)["items"]
+    full = next(item for item in logged if item["event"] == "volume_full")
+    assert full["level"] == "warn" and full["detail"]["warning_percent"] == 1
+    admin.ok("SYNO.Core.Notification.Advance.WarningPercentage", "set", percentage="99")
+    wait_for(lambda: any(item["event"] == "volume_ok" for item in admin.ok(
+        "SYNO.Core.SyslogClient.Log", "list", limit=20)["items"]), 20)
+    assert [h["event"] for h in received].count("volume_full") == 1

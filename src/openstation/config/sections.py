@@ -573,6 +573,7 @@ class NotifyEvent(enum.StrEnum):
     HA_SWITCHOVER = "ha_switchover"
     AUTOBLOCK = "autoblock"  # Auto Block blocked an address
     SHARE_DELETED = "share_deleted"  # a shared folder's data was deleted
+    VOLUME_FULL = "volume_full"  # volume1's use went over the warning percentage
 
 
 @dataclass
@@ -594,7 +595,8 @@ class Notifications(Section):
     webhook_url: str = field(default="", metadata=SECRET)  # often carries a token
     events: list[NotifyEvent] = field(default_factory=lambda: [
         NotifyEvent.RESET, NotifyEvent.BACKUP_FAILED, NotifyEvent.HA_SWITCHOVER,
-        NotifyEvent.AUTOBLOCK, NotifyEvent.SHARE_DELETED])
+        NotifyEvent.AUTOBLOCK, NotifyEvent.SHARE_DELETED, NotifyEvent.VOLUME_FULL])
+    volume_warning_percent: Annotated[int, Meta(ge=1, le=99)] = 90
 
 
 class SyslogTransport(enum.StrEnum):

@@ -2,8 +2,9 @@
 
 The notifications follow Log Center: every event is an audit entry first. A reset is the
 "reset" entry of section "system"; a Hyper Backup result is a change of a task's
-`last_result`; Auto Block's block is a new address on its list; an HA switchover and a
-shared folder's deleted data are entries of their own."""
+`last_result`; Auto Block's block is a new address on its list; an HA switchover, a
+shared folder's deleted data and a volume going over its warning percentage are entries of
+their own."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ SUBJECTS = {
     NotifyEvent.HA_SWITCHOVER: "high availability switched over",
     NotifyEvent.AUTOBLOCK: "Auto Block blocked an address",
     NotifyEvent.SHARE_DELETED: "a shared folder's data was deleted",
+    NotifyEvent.VOLUME_FULL: "volume 1 is nearly full",
 }
 
 
@@ -43,6 +45,8 @@ def classify(entry: AuditEntry) -> NotifyEvent | None:
         return NotifyEvent.AUTOBLOCK
     if entry.section == "shares" and entry.action == "delete-data":
         return NotifyEvent.SHARE_DELETED
+    if entry.section == "storage" and entry.action == "volume_full":
+        return NotifyEvent.VOLUME_FULL
     return None
 
 
@@ -61,6 +65,9 @@ def message(event: NotifyEvent, entry: AuditEntry, server: str, prefix: str
         error = _changed_to(entry, "last_error")
         if error:
             lines.append(f"Error: {error}")
+    if event is NotifyEvent.VOLUME_FULL:
+        lines.append(f"Used: {entry.detail.get('used_percent')} % "
+                     f"(warning at {entry.detail.get('warning_percent')} %)")
     if event is NotifyEvent.AUTOBLOCK:
         block = _changed_to(entry, "block")
         if isinstance(block, list) and block:

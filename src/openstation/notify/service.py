@@ -34,6 +34,9 @@ def problems_of(settings: Notifications) -> dict[str, str]:
     if not isinstance(settings.recipients, list) or \
             not all(isinstance(r, str) for r in settings.recipients):
         problems["recipients"] = "a list of addresses"
+    warning = settings.volume_warning_percent
+    if not isinstance(warning, int) or isinstance(warning, bool) or not 1 <= warning <= 99:
+        problems["volume_warning_percent"] = "1 to 99"
     if problems:
         return problems
     if settings.smtp_server and not HOST.match(settings.smtp_server):

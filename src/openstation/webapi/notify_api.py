@@ -1,8 +1,9 @@
 """Control Panel > Notification over the Web API: SYNO.Core.Notification.Mail.Conf (get,
 set), .Mail (get, send_test), .Mail.Auth and .Mail.Profile.Conf (get), .Push.Webhook.Provider
 (get, set), .Advance.FilterSettings (get, set: which events notify), its .Template and
-.Profile (get), and .Sysnotify (get: the notifications sent since boot, with their outcome).
-The SMTP password is taken, sealed, and never shown: answers say only whether one is set.
+.Profile (get), .Advance.WarningPercentage (get, set: volume 1's use that warns), and
+.Sysnotify (get: the notifications sent since boot, with their outcome). The SMTP password
+is taken, sealed, and never shown: answers say only whether one is set.
 
 Synology's own push service, SMS and LINE need Synology's servers: absent.py answers them."""
 
@@ -107,6 +108,13 @@ def register(registry: Registry, service: NotificationService, notifier: Notifie
         service.set(who(call), events=events)
         return await rules_get(call)
 
+    async def warning_get(call: ApiCall) -> dict[str, Any]:
+        return {"percentage": service.settings().volume_warning_percent}
+
+    async def warning_set(call: ApiCall) -> dict[str, Any]:
+        service.set(who(call), volume_warning_percent=call.optional_int("percentage"))
+        return await warning_get(call)
+
     async def sent(call: ApiCall) -> dict[str, Any]:
         return {"items": list(notifier.recent), "total": len(notifier.recent),
                 "dropped": notifier.dropped}
@@ -122,6 +130,7 @@ def register(registry: Registry, service: NotificationService, notifier: Notifie
         f"{base}.Advance.FilterSettings.Template": {"get": rules_get},
         f"{base}.Advance.FilterSettings.Profile": {"get": rules_get},
         f"{base}.Sysnotify": {"get": sent},
+        f"{base}.Advance.WarningPercentage": {"get": warning_get, "set": warning_set},
     }
     for name, methods in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 1, methods,

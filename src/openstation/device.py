@@ -359,8 +359,8 @@ class Device:
         once, WebDAV's HTTPS restarts with it; connections already open keep the old."""
         cert, key = self.data_dir.tls_cert, self.data_dir.tls_key
         self.fingerprint = await offload.run(fingerprint, cert)
-        if self.listeners.tls is not None:
-            await offload.run(self.listeners.tls.load_cert_chain, cert, key)
+        if self.listeners.tls is not None:  # a fresh context, made off the loop
+            self.listeners.replace_tls(await offload.run(server_context, cert, key))
         await self.file_servers.webdav.reload_tls()
         await self._rewrite_runtime()
 

@@ -37,6 +37,7 @@ class Listeners:
                  moved: Callable[[], Awaitable[None]]) -> None:
         self.hosts = hosts
         self.tls: ssl.SSLContext | None = None  # until `serve_https`
+        self._current: ssl.SSLContext | None = None  # what new handshakes use
         self.wanted = wanted  # (http, https) the device should listen on now
         self.spawn = spawn  # run a coroutine in the background, awaited at shutdown
         self.moved = moved  # after every move: firewall, announcements, runtime file
@@ -59,10 +60,22 @@ class Listeners:
     async def serve_https(self, tls: ssl.SSLContext) -> None:
         """Listen for HTTPS too, now that the certificate exists (a first boot makes it
         while the rest of the device starts)."""
-        self.tls = tls
+        self.tls = self._current = tls
+        tls.sni_callback = self._hand_over
         sites, bound = await self._bind("https", self.wanted()[1])
         self._sites["https"], self.ports["https"] = sites, bound
         await self.moved()
+
+    def replace_tls(self, fresh: ssl.SSLContext) -> None:
+        """(On the loop.) New handshakes use `fresh`: the sites keep the context they were
+        made with, whose callback hands each new connection the current one (OpenSSL calls
+        it for every client hello, with or without a server name)."""
+        self._current = fresh
+
+    def _hand_over(self, tls: ssl.SSLObject, _name: str | None, context: ssl.SSLContext
+                   ) -> None:
+        if self._current is not None and self._current is not context:
+            tls.context = self._current
 
     async def change(self, http: int, https: int, commit: Callable[[], object]) -> None:
         """Move to new ports: bind them, then `commit` (store them), then switch over; a

@@ -93,6 +93,12 @@ def test_create_import_default_export_delete(device_factory: Factory, tmp_path: 
         assert archive.namelist() == ["cert.pem"]
         assert b"PRIVATE KEY" not in archive.read("cert.pem")
 
+    # One PEM file holding the certificate and its key, given as the certificate: only the
+    # certificate is kept (the key never reaches the readable files or an export).
+    combined = admin.ok("SYNO.Core.Certificate", "import", cert=(cert + key).decode(),
+                        key=key.decode(), inter_cert=(cert + key).decode())
+    kept = admin.ok("SYNO.Core.Certificate", "export", id=combined["id"])["cert"]
+    assert "PRIVATE KEY" not in kept and kept.count("BEGIN CERTIFICATE") == 2
     for bad in ({"cert": cert.decode(), "key": other_key.decode()},  # not its key
                 {"cert": "garbage", "key": key.decode()},
                 {"cert": cert.decode(), "key": "x" * (70 << 10)}):
@@ -115,3 +121,40 @@ def test_create_import_default_export_delete(device_factory: Factory, tmp_path: 
     device.stop()
     device.start()  # the default is kept across a restart
     assert served_subject(device) == "imported.example" != first
+
+
+def rsa_pair(common_name: str) -> tuple[bytes, bytes]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def test_an_rsa_certificate_replaces_an_elliptic_curve_one_live(device_factory: Factory,
+                                                                tmp_path: Path) -> None:
+    """The device's own certificate is EC; an imported RSA one made the default is what
+    the next handshake presents (a context's certificates of two kinds would otherwise
+    both be held, and the old one offered)."""
+    device = device_factory(tmp_path / "data")
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    admin = Web(device.url).login()
+    cert, key = rsa_pair("rsa.example")
+    admin.ok("SYNO.Core.Certificate", "import", cert=cert.decode(), key=key.decode(),
+             as_default="true")
+    assert served_subject(device) == "rsa.example"
+    listed = admin.ok("SYNO.Core.Certificate.CRT", "list")["certificates"]
+    default = next(c for c in listed if c["is_default"])
+    assert default["key_types"] == "RSA" and default["subject"]["common_name"] == "rsa.example"

@@ -1,7 +1,7 @@
 """One way for the settings services to take a change of a section (pure): fields left as
-None stay as they are, unknown fields and bad enum values are refused, then the section's
-own checks run on the result; every problem is named at once, and nothing is changed when
-there is one."""
+None stay as they are, unknown fields and bad enum values are refused (all of those at
+once), then the section's own checks run on the result (all of those at once); nothing is
+changed while there is a problem."""
 
 from __future__ import annotations
 

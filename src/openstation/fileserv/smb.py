@@ -22,6 +22,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -131,14 +132,22 @@ def parse_status(text: str) -> tuple[list[dict[str, object]], list[dict[str, obj
         status = json.loads(text)
     except ValueError:
         return [], []
+    if not isinstance(status, dict):
+        return [], []
+
+    def entries(key: str) -> list[dict[str, Any]]:
+        found = status.get(key)
+        return [v for v in found.values() if isinstance(v, dict)] \
+            if isinstance(found, dict) else []
     connected: dict[str, str] = {}
-    for tcon in (status.get("tcons") or {}).values():
-        session, at = str(tcon.get("session_id", "")), str(tcon.get("connected_at", ""))
-        if at and (session not in connected or at < connected[session]):
-            connected[session] = at
+    for tcon in entries("tcons"):
+        held, at = str(tcon.get("session_id", "")), str(tcon.get("connected_at", ""))
+        if at and (held not in connected or at < connected[held]):
+            connected[held] = at
     sessions = []
-    for session in (status.get("sessions") or {}).values():
-        pid = str((session.get("server_id") or {}).get("pid", ""))
+    for session in entries("sessions"):
+        server = session.get("server_id")
+        pid = str(server.get("pid", "")) if isinstance(server, dict) else ""
         if not pid.isdigit() or not session.get("username"):
             continue
         at = connected.get(str(session.get("session_id")), "")
@@ -151,8 +160,9 @@ def parse_status(text: str) -> tuple[list[dict[str, object]], list[dict[str, obj
               "share": str(entry.get("service_path", "")).rsplit("/", 1)[-1],
               "name": str(entry.get("filename", "")),
               "opened_by": [str(o.get("username", "")) for o in
-                            (entry.get("opens") or {}).values()]}
-             for entry in (status.get("open_files") or {}).values()]
+                            (entry.get("opens") or {}).values() if isinstance(o, dict)]
+              if isinstance(entry.get("opens"), dict) else []}
+             for entry in entries("open_files")]
     return sessions, files
 
 
@@ -287,7 +297,7 @@ class SmbService:
             proc.kill()
             await proc.wait()
             return [], []
-        return parse_status(out.decode(errors="replace"))
+        return await offload.run(parse_status, out.decode(errors="replace"))
 
     async def kick(self, conn_id: str) -> bool:
         """End one SMB session: its smbd child process (only a child of this smbd)."""
@@ -295,6 +305,9 @@ class SmbService:
         main = self.supervisor.pid
         if not pid.isdigit() or main is None:
             return False
+        sessions, _ = await self.status_now()
+        if conn_id not in {session["id"] for session in sessions}:
+            return False  # only a client's process: never smbd's own helpers
         try:
             child = psutil.Process(int(pid))
             if child.ppid() != main:

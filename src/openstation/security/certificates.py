@@ -13,6 +13,7 @@ at the next boot, as on a new device."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import re
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -69,13 +71,20 @@ def checked(cert_pem: bytes, key_pem: bytes, chain_pem: bytes = b"",
         problems["cert"] = "not a PEM certificate"
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError):
-        problems["key"] = "not an unencrypted PEM private key"
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        problems["key"] = "not an unencrypted PEM private key of a supported kind"
+    chain: list[x509.Certificate] = []
     if chain_pem.strip():
         try:
-            x509.load_pem_x509_certificates(chain_pem)
+            chain = x509.load_pem_x509_certificates(chain_pem)
         except ValueError:
             problems["inter_cert"] = "not PEM certificates"
+    if cert is not None:
+        try:  # parsed lazily by the library: a malformed one must fail here, not later
+            _ = cert.extensions, cert.signature_hash_algorithm, cert.public_key()
+        except (ValueError, UnsupportedAlgorithm):
+            problems["cert"] = "a certificate whose extensions or key cannot be read"
+            cert = None
     if cert is not None and key is not None:
         if isinstance(key, rsa.RSAPrivateKey) and key.key_size < 2048:
             problems["key"] = "an RSA key of at least 2048 bits"
@@ -88,10 +97,16 @@ def checked(cert_pem: bytes, key_pem: bytes, chain_pem: bytes = b"",
             problems["key"] = "is not the certificate's key"
         if cert.not_valid_after_utc < (now or dt.datetime.now(dt.UTC)):
             problems["cert"] = "has expired"
-    if problems or cert is None:
+    if problems or cert is None or not isinstance(key, rsa.RSAPrivateKey |
+                                                   ec.EllipticCurvePrivateKey):
         raise ValidationError(problems)
-    body = cert_pem.strip() + b"\n" + (chain_pem.strip() + b"\n" if chain_pem.strip() else b"")
-    return Pair(body, key_pem.strip() + b"\n", cert)
+    # Kept as re-encoded certificates only: whatever else the PEM text held (a private key
+    # pasted after the certificate, say) never reaches the readable files.
+    encoding = serialization.Encoding.PEM
+    body = b"".join(c.public_bytes(encoding) for c in [cert, *chain])
+    key_out = key.private_bytes(encoding, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return Pair(body, key_out, cert)
 
 
 class Certificates:
@@ -179,6 +194,7 @@ class CertificateService:
         self.certificates = certificates
         self.store = store
         self.applied = applied
+        self._lock = asyncio.Lock()  # one change at a time: a key never meets another's cert
 
     def _log(self, actor: str, action: str, cert_id: str, detail: dict[str, Any]) -> None:
         with self.store.transaction(actor, "certificates") as tx:
@@ -189,11 +205,19 @@ class CertificateService:
             raise ConflictError("this device is in a High Availability pair, whose peer "
                                 "pinned its certificate: remove the pair first")
 
-    async def listed(self) -> list[tuple[str, x509.Certificate, bool]]:
-        def read() -> list[tuple[str, x509.Certificate, bool]]:
+    async def listed(self) -> list[tuple[str, x509.Certificate | None, bool]]:
+        """Each kept certificate (None: one that cannot be read any more), and whether it
+        is the default."""
+        def read() -> list[tuple[str, x509.Certificate | None, bool]]:
             default = self.certificates.default_id()
-            return [(cert_id, self.certificates.certificate(cert_id), cert_id == default)
-                    for cert_id in self.certificates.ids()]
+            found: list[tuple[str, x509.Certificate | None, bool]] = []
+            for cert_id in self.certificates.ids():
+                try:
+                    cert: x509.Certificate | None = self.certificates.certificate(cert_id)
+                except (OSError, ValueError):
+                    cert = None
+                found.append((cert_id, cert, cert_id == default))
+            return found
         return await offload.run(read)
 
     async def add(self, actor: str, cert_pem: bytes, key_pem: bytes, chain_pem: bytes,
@@ -201,7 +225,8 @@ class CertificateService:
         if default:
             self._not_paired()
         pair = await offload.run(checked, cert_pem, key_pem, chain_pem)
-        cert_id = await offload.run(self.certificates.add, pair)
+        async with self._lock:
+            cert_id = await offload.run(self.certificates.add, pair)
         self._log(actor, "import", cert_id, {"subject": pair.certificate.subject.rfc4514_string()})
         if default:
             await self.set_default(actor, cert_id)
@@ -215,7 +240,8 @@ class CertificateService:
                                                   "more in subject_alt_name)"})
         if default:
             self._not_paired()
-        cert_id = await offload.run(self.certificates.create, common_name, names)
+        async with self._lock:
+            cert_id = await offload.run(self.certificates.create, common_name, names)
         self._log(actor, "create", cert_id, {"common_name": common_name, "names": names})
         if default:
             await self.set_default(actor, cert_id)
@@ -223,11 +249,13 @@ class CertificateService:
 
     async def set_default(self, actor: str, cert_id: str) -> None:
         self._not_paired()
-        await offload.run(self.certificates.pem, cert_id)  # NotFoundError first
-        await offload.run(self.certificates.make_default, cert_id)
-        self._log(actor, "set_default", cert_id, {})
-        await self.applied()
+        async with self._lock:
+            await offload.run(self.certificates.pem, cert_id)  # NotFoundError first
+            await offload.run(self.certificates.make_default, cert_id)
+            self._log(actor, "set_default", cert_id, {})
+            await self.applied()
 
     async def delete(self, actor: str, cert_id: str) -> None:
-        await offload.run(self.certificates.delete, cert_id)
+        async with self._lock:
+            await offload.run(self.certificates.delete, cert_id)
         self._log(actor, "delete", cert_id, {})

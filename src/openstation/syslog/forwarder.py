@@ -51,7 +51,7 @@ class Forwarder(AuditFollower):
         self._link: Link | None = None
 
     def wants(self, entry: AuditEntry) -> bool:
-        # The settings' own entries go too: a server learns it was switched off.
+        # (The settings as just committed: the entry that switches sending off is not sent.)
         return bool(self.store.get(LogSending).enabled)
 
     def status(self) -> dict[str, Any]:
@@ -73,7 +73,7 @@ class Forwarder(AuditFollower):
                 return
             try:
                 await self._send(settings, msg)
-            except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
+            except (OSError, ssl.SSLError, TimeoutError, ConnectionError, ValueError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:300]
                 self._drop_link()
                 await asyncio.sleep(pause)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from openstation.syslog import rfc5424
 from openstation.syslog.received import ReceivedLogs
 
 RATE, BURST = 100.0, 200.0  # messages per second per source, and the bucket
+RATE_ALL = 1000.0  # messages per second from everyone (UDP sources can be forged)
+STREAMS = 64  # open TCP streams in all
 CONNECTIONS = 8  # open TCP streams per source
 MAX_FRAME = 8192
 IDLE = 120.0
@@ -65,6 +68,9 @@ class LogReceiver:
         self._closers: list[Callable[[], None]] = []
         self._streams: dict[str, int] = {}
         self._buckets = Buckets()
+        self._everyone = Buckets(RATE_ALL, RATE_ALL * 2, 1)  # spoofed sources share this
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._lock = asyncio.Lock()
         self._pending: list[dict[str, Any]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -75,21 +81,25 @@ class LogReceiver:
                 "why": self.why}
 
     async def apply(self, _event: object = None) -> None:
+        async with self._lock:  # the applier and the API's own call, one at a time
+            await self._apply()
+
+    async def _apply(self) -> None:
         settings = self.store.get(LogReceiving)
         wanted = (settings.port, settings.transport.value)
         if not settings.enabled:
-            await self.close()
+            await self._close()
             return
         if self._running == wanted:
             return
-        await self.close()
+        await self._close()
         try:
             if settings.transport is SyslogTransport.UDP:
                 await self._listen_udp(settings.port)
             else:
                 await self._listen_tcp(settings.port)
         except OSError as exc:
-            await self.close()
+            await self._close()
             self.why = f"cannot listen on port {settings.port}: {exc.strerror or exc}"
             return
         self.why = ""
@@ -98,19 +108,26 @@ class LogReceiver:
                                                                name="log receiving")
 
     async def close(self) -> None:
+        async with self._lock:
+            await self._close()
+
+    async def _close(self) -> None:
         for close in self._closers:
             close()
         self._closers.clear()
+        for writer in list(self._writers):  # a closed server leaves its streams open
+            writer.close()
         self._running, self.port = None, 0
         if self._flusher is not None:
             self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._flusher
             self._flusher = None
         await self._write()  # what already arrived is kept
 
     def _heard(self, raw: bytes, source: str) -> None:
-        if not self._buckets.take(source, time.monotonic()):
+        now = time.monotonic()
+        if not self._everyone.take("", now) or not self._buckets.take(source, now):
             self.dropped += 1
             return
         if len(self._pending) >= QUEUE_LIMIT:
@@ -126,8 +143,13 @@ class LogReceiver:
 
     async def _write(self) -> None:
         batch, self._pending = self._pending, []
-        if batch:
+        if not batch:
+            return
+        try:
             await offload.run(self.received.add, batch)
+        except (sqlite3.Error, OSError) as exc:  # a full disk: what arrived is lost, said
+            self.dropped += len(batch)
+            self.why = f"received logs cannot be kept: {exc}"
 
     async def _listen_udp(self, port: int) -> None:
         receiver = self
@@ -154,11 +176,12 @@ class LogReceiver:
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                       ) -> None:
         source = str(writer.get_extra_info("peername")[0])
-        if not self.allowed(source, self.port, "tcp") or \
+        if not self.allowed(source, self.port, "tcp") or len(self._writers) >= STREAMS or \
                 self._streams.get(source, 0) >= CONNECTIONS:
             writer.close()
             return
         self._streams[source] = self._streams.get(source, 0) + 1
+        self._writers.add(writer)
         buffer = bytearray()
         try:
             while True:
@@ -174,6 +197,7 @@ class LogReceiver:
         except (TimeoutError, ConnectionError, OSError):
             return
         finally:
+            self._writers.discard(writer)
             self._streams[source] -= 1
             if not self._streams[source]:
                 del self._streams[source]

@@ -67,11 +67,11 @@ def parse(raw: bytes, source: str, now: float) -> dict[str, object]:
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n\x00")
     found: dict[str, object] = {"received": now, "source": source, "host": source,
                                 "severity": "notice", "facility": 1, "app": "",
-                                "message": text[:MAX_MESSAGE * 4]}
+                                "message": text[:MAX_MESSAGE]}
     if not text.startswith("<") or ">" not in text[:5]:
         return found
     pri_text, _, rest = text[1:].partition(">")
-    if not pri_text.isdigit() or int(pri_text) > 191:
+    if not (pri_text.isascii() and pri_text.isdigit()) or int(pri_text) > 191:
         return found
     pri = int(pri_text)
     found["facility"], found["severity"] = pri // 8, _SEVERITIES[pri % 8]
@@ -79,16 +79,16 @@ def parse(raw: bytes, source: str, now: float) -> dict[str, object]:
         fields = rest[2:].split(" ", 5)
         if len(fields) == 6:
             _stamp, host, app, _procid, _msgid, tail = fields
-            found["host"] = host if host != NIL else source
-            found["app"] = app if app != NIL else ""
-            found["message"] = _without_data(tail)[:MAX_MESSAGE * 4]
+            found["host"] = (host if host != NIL else source)[:255]
+            found["app"] = (app if app != NIL else "")[:48]
+            found["message"] = _without_data(tail)[:MAX_MESSAGE]
         return found
     parts = rest.split(" ", 4)  # BSD: "Mmm dd hh:mm:ss HOST TAG: MSG"
     if len(parts) == 5 and len(parts[0]) == 3:
-        found["host"] = parts[3]
+        found["host"] = parts[3][:255]
         tag, _, message = parts[4].partition(" ")
-        found["app"] = tag.rstrip(":").split("[")[0]
-        found["message"] = message[:MAX_MESSAGE * 4]
+        found["app"] = tag.rstrip(":").split("[")[0][:48]
+        found["message"] = message[:MAX_MESSAGE]
     return found
 
 
@@ -112,16 +112,21 @@ def _without_data(tail: str) -> str:
 
 
 def deframe(buffer: bytearray, limit: int) -> list[bytes] | None:
-    """Whole messages taken off the front of a stream: octet-counted ("LEN SP MSG") or
-    newline-ended (the older habit). None: the stream is broken (a frame over `limit`, a
-    length that is not a number); the caller closes it."""
+    """Whole messages taken off the front of a stream: octet-counted ("LEN SP <PRI>…", RFC
+    6587) or newline-ended (the older habit; a line such as "2024-01-01 …" or "100 bottles"
+    is a line). None: the stream is broken (a frame or a line over `limit`); the caller
+    closes it."""
     messages: list[bytes] = []
     while buffer:
-        if buffer[:1].isdigit():
-            space = buffer.find(b" ", 0, 12)
-            if space < 0:
-                return None if len(buffer) > 12 else messages
+        space = buffer.find(b" ", 0, 12)
+        after = bytes(buffer[space + 1:space + 2]) if space > 0 else b"?"
+        counted = space > 0 and buffer[:space].isdigit() and after in (b"<", b"")
+        if buffer[:1].isdigit() and space < 0 and len(buffer) <= 12:
+            return messages  # a length still arriving
+        if counted:  # "LEN SP <PRI>…" (RFC 6587); anything else is a line
             size = int(buffer[:space])
+            if after == b"":
+                return messages
             if size > limit:
                 return None
             if len(buffer) < space + 1 + size:

@@ -10,7 +10,9 @@ from openstation.config.changes import changed
 from openstation.config.sections import LogReceiving, LogSending, SyslogTransport
 from openstation.config.store import ConfigStore
 
-HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]+\]?$")
+HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+                  r"|^\[?[0-9A-Fa-f:.]+\]?$")  # DNS labels of 1-63, or an address
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -60,7 +62,7 @@ def receiving_problems(settings: LogReceiving) -> dict[str, str]:
         problems["enabled"] = "true or false"
     if not isinstance(settings.port, int) or isinstance(settings.port, bool) or \
             not 0 <= settings.port <= 65535:
-        problems["port"] = "1 to 65535"
+        problems["port"] = "0 (any free port) to 65535"
     if settings.transport is SyslogTransport.TLS:
         problems["transport"] = "udp or tcp (receiving over TLS is not offered)"
     return problems

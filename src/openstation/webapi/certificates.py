@@ -29,7 +29,15 @@ SERVICES = [{"display_name": "DSM Desktop Service", "service": "default",
 
 
 def described(cert_id: str, cert: Any, default: bool) -> dict[str, Any]:
-    """A certificate as DSM lists it."""
+    """A certificate as DSM lists it (None, or one that cannot be read: is_broken)."""
+    try:
+        return _described(cert_id, cert, default)
+    except (AttributeError, ValueError, TypeError):
+        return {"id": cert_id, "desc": "", "is_default": default, "is_broken": True,
+                "renewable": False, "user_deletable": not default, "services": []}
+
+
+def _described(cert_id: str, cert: Any, default: bool) -> dict[str, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID

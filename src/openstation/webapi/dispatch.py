@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from openstation.errors import (
     ApiError,
@@ -142,7 +143,8 @@ async def read_params(request: web.Request) -> dict[str, str]:
     ):
         try:  # its size was bounded by the body limits (security/bodies.py)
             form = await request.post()
-        except (ValueError, UnicodeDecodeError, AssertionError):
+        except (ValueError, UnicodeDecodeError, AssertionError, RuntimeError,
+                web.HTTPBadRequest, BadHttpMessage):  # a malformed multipart body
             raise ApiError(envelope.INVALID_PARAMETER) from None
         except web.HTTPRequestEntityTooLarge:
             raise ApiError(envelope.INVALID_PARAMETER,

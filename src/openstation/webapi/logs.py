@@ -8,16 +8,24 @@ own log in system/config.db."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+
+from aiohttp import web
 
 from openstation import offload
 from openstation.config.store import AuditEntry, ConfigStore
+from openstation.errors import ApiError
 from openstation.logcenter import describe, level_of
 from openstation.syslog.forwarder import Forwarder
 from openstation.syslog.receiver import LogReceiver
 from openstation.syslog.service import LogReceivingService, LogSendingService
+from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
@@ -44,14 +52,57 @@ def counts(store: ConfigStore, now: float) -> dict[str, Any]:
 def register(registry: Registry, ctx: WebContext, log_sending: LogSendingService,
              forwarder: Forwarder, log_receiving: LogReceivingService, receiver: LogReceiver,
              clock: Callable[[], float] = time.time) -> None:
+    def filtered(call: ApiCall) -> Callable[[], list[AuditEntry]]:
+        """The audit entries a search names (newest first, of the newest WINDOW): a
+        `section`, a `level` (err, warn, info), a `keyword` in who, what or the detail, a
+        time range (`date_from`, `date_to`: epoch seconds)."""
+        section = call.params.get("section") or None
+        level = call.params.get("level") or None
+        if level not in (None, "err", "warn", "info"):
+            raise ApiError(envelope.INVALID_PARAMETER, errors={"level": "err, warn or info"})
+        keyword = (call.params.get("keyword") or "").casefold()[:200]
+        since = call.float_param("date_from", 0.0)
+        until = call.float_param("date_to", float("inf"))
+
+        def matching() -> list[AuditEntry]:
+            found = []
+            for entry in ctx.store.audit_log(limit=WINDOW, section=section):
+                if not since <= entry.at <= until:
+                    continue
+                if level is not None and level_of(entry) != level:
+                    continue
+                if keyword and keyword not in json.dumps(
+                        [entry.actor, entry.source, describe(entry), entry.detail],
+                        default=str, ensure_ascii=False).casefold():
+                    continue
+                found.append(entry)
+            return found
+        return matching
+
     async def list_logs(call: ApiCall) -> dict[str, Any]:
         limit = call.int_param("limit", 100, low=1, high=WINDOW)
         offset = call.int_param("offset", 0, high=WINDOW)
-        section = call.params.get("section") or None
-        entries = await offload.run(ctx.store.audit_log, limit=limit + offset,
-                                    section=section)
-        items = [entry_json(e) for e in entries[offset:]]
-        return {"total": len(items), "items": items}
+        entries = await offload.run(filtered(call))
+        items = [entry_json(e) for e in entries[offset:offset + limit]]
+        return {"total": len(entries), "items": items}
+
+    async def export(call: ApiCall) -> web.Response:
+        """The search's entries as CSV (Log Center's Export), at most WINDOW of them."""
+        entries = await offload.run(filtered(call))
+
+        def csv_text() -> bytes:
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["time", "level", "who", "from", "event", "section", "key",
+                             "detail"])
+            for e in entries:
+                writer.writerow([datetime.fromtimestamp(e.at, UTC).isoformat(), level_of(e),
+                                 e.actor, e.source, e.action, e.section, e.key,
+                                 json.dumps(e.detail, default=str, ensure_ascii=False)])
+            return out.getvalue().encode()
+
+        return web.Response(body=await offload.run(csv_text), content_type="text/csv",
+                            headers={"Content-Disposition": 'attachment; filename="log.csv"'})
 
     async def cnt_get(call: ApiCall) -> dict[str, Any]:
         return await offload.run(counts, ctx.store, clock())
@@ -108,7 +159,7 @@ def register(registry: Registry, ctx: WebContext, log_sending: LogSendingService
         return {"items": items, "total": total}
 
     apis: dict[str, dict[str, Handler]] = {
-        "SYNO.Core.SyslogClient.Log": {"list": list_logs},
+        "SYNO.Core.SyslogClient.Log": {"list": list_logs, "export": export},
         "SYNO.Core.SyslogClient.Status": {"cnt_get": cnt_get, "eps_get": eps_get,
                                           "latestlog_get": latest},
         "SYNO.LogCenter.RecvRule": {"list": receiving, "get": receiving,

@@ -355,8 +355,8 @@ class Device:
         await self._rewrite_runtime()
 
     async def _certificate_changed(self) -> None:
-        """A new default certificate: new HTTPS handshakes (the UI, the Vault) use it at
-        once, WebDAV's HTTPS restarts with it; connections already open keep the old."""
+        """A new default certificate: new HTTPS handshakes (the UI, the Vault, WebDAV) use
+        it at once; connections already open keep the old."""
         cert, key = self.data_dir.tls_cert, self.data_dir.tls_key
         self.fingerprint = await offload.run(fingerprint, cert)
         if self.listeners.tls is not None:  # a fresh context, made off the loop

@@ -37,12 +37,12 @@ def test_the_served_certificate_is_listed(device_factory: Factory, tmp_path: Pat
     assert bob.call("SYNO.Core.Certificate.CRT", "list")["error"]["code"] == 105
 
 
-def served_subject(device: DeviceProcess) -> str:
-    """The common name the HTTPS listener presents now (a new handshake)."""
+def served_subject(device: DeviceProcess, port: int | None = None) -> str:
+    """The common name an HTTPS listener presents now (a new handshake)."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    pem = ssl.get_server_certificate(("127.0.0.1", device.runtime["ports"]["https"]))
+    pem = ssl.get_server_certificate(("127.0.0.1", port or device.runtime["ports"]["https"]))
     cert = x509.load_pem_x509_certificate(pem.encode())
     return str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
 
@@ -148,13 +148,17 @@ def test_an_rsa_certificate_replaces_an_elliptic_curve_one_live(device_factory: 
     """The device's own certificate is EC; an imported RSA one made the default is what
     the next handshake presents (a context's certificates of two kinds would otherwise
     both be held, and the old one offered)."""
-    device = device_factory(tmp_path / "data")
+    device = device_factory(tmp_path / "data", file_services=True)
     assert device.install("nas1", "alice", STRONG).returncode == 0
     admin = Web(device.url).login()
+    admin.ok("SYNO.Core.FileServ.WebDAV", "set", enable="true")
+    device.refresh()
+    webdavs = device.runtime["file_services"]["webdavs"]
     cert, key = rsa_pair("rsa.example")
     admin.ok("SYNO.Core.Certificate", "import", cert=cert.decode(), key=key.decode(),
              as_default="true")
     assert served_subject(device) == "rsa.example"
+    assert served_subject(device, webdavs) == "rsa.example"  # WebDAV's HTTPS too, live
     listed = admin.ok("SYNO.Core.Certificate.CRT", "list")["certificates"]
     default = next(c for c in listed if c["is_default"])
     assert default["key_types"] == "RSA" and default["subject"]["common_name"] == "rsa.example"

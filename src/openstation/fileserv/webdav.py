@@ -367,9 +367,16 @@ class WebDavService:
                 "port": self.ports.get("webdav"), "https_port": self.ports.get("webdavs")}
 
     async def reload_tls(self) -> None:
-        """A new certificate: the listeners restart with it (if WebDAV serves)."""
-        self._listening_on = None
-        await self.apply()
+        """A new certificate: WebDAV's HTTPS takes it for its next connections, with no
+        restart (cheroot's adapter wraps each connection with its `context`), so uploads in
+        flight, over HTTP or HTTPS, go on."""
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+        for server, _thread in self._servers:
+            if server.ssl_adapter is not None:
+                fresh = await asyncio.to_thread(BuiltinSSLAdapter, str(self.tls[0]),
+                                                str(self.tls[1]))
+                server.ssl_adapter.context = fresh.context
 
     async def apply(self, _event: object = None) -> None:
         settings = self.store.get(FileServices)

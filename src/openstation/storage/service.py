@@ -139,8 +139,8 @@ class StorageService:
         try:
             if data_key is not None:
                 await gocrypt.initialise(folder, crypto.mount_password(data_key))
-            write_share_metadata(folder, ShareMetadata(name, share.uuid, encrypted, now,
-                                                       header))
+            await offload.run(write_share_metadata, folder,  # fsyncs: off the loop
+                              ShareMetadata(name, share.uuid, encrypted, now, header))
             with self.store.transaction(actor) as tx:
                 tx.put_record(share)
         except BaseException:
@@ -359,8 +359,8 @@ class StorageService:
         header = {"wrap": await offload.run(crypto.wrap_with_passphrase, data_key, new),
                   "check": self.header(name)["check"]}  # the same key: the same format
         folder = metadata_folder(self.volume, name, True)
-        write_share_metadata(folder, ShareMetadata(name, share.uuid, True, share.created,
-                                                   header))
+        await offload.run(write_share_metadata, folder,
+                          ShareMetadata(name, share.uuid, True, share.created, header))
         self.changed(folder / SHARE_METADATA)
         with self.store.transaction(actor, "storage") as tx:
             tx.audit("set", "shares", name, {"passphrase": ["***", "***"]})

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from openstation import offload
 from openstation.accounts.policy import name_problem
 from openstation.accounts.service import ADMIN, AccountService
 from openstation.config.sections import General, Lifecycle
@@ -97,8 +98,9 @@ class Installer:
             yield Progress("Checking the volume", 0.1,
                            "keeping every file on volume1" if reinstall else "preparing volume1")
             await asyncio.sleep(0)
-            if not volume_initialised(self.data_dir.volume_marker):
-                initialise_volume(self.data_dir.volume_marker, self.store.clock())
+            if not volume_initialised(self.data_dir.volume_marker):  # fsyncs: off the loop
+                await offload.run(initialise_volume, self.data_dir.volume_marker,
+                                  self.store.clock())
             yield Progress("Writing the system partition", 0.3)
             await asyncio.sleep(0)
             registered: list[str] = []

@@ -7,10 +7,8 @@ the running DSM version with the newest the local catalog knows for the model, s
 
 from __future__ import annotations
 
-from typing import Any
-
 from openstation.catalog import DEFAULT_VERSION, DsmVersion
-from openstation.config.changes import changed
+from openstation.config.changes import SectionService
 from openstation.config.sections import AutoUpdate, UpgradeSettings
 from openstation.config.store import ConfigStore
 
@@ -38,23 +36,17 @@ def problems_of(settings: UpgradeSettings) -> dict[str, str]:
     return problems
 
 
-class UpgradeService:
+class UpgradeService(SectionService[UpgradeSettings]):
     """Reads and changes the update settings; answers the update check."""
 
+    section, enums = UpgradeSettings, {"auto_update": AutoUpdate}
+
     def __init__(self, store: ConfigStore, running: DsmVersion = DEFAULT_VERSION) -> None:
-        self.store = store
+        super().__init__(store)
         self.running = running
 
-    def settings(self) -> UpgradeSettings:
-        return self.store.get(UpgradeSettings)
+    def problems(self, settings: UpgradeSettings) -> dict[str, str]:
+        return problems_of(settings)
 
     def available(self) -> DsmVersion | None:
         return newest(self.running)
-
-    def set(self, actor: str, **changes: Any) -> UpgradeSettings:
-        """Change some fields (None leaves one as it is); every problem at once."""
-        settings = changed(self.settings(), changes, problems_of,
-                           {"auto_update": AutoUpdate})
-        with self.store.transaction(actor, "upgrade") as tx:
-            tx.put(settings)
-        return settings

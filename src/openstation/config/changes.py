@@ -8,11 +8,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from openstation.config.sections import Section
 from openstation.errors import ValidationError
 
+if TYPE_CHECKING:
+    from openstation.config.store import ConfigStore
+
 S = TypeVar("S")
+Sec = TypeVar("Sec", bound="Section")
 
 
 def changed(current: S, changes: Mapping[str, Any], check: Callable[[S], dict[str, str]],
@@ -35,3 +40,27 @@ def changed(current: S, changes: Mapping[str, Any], check: Callable[[S], dict[st
     if problems := check(result):
         raise ValidationError(problems)
     return result
+
+
+class SectionService(Generic[Sec]):
+    """A settings section read and changed through `changed`, committed with its audit
+    entry (the store publishes it). Subclasses name the section, its checks and its enums."""
+
+    section: type[Sec]
+    enums: Mapping[str, type[enum.Enum]] = {}
+
+    def __init__(self, store: ConfigStore) -> None:
+        self.store = store
+
+    def problems(self, settings: Sec) -> dict[str, str]:
+        raise NotImplementedError
+
+    def settings(self) -> Sec:
+        return self.store.get(self.section)
+
+    def set(self, actor: str, **changes: Any) -> Sec:
+        """Change some fields (None leaves one as it is); every problem at once."""
+        settings = changed(self.settings(), changes, self.problems, self.enums)
+        with self.store.transaction(actor, self.section.section) as tx:
+            tx.put(settings)
+        return settings

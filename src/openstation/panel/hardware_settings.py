@@ -3,11 +3,8 @@ committed with its audit entry, published)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from openstation.config.changes import changed
+from openstation.config.changes import SectionService
 from openstation.config.sections import FanMode, HardwareSettings
-from openstation.config.store import ConfigStore
 
 
 def problems_of(settings: HardwareSettings) -> dict[str, str]:
@@ -23,18 +20,10 @@ def problems_of(settings: HardwareSettings) -> dict[str, str]:
     return problems
 
 
-class HardwareSettingsService:
+class HardwareSettingsService(SectionService[HardwareSettings]):
     """Reads and changes the hardware settings."""
 
-    def __init__(self, store: ConfigStore) -> None:
-        self.store = store
+    section, enums = HardwareSettings, {"fan_mode": FanMode}
 
-    def settings(self) -> HardwareSettings:
-        return self.store.get(HardwareSettings)
-
-    def set(self, actor: str, **changes: Any) -> HardwareSettings:
-        """Change some fields (None leaves one as it is); every problem at once."""
-        settings = changed(self.settings(), changes, problems_of, {"fan_mode": FanMode})
-        with self.store.transaction(actor, "hardware_settings") as tx:
-            tx.put(settings)
-        return settings
+    def problems(self, settings: HardwareSettings) -> dict[str, str]:
+        return problems_of(settings)

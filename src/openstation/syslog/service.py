@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openstation.config.changes import changed
+from openstation.config.changes import SectionService
 from openstation.config.sections import LogReceiving, LogSending, SyslogTransport
-from openstation.config.store import ConfigStore
 
 HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -38,22 +37,16 @@ def problems_of(settings: LogSending) -> dict[str, str]:
     return problems
 
 
-class LogSendingService:
-    def __init__(self, store: ConfigStore) -> None:
-        self.store = store
+class LogSendingService(SectionService[LogSending]):
+    section, enums = LogSending, {"transport": SyslogTransport}
 
-    def settings(self) -> LogSending:
-        return self.store.get(LogSending)
+    def problems(self, settings: LogSending) -> dict[str, str]:
+        return problems_of(settings)
 
     def set(self, actor: str, **changes: Any) -> LogSending:
-        """Change some fields (None leaves one as it is); every problem at once."""
         if isinstance(changes.get("tls_fingerprint"), str):
             changes["tls_fingerprint"] = fingerprint_of(changes["tls_fingerprint"])
-        settings = changed(self.settings(), changes, problems_of,
-                           {"transport": SyslogTransport})
-        with self.store.transaction(actor, "log_sending") as tx:
-            tx.put(settings)
-        return settings
+        return super().set(actor, **changes)
 
 
 def receiving_problems(settings: LogReceiving) -> dict[str, str]:
@@ -68,16 +61,8 @@ def receiving_problems(settings: LogReceiving) -> dict[str, str]:
     return problems
 
 
-class LogReceivingService:
-    def __init__(self, store: ConfigStore) -> None:
-        self.store = store
+class LogReceivingService(SectionService[LogReceiving]):
+    section, enums = LogReceiving, {"transport": SyslogTransport}
 
-    def settings(self) -> LogReceiving:
-        return self.store.get(LogReceiving)
-
-    def set(self, actor: str, **changes: Any) -> LogReceiving:
-        settings = changed(self.settings(), changes, receiving_problems,
-                           {"transport": SyslogTransport})
-        with self.store.transaction(actor, "log_receiving") as tx:
-            tx.put(settings)
-        return settings
+    def problems(self, settings: LogReceiving) -> dict[str, str]:
+        return receiving_problems(settings)

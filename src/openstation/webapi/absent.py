@@ -139,6 +139,13 @@ FEATURES: tuple[Absent, ...] = (
 )
 
 
+def empty_list(key: str) -> Handler:
+    """A handler answering DSM's empty list under `key` (none of a thing, truthfully)."""
+    async def answer(call: ApiCall) -> dict[str, Any]:
+        return {key: [], "total": 0}
+    return answer
+
+
 def names() -> frozenset[str]:
     """Every API answered here (the coverage measure counts them apart)."""
     return frozenset(api for feature in FEATURES for api in feature.apis)
@@ -146,17 +153,12 @@ def names() -> frozenset[str]:
 
 def register(registry: Registry) -> None:
     for feature in FEATURES:
-        def empty(key: str) -> Handler:
-            async def answer(call: ApiCall) -> dict[str, Any]:
-                return {key: [], "total": 0}
-            return answer
-
         def off(reason: str) -> Handler:
             async def answer(call: ApiCall) -> dict[str, Any]:
                 return {"enable": False, "supported": False, "reason": reason}
             return answer
 
         methods: dict[str, Handler] = {method: off(feature.reason) for method in feature.gets}
-        methods |= {method: empty(key) for method, key in feature.lists.items()}
+        methods |= {method: empty_list(key) for method, key in feature.lists.items()}
         for api in feature.apis:
             registry.add(Api(api, "entry.cgi", 1, 1, dict(methods)))

@@ -36,6 +36,15 @@ def self_signed(cert_path: Path) -> bool:
     return cert.issuer == cert.subject
 
 
+def newest_snapshot(volume: Path) -> float | None:
+    """When the newest automatic configuration backup was written, if there is one."""
+    found = snapshots(volume)
+    try:
+        return found[0].stat().st_mtime if found else None
+    except OSError:
+        return None
+
+
 def stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y/%m/%d %H:%M:%S")
 
@@ -53,7 +62,7 @@ def register(registry: Registry, ctx: WebContext, accounts: AccountService,
         readable = [] if guest is None or guest.disabled else [
             share.name for share, _ in ctx.storage.readable(GUEST)]
         live = ports()
-        newest = snapshots(ctx.data_dir.volume)
+        newest = await offload.run(newest_snapshot, ctx.data_dir.volume)  # a folder read
         return Facts(
             admin_enabled=admin is not None and not admin.disabled,
             blank_password_accounts=sorted(
@@ -67,7 +76,7 @@ def register(registry: Registry, ctx: WebContext, accounts: AccountService,
             ports=(live.get("http", 5000), live.get("https", 5001)),
             self_signed=await offload.run(self_signed, cert_path()),
             guest_readable_shares=sorted(readable),
-            newest_backup=newest[0].stat().st_mtime if newest else None,
+            newest_backup=newest,
             update_available=upgrades.available() is not None)
 
     async def run_scan() -> Scan:

@@ -26,6 +26,7 @@ from openstation.syslog.forwarder import Forwarder
 from openstation.syslog.receiver import LogReceiver
 from openstation.syslog.service import LogReceivingService, LogSendingService
 from openstation.webapi import envelope
+from openstation.webapi.absent import empty_list
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
@@ -115,11 +116,6 @@ def register(registry: Registry, ctx: WebContext, log_sending: LogSendingService
         entries = await offload.run(ctx.store.audit_log, limit=5)
         return {"items": [entry_json(e) for e in entries], "total": len(entries)}
 
-    def empty(key: str) -> Handler:
-        async def answer(call: ApiCall) -> dict[str, Any]:
-            return {key: [], "total": 0}
-        return answer
-
     async def storage(call: ApiCall) -> dict[str, Any]:
         return {"location": "system/config.db", "archive_enable": False,
                 "rotate_enable": False}
@@ -164,11 +160,11 @@ def register(registry: Registry, ctx: WebContext, log_sending: LogSendingService
                                           "latestlog_get": latest},
         "SYNO.LogCenter.RecvRule": {"list": receiving, "get": receiving,
                                     "set": receiving_set},
-        "SYNO.LogCenter.Log": {"get_remotearch_subfolder": empty("folders"),
+        "SYNO.LogCenter.Log": {"get_remotearch_subfolder": empty_list("folders"),
                                "list": received},
         "SYNO.LogCenter.Setting.Storage": {"get": storage},
         "SYNO.LogCenter.Client": {"get": sending, "set": sending_set},
-        "SYNO.LogCenter.History": {"list": empty("items")},
+        "SYNO.LogCenter.History": {"list": empty_list("items")},
     }
     for name, methods in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 1, methods, changes=frozenset({"set"}),

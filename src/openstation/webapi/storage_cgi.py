@@ -13,6 +13,7 @@ import shutil
 from typing import Any
 
 from openstation.errors import NotFoundError
+from openstation.webapi.absent import empty_list
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
@@ -76,18 +77,13 @@ def register(registry: Registry, ctx: WebContext) -> None:
     async def no_trim(call: ApiCall) -> dict[str, Any]:
         return {"enable": False, "supported": False, "next_trim_time": None}
 
-    def nothing(key: str) -> Handler:
-        async def answer(call: ApiCall) -> dict[str, Any]:
-            return {key: [], "total": 0}
-        return answer
-
     cgi = "SYNO.Storage.CGI"
     apis: dict[str, dict[str, Handler]] = {
         f"{cgi}.HddMan": {"get": hddman_get},
         f"{cgi}.Smart": {"list": smart_list, "get_health_info": smart_one,
                          "get_smart_info": smart_one, "smart_warning_get": smart_warning},
-        f"{cgi}.Smart.Scheduler": {"list": nothing("tasks")},
-        f"{cgi}.Spare": {"list": nothing("spares")},
+        f"{cgi}.Smart.Scheduler": {"list": empty_list("tasks")},
+        f"{cgi}.Spare": {"list": empty_list("spares")},
         f"{cgi}.Spare.Conf": {"get": spare_conf},
         f"{cgi}.Check": {"is_building": check, "is_data_scrubbing": check,
                          "should_ask_for_fsck_scan": check},

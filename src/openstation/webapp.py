@@ -132,7 +132,7 @@ def apis(device: Device, station: Station) -> Registry:
     filestation.register(registry, station)
     filestation_tasks.register(registry, station)
     filestation_links.register(registry, station)
-    shares.register(registry, web_ctx, web_ctx.storage)
+    shares.register(registry, web_ctx, web_ctx.storage, device.settle)
     permissions.register(registry, web_ctx.accounts, web_ctx.storage)
     logs.register(registry, web_ctx, device.log_sending, device.forwarder,
                   device.log_receiving, device.receiver, web_ctx.clock)

@@ -64,7 +64,11 @@ def flag(value: Any) -> bool | None:
     raise ApiError(envelope.INVALID_PARAMETER, errors={"reason": f"{value!r} is no flag"})
 
 
-def register(registry: Registry, ctx: WebContext, storage: StorageService) -> None:
+def register(registry: Registry, ctx: WebContext, storage: StorageService,
+             settle: Callable[[], Awaitable[None]]) -> None:
+    """`create`, `set` and `delete` answer once the change is live: smbd and rsyncd serve
+    the share as it now is (a bin switched on recycles the next SMB delete)."""
+
     def who(call: ApiCall) -> str:
         return str(call.session.user)
 
@@ -94,6 +98,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
             passphrase=details.get("enc_passwd"), hidden=bool(flag(details.get("hidden"))),
             recycle_bin=bool(flag(details.get("enable_recycle_bin"))),
             permissions=permissions)
+        await settle()
         return {"name": share.name, "uuid": share.uuid}
 
     async def get(call: ApiCall) -> dict[str, Any]:
@@ -107,11 +112,13 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService) -> No
             description=details.get("desc"), hidden=flag(details.get("hidden")),
             recycle_bin=flag(details.get("enable_recycle_bin")), permissions=permissions,
             mount_on_startup=flag(details.get("mount_on_startup")))
+        await settle()
         return share_json(storage, share)
 
     async def delete(call: ApiCall) -> dict[str, Any]:
         await storage.delete_share(call.param("name"), actor=who(call),
                              confirm=call.bool_param("confirm") or False)
+        await settle()
         return {}
 
     @key_errors

@@ -61,9 +61,13 @@ from openstation.network.service import NetworkService
 from openstation.notify.notifier import Notifier
 from openstation.notify.service import NotificationService
 from openstation.notify.volume_watch import VolumeWatch
+from openstation.packages import PACKAGES, switch
 from openstation.panel.control import ControlServer
 from openstation.panel.driver import PanelDriver
 from openstation.panel.indicators import Beep, Indicators
+from openstation.scheduler.runner import Parts as TaskParts
+from openstation.scheduler.runner import TaskRunner
+from openstation.scheduler.service import TaskService
 from openstation.security.certificates import Certificates, CertificateService
 from openstation.security.connections import ConnectionGuard, ConnectionLimits
 from openstation.security.gate import FirewallGate
@@ -219,6 +223,13 @@ class Device:
             cache_dir=self.data_dir.system / "restic-cache",
             changed=lambda path: self.ha.changed(path),  # restored files reach the passive
             snapshot_config=self.backups.refresh_daily))
+        self.tasks = TaskService(store, self.clock)
+        self.task_runner = TaskRunner(store, self.tasks, TaskParts(
+            volume=self.data_dir.volume, runs_dir=self.data_dir.system / "task-runs",
+            clock=self.clock, switch=self._switch_package,
+            beep=lambda why, seconds: self.indicators.beep(
+                self.clock(), f"{why} ({seconds} s)", kind=Beep.LONG),
+            mail=self.notifier.mail_to, settle=self.settle))
         self.vault = Vault(store, self.data_dir.volume, Signins(
             store, self.web.login, asyncio.get_running_loop()).verify,
             self.hyper_backup.service.vault_received, self.web.storage.claim,
@@ -265,8 +276,14 @@ class Device:
         self.volume_watch.start()
         self.backups.start_daily(self.spawn)
         self.hyper_backup.start()
+        self.task_runner.start()
         if store.get(HardwareSettings).beep_on_power_on:
             self.indicators.beep(self.clock(), "boot complete")
+
+    def _switch_package(self, package_id: str, on: bool, actor: str) -> None:
+        """A service task starts or stops a feature, as Package Center does."""
+        package = next(p for p in PACKAGES if p.id == package_id)
+        switch(package, on, actor, self.file_servers.settings, self.hyper_backup.service)
 
     def _system_files(self) -> None:
         """The machine key and panel token (made on first boot and after a Mode 2 reset,
@@ -389,6 +406,8 @@ class Device:
             self.backups.stop_daily()
         if hasattr(self, "hyper_backup"):
             await self.hyper_backup.close()  # runs end, their results stored
+        if hasattr(self, "task_runner"):
+            await self.task_runner.close()  # scripts stopped, their results stored
         for follower in (getattr(self, "notifier", None), getattr(self, "forwarder", None)):
             if follower is not None:  # the results just stored are sent, for a while
                 with contextlib.suppress(TimeoutError):

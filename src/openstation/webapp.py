@@ -144,8 +144,8 @@ def apis(device: Device, station: Station) -> Registry:
     fileserv_api.register(registry, device.file_servers.settings,
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
-    scheduler_api.register(registry, web_ctx.store, device.hyper_backup, device.clock,
-                           device.backups.next_daily)
+    scheduler_api.register(registry, web_ctx, device.tasks, device.task_runner,
+                           device.hyper_backup, device.backups.next_daily)
     notify_api.register(registry, device.notifications, device.notifier)
     hardware_api.register(registry, HardwareSettingsService(web_ctx.store),
                           lambda: web_ctx.hardware.model,

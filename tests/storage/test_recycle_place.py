@@ -46,3 +46,57 @@ def test_move_keeps_the_tree_and_never_replaces(tmp_path: Path) -> None:
     assert recycle.inside(tmp_path, tmp_path / "#recycle" / "docs")
     assert recycle.inside(tmp_path, tmp_path / "#recycle (2)" / "x")
     assert not recycle.inside(tmp_path, tmp_path / "docs" / "#recycle")
+
+
+def held(path: str, size: int, deleted: float) -> recycle.Held:
+    return recycle.Held(path, size, deleted)
+
+
+def test_what_each_clean_policy_removes() -> None:
+    day = 86400.0
+    now = 100 * day
+    bin_ = [held("a", 10, now - 40 * day), held("b", 300, now - 1 * day),
+            held("c", 200, now - 10 * day), held("d", 5, now - 31 * day)]
+    assert recycle.chosen(bin_, recycle.CleanPolicy(), now) == {"a", "b", "c", "d"}
+    assert recycle.chosen(bin_, recycle.CleanPolicy("time", days=30), now) == {"a", "d"}
+    # down to 310 bytes of 515: the largest first, or the oldest first
+    assert recycle.chosen(bin_, recycle.CleanPolicy("size", size=310), now) == {"b"}
+    assert recycle.chosen(bin_, recycle.CleanPolicy("size", size=310, largest_first=False),
+                          now) == {"a", "d", "c"}
+    assert recycle.chosen(bin_, recycle.CleanPolicy("size", size=10_000), now) == set()
+
+
+def test_emptying_stays_inside_the_bin(tmp_path: Path) -> None:
+    """Only what is in #recycle goes: a link planted there is removed as a link, its
+    target (outside the bin, or outside the share) stays; so does the rest of the share."""
+    share, outside = tmp_path / "share", tmp_path / "outside"
+    (share / "#recycle" / "docs" / "deep").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    (share / "kept.txt").write_text("not deleted")
+    (share / "#recycle" / "docs" / "old.txt").write_text("x" * 100)
+    (share / "#recycle" / "docs" / "deep" / "older.txt").write_text("y" * 50)
+    (share / "#recycle" / "escape").symlink_to(outside)
+    (share / "#recycle" / "docs" / "file-link").symlink_to(outside / "precious.txt")
+    (share / "#recycle (2)").mkdir()
+    (share / "#recycle (2)" / "more.txt").write_text("z")
+
+    files, freed = recycle.empty(share, recycle.CleanPolicy("clean_all"), 0.0)
+
+    assert files == 5 and freed >= 151  # two links (their own size), three files
+    assert (outside / "precious.txt").read_text() == "keep me"
+    assert (share / "kept.txt").read_text() == "not deleted"
+    assert sorted(p.name for p in share.iterdir()) == ["#recycle", "#recycle (2)",
+                                                       "kept.txt"]
+    assert list((share / "#recycle").iterdir()) == []
+
+
+def test_emptying_by_age_leaves_the_recent(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    (share / "#recycle").mkdir(parents=True)
+    (share / "#recycle" / "new.txt").write_text("new")
+    now = (share / "#recycle" / "new.txt").stat().st_ctime
+    assert recycle.empty(share, recycle.CleanPolicy("time", days=1), now) == (0, 0)
+    assert recycle.empty(share, recycle.CleanPolicy("time", days=1), now + 2 * 86400) == \
+        (1, 3)
+    assert recycle.empty(tmp_path / "no-such-share", recycle.CleanPolicy(), now) == (0, 0)

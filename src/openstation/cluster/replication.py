@@ -32,8 +32,9 @@ from openstation.storage.gocrypt import LONGNAME, cipher_dir, is_cipher_dir
 # with its machine key (PPPoE password, Key Manager entries) nor the cluster memberships.
 REPLICATED: frozenset[str] = frozenset({
     "ports", "firewall", "autoblock", "password_policy", "login", "config_backup",
-    "file_services", "upgrade",
-    "users", "groups", "shares", "firewall_rules", "sharing_links", "favorites"})
+    "file_services", "upgrade", "task_output",
+    "users", "groups", "shares", "firewall_rules", "sharing_links", "favorites",
+    "scheduled_tasks"})
 REPLICATED_COLLECTIONS = tuple(cls for cls in COLLECTIONS if cls.section in REPLICATED)
 
 INCOMING = "@ha-incoming"

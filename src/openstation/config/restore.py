@@ -39,8 +39,10 @@ from openstation.config.sections import (
     PPPoE,
     Record,
     Right,
+    ScheduledTask,
     Section,
     Share,
+    TaskOutput,
     UpgradeSettings,
     User,
     secret_fields,
@@ -53,6 +55,7 @@ from openstation.fileserv.service import problems_of
 from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems
 from openstation.notify.service import problems_of as notification_problems
+from openstation.scheduler.service import output_problem, task_problems
 from openstation.security.firewall import rule_problems
 from openstation.security.machine_key import NOTIFY, OTP, PPPOE, MachineKey
 from openstation.security.service import address_problem
@@ -67,13 +70,13 @@ from openstation.syslog.service import receiving_problems
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
     ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings, Notifications,
-    LogSending, LogReceiving)}
+    LogSending, LogReceiving, TaskOutput)}
 # Secrets sealed with the machine key: (field, purpose). Only a passphrase backup carries
 # them, in clear inside its encryption ("<field>_plain"), to be sealed by the restoring key.
 SEALED: dict[str, tuple[str, str]] = {"pppoe": ("password", PPPOE),
                                       "notifications": ("smtp_password", NOTIFY)}
 COLLECTIONS: dict[str, type[Record]] = {cls.section: cls for cls in (
-    User, Group, Share, KeyEntry, FirewallRule, BackupKey)}
+    User, Group, Share, KeyEntry, FirewallRule, BackupKey, ScheduledTask)}
 RESTORE_ACTION = "restore"
 
 
@@ -143,6 +146,10 @@ def _decode(content: dict[str, Any], names: list[str]) -> Decoded:
                 if name == "users":
                     for item in items:
                         _take_otp_secret(item, decoded.otp_secrets)
+                if name == ScheduledTask.section:  # a script from a file runs only once
+                    for item in items:            # an administrator has read it again
+                        if item.get("kind", "script") == "script":
+                            item["enabled"] = False
                 collections[name] = [from_dict(COLLECTIONS[name], item, f"{name}[{n}].")
                                      for n, item in enumerate(items)]
     except ValidationError as exc:
@@ -191,6 +198,10 @@ def section_problems(sections: dict[str, Section]) -> dict[str, str]:
         problems |= {f"notifications.{k}": v for k, v in notification_problems(notify).items()}
     if isinstance(sending, LogSending):
         problems |= {f"log_sending.{k}": v for k, v in log_sending_problems(sending).items()}
+    output = sections.get("task_output")
+    if isinstance(output, TaskOutput) and output.path and \
+            (why := output_problem(output.path, None)) is not None:
+        problems["task_output.path"] = why
     receiving = sections.get("log_receiving")
     if isinstance(receiving, LogReceiving):
         problems |= {f"log_receiving.{k}": v for k, v in receiving_problems(receiving).items()}
@@ -227,6 +238,10 @@ def record_problems(collections: dict[str, list[Record]]) -> dict[str, str]:
                     problems[f"{where}.repository"] = "is not a backup repository's name"
                 if not _wrapped_key(record.header):
                     problems[f"{where}.header"] = "is not a wrapped password"
+            if isinstance(record, ScheduledTask):
+                # owners and shares may be restored apart: a run refuses what is gone
+                for field_name, why in task_problems(record, None, None).items():
+                    problems[f"{where}.{field_name}"] = why
             if isinstance(record, FirewallRule):
                 for field_name, why in rule_problems(record).items():
                     problems[f"{where}.{field_name}"] = why

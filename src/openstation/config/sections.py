@@ -629,11 +629,86 @@ class LogReceiving(Section):
     transport: SyslogTransport = SyslogTransport.UDP
 
 
+class TaskKind(enum.StrEnum):
+    """Task Scheduler's kinds of scheduled task (DSM's `type`)."""
+
+    SCRIPT = "script"  # a user-defined script
+    RECYCLE = "recycle"  # empty recycle bins
+    SERVICE = "service"  # start or stop services
+    BEEP = "beep"  # the beeper sounds
+
+
+@dataclass
+class TaskSchedule:
+    """When a scheduled task runs, in DSM's terms: on week days (date_type 0: daily,
+    weekly, or monthly in the weeks `monthly_week` names) or from a date (date_type 1: once,
+    monthly, every 3 or 6 months, yearly); from hour:minute, again every `repeat_min`
+    minutes or `repeat_hour` hours until `last_work_hour` (0: once a day)."""
+
+    date_type: Annotated[int, Meta(ge=0, le=1)] = 0
+    week_days: list[Annotated[int, Meta(ge=0, le=6)]] = field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    date: str = ""  # yyyy/m/d, for date_type 1
+    repeat_date: int = 1001
+    monthly_week: list[str] = field(default_factory=list)  # first … fourth, last
+    hour: Annotated[int, Meta(ge=0, le=23)] = 0
+    minute: Annotated[int, Meta(ge=0, le=59)] = 0
+    repeat_hour: Annotated[int, Meta(ge=0, le=23)] = 0
+    repeat_min: Annotated[int, Meta(ge=0, le=59)] = 0
+    last_work_hour: Annotated[int, Meta(ge=0, le=23)] = 0
+
+
+@dataclass
+class ScheduledTask(Record):
+    """Control Panel > Task Scheduler: one scheduled task, its kind and what it does.
+
+    A script runs as `owner` ("root" is the device's own identity), for at most
+    `timeout` seconds, and its output is kept; `notify_mail` hears of its runs (only of
+    failed ones with `notify_if_error`). A recycle-bin task empties the bins of `shares`
+    (all with `all_shares`) by `recycle_policy`: everything, files older than
+    `recycle_days`, or the largest or oldest first until a bin holds `recycle_size_mb`."""
+
+    section: ClassVar[str] = "scheduled_tasks"
+    key_field: ClassVar[str] = "task_id"
+    task_id: str = ""  # a decimal number, as DSM's
+    name: str = ""
+    kind: TaskKind = TaskKind.SCRIPT
+    owner: str = "root"
+    enabled: bool = True
+    schedule: TaskSchedule = field(default_factory=TaskSchedule)
+    script: str = ""
+    timeout: Annotated[int, Meta(ge=1, le=86400)] = 3600
+    notify_mail: str = ""
+    notify_if_error: bool = False
+    all_shares: bool = False
+    shares: list[str] = field(default_factory=list)
+    recycle_policy: str = "clean_all"  # clean_all, time or size
+    recycle_days: Annotated[int, Meta(ge=1, le=36500)] = 30
+    recycle_size_mb: Annotated[int, Meta(ge=0)] = 0
+    recycle_sort: Annotated[int, Meta(ge=0, le=1)] = 0  # 0: largest first, 1: oldest first
+    services: list[str] = field(default_factory=list)  # package ids (packages.py)
+    service_action: str = "start"  # start or stop
+    beep_seconds: Annotated[int, Meta(ge=1, le=3600)] = 60
+    created: float = 0.0
+    modified: float = 0.0
+
+
+@dataclass
+class TaskOutput(Section):
+    """Task Scheduler > Settings: whether each script's output is also written into a
+    shared folder (`output_path`: "share/folder"), besides the device's own copy."""
+
+    section: ClassVar[str] = "task_output"
+    enabled: bool = False
+    path: str = ""
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
     BackupVault, HardwareSettings, UpgradeSettings, Notifications, LogSending, LogReceiving,
+    TaskOutput,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,
-                                         BackupKey)
+                                         BackupKey, ScheduledTask)

@@ -7,6 +7,7 @@ fails, is an outcome, never the end of the notifications."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -63,6 +64,21 @@ class Notifier(AuditFollower):
         return await self._deliver("test", subject, body, {
             "event": "test", "server": server, "subject": subject, "text": body,
             "time": int(self.clock())}, mail=bool(settings.smtp_server))
+
+    async def mail_to(self, address: str, subject: str, body: str) -> str | None:
+        """One mail to `address` through the SMTP server as set (a scheduled task's own
+        address); None when the server took it, else why not."""
+        settings = self.service.settings()
+        if not settings.smtp_server:
+            return "no SMTP server is set (Control Panel > Notification)"
+        try:
+            password = self.service.password()
+        except StoreError:
+            return "the SMTP password was sealed by another machine key: enter it again"
+        server = self.server_name()
+        return await sender.send_mail(dataclasses.replace(settings, recipients=[address]),
+                                      password, f"{settings.subject_prefix} {server}: "
+                                      f"{subject}".strip(), body, server)
 
     def server_name(self) -> str:
         return self.store.get(General).server_name or "openstation"

@@ -12,11 +12,13 @@ never pick the same name (rename would replace the first)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -83,3 +85,91 @@ def move(root: Path, real: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         os.rename(real, target)  # `place` found it free, and the lock keeps it so
     return target
+
+
+@dataclass(frozen=True)
+class CleanPolicy:
+    """What emptying a bin removes (Task Scheduler's recycle-bin task): everything, what
+    was deleted more than `days` ago, or files (largest or oldest first) until the bin
+    holds at most `size` bytes."""
+
+    kind: Literal["clean_all", "time", "size"] = "clean_all"
+    days: int = 30
+    size: int = 0
+    largest_first: bool = True
+
+
+@dataclass(frozen=True)
+class Held:
+    """One file in a bin: its path under the share, size, and when it moved in."""
+
+    path: str
+    size: int
+    deleted: float
+
+
+def chosen(held: list[Held], policy: CleanPolicy, now: float) -> set[str]:
+    """The paths `policy` removes from one share's bins (pure)."""
+    if policy.kind == "clean_all":
+        return {h.path for h in held}
+    if policy.kind == "time":
+        return {h.path for h in held if h.deleted < now - policy.days * 86400}
+    total = sum(h.size for h in held)
+    order = sorted(held, key=(lambda h: (-h.size, h.deleted)) if policy.largest_first
+                   else (lambda h: (h.deleted, -h.size)))
+    removed: set[str] = set()
+    for h in order:
+        if total <= policy.size:
+            break
+        removed.add(h.path)
+        total -= h.size
+    return removed
+
+
+def empty(root: Path, policy: CleanPolicy, now: float) -> tuple[int, int]:
+    """Empty share `root`'s bins by `policy`: (files removed, bytes freed). Only entries
+    inside a bin go; each is reached through its folder's descriptor, never by following
+    a link, so a link or a folder swapped in while this runs cannot lead outside the bin.
+    Folders left empty go too; the bin itself stays."""
+    with _lock(root):
+        held = [Held(f"{folder}/{name}", st.st_size, st.st_ctime)
+                for top in _bins(root)
+                for folder, dirs, names, fd in os.fwalk(root / top, follow_symlinks=False)
+                for name, st in _not_folders(fd, [*names, *dirs])]
+        remove = chosen(held, policy, now)
+        sizes = {h.path: h.size for h in held}
+        files = freed = 0
+        for top in _bins(root):
+            for folder, dirs, names, fd in os.fwalk(root / top, topdown=False,
+                                                    follow_symlinks=False):
+                for name, _st in _not_folders(fd, [*names, *dirs]):
+                    if f"{folder}/{name}" in remove:
+                        with contextlib.suppress(OSError):
+                            os.unlink(name, dir_fd=fd)
+                            files += 1
+                            freed += sizes[f"{folder}/{name}"]
+                for name in dirs:
+                    with contextlib.suppress(OSError):  # not empty, or a link: it stays
+                        os.rmdir(name, dir_fd=fd)
+    return files, freed
+
+
+def _bins(root: Path) -> list[str]:
+    """The share's bins (`#recycle`, and a numbered one `place` chose), as folders."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    return sorted(n for n in names if BIN.fullmatch(n) and _kind(root / n) == "folder")
+
+
+def _not_folders(fd: int, names: list[str]) -> list[tuple[str, os.stat_result]]:
+    """The entries of folder `fd` that are not folders (a link to one is a link), with
+    their own status (never a link's target's)."""
+    found = []
+    for name in names:
+        with contextlib.suppress(OSError):
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode):
+                found.append((name, st))
+    return found

@@ -8,54 +8,19 @@ always and say so when asked to stop."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from openstation import __version__
 from openstation.backup.service import BackupService
 from openstation.config.store import AuditEntry
-from openstation.errors import ConflictError, NotFoundError
+from openstation.errors import NotFoundError
 from openstation.fileserv.service import FileServicesService
 from openstation.lifecycle.status import Status
+from openstation.packages import BUILT_IN, PACKAGES, SERVICE_IDS, Package, switch
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
 
 VERSION = f"{__version__}-0001"
-
-
-@dataclass(frozen=True)
-class Package:
-    """One feature shown as a package."""
-
-    id: str
-    name: str
-    description: str
-    setting: str = ""  # the file-services field that starts and stops it ("" : none)
-    status_of: str = ""  # its entry in the file services' status
-
-
-PACKAGES = (
-    Package("FileStation", "File Station", "Browse and manage the shared folders."),
-    Package("HyperBackup", "Hyper Backup", "Back up shared folders and the configuration "
-            "to a folder, a Vault or WebDAV, in versions (restic)."),
-    Package("HyperBackupVault", "Hyper Backup Vault", "Be other devices' backup "
-            "destination (restic's REST protocol over HTTPS)."),
-    Package("LogCenter", "Log Center", "Every change and sign-in, as the audit log keeps it."),
-    Package("SMBService", "SMB Service", "Windows and macOS file sharing (Samba's smbd).",
-            "smb_enabled", "smb"),
-    Package("SFTPService", "SFTP Service", "Files over SSH (asyncssh).", "sftp_enabled",
-            "sftp"),
-    Package("RsyncService", "rsync Service", "rsync's daemon mode over SSH.",
-            "rsync_enabled", "rsync"),
-    Package("WebDAVServer", "WebDAV Server", "Files over WebDAV, HTTP and HTTPS (WsgiDAV).",
-            "webdav_enabled", "webdav"),
-)
-BUILT_IN = ("FileStation", "HyperBackup", "LogCenter")
-
-
-# SYNO.Core.Service: DSM's service ids for the packages that are services
-SERVICE_IDS = {"SMBService": "samba", "SFTPService": "sftp", "RsyncService": "rsyncd",
-               "WebDAVServer": "webdav", "HyperBackupVault": "hbkpvault"}
 
 
 def register(registry: Registry, services: FileServicesService, backups: BackupService,
@@ -120,14 +85,8 @@ def register(registry: Registry, services: FileServicesService, backups: BackupS
 
     async def control(call: ApiCall, on: bool) -> dict[str, Any]:
         package = package_of(call)
-        if package.id in BUILT_IN:
-            raise ConflictError(f"{package.name} is built into the device: it always runs")
-        actor = str(call.session.user)
-        if package.id == "HyperBackupVault":
-            backups.set_vault(actor, enabled=on)
-        else:
-            services.set(actor, **{package.setting: on})
-            await settle()  # answered once the service has started or stopped
+        switch(package, on, str(call.session.user), services, backups)
+        await settle()  # answered once the service has started or stopped
         return {"id": package.id, "status": state(package, status())[0]}
 
     async def start(call: ApiCall) -> dict[str, Any]:

@@ -274,6 +274,7 @@ class Device:
         self._serving = True
         await self.receiver.apply()  # after the firewall: a stranger is not heard
         self.volume_watch.start()
+        self.web.storage.quotas.start()
         self.backups.start_daily(self.spawn)
         self.hyper_backup.start()
         self.task_runner.start()
@@ -425,6 +426,8 @@ class Device:
                 await cluster.close()
         if hasattr(self, "volume_watch"):
             await self.volume_watch.close()
+        if hasattr(self, "web"):
+            await self.web.storage.quotas.close()
         if hasattr(self, "receiver"):
             await self.receiver.close()
             await offload.run(self.receiver.received.close)

@@ -178,6 +178,7 @@ def appliers(device: Device) -> Callable[[web.Application], AsyncIterator[None]]
             bus.subscribe(device.receiver.apply, ("log_receiving",), "log receiving"),
             bus.subscribe(device.volume_watch.check, ("notifications",), "volume watch"),
             bus.subscribe(device.ha.committed, REPLICATED, "high-availability"),
+            bus.subscribe(device.web.storage.quotas.rescan, ("shares",), "quotas"),
         ]
         if device.options.file_services:
             unsubscribe += device.file_servers.subscribe(bus)

@@ -344,6 +344,7 @@ class Share(Record):
     recycle_bin: bool = False
     encrypted: bool = False
     mount_on_startup: bool = False
+    quota_mb: Annotated[int, Meta(ge=0, le=1 << 40)] = 0  # 0: no quota (storage/quota.py)
     # principal ("user:alice" / "group:users") -> its right
     permissions: dict[str, Right] = field(default_factory=dict)
     created: float = 0.0

@@ -51,8 +51,15 @@ class Layout:
     def group(self) -> Path:
         return self.root / "group"
 
+    @property
+    def quotas(self) -> Path:
+        """Per share with a quota, by its uuid: "<size> <free>" in KiB, and the script
+        smbd runs to read it (dfree command: one path, no arguments of ours)."""
+        return self.root / "quota"
+
     def directories(self) -> list[Path]:
-        return [self.root / name for name in ("private", "lock", "state", "cache", "pid")]
+        return [self.root / name for name in ("private", "lock", "state", "cache", "pid",
+                                              "quota")]
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class Server:
     owner_uid: int
     owner_gid: int
     blocked: tuple[str, ...] = ()  # Auto Block's addresses
+    full: frozenset[str] = frozenset()  # shares at their quota: read only until not
 
 
 RESERVED = frozenset({"global", "homes", "printers", "print$", "ipc$"})  # Samba's sections
@@ -174,6 +182,8 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
             if servable_share(share.name) else None
         if lists is None:
             continue
+        if share.name in server.full:
+            lists["write list"] = []
         lines += [
             f"[{share.name}]",
             f"  path = {server.volume / share.name}",
@@ -184,6 +194,9 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
             # An empty list would let every account in: name one nobody can sign in as.
             *([] if lists["valid users"] else ['  valid users = "openstation:nobody"']),
             f"  force user = {server.owner}",
+            # a quota is the size SMB clients see (the uuid: no name reaches the shell)
+            *([f"  dfree command = {layout.quotas / share.uuid}.sh", "  dfree cache time = 2"]
+              if share.quota_mb and _plain_path(layout.quotas / share.uuid) else []),
             # One line per change, read by the device to replicate it in an HA pair; with
             # the recycle bin, a delete is a rename into #recycle (storage/recycle.py).
             *(RECYCLE if share.recycle_bin else ["  vfs objects = full_audit"]),
@@ -196,6 +209,21 @@ def smb_conf(settings: FileServices, server: Server, layout: Layout,
             "",
         ]
     return "\n".join(lines) + "\n"
+
+
+def dfree_script(numbers: Path) -> str:
+    """The script smbd runs for a quota share's size: the file `numbers` as it is now."""
+    return f"#!/bin/sh\nexec cat '{numbers}'\n"
+
+
+def quota_line(quota_mb: int, used: int) -> str:
+    """A quota file's line: the share's size and free space in KiB (as dfree prints)."""
+    return f"{quota_mb << 10} {max(0, (quota_mb << 20) - used) >> 10}\n"
+
+
+def _plain_path(path: Path) -> bool:
+    """Whether `path` can stand in smb.conf and a shell command unquoted."""
+    return all(c.isalnum() or c in "/._-" for c in str(path))
 
 
 RECYCLE = [

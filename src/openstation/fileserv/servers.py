@@ -62,7 +62,7 @@ class FileServers:
             wiring.hosts, wiring.smb_port,
             lambda ip, _account: wiring.login.failed(ip, wiring.clock()),
             self._logged("smbd"), wiring.clock, smb.Changes(wiring.changed, wiring.renamed),
-            wiring.storage.is_mounted)
+            wiring.storage.is_mounted, wiring.storage.quotas)
         self.wiring = wiring
         self.sftp: SftpService | None = None  # made once SFTP or rsync is first on
         self.webdav = WebDavService(
@@ -96,7 +96,12 @@ class FileServers:
             await smb_apply(ConfigChanged(frozenset(), ()))
 
         self.wiring.storage.mounts_changed.append(mounts_changed)
+        quotas = self.wiring.storage.quotas
+        quotas.full_changed.append(mounts_changed)  # a full share: read only, and back
+        quotas.scanned.append(self.smb.quotas_scanned)
         return [lambda: self.wiring.storage.mounts_changed.remove(mounts_changed),
+                lambda: quotas.full_changed.remove(mounts_changed),
+                lambda: quotas.scanned.remove(self.smb.quotas_scanned),
                 bus.subscribe(smb_apply, smb.SECTIONS, "smb"),
                 bus.subscribe(self._moving(self._apply_ssh), ("file_services",), "ssh"),
                 bus.subscribe(self._moving(self.webdav.apply), ("file_services",), "webdav"),

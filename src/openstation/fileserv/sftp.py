@@ -179,10 +179,12 @@ class ShareFiles(asyncssh.SFTPServer):
         handle = _handle(file_obj)
         if not handle.writing:
             raise asyncssh.SFTPPermissionDenied("the file was opened for reading")
-        if len(data) > self.service.files.storage.room():
-            raise asyncssh.SFTPFailure("no space left on volume1 (its reserve is kept for "
-                                       "the system)")
+        files, share = self.service.files, handle.located.share.name
+        if len(data) > files.storage.room(share):
+            # EDQUOT as SFTP has it (no code of its own): a failure with the reason
+            raise asyncssh.SFTPFailure(f"no room left: {files.full_why(share)}")
         written: int = await self._run(os.pwrite, handle.fd, data, offset)
+        files.storage.quotas.wrote(share, written)
         handle.dirty = True
         return written
 
@@ -405,6 +407,10 @@ class SftpService:
             shares = self.readable(user)
             if self.store.writes_refused("storage") is not None:  # an HA passive
                 shares = [(share, READ_ONLY) for share, _right in shares]
+            # A share at its quota (or with none of it left) is read only to rsync.
+            quotas = self.files.storage.quotas
+            shares = [(share, READ_ONLY if (room := quotas.room(share.name)) is not None
+                       and room <= 0 else right) for share, right in shares]
 
             def conf(log: Path) -> str:
                 return rsync.config(shares, self.volume, os.getuid(), os.getgid(),

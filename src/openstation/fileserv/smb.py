@@ -36,6 +36,7 @@ from openstation.fileserv import samba_conf
 from openstation.fileserv.daemon import Event, Spec, Supervisor
 from openstation.security.machine_key import SMB, MachineKey
 from openstation.security.service import address_problem
+from openstation.storage.quota import Quotas
 
 SECTIONS = ("file_services", "users", "groups", "shares", "general", "autoblock",
             "ha_cluster")
@@ -187,8 +188,10 @@ class SmbService:
     def __init__(self, store: ConfigStore, machine_key: MachineKey, system: Path,
                  volume: Path, hosts: list[str], port: int | None, on_failed: Failed,
                  on_event: Event, clock: Callable[[], float], changes: Changes,
-                 is_mounted: Callable[[Share], bool] = lambda _share: True) -> None:
+                 is_mounted: Callable[[Share], bool] = lambda _share: True,
+                 quotas: Quotas | None = None) -> None:
         self.store = store
+        self.quotas = quotas  # a share at its quota is read only; its size is its quota
         self.is_mounted = is_mounted  # an encrypted share is served only while mounted
         self.machine_key = machine_key
         self.layout = samba_conf.Layout(system / "smb")
@@ -395,7 +398,8 @@ class SmbService:
             hosts=tuple(self.hosts), port=port,
             server_name=self.store.get(General).server_name, volume=self.volume,
             owner=me.pw_name, owner_uid=me.pw_uid, owner_gid=me.pw_gid,
-            blocked=self._blocked())
+            blocked=self._blocked(),
+            full=self.quotas.full if self.quotas is not None else frozenset())
         return Files(
             config=samba_conf.smb_conf(settings, server, self.layout, shares, users, groups),
             smbpasswd=samba_conf.smbpasswd(users, hashes),
@@ -419,6 +423,29 @@ class SmbService:
         write_atomic(self.layout.passwd, files.passwd.encode(), 0o644)
         write_atomic(self.layout.group, files.group.encode(), 0o644)
         write_atomic(self.layout.config, files.config.encode(), 0o644)
+        self._write_quotas()
+
+    def _write_quotas(self) -> None:
+        """What smbd's dfree script reads: each quota share's size and free space."""
+        if self.quotas is None or not self.layout.quotas.is_dir():
+            return
+        wanted = {share.uuid: samba_conf.quota_line(share.quota_mb,
+                                                     self.quotas.used.get(share.name, 0))
+                  for share in self.store.records(Share) if share.quota_mb}
+        for entry in self.layout.quotas.iterdir():
+            if entry.name.removesuffix(".sh") not in wanted:
+                entry.unlink()
+        for uuid, line in wanted.items():
+            numbers = self.layout.quotas / uuid
+            if not _same(numbers, line):
+                write_atomic(numbers, line.encode(), 0o644)
+            script = samba_conf.dfree_script(numbers)
+            if not _same(numbers.with_suffix(".sh"), script):
+                write_atomic(numbers.with_suffix(".sh"), script.encode(), 0o755)
+
+    async def quotas_scanned(self) -> None:
+        if self.store.get(FileServices).smb_enabled:
+            await offload.run(self._write_quotas)
 
     def _line(self, line: str) -> None:
         """One line of smbd's log: an audit line, or one kept as a possible reason."""
@@ -453,6 +480,13 @@ def _new_lines(paths: tuple[Path, ...], offsets: list[int] | None
         found.append(data[:end].decode(errors="replace").splitlines())
         ends.append(offset + end)
     return found, ends
+
+
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.read_text() == text
+    except OSError:
+        return False
 
 
 def _remove(path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import posixpath
 import secrets
 import threading
@@ -26,6 +27,7 @@ from openstation.config.sections import FileServices, User
 from openstation.config.store import ConfigStore
 from openstation.errors import NotFoundError, OpenStationError
 from openstation.filestation.service import FileStation
+from openstation.storage.quota import folder_bytes
 
 REALM = "openstation"
 WRITES = frozenset({"PUT", "DELETE", "MKCOL", "MOVE", "PROPPATCH", "LOCK", "UNLOCK"})
@@ -157,12 +159,18 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
             if is_move:
                 writable(self.path, self.environ)
             target = writable(dest_path, self.environ)
+            if not is_move or share_of(self.path) != share_of(dest_path):
+                # (a folder is copied entry by entry: itself takes no room)
+                check_room(self.environ, dest_path, 0 if os.path.isdir(self._file_path)
+                           else os.path.getsize(self._file_path))
             super().copy_move_single(dest_path, is_move=is_move)  # type: ignore[misc]
             changed(Path(target))
 
         def move_recursive(self, dest_path: str) -> None:
             writable(self.path, self.environ)
             target = writable(dest_path, self.environ)
+            if share_of(self.path) != share_of(dest_path):
+                check_room(self.environ, dest_path, folder_bytes(Path(self._file_path)))
             super().move_recursive(dest_path)  # type: ignore[misc]
             renamed(Path(self._file_path), Path(target))
 
@@ -175,7 +183,7 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
     class Folder(Reported, FolderResource):  # type: ignore[misc]
         def create_empty_resource(self, name: str) -> Any:
             writable(posixpath.join(self.path, name), self.environ)
-            check_room(self.environ)
+            check_room(self.environ, self.path)
             return super().create_empty_resource(name)
 
         def create_collection(self, name: str) -> None:
@@ -248,20 +256,42 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
                 raise DAVError(HTTP_FORBIDDEN, "not a regular file")
             return Written(path, environ, str(real))
 
-    def check_room(environ: dict[str, Any]) -> None:
-        """A PUT that would eat into the volume's reserve is refused before anything is
-        made (507 Insufficient Storage)."""
-        length = str(environ.get("CONTENT_LENGTH") or "0")
-        needed = int(length) if length.isdigit() else 0
-        if max(needed, 1) > files.storage.room():
-            raise DAVError(507, "no space left on volume1 (its reserve is kept for the "
-                           "system)")
+    def share_of(path: str) -> str:
+        return path.strip("/").split("/", 1)[0]
+
+    def check_room(environ: dict[str, Any], path: str, needed: int | None = None) -> None:
+        """A PUT (or COPY) that would pass the share's quota or eat into the volume's
+        reserve is refused before anything is made (507 Insufficient Storage)."""
+        if needed is None:
+            length = str(environ.get("CONTENT_LENGTH") or "0")
+            needed = int(length) if length.isdigit() else 0
+        share = share_of(path)
+        if max(needed, 1) > files.storage.room(share):
+            raise DAVError(507, f"no room left: {files.full_why(share)}")
+
+    class Bounded:
+        """A file being written by a PUT: each block must fit (a body sent without its
+        length is bounded as it arrives)."""
+
+        def __init__(self, raw: Any, share: str) -> None:
+            self.raw, self.share = raw, share
+
+        def write(self, data: bytes) -> int:
+            if len(data) > files.storage.room(self.share):
+                raise DAVError(507, f"no room left: {files.full_why(self.share)}")
+            written: int = self.raw.write(data)
+            files.storage.quotas.wrote(self.share, len(data))
+            return written
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.raw, name)
 
     class Written(Reported, FileResource):  # type: ignore[misc]
         def begin_write(self, *, content_type: str | None = None) -> Any:
             writable(self.path, self.environ)
-            check_room(self.environ)
-            return super().begin_write(content_type=content_type)
+            check_room(self.environ, self.path)
+            return Bounded(super().begin_write(content_type=content_type),
+                           share_of(self.path))
 
         def end_write(self, *, with_errors: bool) -> None:
             super().end_write(with_errors=with_errors)

@@ -82,8 +82,12 @@ class CopyMove:
             except (NotFoundError, OSError) as exc:
                 errors.add(source.path, exc)
         _, self.total = sizes(self.files, items, self.task)
-        if not self.move and self.total > self.room:
-            raise NoSpaceError(f"{self.total} bytes do not fit on volume1")
+        # A move within a share takes no room; into another share, it counts there.
+        adding = sizes(self.files, [i for i in items if i.at.share.name != dest.share.name],
+                       self.task)[1] if self.move else self.total
+        if adding > self.room:
+            raise NoSpaceError(f"{adding} bytes do not fit: "
+                               f"{self.files.full_why(dest.share.name)}")
         self.task.update(total=self.total, processed_size=0, progress=0.0,
                          dest_folder_path=dest.path)
         for item in items:
@@ -375,7 +379,8 @@ def search(files: FileStation, task: Task, folders: list[Located], recursive: bo
     return {}
 
 
-def room(files: FileStation) -> int:
-    """Bytes new data may take now (above volume1's reserve); read on the loop."""
-    return max(0, files.storage.room())
+def room(files: FileStation, share: str | None = None) -> int:
+    """Bytes new data may take now (above volume1's reserve, within `share`'s quota);
+    read on the loop."""
+    return max(0, files.storage.room(share))
 

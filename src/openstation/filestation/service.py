@@ -341,9 +341,9 @@ class FileStation:
         # Space is claimed before it is written, against what every upload in flight has
         # claimed: all of a declared size at once, a chunked body in steps as it arrives.
         claimed = expected if expected is not None else CLAIM_STEP
-        if not self.storage.claim(claimed):
-            raise NoSpaceError(f"{claimed} bytes do not fit on volume1 (its reserve is kept "
-                               "for the system)")
+        share = located.share.name
+        if not self.storage.claim(claimed, share):
+            raise NoSpaceError(f"{claimed} bytes do not fit: {self.full_why(share)}")
         temporary = located.real.parent / f"@upload-{secrets.token_hex(8)}"
         try:
             with open(temporary, "xb") as sink:
@@ -353,9 +353,8 @@ class FileStation:
                     written += len(block)
                     if written > claimed:
                         more = max(CLAIM_STEP, written - claimed)
-                        if not self.storage.claim(more):
-                            raise NoSpaceError("no space left on volume1 (its reserve is "
-                                               "kept for the system)")
+                        if not self.storage.claim(more, share):
+                            raise NoSpaceError(f"no room left: {self.full_why(share)}")
                         claimed += more
                     pending += block
                     if len(pending) >= BLOCK:
@@ -379,9 +378,17 @@ class FileStation:
                 temporary.unlink()
             raise
         finally:
-            self.storage.release(claimed)  # written (so counted as used) or given up
+            self.storage.release(claimed, share)  # written (so counted as used) or given up
+        self.storage.quotas.wrote(share, written)
         self.storage.changed(located.real)
         return located.item()
+
+    def full_why(self, share: str) -> str:
+        """Why a write into `share` found no room: its quota, or the volume's reserve."""
+        left = self.storage.quotas.room(share)
+        if left is not None and left <= self.storage.room():
+            return f"the shared folder {share} is at its quota"
+        return "volume1 is full (its reserve is kept for the system)"
 
     def write_blocks(self, located: Located, blocks: Iterable[bytes]) -> int:
         """Write a new file from blocks via a temporary file and a rename; for threads (the

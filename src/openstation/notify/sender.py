@@ -11,18 +11,10 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 
-from openstation import offload
+from openstation import system_cas
 from openstation.config.sections import MailSecurity, Notifications
 
 TIMEOUT = 20.0  # seconds, for the whole conversation
-_tls: ssl.SSLContext | None = None  # the system's CAs, loaded once (25 ms): off the loop
-
-
-async def tls_context() -> ssl.SSLContext:
-    global _tls
-    if _tls is None:
-        _tls = await offload.run(ssl.create_default_context)
-    return _tls
 
 
 async def send_mail(settings: Notifications, password: str, subject: str, body: str,
@@ -46,7 +38,7 @@ async def send_mail(settings: Notifications, password: str, subject: str, body: 
         "sender": sender, "recipients": list(settings.recipients),
         "local_hostname": local_name, "use_tls": settings.security is MailSecurity.TLS,
         "start_tls": settings.security is MailSecurity.STARTTLS,
-        "tls_context": await tls_context() if secure else None}
+        "tls_context": await system_cas.tls_context() if secure else None}
     if settings.smtp_user:
         options.update(username=settings.smtp_user, password=password)
     try:

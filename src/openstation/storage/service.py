@@ -41,6 +41,7 @@ from openstation.security.machine_key import KEY_MANAGER, MachineKey
 from openstation.storage import crypto, gocrypt
 from openstation.storage.permissions import NO_ACCESS, access, by_name
 from openstation.storage.permissions import by_id as permissions_by_id
+from openstation.storage.quota import Quotas
 from openstation.storage.volume import (
     SHARE_METADATA,
     ShareMetadata,
@@ -50,6 +51,14 @@ from openstation.storage.volume import (
     share_name_problem,
     write_share_metadata,
 )
+
+
+def quota_problem(quota_mb: object) -> str | None:
+    """Why `quota_mb` is not a share quota in MB (0: none), or None."""
+    if not isinstance(quota_mb, int) or isinstance(quota_mb, bool) or \
+            not 0 <= quota_mb <= 1 << 40:
+        return "a size in MB (0: no quota)"
+    return None
 
 
 class StorageService:
@@ -64,6 +73,7 @@ class StorageService:
         # Told when shares are mounted or unmounted (smbd's configuration follows).
         self.mounts_changed: list[Callable[[], Awaitable[None]]] = []
         self.claimed = 0  # bytes set aside by uploads in flight (filestation.upload)
+        self.quotas = Quotas(store, volume)
         # Told of every write made through the device, after it is made (HA replication).
         self.changed: Callable[[Path], None] = lambda _path: None
         self.renamed: Callable[[Path, Path], None] = lambda _src, _dst: None
@@ -76,21 +86,28 @@ class StorageService:
         configured = self.store.get(StorageSettings).reserve_mb
         return configured << 20 if configured else max(1 << 30, total // 20)
 
-    def room(self) -> int:
+    def room(self, share: str | None = None) -> int:
         """Bytes uploads may still write (negative: none), less what those in flight
-        have claimed."""
+        have claimed: above the volume's reserve, and within `share`'s quota."""
         usage = shutil.disk_usage(self.volume)
-        return usage.free - self.reserve(usage.total) - self.claimed
+        free = usage.free - self.reserve(usage.total) - self.claimed
+        left = self.quotas.room(share) if share is not None else None
+        return free if left is None else min(free, left)
 
-    def claim(self, size: int) -> bool:
-        """Set `size` bytes aside for an upload, if they fit above the reserve."""
-        if size > self.room():
+    def claim(self, size: int, share: str | None = None) -> bool:
+        """Set `size` bytes aside for an upload, if they fit above the reserve (and in
+        `share`'s quota)."""
+        if size > self.room(share):
             return False
         self.claimed += size
+        if share is not None:
+            self.quotas.claim(share, size)
         return True
 
-    def release(self, size: int) -> None:
+    def release(self, size: int, share: str | None = None) -> None:
         self.claimed = max(0, self.claimed - size)
+        if share is not None:
+            self.quotas.release(share, size)
 
     def share(self, name: str) -> Share:
         share = self.store.record(Share, name)
@@ -101,7 +118,8 @@ class StorageService:
     async def create_share(self, name: str, *, actor: str, description: str = "",
                            encrypted: bool = False, passphrase: str | None = None,
                            hidden: bool = False, recycle_bin: bool = False,
-                           permissions: dict[str, str] | None = None) -> Share:
+                           permissions: dict[str, str] | None = None,
+                           quota_mb: int = 0) -> Share:
         """Create a shared folder on volume1 (encrypted with `passphrase` if asked)."""
         name = normal(name)
         self.store.check_writes("storage")  # before anything reaches volume1
@@ -116,6 +134,8 @@ class StorageService:
                                      "characters"
         keyed, wrong = self.keyed({f"group:{ADMINISTRATORS}": "rw", **(permissions or {})})
         problems.update(wrong)
+        if why := quota_problem(quota_mb):
+            problems["share_quota"] = why
         if problems:
             raise ValidationError(problems)
         if encrypted:
@@ -123,7 +143,7 @@ class StorageService:
         now = self.store.clock()
         share = Share(name=name, uuid=str(uuidlib.uuid4()), description=description,
                       hidden=hidden, recycle_bin=recycle_bin, encrypted=encrypted,
-                      created=now, permissions=rights(keyed))
+                      created=now, permissions=rights(keyed), quota_mb=quota_mb)
         header = None
         data_key = None
         if encrypted:
@@ -154,9 +174,11 @@ class StorageService:
     def set_share(self, name: str, *, actor: str, description: str | None = None,
                   hidden: bool | None = None, recycle_bin: bool | None = None,
                   permissions: dict[str, str] | None = None,
-                  mount_on_startup: bool | None = None) -> Share:
+                  mount_on_startup: bool | None = None, quota_mb: int | None = None) -> Share:
         share = self.share(name)
         keyed, problems = self.keyed(permissions or {})
+        if quota_mb is not None and (why := quota_problem(quota_mb)):
+            problems["share_quota"] = why
         if mount_on_startup and not share.encrypted:
             problems["mount_on_startup"] = "only encrypted shared folders are mounted"
         elif mount_on_startup and self.store.record(KeyEntry, name) is None:
@@ -166,7 +188,7 @@ class StorageService:
         for field, value in (("description", description), ("hidden", hidden),
                              ("recycle_bin", recycle_bin),
                              ("permissions", None if permissions is None else rights(keyed)),
-                             ("mount_on_startup", mount_on_startup)):
+                             ("mount_on_startup", mount_on_startup), ("quota_mb", quota_mb)):
             if value is not None:
                 setattr(share, field, value)
         with self.store.transaction(actor) as tx:

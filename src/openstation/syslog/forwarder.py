@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openstation import system_cas
 from openstation.audit_follower import AuditFollower
 from openstation.config.sections import General, LogSending, SyslogTransport
 from openstation.config.store import AuditEntry, ConfigStore
@@ -106,11 +107,13 @@ class Forwarder(AuditFollower):
                 asyncio.DatagramProtocol, remote_addr=(host, settings.port))
             return Link(key, datagrams=transport)
         context = None
-        if settings.transport is SyslogTransport.TLS:
-            context = ssl.create_default_context()
-            if settings.tls_fingerprint:  # pinned: the fingerprint is the trust
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
+        if settings.transport is SyslogTransport.TLS and settings.tls_fingerprint:
+            # pinned: the fingerprint is the trust (no CA store to load)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        elif settings.transport is SyslogTransport.TLS:
+            context = await system_cas.tls_context()  # the system's CAs: loaded off the loop
         _, writer = await asyncio.wait_for(asyncio.open_connection(
             host, settings.port, ssl=context,
             server_hostname=host if context is not None else None), CONNECT_TIMEOUT)

@@ -139,7 +139,7 @@ def register(registry: Registry, station: Station) -> None:
             raise ApiError(codes.DESTINATION_FAILED, errors=[
                 {"code": codes.code_of(exc), "path": dest_path}]) from None
         sources = locate_all(call, "path", errors, write=move)
-        overwrite, room = flag(call, "overwrite"), jobs.room(files)
+        overwrite, room = flag(call, "overwrite"), jobs.room(files, dest.share.name)
 
         def work(task: Task) -> dict[str, Any]:
             return jobs.CopyMove(files, task, overwrite, move, room).run(sources, dest, errors)
@@ -275,7 +275,7 @@ def register(registry: Registry, station: Station) -> None:
         level = LEVELS[choice(call, "level", LEVELS, "moderate")]
         folder, _, name = dest_path.rstrip("/").rpartition("/")
         dest = files.target(user(call), folder, name)
-        room = jobs.room(files)
+        room = jobs.room(files, dest.share.name)
 
         def work(task: Task) -> dict[str, Any]:
             return archives.compress(files, task, items, dest, level, room)
@@ -309,7 +309,7 @@ def register(registry: Registry, station: Station) -> None:
             password=(call.params.get("password") or "").strip('"') or None,
             item_ids=frozenset(_ints(ids)) if ids and ids.strip('"') not in ("", "-1")
             else None)
-        room = jobs.room(files)
+        room = jobs.room(files, dest.share.name)
 
         def work(task: Task) -> dict[str, Any]:
             return archives.extract(files, task, source, dest, options, room, errors)

@@ -1,8 +1,8 @@
 """Control Panel > Shared Folder over the Web API: SYNO.Core.Share create/get/set/delete,
 SYNO.Core.Share.Crypto (mount, unmount, export_key, change passphrase) and
 SYNO.Core.Share.KeyManager (list, add, delete, mount), .KeyManager.AutoKey (list: the keys
-that mount at boot), .KeyManager.Store (explore) and SYNO.Core.RecycleBin (get: each share's
-recycle bin and what it holds)."""
+that mount at boot), .KeyManager.Store (explore), SYNO.Core.RecycleBin (get: each share's
+recycle bin and what it holds) and SYNO.Core.Quota (list: each share's quota and use)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def share_json(storage: StorageService, share: Share) -> dict[str, Any]:
             "enable_recycle_bin": share.recycle_bin, "encryption": 1 if share.encrypted else 0,
             "is_mounted": storage.is_mounted(share),
             "mount_on_startup": share.mount_on_startup,
+            "share_quota": share.quota_mb, "enable_share_quota": share.quota_mb > 0,
+            "share_quota_used": round(storage.quotas.used.get(share.name, 0) / 2**20, 2)
+            if share.quota_mb else None,
             "permissions": storage.named(share)}
 
 
@@ -76,11 +79,24 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService,
         raw = call.json_param("shareinfo", {})
         merged = dict(raw) if isinstance(raw, dict) else {}
         for key in ("desc", "hidden", "enable_recycle_bin", "encryption", "enc_passwd",
-                    "permissions", "mount_on_startup"):
+                    "permissions", "mount_on_startup", "share_quota", "enable_share_quota"):
             if key in call.params and key not in merged:
                 merged[key] = call.json_param(key) if key == "permissions" else \
                     call.params[key]
         return merged
+
+    def quota_of(details: dict[str, Any]) -> int | None:
+        """DSM's share_quota (MB; 0 or enable_share_quota=false: none)."""
+        if flag(details.get("enable_share_quota")) is False:
+            return 0
+        value = details.get("share_quota")
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ApiError(envelope.INVALID_PARAMETER,
+                           errors={"share_quota": "a size in MB"}) from None
 
     def permissions_of(details: dict[str, Any]) -> dict[str, str] | None:
         permissions = details.get("permissions")
@@ -97,7 +113,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService,
             encrypted=bool(flag(details.get("encryption"))),
             passphrase=details.get("enc_passwd"), hidden=bool(flag(details.get("hidden"))),
             recycle_bin=bool(flag(details.get("enable_recycle_bin"))),
-            permissions=permissions)
+            permissions=permissions, quota_mb=quota_of(details) or 0)
         await settle()
         return {"name": share.name, "uuid": share.uuid}
 
@@ -111,7 +127,8 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService,
             call.param("name"), actor=who(call),
             description=details.get("desc"), hidden=flag(details.get("hidden")),
             recycle_bin=flag(details.get("enable_recycle_bin")), permissions=permissions,
-            mount_on_startup=flag(details.get("mount_on_startup")))
+            mount_on_startup=flag(details.get("mount_on_startup")),
+            quota_mb=quota_of(details))
         await settle()
         return share_json(storage, share)
 
@@ -225,6 +242,23 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService,
                       "mount": keys_mount},
                      changes=frozenset({"add", "delete", "mount"}),
                      admin=frozenset({"list", "add", "delete", "mount"})))
+    async def quota_list(call: ApiCall) -> dict[str, Any]:
+        """Each shared folder's quota and use (MB) on volume1. Per-user quotas need the
+        volume's own file system quotas, which a folder of the host's does not have."""
+        shares = ctx.store.records(Share)
+        used = storage.quotas.used
+        return {"volumes": [{
+            "volume_path": "/volume1", "support_share_quota": True,
+            "support_user_quota": False,
+            "shares": [{"name": s.name, "enable_share_quota": s.quota_mb > 0,
+                        "share_quota": s.quota_mb,
+                        "share_quota_used": round(used[s.name] / 2**20, 2)
+                        if s.quota_mb and s.name in used else None,
+                        "is_full": s.name in storage.quotas.full} for s in shares]}],
+            "user_quota": [], "total": 1}
+
+    registry.add(Api("SYNO.Core.Quota", "entry.cgi", 1, 1, {"list": quota_list},
+                     admin=frozenset({"list"})))
     registry.add(Api("SYNO.Core.RecycleBin", "entry.cgi", 1, 1, {"get": recycle_bins},
                      admin=frozenset({"get"})))
     registry.add(Api("SYNO.Core.Share.KeyManager.AutoKey", "entry.cgi", 1, 1,

@@ -4,7 +4,6 @@ figures from the file system holding volume1."""
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import psutil
 from openstation import offload
 from openstation.config.sections import Share
 from openstation.errors import NotFoundError
+from openstation.storage.quota import folder_bytes
 from openstation.storage.volume import metadata_folder
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
@@ -21,23 +21,6 @@ from openstation.webapi.registry import Api, Registry
 
 VOLUME_ID = "volume_1"
 VOLUME_PATH = "/volume1"
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes used by the files below `folder` (links not followed)."""
-    total = 0
-    stack = [folder]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif entry.is_file(follow_symlinks=False):
-                        total += entry.stat(follow_symlinks=False).st_size
-        except OSError:
-            continue
-    return total
 
 
 def facts(ctx: WebContext) -> dict[str, Any]:
@@ -93,7 +76,7 @@ def register(registry: Registry, ctx: WebContext) -> None:
             "desc": share.description, "hidden": share.hidden,
             "enable_recycle_bin": share.recycle_bin, "encryption": 1 if share.encrypted else 0,
             "is_aclmode": False, "unite_permission": False,
-            "share_quota_used": round(size / 2**20, 2),
+            "share_quota": share.quota_mb, "share_quota_used": round(size / 2**20, 2),
         } for share, size in zip(shares, used, strict=True)]}
 
     def one(kind: str, key: str, name: str) -> Any:

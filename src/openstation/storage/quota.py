@@ -1,0 +1,146 @@
+"""Shared-folder quotas (Control Panel > Shared Folder > Edit > "Enable shared folder
+quota"): what a share may hold, what it holds, and who must stop writing.
+
+A share's use is the bytes of its files (its recycle bin included; an encrypted share's
+ciphertext), measured by a walk off the loop: every SCAN_EVERY seconds, every NEAR_EVERY
+once a share is past NEAR of its quota, and at once when a quota is set. The device's own
+ways in (File Station, SFTP, WebDAV, archives, copies) ask `room` before they write and
+claim what they are about to write, so they never pass the quota. smbd and rsync write on
+their own: the share is reported to SMB clients with its quota as its size (Explorer and
+Finder refuse a copy that does not fit), and once the walk finds it full both serve it read
+only until it has room again; what they write in the moments before can pass the quota by
+that much. No real file system quota is used: the volume is a folder of the host's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from openstation import offload
+from openstation.config.sections import Share
+from openstation.config.store import ConfigStore
+from openstation.storage.volume import metadata_folder
+
+log = logging.getLogger(__name__)
+SCAN_EVERY = 10.0
+NEAR_EVERY = 1.0
+NEAR = 0.9
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes used by the files below `folder` (links not followed; a file with several
+    names counted once)."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        info = entry.stat(follow_symlinks=False)
+                        if info.st_nlink > 1:
+                            if (info.st_dev, info.st_ino) in seen:
+                                continue
+                            seen.add((info.st_dev, info.st_ino))
+                        total += info.st_size
+        except OSError:
+            continue
+    return total
+
+
+class Quotas:
+    def __init__(self, store: ConfigStore, volume: Path) -> None:
+        self.store = store
+        self.volume = volume
+        self.used: dict[str, int] = {}  # share → bytes, at the last walk
+        self.claimed: dict[str, int] = {}  # share → bytes set aside by writes in flight
+        self.full: frozenset[str] = frozenset()
+        # Told when a share fills up or has room again (smbd's configuration follows).
+        self.full_changed: list[Callable[[], Awaitable[None]]] = []
+        self.scanned: list[Callable[[], Awaitable[None]]] = []  # after every walk
+        self._task: asyncio.Task[None] | None = None
+        self._scanning = asyncio.Lock()
+
+    @staticmethod
+    def limit(share: Share) -> int | None:
+        return share.quota_mb << 20 if share.quota_mb else None
+
+    def room(self, name: str) -> int | None:
+        """Bytes `name` may still take (None: no quota), less what is in flight."""
+        share = self.store.record(Share, name)
+        limit = self.limit(share) if share is not None else None
+        if limit is None:
+            return None
+        return limit - self.used.get(name, limit) - self.claimed.get(name, 0)
+
+    def claim(self, name: str, size: int) -> None:
+        self.claimed[name] = self.claimed.get(name, 0) + size
+
+    def release(self, name: str, size: int) -> None:
+        left = self.claimed.get(name, 0) - size
+        if left > 0:
+            self.claimed[name] = left
+        else:
+            self.claimed.pop(name, None)
+
+    def wrote(self, name: str, size: int) -> None:
+        """A write through the device finished: counted now, not at the next walk."""
+        if name in self.used:
+            self.used[name] += size
+
+    # --- the walk ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="quotas")
+
+    async def rescan(self, _event: object = None) -> None:
+        """Walk again now (a share or its quota changed: an applier, so the change answers
+        once the quota holds)."""
+        await self.scan()
+
+    async def scan(self) -> None:
+        async with self._scanning:  # one walk at a time: the loop's and a rescan
+            await self._scan()
+
+    async def _scan(self) -> None:
+        shares = [s for s in self.store.records(Share) if s.quota_mb]
+        sizes = await offload.run(lambda: {
+            s.name: folder_bytes(metadata_folder(self.volume, s.name, s.encrypted))
+            for s in shares})
+        self.used = sizes
+        full = frozenset(s.name for s in shares if sizes[s.name] >= (s.quota_mb << 20))
+        if full != self.full:
+            filled, emptied = sorted(full - self.full), sorted(self.full - full)
+            self.full = full
+            log.info("shares full: %s; with room again: %s", filled, emptied)
+            for told in list(self.full_changed):
+                await told()
+        for told in list(self.scanned):
+            await told()
+
+    def _near(self) -> bool:
+        return any(used >= NEAR * (share.quota_mb << 20)
+                   for share in self.store.records(Share) if share.quota_mb
+                   for used in [self.used.get(share.name, 0)])
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.scan()
+            except Exception:  # a walk that fails is tried again; the loop lives on
+                log.exception("the quota walk failed")
+            await asyncio.sleep(NEAR_EVERY if self._near() else SCAN_EVERY)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

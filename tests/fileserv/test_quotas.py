@@ -1,0 +1,144 @@
+"""A shared folder's quota on every way in: File Station, SFTP and WebDAV refuse what would
+pass it before writing; SMB clients see the quota as the share's size, and once SMB has
+filled the share, SMB and rsync find it read only until a delete makes room again. A user
+without rights cannot set one; a bad quota is refused and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncssh
+import smbclient
+from smbprotocol.exceptions import SMBOSError
+
+from openstation.testing import Web, wait_for
+from tests.fileserv.conftest import PASSWORDS, Served, dav, needs_samba, rsync, run, sftp
+
+pytestmark = needs_samba
+MIB = 1 << 20
+NTSTATUS = {0xC0000022: "access denied", 0xC00000A2: "media write protected"}
+REFUSED = tuple(NTSTATUS.values())
+
+
+def smb(served: Served, user: str = "bob") -> dict[str, Any]:
+    return {"username": user, "password": PASSWORDS[user], "port": served.smb_port,
+            "connection_cache": {}}
+
+
+def smb_write(served: Served, name: str, size: int) -> None:
+    session = smb(served)
+    try:
+        with smbclient.open_file(f"\\\\127.0.0.1\\alpha\\{name}", mode="wb",
+                                 **session) as handle:
+            handle.write(b"s" * size)
+    finally:
+        for conn in session["connection_cache"].values():
+            conn.disconnect()
+
+
+def smb_writes(served: Served, name: str) -> bool:
+    try:
+        smb_write(served, name, 10)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def smb_refusal(served: Served, name: str) -> str | None:
+    """Samba's status for an SMB write refused (None: written, or not serving yet)."""
+    try:
+        smb_write(served, name, 10)
+    except ValueError:  # smbprotocol's "cannot connect"
+        return None
+    except SMBOSError as exc:
+        return NTSTATUS.get(exc.ntstatus, hex(exc.ntstatus))
+    return None
+
+
+def smb_size(served: Served) -> int:
+    session = smb(served)
+    try:
+        return int(smbclient.stat_volume("\\\\127.0.0.1\\alpha", **session).total_size)
+    finally:
+        for conn in session["connection_cache"].values():
+            conn.disconnect()
+
+
+async def sftp_put(port: int, path: str, size: int) -> str:
+    async with sftp(port, "bob") as conn, conn.start_sftp_client() as client:
+        try:
+            async with client.open(path, "wb") as handle:
+                for _ in range(size // 65536):
+                    await handle.write(b"f" * 65536)
+        except asyncssh.SFTPError as exc:
+            return str(exc.reason)
+    return ""
+
+
+def used(served: Served) -> dict[str, Any]:
+    volumes = served.admin.ok("SYNO.Core.Quota", "list")["volumes"]
+    return {s["name"]: s for s in volumes[0]["shares"]}
+
+
+def test_a_quota_holds_on_every_way_in(served: Served, tmp_path: Any) -> None:
+    alpha = served.volume / "alpha"
+    served.admin.ok("SYNO.Core.Share", "set", name="alpha", share_quota=1)  # 1 MB
+    shown = served.admin.ok("SYNO.Core.Share", "get", name="alpha")
+    assert shown["share_quota"] == 1 and shown["enable_share_quota"] is True
+    assert used(served)["alpha"]["share_quota"] == 1 and not used(served)["alpha"]["is_full"]
+    assert used(served)["beta"]["enable_share_quota"] is False
+
+    # The device's own ways in: refused up front, nothing left behind.
+    bob = Web(served.device.url).login("bob", PASSWORDS["bob"])
+    refused = bob.upload("/alpha", "big.bin", b"u" * (2 * MIB))
+    assert not refused["success"], refused
+    assert "quota" in json.dumps(refused)
+    assert dav(served.webdav_url + "/alpha/big.dav", "PUT", "bob", b"d" * (2 * MIB))[0] == 507
+    why = run(sftp_put(served.sftp_port, "/alpha/big.sftp", 2 * MIB))
+    assert "quota" in why
+    assert not (alpha / "big.bin").exists() and not (alpha / "big.dav").exists()
+    assert sum(p.stat().st_size for p in alpha.rglob("*") if p.is_file()) <= MIB
+    (alpha / "big.sftp").unlink(missing_ok=True)  # what SFTP wrote before the refusal
+    # near its quota, the share is walked every second: the room is seen again
+    wait_for(lambda: used(served)["alpha"]["share_quota_used"] < 0.1, timeout=30)
+
+    # What fits is written.
+    assert bob.upload("/alpha", "small.bin", b"s" * 300_000)["success"]
+
+    # SMB: the share's size is its quota; smbd writes past it, then finds it read only.
+    assert smb_size(served) == MIB
+    smb_write(served, "smb.bin", 900_000)
+    wait_for(lambda: used(served)["alpha"]["is_full"], timeout=30)
+    # once smbd has restarted read only, a write is refused (not a connection refused)
+    wait_for(lambda: smb_refusal(served, "more.bin") in REFUSED, timeout=30)
+    source = tmp_path / "r.txt"
+    source.write_text("rsync")
+    pushed = rsync(served, tmp_path, "bob", str(source), "bob@127.0.0.1::alpha/")
+    assert pushed.returncode != 0 and not (alpha / "r.txt").exists()
+    # Another share is not touched by alpha's quota.
+    served.admin.ok("SYNO.Core.Share", "set", name="beta", share_quota=0)
+    assert Web(served.device.url).login().upload("/beta", "fine.bin", b"b" * (2 * MIB))[
+        "success"]
+
+    # A delete makes room: SMB and rsync write again.
+    served.admin.ok("SYNO.FileStation.Delete", "delete", 2, path='["/alpha/smb.bin"]')
+    wait_for(lambda: not used(served)["alpha"]["is_full"], timeout=30)
+    wait_for(lambda: smb_writes(served, "more.bin"), timeout=30)  # once smbd has restarted
+    assert rsync(served, tmp_path, "bob", str(source), "bob@127.0.0.1::alpha/"
+                 ).returncode == 0
+
+    # Lifted: anything fits again.
+    served.admin.ok("SYNO.Core.Share", "set", name="alpha", share_quota=0)
+    assert bob.upload("/alpha", "big.bin", b"u" * (2 * MIB))["success"]
+
+
+def test_quota_rights_and_bad_values(served: Served) -> None:
+    carol = Web(served.device.url).login("carol", PASSWORDS["carol"])
+    assert carol.call("SYNO.Core.Share", "set", name="alpha",
+                      share_quota=1)["error"]["code"] == 105
+    assert carol.call("SYNO.Core.Quota", "list")["error"]["code"] == 105
+    for bad in ("-1", "x", str(1 << 41), "1.5"):
+        answer = served.admin.call("SYNO.Core.Share", "set", name="alpha", share_quota=bad)
+        assert answer["error"]["code"] == 120, bad
+    assert served.admin.ok("SYNO.Core.Share", "get", name="alpha")["share_quota"] == 0

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import sqlite3
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -44,6 +45,7 @@ from openstation.datadir import LOCK_WAIT, DataDir
 from openstation.device_control import control_routes
 from openstation.device_facts import describe
 from openstation.discovery.announcer import Discovery
+from openstation.errors import OpenStationError
 from openstation.events import EventBus
 from openstation.files import write_atomic
 from openstation.fileserv.servers import FileServers, Wiring
@@ -229,7 +231,7 @@ class Device:
             clock=self.clock, switch=self._switch_package,
             beep=lambda why, seconds: self.indicators.beep(
                 self.clock(), f"{why} ({seconds} s)", kind=Beep.LONG),
-            mail=self.notifier.mail_to, settle=self.settle))
+            mail=self.notifier.mail_to, settle=self.settle, power=self._power))
         self.vault = Vault(store, self.data_dir.volume, Signins(
             store, self.web.login, asyncio.get_running_loop()).verify,
             self.hyper_backup.service.vault_received, self.web.storage.claim,
@@ -280,6 +282,23 @@ class Device:
         self.task_runner.start()
         if store.get(HardwareSettings).beep_on_power_on:
             self.indicators.beep(self.clock(), "boot complete")
+
+    async def _power(self, on: bool) -> None:
+        """The power schedule on a virtual device: off stops the file services and the
+        scheduled backups (settings kept; the web pages stay up), on starts them again.
+        Each switch beeps as a real one would, and is in Log Center."""
+        assert self.store is not None
+        settings = self.store.get(HardwareSettings)
+        if on and settings.beep_on_power_on:
+            self.indicators.beep(self.clock(), "power on (schedule)")
+        if not on and settings.beep_on_power_off:
+            self.indicators.beep(self.clock(), "power off (schedule)", kind=Beep.LONG)
+        self.hyper_backup.paused = not on
+        if self.options.file_services:
+            await self.file_servers.power(on)
+        with contextlib.suppress(OpenStationError, sqlite3.Error), \
+                self.store.transaction("power schedule", "power_schedule") as tx:
+            tx.audit("power-on" if on else "power-off", "power_schedule", "", {})
 
     def _switch_package(self, package_id: str, on: bool, actor: str) -> None:
         """A service task starts or stops a feature, as Package Center does."""

@@ -255,3 +255,35 @@ def test_output_never_follows_a_planted_link(device_factory: Factory, tmp_path: 
     assert list(outside.iterdir()) == []
     assert admin.ok(TS, "get_history_log", id=made["id"],
                     timestamp=result["timestamp"])["log"] == "secret\n"
+
+
+def test_the_power_schedule_through_synology_api(device_factory: Factory,
+                                                 tmp_path: Path) -> None:
+    from synology_api.base_api import BaseApi
+    from synology_api.event_scheduler import EventScheduler
+
+    device = device_factory(tmp_path / "data")
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    BaseApi.shared_session = None
+    events = EventScheduler("127.0.0.1", str(device.runtime["ports"]["http"]), "alice",
+                            STRONG, secure=False, cert_verify=False, dsm_version=6,
+                            debug=False, otp_code=None)
+    assert events.load_power_schedule()["data"]["poweron_tasks"] == []
+    on = {"enabled": True, "hour": 7, "min": 30, "weekdays": "1,2,3,4,5"}
+    off = {"enabled": False, "hour": 23, "min": 0, "weekdays": "0,1,2,3,4,5,6"}
+    saved = events.set_power_schedule(poweron_tasks=[on], poweroff_tasks=[off])
+    assert saved["success"], saved
+    loaded = events.load_power_schedule()["data"]
+    assert (loaded["poweron_tasks"], loaded["poweroff_tasks"]) == ([on], [off])
+    assert loaded["powered_off"] is False
+    admin = Web(device.url).login()
+    bad = admin.call("SYNO.Core.Hardware.PowerSchedule", "save",
+                     poweron_tasks='[{"hour": 25, "min": 0}]')
+    assert bad["error"]["code"] == 120
+    assert admin.call("SYNO.Core.Hardware.PowerSchedule", "save",
+                      poweron_tasks='{"x": 1}')["error"]["code"] == 120
+    admin.ok("SYNO.Core.User", "create", name="bob", password="B0b!secret")
+    bob = Web(device.url).login("bob", "B0b!secret")
+    assert bob.call("SYNO.Core.Hardware.PowerSchedule", "save",
+                    poweron_tasks="[]")["error"]["code"] == 105
+    assert events.load_power_schedule()["data"]["poweron_tasks"] == [on]  # unchanged

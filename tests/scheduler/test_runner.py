@@ -8,12 +8,15 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from openstation.config.sections import TaskKind
+import pytest
+
+from openstation.config.sections import PowerSchedule, TaskKind
 from openstation.config.store import ConfigStore
+from openstation.errors import ValidationError
 from openstation.hardware import Hardware
 from openstation.scheduler.runner import Parts, TaskRunner
 from openstation.scheduler.schedule import parse
-from openstation.scheduler.service import TaskService
+from openstation.scheduler.service import TaskService, power_problems, power_time
 
 
 async def nothing() -> None:
@@ -22,6 +25,10 @@ async def nothing() -> None:
 
 async def no_mail(to: str, subject: str, body: str) -> str | None:
     return None
+
+
+async def power_to(on: bool) -> None:
+    raise AssertionError("no power schedule here")
 
 
 def test_a_task_runs_when_its_time_comes(tmp_path: Path, hardware: Hardware) -> None:
@@ -39,7 +46,8 @@ def test_a_task_runs_when_its_time_comes(tmp_path: Path, hardware: Hardware) -> 
     volume.mkdir()
     runner = TaskRunner(store, service, Parts(
         volume=volume, runs_dir=tmp_path / "task-runs", clock=clock,
-        switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing))
+        switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing,
+        power=power_to))
     runner.tick = 0.1
     at_315 = parse({"hour": 3, "minute": 15})
     due = service.create("admin", name="due", kind=TaskKind.SCRIPT, owner="root",
@@ -69,3 +77,57 @@ def test_a_task_runs_when_its_time_comes(tmp_path: Path, hardware: Hardware) -> 
     asyncio.run(scenario())
     assert (volume / "ran").read_text() == "ran\n"
     store.close()
+
+
+def test_the_power_schedule_switches_services_and_holds_tasks(tmp_path: Path,
+                                                              hardware: Hardware) -> None:
+    """Off at 03:15 (before a task due then: it does not run), on again at 03:16."""
+    store = ConfigStore.open(tmp_path / "config.db", hardware)
+    service = TaskService(store)
+    switched: list[bool] = []
+
+    async def power(on: bool) -> None:
+        switched.append(on)
+
+    clock_at = [dt.datetime.combine(dt.date.today() + dt.timedelta(days=1),
+                                    dt.time(3, 14, 59)).timestamp() + 0.5]
+    start = [time.monotonic()]
+
+    def clock() -> float:
+        return clock_at[0] + time.monotonic() - start[0]
+
+    volume = tmp_path / "volume1"
+    volume.mkdir()
+    runner = TaskRunner(store, service, Parts(
+        volume=volume, runs_dir=tmp_path / "task-runs", clock=clock,
+        switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing,
+        power=power))
+    runner.tick = 0.1
+    service.set_power("admin", [power_time({"hour": 3, "min": 16, "weekdays": "0,1,2,3,4,5,6"})],
+                      [power_time({"hour": 3, "min": 15}),
+                       power_time({"enabled": False, "hour": 3, "min": 15})])
+    service.create("admin", name="held", kind=TaskKind.SCRIPT, owner="root",
+                   schedule=parse({"hour": 3, "minute": 15}),
+                   script="echo ran >> \"$VOLUME1/ran\"")
+
+    async def for_a_while() -> None:
+        runner.start()
+        await asyncio.sleep(1.5)
+        await runner.close()
+
+    asyncio.run(for_a_while())
+    assert switched == [False] and runner.powered_off
+    assert not (volume / "ran").exists()  # the device was off at 03:15
+    clock_at[0], start[0] = clock_at[0] + 60, time.monotonic()  # 03:15:59.5
+    asyncio.run(for_a_while())
+    assert switched == [False, True] and not runner.powered_off
+    assert not (volume / "ran").exists()
+    store.close()
+
+
+def test_power_times_are_checked() -> None:
+    for raw in ({"hour": 24}, {"min": "x"}, {"weekdays": "9"}, {"weekdays": ""}, "x"):
+        with pytest.raises(ValidationError):
+            schedule = PowerSchedule(power_on=[power_time(raw)])
+            if problems := power_problems(schedule):
+                raise ValidationError(problems)

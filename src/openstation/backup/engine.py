@@ -506,6 +506,8 @@ class BackupEngine:
     def next_check(self, task: BackupTask, after: float) -> float | None:
         return plan.next_check(task, after, _wall(after))
 
+    paused = False  # powered off by the power schedule: no scheduled run starts
+
     def start(self) -> None:
         """At boot: runs the device stopped in the middle of are Partially completed, the
         pinned certificates are in place, a key export a crash interrupted is gone, and
@@ -530,7 +532,7 @@ class BackupEngine:
             await asyncio.sleep(SCHEDULE_TICK)
             now = self.parts.clock()
             try:
-                for task in self.service.tasks():
+                for task in [] if self.paused else self.service.tasks():
                     due = self.next_run(task, checked)
                     if due is not None and due <= now and task.task_id not in self.runs:
                         self.backup(task.task_id)

@@ -36,6 +36,7 @@ from openstation.config.sections import (
     Notifications,
     PasswordPolicy,
     Ports,
+    PowerSchedule,
     PPPoE,
     Record,
     Right,
@@ -55,7 +56,7 @@ from openstation.fileserv.service import problems_of
 from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems
 from openstation.notify.service import problems_of as notification_problems
-from openstation.scheduler.service import output_problem, task_problems
+from openstation.scheduler.service import output_problem, power_problems, task_problems
 from openstation.security.firewall import rule_problems
 from openstation.security.machine_key import NOTIFY, OTP, PPPOE, MachineKey
 from openstation.security.service import address_problem
@@ -70,7 +71,7 @@ from openstation.syslog.service import receiving_problems
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
     ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings, Notifications,
-    LogSending, LogReceiving, TaskOutput)}
+    LogSending, LogReceiving, TaskOutput, PowerSchedule)}
 # Secrets sealed with the machine key: (field, purpose). Only a passphrase backup carries
 # them, in clear inside its encryption ("<field>_plain"), to be sealed by the restoring key.
 SEALED: dict[str, tuple[str, str]] = {"pppoe": ("password", PPPOE),
@@ -202,6 +203,9 @@ def section_problems(sections: dict[str, Section]) -> dict[str, str]:
     if isinstance(output, TaskOutput) and output.path and \
             (why := output_problem(output.path, None)) is not None:
         problems["task_output.path"] = why
+    power = sections.get("power_schedule")
+    if isinstance(power, PowerSchedule):
+        problems |= {f"power_schedule.{k}": v for k, v in power_problems(power).items()}
     receiving = sections.get("log_receiving")
     if isinstance(receiving, LogReceiving):
         problems |= {f"log_receiving.{k}": v for k, v in receiving_problems(receiving).items()}

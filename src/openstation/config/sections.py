@@ -704,11 +704,33 @@ class TaskOutput(Section):
     path: str = ""
 
 
+@dataclass
+class PowerTime:
+    """One entry of the power schedule: on these week days (0: Sunday), at hour:minute."""
+
+    enabled: bool = True
+    hour: Annotated[int, Meta(ge=0, le=23)] = 0
+    minute: Annotated[int, Meta(ge=0, le=59)] = 0
+    week_days: list[Annotated[int, Meta(ge=0, le=6)]] = field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+
+
+@dataclass
+class PowerSchedule(Section):
+    """Control Panel > Hardware & Power > Power Schedule. A virtual device has no power to
+    switch: "off" stops its services (file services, scheduled tasks, scheduled backups)
+    and "on" starts them again; its web pages stay up, so the schedule can be changed."""
+
+    section: ClassVar[str] = "power_schedule"
+    power_on: list[PowerTime] = field(default_factory=list)
+    power_off: list[PowerTime] = field(default_factory=list)
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
     BackupVault, HardwareSettings, UpgradeSettings, Notifications, LogSending, LogReceiving,
-    TaskOutput,
+    TaskOutput, PowerSchedule,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,

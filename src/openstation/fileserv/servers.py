@@ -65,11 +65,24 @@ class FileServers:
             wiring.storage.is_mounted, wiring.storage.quotas)
         self.wiring = wiring
         self.sftp: SftpService | None = None  # made once SFTP or rsync is first on
+        self.off = False  # powered off by the power schedule
         self.webdav = WebDavService(
             wiring.store, FileStation(wiring.storage), wiring.login, wiring.hosts,
             wiring.webdav_ports, wiring.admits, wiring.tls, wiring.changed, wiring.renamed)
 
+    async def power(self, on: bool) -> None:
+        """The power schedule of a virtual device: off stops every file service (their
+        settings stay as they are) until on starts them again."""
+        self.off = not on
+        if on:
+            await self.start()
+        else:
+            await self.close()
+        await self.moved()
+
     async def start(self) -> None:
+        if self.off:
+            return
         await self.smb.start()
         await self._apply_ssh()
         await self.webdav.apply()
@@ -111,6 +124,8 @@ class FileServers:
                 ) -> Callable[[ConfigChanged], Awaitable[None]]:
         """An applier that also rewrites running.json when a service's port moved."""
         async def applier(_event: ConfigChanged) -> None:
+            if self.off:  # powered off: the settings apply when it is on again
+                return
             before = self.ports()
             await apply()
             if self.ports() != before:
@@ -137,6 +152,12 @@ class FileServers:
         await self.smb.close()
 
     def status(self) -> dict[str, Any]:
+        if self.off:
+            enabled = self.settings.settings()
+            return {name: {"enabled": getattr(enabled, f"{name}_enabled"), "state": "stopped",
+                           "port": None, "sessions": 0,
+                           "why": "powered off by the power schedule"}
+                    for name in ("smb", "sftp", "rsync", "webdav")}
         ssh = self.sftp.status() if self.sftp is not None else {
             name: {"enabled": False, "state": "stopped", "port": None, "why": "",
                    "sessions": 0} for name in ("sftp", "rsync")}

@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from openstation import offload
-from openstation.config.sections import ScheduledTask, Share, TaskKind, TaskOutput, User
+from openstation.config.sections import (
+    ScheduledTask,
+    Share,
+    TaskKind,
+    TaskOutput,
+    TaskSchedule,
+    User,
+)
 from openstation.config.store import ConfigStore
 from openstation.errors import ConflictError, OpenStationError
 from openstation.fileserv.daemon import die_with_parent
@@ -84,6 +91,7 @@ class Parts:
     beep: Callable[[str, int], None]  # (why, seconds)
     mail: Mail
     settle: Callable[[], Awaitable[None]]
+    power: Callable[[bool], Awaitable[None]]  # the power schedule: services off, or on
 
 
 class TaskRunner:
@@ -93,6 +101,7 @@ class TaskRunner:
         self.parts = parts
         self.running: dict[str, asyncio.Task[Result]] = {}
         self.tick = TICK
+        self.powered_off = False  # by the power schedule: no scheduled task runs
         self._schedule: asyncio.Task[None] | None = None
 
     # --- the schedule ---------------------------------------------------------------
@@ -113,6 +122,23 @@ class TaskRunner:
         return [task for task in self.service.tasks()
                 if (at := self.next_run(task, checked)) is not None and at <= now]
 
+    def power_due(self, checked: float, now: float) -> bool | None:
+        """Whether the power schedule switches on (True) or off (False) between `checked`
+        and `now`: the later of the two if both came round; None if neither."""
+        power = self.service.power()
+        latest: tuple[float, bool] | None = None
+        for on, times in ((True, power.power_on), (False, power.power_off)):
+            for entry in times:
+                if not entry.enabled:
+                    continue
+                at = schedule.next_trigger(TaskSchedule(
+                    week_days=entry.week_days, hour=entry.hour, minute=entry.minute),
+                    _local(checked))
+                if at is not None and at.timestamp() <= now and \
+                        (latest is None or at.timestamp() >= latest[0]):
+                    latest = (at.timestamp(), on)
+        return None if latest is None else latest[1]
+
     async def _scheduled(self) -> None:
         checked = self.parts.clock()
         while True:
@@ -120,7 +146,12 @@ class TaskRunner:
             now = self.parts.clock()
             try:
                 if self.store.writes_refused("storage") is None:
-                    for task in await offload.run(self.due, checked, now):
+                    switch = self.power_due(checked, now)
+                    if switch is not None and switch == self.powered_off:
+                        self.powered_off = not switch
+                        await self.parts.power(switch)
+                    for task in [] if self.powered_off else \
+                            await offload.run(self.due, checked, now):
                         with contextlib.suppress(ConflictError):
                             self.run(task.task_id, "scheduler")
             except Exception:  # the schedule must outlive any one task's trouble

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from openstation.config.sections import (
+    PowerSchedule,
+    PowerTime,
     ScheduledTask,
     Share,
     TaskKind,
@@ -73,6 +75,39 @@ def task_problems(task: ScheduledTask, users: Iterable[str] | None,
         if not task.services or any(s not in SWITCHABLE for s in task.services):
             problems["services"] = "one or more of " + ", ".join(SWITCHABLE)
     return problems
+
+
+MAX_POWER_TIMES = 100
+
+
+def power_problems(schedule: PowerSchedule) -> dict[str, str]:
+    """What is wrong with a power schedule (pure)."""
+    problems: dict[str, str] = {}
+    for name, times in (("poweron_tasks", schedule.power_on),
+                        ("poweroff_tasks", schedule.power_off)):
+        if len(times) > MAX_POWER_TIMES:
+            problems[name] = f"at most {MAX_POWER_TIMES} times"
+        for entry in times:
+            if not (0 <= entry.hour <= 23 and 0 <= entry.minute <= 59) or not \
+                    entry.week_days or any(not 0 <= d <= 6 for d in entry.week_days):
+                problems[name] = "each with hour 0-23, min 0-59 and week days 0-6"
+    return problems
+
+
+def power_time(raw: object) -> PowerTime:
+    """One of DSM's power schedule entries ({"enabled", "hour", "min", "weekdays"})."""
+    if not isinstance(raw, dict):
+        raise ValidationError({"tasks": "each a JSON object"})
+    try:
+        days = raw.get("weekdays", "0,1,2,3,4,5,6")
+        parts = days.split(",") if isinstance(days, str) else list(days)
+        enabled = raw.get("enabled", True)
+        return PowerTime(enabled=enabled if isinstance(enabled, bool)
+                         else str(enabled).lower() in ("true", "1", "yes"),
+                         hour=int(raw.get("hour", 0)), minute=int(raw.get("min", 0)),
+                         week_days=sorted({int(d) for d in parts if str(d).strip()}))
+    except (TypeError, ValueError):
+        raise ValidationError({"tasks": "hour, min and weekdays as numbers"}) from None
 
 
 def output_problem(path: str, shares: Iterable[str] | None) -> str | None:
@@ -150,6 +185,18 @@ class TaskService:
         with self.store.transaction(actor, TaskOutput.section) as tx:
             tx.put(settings)
         return settings
+
+    def power(self) -> PowerSchedule:
+        return self.store.get(PowerSchedule)
+
+    def set_power(self, actor: str, power_on: list[PowerTime], power_off: list[PowerTime]
+                  ) -> PowerSchedule:
+        schedule = PowerSchedule(power_on=power_on, power_off=power_off)
+        if problems := power_problems(schedule):
+            raise ValidationError(problems)
+        with self.store.transaction(actor, PowerSchedule.section) as tx:
+            tx.put(schedule)
+        return schedule
 
     def _checked(self, task: ScheduledTask, fields: dict[str, Any]) -> ScheduledTask:
         known = {f.name for f in dataclasses.fields(ScheduledTask)} - {

@@ -127,8 +127,6 @@ FEATURES: tuple[Absent, ...] = (
     Absent(SYNOLOGY, tuple(f"SYNO.Core.Notification.{name}" for name in (
         "Push", "Push.Conf", "Push.Mail", "Push.Mobile", "Push.AuthToken", "SMS", "SMS.Conf",
         "SMS.Provider", "Line", "CMS", "CMS.Conf"))),
-    Absent("power schedules are not offered (a virtual device has no power to switch)",
-           ("SYNO.Core.Hardware.PowerSchedule",), {"load": "schedules"}, ()),
     Absent("a device is upgraded alone, as a package of its host: no upgrade groups",
            ("SYNO.Core.Upgrade.Group", "SYNO.Core.Upgrade.Cluster.Server",
             "SYNO.Core.Upgrade.Cluster.Patch"), {"list": "items", "get": "items"}, ()),

@@ -8,7 +8,8 @@
 - SYNO.Core.TaskScheduler.Root: create and set of a task owned by root, which needs the
   password confirmed again: SYNO.Core.User.PasswordConfirm auth gives a token for this
   session, good for a few minutes.
-- SYNO.Core.EventScheduler: config_get and config_set, where script output also goes."""
+- SYNO.Core.EventScheduler: config_get and config_set, where script output also goes.
+- SYNO.Core.Hardware.PowerSchedule: load and save, the (virtual) power on and off times."""
 
 from __future__ import annotations
 
@@ -19,13 +20,19 @@ from typing import Any
 
 from openstation import offload
 from openstation.backup.engine import BackupEngine
-from openstation.config.sections import BackupTask, ConfigBackupSettings, ScheduledTask, TaskKind
+from openstation.config.sections import (
+    BackupTask,
+    ConfigBackupSettings,
+    PowerTime,
+    ScheduledTask,
+    TaskKind,
+)
 from openstation.config.store import ConfigStore
 from openstation.errors import ApiError, ValidationError
 from openstation.packages import PACKAGES, SERVICE_IDS
 from openstation.scheduler import schedule
 from openstation.scheduler.runner import TaskRunner
-from openstation.scheduler.service import ROOT, SWITCHABLE, TaskService
+from openstation.scheduler.service import ROOT, SWITCHABLE, TaskService, power_time
 from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
@@ -322,6 +329,29 @@ def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: Ta
                          call.params.get("output_path", tasks.output().path))
         return await output_get(call)
 
+    def power_json(times: list[PowerTime]) -> list[dict[str, Any]]:
+        return [{"enabled": t.enabled, "hour": t.hour, "min": t.minute,
+                 "weekdays": ",".join(map(str, t.week_days))} for t in times]
+
+    async def power_load(call: ApiCall) -> dict[str, Any]:
+        power = tasks.power()
+        return {"poweron_tasks": power_json(power.power_on),
+                "poweroff_tasks": power_json(power.power_off),
+                "powered_off": runner.powered_off}
+
+    async def power_save(call: ApiCall) -> dict[str, Any]:
+        current = tasks.power()
+        given: dict[str, list[PowerTime] | None] = {}
+        for name in ("poweron_tasks", "poweroff_tasks"):
+            raw = call.json_param(name)
+            if raw is not None and not isinstance(raw, list):
+                raise ValidationError({name: "a JSON list"})
+            given[name] = None if raw is None else [power_time(t) for t in raw]
+        on, off = given["poweron_tasks"], given["poweroff_tasks"]  # None: as they are
+        tasks.set_power(who(call), current.power_on if on is None else on,
+                        current.power_off if off is None else off)
+        return await power_load(call)
+
     admin_only = {"list", "get", "create", "set", "delete", "set_enable", "run",
                   "get_history_status_list", "get_history_log"}
     changing = frozenset({"create", "set", "delete", "set_enable", "run"})
@@ -336,6 +366,9 @@ def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: Ta
     registry.add(Api("SYNO.Core.EventScheduler", "entry.cgi", 1, 1, {
         "config_get": output_get, "config_set": output_set},
         changes=frozenset({"config_set"}), admin=frozenset({"config_get", "config_set"})))
+    registry.add(Api("SYNO.Core.Hardware.PowerSchedule", "entry.cgi", 1, 1, {
+        "load": power_load, "save": power_save}, changes=frozenset({"save"}),
+        admin=frozenset({"load", "save"})))
     registry.add(Api("SYNO.Core.User.PasswordConfirm", "entry.cgi", 1, 2, {
         "auth": password_confirm}))
 

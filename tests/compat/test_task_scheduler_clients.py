@@ -93,6 +93,8 @@ def test_every_kind_of_task_through_synology_api(device_factory: Factory, tmp_pa
     assert log.startswith("hello from bob\n") and str(volume) in log
     copies = list((volume / "scripts" / "output").glob(f"{greet}-Greet/*/output.log"))
     assert len(copies) == 1 and copies[0].read_text() == log
+    assert ts.set_output_config(False)["success"]
+    assert ts.get_output_config()["data"]["enable_output"] is False
 
     assert ts.task_run(root_id, "root")["success"]
     failed = finished(admin, root_id)[0]
@@ -110,6 +112,8 @@ def test_every_kind_of_task_through_synology_api(device_factory: Factory, tmp_pa
     assert next(t for t in ts.get_task_list()["data"]["tasks"]
                 if t["id"] == greet)["enable"] is False
     assert ts.task_set_enable(greet, "bob", True)["success"]
+    with pytest.raises(TaskSchedulerError):  # not alice's task: nothing switched
+        ts.task_set_enable(greet, "alice", False)
 
     # A beep, a service control, a recycle-bin clean.
     beep = ts.create_beep_control_task("Beep", "alice", beep_duration=2)["data"]["id"]

@@ -143,8 +143,9 @@ def runs_on(schedule: TaskSchedule, day: dt.date) -> bool:
 def times_of(schedule: TaskSchedule, day: dt.date) -> Iterator[dt.datetime]:
     """The runs of one day, in order."""
     moment = dt.datetime.combine(day, dt.time(schedule.hour, schedule.minute))
-    step = dt.timedelta(minutes=schedule.repeat_min) if schedule.repeat_min else \
-        dt.timedelta(hours=schedule.repeat_hour) if schedule.repeat_hour else None
+    # both set: hours win, as synology-api documents DSM
+    step = dt.timedelta(hours=schedule.repeat_hour) if schedule.repeat_hour else \
+        dt.timedelta(minutes=schedule.repeat_min) if schedule.repeat_min else None
     yield moment
     if step is None:
         return

@@ -177,10 +177,9 @@ class TaskService:
 
     def set_output(self, actor: str, enabled: bool, path: str) -> TaskOutput:
         path = path.strip("/")
-        if enabled or path:
-            plain = [s.name for s in self.store.records(Share) if not s.encrypted]
-        if (why := output_problem(path, plain)) is not None:
-                raise ValidationError({"output_path": why})
+        plain = [s.name for s in self.store.records(Share) if not s.encrypted]
+        if (enabled or path) and (why := output_problem(path, plain)) is not None:
+            raise ValidationError({"output_path": why})
         settings = TaskOutput(enabled=enabled, path=path)
         with self.store.transaction(actor, TaskOutput.section) as tx:
             tx.put(settings)

@@ -189,9 +189,8 @@ def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: Ta
                      # at each boot, then every 24 hours after it (not at a set hour)
                      "schedule": {"days": DAYS, "every_hours": 24, "from": "boot"},
                      "next_trigger_time": when(next_snapshot())})
-        # no next run sorts last, whichever way
-        rows.sort(key=lambda r: (r[sort_by] == "", str(r[sort_by]).casefold()),
-                  reverse=descending)
+        rows.sort(key=lambda r: str(r[sort_by]).casefold(), reverse=descending)
+        rows.sort(key=lambda r: r[sort_by] == "")  # no next run sorts last, whichever way
         total = len(rows)
         return {"tasks": rows[offset:] if limit < 0 else rows[offset:offset + limit],
                 "total": total}
@@ -275,21 +274,33 @@ def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: Ta
             raise ValidationError({name: 'a JSON list of {"id": …, "real_owner": …}'})
         return raw
 
+    def named(call: ApiCall, name: str) -> list[tuple[ScheduledTask, dict[str, Any]]]:
+        """The tasks a `tasks`/`status` list names, each checked against its real_owner."""
+        found = []
+        for entry in listed(call, name):
+            task = tasks.task(entry["id"])
+            if "real_owner" in entry and entry["real_owner"] != task.owner:
+                raise ValidationError({"real_owner": f"task {task.task_id} is "
+                                                     f"{task.owner}'s"})
+            found.append((task, entry))
+        return found
+
     async def delete(call: ApiCall) -> dict[str, Any]:
-        ids = [str(t["id"]) for t in listed(call, "tasks")]
+        ids = [task.task_id for task, _entry in named(call, "tasks")]
         tasks.delete(who(call), ids)
         for task_id in ids:
             await offload.run(runner.forget, task_id)
         return {}
 
     async def set_enable(call: ApiCall) -> dict[str, Any]:
-        wanted = {str(t["id"]): _flag(t.get("enable", True)) for t in listed(call, "status")}
+        wanted = {task.task_id: _flag(entry.get("enable", True))
+                  for task, entry in named(call, "status")}
         tasks.set_enabled(who(call), wanted)
         return {}
 
     async def run(call: ApiCall) -> dict[str, Any]:
-        for entry in listed(call, "tasks"):
-            runner.run(tasks.task(entry["id"]).task_id, who(call))
+        for task, _entry in named(call, "tasks"):
+            runner.run(task.task_id, who(call))
         return {}
 
     async def history(call: ApiCall) -> list[dict[str, Any]]:

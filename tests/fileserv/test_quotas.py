@@ -5,6 +5,8 @@ without rights cannot set one; a bad quota is refused and changes nothing."""
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 from typing import Any
 
@@ -65,6 +67,15 @@ def smb_size(served: Served) -> int:
             conn.disconnect()
 
 
+async def sftp_rename(port: int, source: str, target: str) -> str:
+    async with sftp(port, "alice") as conn, conn.start_sftp_client() as client:
+        try:
+            await client.rename(source, target)
+        except asyncssh.SFTPError as exc:
+            return str(exc.reason)
+    return ""
+
+
 async def sftp_put(port: int, path: str, size: int) -> str:
     async with sftp(port, "bob") as conn, conn.start_sftp_client() as client:
         try:
@@ -74,6 +85,19 @@ async def sftp_put(port: int, path: str, size: int) -> str:
         except asyncssh.SFTPError as exc:
             return str(exc.reason)
     return ""
+
+
+def dav_chunked(served: Served, path: str, size: int) -> int:
+    """A PUT whose body comes in chunks, with no length said up front."""
+    port = int(served.webdav_url.rsplit(":", 1)[1])
+    token = base64.b64encode(f"bob:{PASSWORDS['bob']}".encode()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("PUT", path, body=(b"c" * 65536 for _ in range(size // 65536)),
+                     headers={"Authorization": f"Basic {token}"}, encode_chunked=True)
+        return conn.getresponse().status
+    finally:
+        conn.close()
 
 
 def used(served: Served) -> dict[str, Any]:
@@ -95,6 +119,10 @@ def test_a_quota_holds_on_every_way_in(served: Served, tmp_path: Any) -> None:
     assert not refused["success"], refused
     assert "quota" in json.dumps(refused)
     assert dav(served.webdav_url + "/alpha/big.dav", "PUT", "bob", b"d" * (2 * MIB))[0] == 507
+    assert dav_chunked(served, "/alpha/chunked.dav", 2 * MIB) == 507
+    chunked = alpha / "chunked.dav"
+    assert not chunked.exists() or chunked.stat().st_size <= MIB
+    chunked.unlink(missing_ok=True)
     why = run(sftp_put(served.sftp_port, "/alpha/big.sftp", 2 * MIB))
     assert "quota" in why
     assert not (alpha / "big.bin").exists() and not (alpha / "big.dav").exists()
@@ -102,6 +130,14 @@ def test_a_quota_holds_on_every_way_in(served: Served, tmp_path: Any) -> None:
     (alpha / "big.sftp").unlink(missing_ok=True)  # what SFTP wrote before the refusal
     # near its quota, the share is walked every second: the room is seen again
     wait_for(lambda: used(served)["alpha"]["share_quota_used"] < 0.1, timeout=30)
+
+    # Moved in from a share without a quota: it must fit too.
+    (served.volume / "beta" / "moving.bin").write_bytes(b"m" * (2 * MIB))
+    assert "quota" in run(sftp_rename(served.sftp_port, "/beta/moving.bin", "/alpha/m.bin"))
+    assert dav(served.webdav_url + "/beta/moving.bin", "MOVE", "alice",
+               Destination=served.webdav_url + "/alpha/m.bin")[0] == 507
+    assert (served.volume / "beta" / "moving.bin").exists() and not (alpha / "m.bin").exists()
+    (served.volume / "beta" / "moving.bin").unlink()
 
     # What fits is written.
     assert bob.upload("/alpha", "small.bin", b"s" * 300_000)["success"]

@@ -40,6 +40,7 @@ from openstation.files import write_atomic
 from openstation.fileserv import rsync
 from openstation.filestation.service import FileStation, Located
 from openstation.storage.permissions import READ_ONLY
+from openstation.storage.quota import folder_bytes
 
 LOGIN_TIMEOUT = 30.0  # seconds to authenticate
 PER_SOURCE = 16  # connections from one address
@@ -243,7 +244,17 @@ class ShareFiles(asyncssh.SFTPServer):
         target = self._entry(newpath, write=True)
         if not replace and await self._run(os.path.lexists, target.real):
             raise asyncssh.SFTPFailure(f"{target.path} already exists")
-        await self._run(os.rename, source.real, target.real)
+        files, share = self.service.files, target.share.name
+        size = 0
+        if share != source.share.name:  # into another share: it must fit there
+            size = await self._run(_tree_bytes, source.real)
+            if not files.storage.claim(size, share):
+                raise asyncssh.SFTPFailure(f"no room left: {files.full_why(share)}")
+        try:
+            await self._run(os.rename, source.real, target.real)
+        finally:
+            files.storage.release(size, share)
+        files.storage.quotas.wrote(share, size)
         self.service.renamed(source.real, target.real)
 
     async def statvfs(self, path: bytes) -> os.statvfs_result:
@@ -497,6 +508,12 @@ class SftpService:
             self._server = None
             self._listening_on = None
             self.port = 0
+
+
+def _tree_bytes(path: Path) -> int:
+    """Bytes of a file, or of everything below a folder (links not followed)."""
+    return folder_bytes(path) if path.is_dir() and not path.is_symlink() else \
+        path.lstat().st_size
 
 
 def _host_key(path: Path) -> asyncssh.SSHKey:

@@ -161,8 +161,10 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
             target = writable(dest_path, self.environ)
             if not is_move or share_of(self.path) != share_of(dest_path):
                 # (a folder is copied entry by entry: itself takes no room)
-                check_room(self.environ, dest_path, 0 if os.path.isdir(self._file_path)
-                           else os.path.getsize(self._file_path))
+                size = 0 if os.path.isdir(self._file_path) else \
+                    os.path.getsize(self._file_path)
+                check_room(self.environ, dest_path, size)
+                files.storage.quotas.wrote(share_of(dest_path), size)
             super().copy_move_single(dest_path, is_move=is_move)  # type: ignore[misc]
             changed(Path(target))
 
@@ -170,7 +172,10 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
             writable(self.path, self.environ)
             target = writable(dest_path, self.environ)
             if share_of(self.path) != share_of(dest_path):
-                check_room(self.environ, dest_path, folder_bytes(Path(self._file_path)))
+                source = Path(self._file_path)
+                size = folder_bytes(source) if source.is_dir() else source.lstat().st_size
+                check_room(self.environ, dest_path, size)
+                files.storage.quotas.wrote(share_of(dest_path), size)
             super().move_recursive(dest_path)  # type: ignore[misc]
             renamed(Path(self._file_path), Path(target))
 
@@ -283,8 +288,12 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
             files.storage.quotas.wrote(self.share, len(data))
             return written
 
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.raw, name)
+        def writelines(self, blocks: Any) -> None:  # WsgiDAV's PUT writes this way
+            for block in blocks:
+                self.write(block)
+
+        def close(self) -> None:
+            self.raw.close()
 
     class Written(Reported, FileResource):  # type: ignore[misc]
         def begin_write(self, *, content_type: str | None = None) -> Any:

@@ -81,6 +81,7 @@ from openstation.security.tls import (
     make_in_child,
     server_context,
 )
+from openstation.storage.permissions import READ_WRITE
 from openstation.storage.service import StorageService
 from openstation.syslog.forwarder import Forwarder
 from openstation.syslog.received import ReceivedLogs
@@ -231,7 +232,9 @@ class Device:
             clock=self.clock, switch=self._switch_package,
             beep=lambda why, seconds: self.indicators.beep(
                 self.clock(), f"{why} ({seconds} s)", kind=Beep.LONG),
-            mail=self.notifier.mail_to, settle=self.settle, power=self._power))
+            mail=self.notifier.mail_to, settle=self.settle, power=self._power,
+            shares_of=lambda user: [(share.name, right == READ_WRITE) for share, right
+                                    in self.web.storage.readable(user)]))
         self.vault = Vault(store, self.data_dir.volume, Signins(
             store, self.web.login, asyncio.get_running_loop()).verify,
             self.hyper_backup.service.vault_received, self.web.storage.claim,

@@ -233,8 +233,16 @@ def test_no_rights_no_token_and_hostile_input(device_factory: Factory, tmp_path:
         answer = admin.call("SYNO.Core.EventScheduler", "config_set", enable_output="true",
                             output_path=path)
         assert answer["error"]["code"] == 120, path
-    assert [t["name"] for t in admin.ok(TS, "list")["tasks"]
-            if isinstance(t["id"], int)] == ["mine"]
+    # A root script switched off (as a restored one comes back) needs the password to go on.
+    mine = admin.ok("SYNO.Core.User.PasswordConfirm", "auth", password=STRONG)[
+        "SynoConfirmPWToken"]
+    rooted = admin.ok("SYNO.Core.TaskScheduler.Root", "create", SynoConfirmPWToken=mine,
+                      enable="false", **root)
+    switch_on = json.dumps([{"id": rooted["id"], "real_owner": "root", "enable": True}])
+    assert admin.call(TS, "set_enable", status=switch_on)["error"]["code"] == 105
+    admin.ok(TS, "set_enable", status=switch_on, SynoConfirmPWToken=mine)
+    assert sorted(t["name"] for t in admin.ok(TS, "list")["tasks"]
+                  if isinstance(t["id"], int)) == ["mine", "r"]
     assert not Path("/tmp/should-not-run").exists()
 
 

@@ -47,7 +47,7 @@ def test_a_task_runs_when_its_time_comes(tmp_path: Path, hardware: Hardware) -> 
     runner = TaskRunner(store, service, Parts(
         volume=volume, runs_dir=tmp_path / "task-runs", clock=clock,
         switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing,
-        power=power_to))
+        power=power_to, shares_of=lambda _user: []))
     runner.tick = 0.1
     at_315 = parse({"hour": 3, "minute": 15})
     due = service.create("admin", name="due", kind=TaskKind.SCRIPT, owner="root",
@@ -101,7 +101,7 @@ def test_the_power_schedule_switches_services_and_holds_tasks(tmp_path: Path,
     runner = TaskRunner(store, service, Parts(
         volume=volume, runs_dir=tmp_path / "task-runs", clock=clock,
         switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing,
-        power=power))
+        power=power, shares_of=lambda _user: []))
     runner.tick = 0.1
     service.set_power("admin", [power_time({"hour": 3, "min": 16, "weekdays": "0,1,2,3,4,5,6"})],
                       [power_time({"hour": 3, "min": 15}),

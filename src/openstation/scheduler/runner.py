@@ -1,7 +1,8 @@
 """Task Scheduler's runner: each enabled task starts when its schedule says (or when asked),
 does its kind's work, and leaves a result.
 
-- A script runs in `/bin/sh` as its own process group, for at most the task's timeout
+- A script runs in `/bin/sh` as its own process group (an account's in its sandbox:
+  sandbox.py), for at most the task's timeout
   (then SIGTERM, and SIGKILL 5 s later), stdin closed; its output (stdout and stderr, the
   first MiB) is kept with the result under system/task-runs/, and also written into a
   shared folder when Task Scheduler's output setting names one.
@@ -41,7 +42,7 @@ from openstation.config.sections import (
 from openstation.config.store import ConfigStore
 from openstation.errors import ConflictError, OpenStationError
 from openstation.fileserv.daemon import die_with_parent
-from openstation.scheduler import schedule
+from openstation.scheduler import sandbox, schedule
 from openstation.scheduler.service import ROOT, TaskService
 from openstation.storage import recycle
 
@@ -92,6 +93,7 @@ class Parts:
     mail: Mail
     settle: Callable[[], Awaitable[None]]
     power: Callable[[bool], Awaitable[None]]  # the power schedule: services off, or on
+    shares_of: Callable[[str], list[tuple[str, bool]]]  # an account's (share, writable)
 
 
 class TaskRunner:
@@ -205,17 +207,23 @@ class TaskRunner:
 
     async def _script(self, task: ScheduledTask, result: Result) -> None:
         owner = task.owner
-        if owner != ROOT:
+        shares = self.parts.shares_of(owner) if owner != ROOT else []
+        home = self.parts.volume / "homes" / owner
+        env = {"PATH": PATH, "LANG": "C.UTF-8", "SHELL": "/bin/sh", "USER": owner,
+               "LOGNAME": owner, "HOME": str(home if (owner == ROOT or "homes" in dict(
+                   shares)) and home.is_dir() else self.parts.volume),
+               "VOLUME1": str(self.parts.volume), "TASK_NAME": task.name,
+               "TASK_ID": task.task_id}
+        argv = ["/bin/sh", "-c", task.script]
+        if owner != ROOT:  # an account's script sees only what the account may
             user = self.store.record(User, owner)
             if user is None or user.disabled:
                 raise ConflictError(f"the account {owner} is disabled or gone: not run")
-        home = self.parts.volume / "homes" / owner
-        env = {"PATH": PATH, "LANG": "C.UTF-8", "SHELL": "/bin/sh", "USER": owner,
-               "LOGNAME": owner, "HOME": str(home if home.is_dir() else self.parts.volume),
-               "VOLUME1": str(self.parts.volume), "TASK_NAME": task.name,
-               "TASK_ID": task.task_id}
+            if (why := sandbox.missing()) is not None:
+                raise ConflictError(why)
+            argv = sandbox.command(self.parts.volume, shares, Path(env["HOME"]), task.script)
         process = await asyncio.create_subprocess_exec(
-            "/bin/sh", "-c", task.script, cwd=env["HOME"], env=env,
+            *argv, cwd=env["HOME"], env=env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent)

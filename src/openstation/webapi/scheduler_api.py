@@ -293,8 +293,11 @@ def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: Ta
         return {}
 
     async def set_enable(call: ApiCall) -> dict[str, Any]:
-        wanted = {task.task_id: _flag(entry.get("enable", True))
-                  for task, entry in named(call, "status")}
+        found = named(call, "status")
+        wanted = {task.task_id: _flag(entry.get("enable", True)) for task, entry in found}
+        for task, _entry in found:  # root's script switched on: the password again
+            if wanted[task.task_id] and not task.enabled:
+                confirm_root(call, task.kind, {task.owner}, True)
         tasks.set_enabled(who(call), wanted)
         return {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import cast
@@ -78,16 +79,13 @@ def test_emptying_stays_inside_the_bin(tmp_path: Path) -> None:
     (share / "#recycle" / "docs" / "deep" / "older.txt").write_text("y" * 50)
     (share / "#recycle" / "escape").symlink_to(outside)
     (share / "#recycle" / "docs" / "file-link").symlink_to(outside / "precious.txt")
-    (share / "#recycle (2)").mkdir()
-    (share / "#recycle (2)" / "more.txt").write_text("z")
 
     files, freed = recycle.empty(share, recycle.CleanPolicy("clean_all"), 0.0)
 
-    assert files == 5 and freed >= 151  # two links (their own size), three files
+    assert files == 4 and freed >= 150  # two links (their own size), two files
     assert (outside / "precious.txt").read_text() == "keep me"
     assert (share / "kept.txt").read_text() == "not deleted"
-    assert sorted(p.name for p in share.iterdir()) == ["#recycle", "#recycle (2)",
-                                                       "kept.txt"]
+    assert sorted(p.name for p in share.iterdir()) == ["#recycle", "kept.txt"]
     assert list((share / "#recycle").iterdir()) == []
 
 
@@ -100,3 +98,28 @@ def test_emptying_by_age_leaves_the_recent(tmp_path: Path) -> None:
     assert recycle.empty(share, recycle.CleanPolicy("time", days=1), now + 2 * 86400) == \
         (1, 3)
     assert recycle.empty(tmp_path / "no-such-share", recycle.CleanPolicy(), now) == (0, 0)
+
+
+def test_a_folder_deleted_whole_counts_from_its_deletion(tmp_path: Path) -> None:
+    """Old files inside a folder deleted a moment ago are not "older than N days"."""
+    share = tmp_path / "share"
+    (share / "docs").mkdir(parents=True)
+    (share / "docs" / "old.txt").write_text("old")
+    made = (share / "docs" / "old.txt").stat().st_ctime
+    time.sleep(1.2)
+    recycle.move(share, share / "docs")  # a rename changes the folder's own ctime only
+    # A day and 0.6 s after the file was made: the file alone would be over a day old.
+    assert recycle.empty(share, recycle.CleanPolicy("time", days=1), made + 86400.6) \
+        == (0, 0)
+    assert (share / "#recycle" / "docs" / "old.txt").exists()
+    assert recycle.empty(share, recycle.CleanPolicy("time", days=1), made + 86402) == (1, 3)
+
+
+def test_only_the_real_bin_is_emptied(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    (share / "#recycle").mkdir(parents=True)
+    (share / "#recycle (2)").mkdir()  # a user's own folder of that name
+    (share / "#recycle (2)" / "mine.txt").write_text("keep")
+    (share / "#recycle" / "gone.txt").write_text("x")
+    assert recycle.empty(share, recycle.CleanPolicy(), 0.0) == (1, 1)
+    assert (share / "#recycle (2)" / "mine.txt").read_text() == "keep"

@@ -56,7 +56,12 @@ from openstation.fileserv.service import problems_of
 from openstation.lifecycle.install import server_name_problem
 from openstation.network.validate import network_problems, ports_problems
 from openstation.notify.service import problems_of as notification_problems
-from openstation.scheduler.service import output_problem, power_problems, task_problems
+from openstation.scheduler.service import (
+    MAX_TASKS,
+    output_problem,
+    power_problems,
+    task_problems,
+)
 from openstation.security.firewall import rule_problems
 from openstation.security.machine_key import NOTIFY, OTP, PPPOE, MachineKey
 from openstation.security.service import address_problem
@@ -170,6 +175,8 @@ def _decode(content: dict[str, Any], names: list[str]) -> Decoded:
                                           for u in collections["users"]):
         raise BackupError("the backup's users lack the system admin account")
     problems = {**section_problems(sections), **record_problems(collections)}
+    if len(collections.get(ScheduledTask.section, [])) > MAX_TASKS:
+        problems[ScheduledTask.section] = f"more than {MAX_TASKS} scheduled tasks"
     if problems:
         raise BackupError("the backup is invalid: " + "; ".join(
             f"{where}: {why}" for where, why in list(problems.items())[:10]))

@@ -120,9 +120,10 @@ class TaskRunner:
         return found.timestamp() if found is not None else None
 
     def due(self, checked: float, now: float) -> list[ScheduledTask]:
-        """The enabled tasks whose next run after `checked` is at `now` or before."""
+        """The enabled tasks whose next run after `checked` is at `now` or before (and
+        after `checked`: in the hour a clock goes back, a wall time read twice is one run)."""
         return [task for task in self.service.tasks()
-                if (at := self.next_run(task, checked)) is not None and at <= now]
+                if (at := self.next_run(task, checked)) is not None and checked < at <= now]
 
     def power_due(self, checked: float, now: float) -> bool | None:
         """Whether the power schedule switches on (True) or off (False) between `checked`
@@ -136,7 +137,7 @@ class TaskRunner:
                 at = schedule.next_trigger(TaskSchedule(
                     week_days=entry.week_days, hour=entry.hour, minute=entry.minute),
                     _local(checked))
-                if at is not None and at.timestamp() <= now and \
+                if at is not None and checked < at.timestamp() <= now and \
                         (latest is None or at.timestamp() >= latest[0]):
                     latest = (at.timestamp(), on)
         return None if latest is None else latest[1]
@@ -293,6 +294,8 @@ class TaskRunner:
 
     def history(self, task_id: str) -> list[dict[str, Any]]:
         """The task's kept results, newest first (read off the loop by the caller)."""
+        if not _canonical(task_id):
+            return []
         try:
             kept = json.loads((self.parts.runs_dir / f"{task_id}.json").read_text())
         except (OSError, ValueError):
@@ -300,24 +303,38 @@ class TaskRunner:
         return [r for r in kept if isinstance(r, dict)] if isinstance(kept, list) else []
 
     def output_of(self, task_id: str, timestamp: str) -> bytes | None:
-        if not timestamp.isdigit() or not str(task_id).isdigit():
+        if not (timestamp.isascii() and timestamp.isdigit()) or not _canonical(task_id):
             return None
         try:
             return (self.parts.runs_dir / str(task_id) / f"{timestamp}.log").read_bytes()
         except OSError:
             return None
 
+    async def stop(self, task_id: str) -> None:
+        """A task being deleted: its run (if any) is stopped and waited for first."""
+        running = self.running.get(task_id)
+        if running is not None:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await running
+
     def forget(self, task_id: str) -> None:
         """A deleted task's results go with it (the device's own files, not user data)."""
+        if not _canonical(task_id):
+            return
         with contextlib.suppress(FileNotFoundError):
             (self.parts.runs_dir / f"{task_id}.json").unlink()
         folder = self.parts.runs_dir / task_id
-        if folder.is_dir():
+        if folder.is_dir() and not folder.is_symlink():
             for entry in folder.iterdir():
-                entry.unlink()
-            folder.rmdir()
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def _keep(self, task: ScheduledTask, result: Result) -> None:
+        if not _canonical(task.task_id):  # a name for files: never a path
+            return
         runs = self.parts.runs_dir
         (runs / task.task_id).mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = str(int(result.start))
@@ -338,15 +355,21 @@ class TaskRunner:
         settings = self.store.get(TaskOutput)
         if not settings.enabled or not settings.path:
             return
+        share = self.store.record(Share, settings.path.split("/")[0])
+        if share is None or share.encrypted:  # gone, or its plaintext not always there
+            log.warning("task %s: its output folder %s is not in a plain shared folder",
+                        task.name, settings.path)
+            return
         folder = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.start))
         task_folder = "".join(c if c.isalnum() or c in "-_ ." else "_" for c in task.name)
         parts = [*settings.path.split("/"), f"{task.task_id}-{task_folder}".strip(), folder]
         fd = -1
         try:
             fd = os.open(self.parts.volume, os.O_RDONLY | os.O_DIRECTORY)
-            for name in parts:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o755, dir_fd=fd)
+            for depth, name in enumerate(parts):
+                if depth:  # the share's own folder is never made here
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name, 0o755, dir_fd=fd)
                 child = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
                                 dir_fd=fd)
                 os.close(fd)
@@ -396,6 +419,12 @@ async def _stop_group(process: asyncio.subprocess.Process) -> None:
             return
         except TimeoutError:
             continue
+
+
+def _canonical(task_id: str) -> bool:
+    """Whether `task_id` is a task id as this device makes them (ASCII digits)."""
+    return isinstance(task_id, str) and task_id.isascii() and task_id.isdigit() and \
+        len(task_id) <= 12 and str(int(task_id)) == task_id
 
 
 def _replace(path: Path, data: bytes) -> None:

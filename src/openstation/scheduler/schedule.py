@@ -34,7 +34,7 @@ def parse(raw: Mapping[str, Any]) -> TaskSchedule:
         value = raw.get(name, default)
         try:
             result = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             problems[name] = f"a whole number from {low} to {high}"
             return default
         if isinstance(value, bool) or not low <= result <= high:
@@ -56,7 +56,7 @@ def parse(raw: Mapping[str, Any]) -> TaskSchedule:
     try:
         parts = days.split(",") if isinstance(days, str) else list(days)
         schedule.week_days = sorted({int(d) for d in parts if str(d).strip() != ""})
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         problems["week_day"] = "week days 0 (Sunday) to 6, comma separated"
     else:
         if any(not 0 <= d <= 6 for d in schedule.week_days):
@@ -106,7 +106,7 @@ def first_day(schedule: TaskSchedule) -> dt.date | None:
     try:
         year, month, day = (int(part) for part in schedule.date.split("/"))
         return dt.date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -27,6 +27,7 @@ from openstation.config.store import ConfigStore
 from openstation.errors import NotFoundError, ValidationError
 from openstation.names import lookalike_problem
 from openstation.packages import BUILT_IN, PACKAGES
+from openstation.scheduler.schedule import parse, to_dsm
 from openstation.storage.paths import name_problem
 
 ROOT = "root"
@@ -44,7 +45,15 @@ def task_problems(task: ScheduledTask, users: Iterable[str] | None,
     """What is wrong with `task` (pure; every problem at once). `users` and `shares` are
     the names that exist (None: not checked)."""
     problems: dict[str, str] = {}
-    if not task.name.strip() or len(task.name) > MAX_NAME or lookalike_problem(task.name):
+    if not (isinstance(task.task_id, str) and task.task_id.isascii() and task.task_id.isdigit()
+            and len(task.task_id) <= 12 and str(int(task.task_id)) == task.task_id):
+        problems["id"] = "a task number"
+    try:  # what was stored (a restored backup) must read as a schedule the API takes
+        parse(to_dsm(task.schedule))
+    except ValidationError as exc:
+        problems.update({f"schedule.{k}": v for k, v in exc.problems.items()})
+    if not isinstance(task.name, str) or not task.name.strip() or \
+            len(task.name) > MAX_NAME or lookalike_problem(task.name):
         problems["name"] = f"1 to {MAX_NAME} characters, no control characters"
     if not isinstance(task.owner, str) or name_problem(task.owner) or (
             users is not None and task.owner != ROOT and task.owner not in set(users)):
@@ -127,7 +136,8 @@ class TaskService:
         self.clock = clock
 
     def tasks(self) -> list[ScheduledTask]:
-        return sorted(self.store.records(ScheduledTask), key=lambda t: int(t.task_id))
+        return sorted(self.store.records(ScheduledTask),
+                      key=lambda t: (len(t.task_id), t.task_id))  # numbers, in order
 
     def task(self, task_id: object) -> ScheduledTask:
         found = self.store.record(ScheduledTask, str(task_id))

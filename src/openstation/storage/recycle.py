@@ -132,10 +132,17 @@ def empty(root: Path, policy: CleanPolicy, now: float) -> tuple[int, int]:
     a link, so a link or a folder swapped in while this runs cannot lead outside the bin.
     Folders left empty go too; the bin itself stays."""
     with _lock(root):
-        held = [Held(f"{folder}/{name}", st.st_size, st.st_ctime)
-                for top in _bins(root)
-                for folder, dirs, names, fd in os.fwalk(root / top, follow_symlinks=False)
-                for name, st in _not_folders(fd, [*names, *dirs])]
+        held: list[Held] = []
+        for top in _bins(root):
+            # A folder deleted whole moved in with one rename: its files keep their own
+            # times, so what was deleted when is the latest change up the kept path.
+            since: dict[str, float] = {}
+            for folder, dirs, names, fd in os.fwalk(root / top, follow_symlinks=False):
+                parent = since.get(os.path.dirname(folder), 0.0)
+                since[folder] = 0.0 if folder == str(root / top) else \
+                    max(parent, os.fstat(fd).st_ctime)
+                held += [Held(f"{folder}/{name}", st.st_size, max(st.st_ctime, since[folder]))
+                         for name, st in _not_folders(fd, [*names, *dirs])]
         remove = chosen(held, policy, now)
         sizes = {h.path: h.size for h in held}
         files = freed = 0
@@ -155,12 +162,15 @@ def empty(root: Path, policy: CleanPolicy, now: float) -> tuple[int, int]:
 
 
 def _bins(root: Path) -> list[str]:
-    """The share's bins (`#recycle`, and a numbered one `place` chose), as folders."""
-    try:
-        names = os.listdir(root)
-    except OSError:
-        return []
-    return sorted(n for n in names if BIN.fullmatch(n) and _kind(root / n) == "folder")
+    """The share's bin, as `place` chooses it: `#recycle`, or the first numbered one that
+    is a folder where a file took the name (a user's own "#recycle (2)" beside a real bin
+    is not one)."""
+    for n in range(1, MAX_TRIES):
+        name = FOLDER if n == 1 else _numbered(FOLDER, n)
+        kind = _kind(root / name)
+        if kind != "other":
+            return [name] if kind == "folder" else []
+    return []
 
 
 def _not_folders(fd: int, names: list[str]) -> list[tuple[str, os.stat_result]]:

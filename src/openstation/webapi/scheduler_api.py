@@ -116,7 +116,7 @@ def fields_of(kind: TaskKind, extra: Any) -> dict[str, Any]:
                                   for s in services] if isinstance(services, list) else None
         else:
             fields["beep_seconds"] = int(extra.get("beep_duration", 60))
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError):
         raise ValidationError({"extra": f"the settings of a {kind.value} task"}) from None
     return fields
 
@@ -225,7 +225,7 @@ def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: Ta
         if "name" in call.params:
             found["name"] = call.params["name"]
         if "owner" in call.params or "real_owner" in call.params:
-            found["owner"] = call.params.get("owner") or call.params["real_owner"]
+            found["owner"] = call.params.get("owner") or call.params.get("real_owner") or ""
         if "enable" in call.params:
             found["enabled"] = call.bool_param("enable")
         return found
@@ -289,6 +289,7 @@ def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: Ta
         ids = [task.task_id for task, _entry in named(call, "tasks")]
         tasks.delete(who(call), ids)
         for task_id in ids:
+            await runner.stop(task_id)
             await offload.run(runner.forget, task_id)
         return {}
 

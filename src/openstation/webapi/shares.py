@@ -94,7 +94,7 @@ def register(registry: Registry, ctx: WebContext, storage: StorageService,
             return None
         try:
             return int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ApiError(envelope.INVALID_PARAMETER,
                            errors={"share_quota": "a size in MB"}) from None
 

@@ -150,3 +150,41 @@ def test_file_services_are_backed_up_and_nt_hashes_are_not(configured: ConfigSto
     content["sections"]["file_services"]["sftp_port"] = content["sections"]["ports"]["http"]
     with pytest.raises(BackupError, match=r"file_services\.sftp_port"):
         restores.plan(configured, content, None)
+
+
+def test_scheduled_tasks_come_back_with_scripts_switched_off(configured: ConfigStore) -> None:
+    """A backup carries Task Scheduler and the power schedule; a restored script is off
+    until an administrator switches it on; a crafted task is refused, whole."""
+    from openstation.config.sections import PowerSchedule, PowerTime, ScheduledTask, TaskKind
+    from openstation.scheduler.schedule import parse
+    from openstation.scheduler.service import TaskService
+
+    tasks = TaskService(configured)
+    script = tasks.create("t", name="nightly", kind=TaskKind.SCRIPT, owner="bob",
+                          schedule=parse({"hour": 2}), script="echo hi")
+    beep = tasks.create("t", name="beep", kind=TaskKind.BEEP, owner="bob",
+                        schedule=parse({"hour": 9}))
+    tasks.set_power("t", [PowerTime(hour=7)], [])
+    _, content = open_backup(backup_of(configured), None)
+    with configured.transaction("t") as tx:
+        tx.delete_record(ScheduledTask, script.task_id)
+        tx.delete_record(ScheduledTask, beep.task_id)
+        tx.put(PowerSchedule())
+    restores.apply(configured, content, None, KEY, "t", "r3")
+    assert tasks.task(script.task_id).script == "echo hi"
+    assert tasks.task(script.task_id).enabled is False  # read it again, then switch it on
+    assert tasks.task(beep.task_id).enabled is True
+    assert configured.get(PowerSchedule).power_on[0].hour == 7
+
+    for field, value in (("task_id", "../../volume1/share"), ("task_id", "x"),
+                         ("schedule", {"date_type": 1, "date": "99999999999999999999/1/1",
+                                       "repeat_date": 0}),
+                         ("owner", "../x"), ("script", "")):
+        crafted = json.loads(json.dumps(content))
+        crafted["collections"]["scheduled_tasks"][0][field] = value
+        with pytest.raises(BackupError):
+            restores.plan(configured, crafted, None)
+    crafted = json.loads(json.dumps(content))
+    crafted["collections"]["scheduled_tasks"] *= 300
+    with pytest.raises(BackupError, match="500"):
+        restores.plan(configured, crafted, None)

@@ -159,7 +159,7 @@ def test_a_quota_holds_on_every_way_in(served: Served, tmp_path: Any) -> None:
 
     # A delete makes room: SMB and rsync write again.
     served.admin.ok("SYNO.FileStation.Delete", "delete", 2, path='["/alpha/smb.bin"]')
-    wait_for(lambda: not used(served)["alpha"]["is_full"], timeout=30)
+    wait_for(lambda: not used(served)["alpha"]["is_full"], timeout=45)  # 15 s at least
     wait_for(lambda: smb_writes(served, "more.bin"), timeout=30)  # once smbd has restarted
     assert rsync(served, tmp_path, "bob", str(source), "bob@127.0.0.1::alpha/"
                  ).returncode == 0

@@ -19,6 +19,7 @@ import pwd
 import shutil
 import signal
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,6 +218,7 @@ class SmbService:
                   "NSS_WRAPPER_GROUP": str(self.layout.group)}),
             on_event, clock)
         self._written: Files | None = None
+        self._quota_files = threading.Lock()
 
     def status(self) -> dict[str, object]:
         enabled = self.store.get(FileServices).smb_enabled
@@ -429,12 +431,18 @@ class SmbService:
         """What smbd's dfree script reads: each quota share's size and free space."""
         if self.quotas is None or not self.layout.quotas.is_dir():
             return
+        with self._quota_files:  # an apply and a walk's end, each in a worker thread
+            self._write_quota_files(self.quotas)
+
+    def _write_quota_files(self, quotas: Quotas) -> None:
         wanted = {share.uuid: samba_conf.quota_line(share.quota_mb,
-                                                     self.quotas.used.get(share.name, 0))
+                                                     quotas.used.get(share.name, 0))
                   for share in self.store.records(Share) if share.quota_mb}
         for entry in self.layout.quotas.iterdir():
-            if entry.name.removesuffix(".sh") not in wanted:
-                entry.unlink()
+            if not entry.name.startswith(".") and \
+                    entry.name.removesuffix(".sh") not in wanted:
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
         for uuid, line in wanted.items():
             numbers = self.layout.quotas / uuid
             if not _same(numbers, line):

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 SCAN_EVERY = 10.0
 NEAR_EVERY = 1.0
 NEAR = 0.9
+# A full share has room again once this much is free (of its quota), and no sooner than
+# ROOM_AFTER seconds after it filled: each switch restarts smbd, which a user filling
+# and emptying a share must not be able to do every second.
+HYSTERESIS = 0.02
+ROOM_AFTER = 15.0
+WALK_SHARE = 5  # a walk every second at most takes a fifth of the time
 
 
 def folder_bytes(folder: Path) -> int:
@@ -62,6 +69,9 @@ class Quotas:
         self.used: dict[str, int] = {}  # share → bytes, at the last walk
         self.claimed: dict[str, int] = {}  # share → bytes set aside by writes in flight
         self.full: frozenset[str] = frozenset()
+        self._filled: dict[str, float] = {}  # share → when it was found full
+        self._since_walk: dict[str, int] = {}  # written through the device during a walk
+        self._walk_took = 0.0
         # Told when a share fills up or has room again (smbd's configuration follows).
         self.full_changed: list[Callable[[], Awaitable[None]]] = []
         self.scanned: list[Callable[[], Awaitable[None]]] = []  # after every walk
@@ -91,9 +101,11 @@ class Quotas:
             self.claimed.pop(name, None)
 
     def wrote(self, name: str, size: int) -> None:
-        """A write through the device finished: counted now, not at the next walk."""
+        """A write through the device finished: counted now, not at the next walk (and
+        kept if a walk is under way: it may have passed that folder already)."""
         if name in self.used:
             self.used[name] += size
+            self._since_walk[name] = self._since_walk.get(name, 0) + size
 
     # --- the walk ----------------------------------------------------------------------
 
@@ -111,11 +123,16 @@ class Quotas:
 
     async def _scan(self) -> None:
         shares = [s for s in self.store.records(Share) if s.quota_mb]
+        self._since_walk = {}
+        began = time.monotonic()
         sizes = await offload.run(lambda: {
             s.name: folder_bytes(metadata_folder(self.volume, s.name, s.encrypted))
             for s in shares})
-        self.used = sizes
-        full = frozenset(s.name for s in shares if sizes[s.name] >= (s.quota_mb << 20))
+        self._walk_took = time.monotonic() - began
+        self.used = {name: size + self._since_walk.get(name, 0)
+                     for name, size in sizes.items()}
+        self._filled = {n: t for n, t in self._filled.items() if n in sizes}
+        full = frozenset(s.name for s in shares if self._full(s, time.monotonic()))
         if full != self.full:
             filled, emptied = sorted(full - self.full), sorted(self.full - full)
             self.full = full
@@ -124,6 +141,18 @@ class Quotas:
                 await told()
         for told in list(self.scanned):
             await told()
+
+    def _full(self, share: Share, now: float) -> bool:
+        limit, used = share.quota_mb << 20, self.used[share.name]
+        if used >= limit:
+            self._filled.setdefault(share.name, now)
+            return True
+        filled = self._filled.get(share.name)
+        if filled is not None and (used > limit * (1 - HYSTERESIS) or
+                                   now - filled < ROOM_AFTER):
+            return True  # full until clearly not, and not at once
+        self._filled.pop(share.name, None)
+        return False
 
     def _near(self) -> bool:
         return any(used >= NEAR * (share.quota_mb << 20)
@@ -136,7 +165,8 @@ class Quotas:
                 await self.scan()
             except Exception:  # a walk that fails is tried again; the loop lives on
                 log.exception("the quota walk failed")
-            await asyncio.sleep(NEAR_EVERY if self._near() else SCAN_EVERY)
+            near = max(NEAR_EVERY, WALK_SHARE * self._walk_took)
+            await asyncio.sleep(near if self._near() or self._filled else SCAN_EVERY)
 
     async def close(self) -> None:
         if self._task is not None:

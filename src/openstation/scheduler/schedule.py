@@ -22,7 +22,6 @@ WEEKLY = (1001, 1002, 1003)
 FROM_DATE = {0: 0, 1: 1, 5: 3, 3: 6, 2: 12}  # repeat_date → months between runs (0: once)
 WEEKS = ("first", "second", "third", "fourth", "last")
 REPEAT_MINUTES = (0, 1, 5, 10, 15, 20, 30)
-HORIZON_DAYS = 366 * 4 + 1  # the furthest a next run can be (a yearly task on 29 February)
 
 
 def parse(raw: Mapping[str, Any]) -> TaskSchedule:
@@ -112,14 +111,40 @@ def first_day(schedule: TaskSchedule) -> dt.date | None:
 
 def next_trigger(schedule: TaskSchedule, after: dt.datetime) -> dt.datetime | None:
     """The first run strictly after `after` (naive local time), None if there is none."""
-    day = after.date()
-    for _ in range(HORIZON_DAYS):
+    for day in _days(schedule, after.date()):
         if runs_on(schedule, day):
             for moment in times_of(schedule, day):
                 if moment > after:
                     return moment
-        day += dt.timedelta(days=1)
     return None
+
+
+def _days(schedule: TaskSchedule, first: dt.date) -> Iterator[dt.date]:
+    """The days from `first` a run could fall on, in order; few, whatever the schedule
+    (every task's next run is worked out at each tick of the scheduler)."""
+    if schedule.date_type == 0:  # a week day comes within 8 days, a named week within 63
+        span = 63 if schedule.repeat_date == 1003 else 8
+        yield from (first + dt.timedelta(days=n) for n in range(span))
+        return
+    start = first_day(schedule)
+    months = FROM_DATE.get(schedule.repeat_date, 0)
+    if start is None:
+        return
+    if months == 0:
+        if start >= first:
+            yield start
+        return
+    # month by month from the start date: the 31st falls on a shorter month's last day
+    elapsed = max(0, ((first.year - start.year) * 12 + first.month - start.month) // months
+                  * months - months)
+    for step in range(elapsed, elapsed + 3 * months + 1, months):
+        year, month = divmod(start.month - 1 + step, 12)
+        year += start.year
+        if year > dt.MAXYEAR:
+            return
+        day = dt.date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
+        if day >= first:
+            yield day
 
 
 def runs_on(schedule: TaskSchedule, day: dt.date) -> bool:

@@ -3,7 +3,8 @@
 A file of MEGABYTES is put to a share and got back over SMB (smbclient against the
 device's smbd), over SFTP (asyncssh's client against the device's server) and over WebDAV
 (curl, plain HTTP), each as the median of RUNS, and over SMB into an encrypted share
-(gocryptfs); the baseline is `cp` of the same file on
+(gocryptfs), and over SFTP and WebDAV into a share with a quota (each packet checked
+against it); the baseline is `cp` of the same file on
 the same disk, in the same run.
 
     python bench/fileserv.py [MEGABYTES] [RUNS]      (default 1024 5; needs root, Samba
@@ -55,8 +56,8 @@ def sftp(port: int, put: bool, local: Path, remote: str) -> None:
     asyncio.run(transfer())
 
 
-def webdav(port: int, put: bool, local: Path) -> None:
-    url = f"http://127.0.0.1:{port}/bench/dav.bin"
+def webdav(port: int, put: bool, local: Path, share: str = "bench") -> None:
+    url = f"http://127.0.0.1:{port}/{share}/dav.bin"
     transfer = ["-T", str(local)] if put else ["-o", str(local)]
     subprocess.run(["curl", "-sSf", "-u", f"alice:{STRONG}", *transfer, url], check=True,
                    stdout=subprocess.DEVNULL)
@@ -71,6 +72,8 @@ def main(megabytes: int, runs: int) -> None:
         admin.ok("SYNO.Core.Share", "create", name="bench")
         admin.ok("SYNO.Core.Share", "create", name="vault",  # gocryptfs
                  shareinfo={"encryption": True, "enc_passwd": "vault pass 1"})
+        # a quota four times the file: every SFTP packet and WebDAV block is checked
+        admin.ok("SYNO.Core.Share", "create", name="quota", share_quota=4 * megabytes)
         admin.ok("SYNO.Core.FileServ.FTP.SFTP", "set", enable="true")
         admin.ok("SYNO.Core.FileServ.WebDAV", "set", enable="true")
         device.refresh()
@@ -83,8 +86,8 @@ def main(megabytes: int, runs: int) -> None:
         share = work / "data" / "volume1" / "bench"
         rows: dict[str, list[float]] = {name: [] for name in (
             "cp (baseline)", "SMB put", "SMB get", "SMB put, encrypted",
-            "SMB get, encrypted", "SFTP put", "SFTP get", "WebDAV put",
-            "WebDAV get")}
+            "SMB get, encrypted", "SFTP put", "SFTP get", "SFTP put, quota", "WebDAV put",
+            "WebDAV get", "WebDAV put, quota")}
         for _ in range(runs):
             rows["cp (baseline)"].append(timed(lambda: shutil.copyfile(source,
                                                                        work / "copy.bin")))
@@ -101,11 +104,17 @@ def main(megabytes: int, runs: int) -> None:
             rows["SFTP get"].append(timed(lambda: sftp(ports["ssh"], False,
                                                        work / "sftp-back.bin",
                                                        "/bench/sftp.bin")))
+            rows["SFTP put, quota"].append(timed(lambda: sftp(ports["ssh"], True, source,
+                                                              "/quota/sftp.bin")))
             rows["WebDAV put"].append(timed(lambda: webdav(ports["webdav"], True, source)))
+            rows["WebDAV put, quota"].append(timed(lambda: webdav(ports["webdav"], True,
+                                                                  source, "quota")))
             rows["WebDAV get"].append(timed(lambda: webdav(ports["webdav"], False,
                                                            work / "dav-back.bin")))
             for name in ("smb.bin", "sftp.bin", "dav.bin"):
                 assert (share / name).stat().st_size == megabytes * MB
+                if name != "smb.bin":
+                    assert (share.with_name("quota") / name).stat().st_size == megabytes * MB
         print(f"{megabytes} MiB, {runs} rounds; the ratio is taken in each round (the page "
               "cache moves every figure from round to round), then its median")
         copies = rows["cp (baseline)"]

@@ -67,6 +67,7 @@ class Quotas:
         self.store = store
         self.volume = volume
         self.used: dict[str, int] = {}  # share → bytes, at the last walk
+        self.limits: dict[str, int] = {}  # share → its quota in bytes, as of the last walk
         self.claimed: dict[str, int] = {}  # share → bytes set aside by writes in flight
         self.full: frozenset[str] = frozenset()
         self._filled: dict[str, float] = {}  # share → when it was found full
@@ -78,14 +79,11 @@ class Quotas:
         self._task: asyncio.Task[None] | None = None
         self._scanning = asyncio.Lock()
 
-    @staticmethod
-    def limit(share: Share) -> int | None:
-        return share.quota_mb << 20 if share.quota_mb else None
-
     def room(self, name: str) -> int | None:
-        """Bytes `name` may still take (None: no quota), less what is in flight."""
-        share = self.store.record(Share, name)
-        limit = self.limit(share) if share is not None else None
+        """Bytes `name` may still take (None: no quota), less what is in flight. Asked
+        for every SFTP packet: the quotas are read at each walk (and a change of a share
+        walks at once), not from the store here."""
+        limit = self.limits.get(name)
         if limit is None:
             return None
         return limit - self.used.get(name, limit) - self.claimed.get(name, 0)
@@ -123,6 +121,8 @@ class Quotas:
 
     async def _scan(self) -> None:
         shares = [s for s in self.store.records(Share) if s.quota_mb]
+        # a quota holds from now, with the share's use unknown (no room) until walked
+        self.limits = {s.name: s.quota_mb << 20 for s in shares}
         self._since_walk = {}
         began = time.monotonic()
         sizes = await offload.run(lambda: {

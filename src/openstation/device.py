@@ -58,6 +58,8 @@ from openstation.lifecycle.restore_engine import ConfigBackups
 from openstation.lifecycle.state import DeviceState
 from openstation.lifecycle.status import Status
 from openstation.listeners import Listeners
+from openstation.monitor.sampler import Sampler
+from openstation.monitor.service import ResourceMonitorService
 from openstation.network.addresses import served
 from openstation.network.service import NetworkService
 from openstation.notify.notifier import Notifier
@@ -226,6 +228,9 @@ class Device:
             cache_dir=self.data_dir.system / "restic-cache",
             changed=lambda path: self.ha.changed(path),  # restored files reach the passive
             snapshot_config=self.backups.refresh_daily))
+        self.sampler = Sampler(store, self.data_dir.volume,
+                               self.data_dir.system / "monitor-history.json", self.clock)
+        self.resource_monitor = ResourceMonitorService(store)
         self.tasks = TaskService(store, self.clock)
         self.task_runner = TaskRunner(store, self.tasks, TaskParts(
             volume=self.data_dir.volume, runs_dir=self.data_dir.system / "task-runs",
@@ -283,6 +288,7 @@ class Device:
         self.backups.start_daily(self.spawn)
         self.hyper_backup.start()
         self.task_runner.start()
+        await self.sampler.start()
         if store.get(HardwareSettings).beep_on_power_on:
             self.indicators.beep(self.clock(), "boot complete")
 
@@ -431,6 +437,8 @@ class Device:
             await self.hyper_backup.close()  # runs end, their results stored
         if hasattr(self, "task_runner"):
             await self.task_runner.close()  # scripts stopped, their results stored
+        if hasattr(self, "sampler"):
+            await self.sampler.close()  # the history kept for the next boot
         for follower in (getattr(self, "notifier", None), getattr(self, "forwarder", None)):
             if follower is not None:  # the results just stored are sent, for a while
                 with contextlib.suppress(TimeoutError):

@@ -7,7 +7,8 @@ import json
 
 from openstation.config.store import AuditEntry
 
-WARNINGS = ("reset", "remove", "leave", "switchover", "delete", "kick", "full")
+WARNINGS = ("reset", "remove", "leave", "switchover", "delete", "kick", "full", "alarm",
+            "power-off")
 
 
 def level_of(entry: AuditEntry) -> str:

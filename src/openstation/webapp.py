@@ -50,6 +50,7 @@ from openstation.webapi import (
     hardware_api,
     info,
     logs,
+    monitor_api,
     network_info,
     notify_api,
     packages,
@@ -108,6 +109,7 @@ def build(device: Device) -> web.Application:
     HyperBackupPages(kit, device.hyper_backup).routes(app)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
+    monitor_api.add_pages(app, kit, device.sampler)
     app.router.add_route("*", vault.PREFIX + "{tail:.*}", device.vault.handle)
     assistant.add_search_routes(app, device.options.hosts)
     return app
@@ -144,6 +146,7 @@ def apis(device: Device, station: Station) -> Registry:
     fileserv_api.register(registry, device.file_servers.settings,
                           device.file_service_status, device.settle)
     backup_api.register(registry, device.hyper_backup, device.vault)
+    monitor_api.register(registry, web_ctx.store, device.resource_monitor, device.sampler)
     scheduler_api.register(registry, web_ctx, device.tasks, device.task_runner,
                            device.hyper_backup, device.backups.next_daily)
     notify_api.register(registry, device.notifications, device.notifier)

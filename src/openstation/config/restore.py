@@ -39,6 +39,7 @@ from openstation.config.sections import (
     PowerSchedule,
     PPPoE,
     Record,
+    ResourceMonitorSettings,
     Right,
     ScheduledTask,
     Section,
@@ -54,6 +55,7 @@ from openstation.failpoints import failpoint
 from openstation.files import write_atomic
 from openstation.fileserv.service import problems_of
 from openstation.lifecycle.install import server_name_problem
+from openstation.monitor.service import settings_problems
 from openstation.network.validate import network_problems, ports_problems
 from openstation.notify.service import problems_of as notification_problems
 from openstation.scheduler.service import (
@@ -76,7 +78,7 @@ from openstation.syslog.service import receiving_problems
 SECTIONS: dict[str, type[Section]] = {cls.section: cls for cls in (
     General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy, LoginSettings,
     ConfigBackupSettings, FileServices, HardwareSettings, UpgradeSettings, Notifications,
-    LogSending, LogReceiving, TaskOutput, PowerSchedule)}
+    LogSending, LogReceiving, TaskOutput, PowerSchedule, ResourceMonitorSettings)}
 # Secrets sealed with the machine key: (field, purpose). Only a passphrase backup carries
 # them, in clear inside its encryption ("<field>_plain"), to be sealed by the restoring key.
 SEALED: dict[str, tuple[str, str]] = {"pppoe": ("password", PPPOE),
@@ -210,6 +212,9 @@ def section_problems(sections: dict[str, Section]) -> dict[str, str]:
     if isinstance(output, TaskOutput) and output.path and \
             (why := output_problem(output.path, None)) is not None:
         problems["task_output.path"] = why
+    monitor = sections.get("resource_monitor")
+    if isinstance(monitor, ResourceMonitorSettings):
+        problems |= {f"resource_monitor.{k}": v for k, v in settings_problems(monitor).items()}
     power = sections.get("power_schedule")
     if isinstance(power, PowerSchedule):
         problems |= {f"power_schedule.{k}": v for k, v in power_problems(power).items()}

@@ -726,11 +726,32 @@ class PowerSchedule(Section):
     power_off: list[PowerTime] = field(default_factory=list)
 
 
+@dataclass
+class AlarmRule:
+    """Resource Monitor > Settings > Alarm: `metric` over `threshold` for `minutes`."""
+
+    rule_id: str = ""
+    metric: str = "cpu"  # cpu, memory, volume, net_rx, net_tx, disk_read, disk_write
+    threshold: Annotated[float, Meta(ge=0)] = 90.0  # %, or bytes/s for the rates
+    minutes: Annotated[int, Meta(ge=1, le=1440)] = 5
+    enabled: bool = True
+
+
+@dataclass
+class ResourceMonitorSettings(Section):
+    """Resource Monitor: whether the usage history is kept (system/monitor-history.json)
+    and the alarm rules, each an entry in Log Center when it fires."""
+
+    section: ClassVar[str] = "resource_monitor"
+    history: bool = True
+    rules: list[AlarmRule] = field(default_factory=list)
+
+
 SINGLETONS: tuple[type[Section], ...] = (
     Lifecycle, General, Ports, Network, PPPoE, Firewall, AutoBlock, PasswordPolicy,
     LoginSettings, HACluster, VMMCluster, ConfigBackupSettings, StorageSettings, FileServices,
     BackupVault, HardwareSettings, UpgradeSettings, Notifications, LogSending, LogReceiving,
-    TaskOutput, PowerSchedule,
+    TaskOutput, PowerSchedule, ResourceMonitorSettings,
 )
 COLLECTIONS: tuple[type[Record], ...] = (User, Group, Share, KeyEntry, FirewallRule,
                                          SharingLink, Favorites, BackupTask, BackupState,

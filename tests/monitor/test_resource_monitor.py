@@ -6,6 +6,7 @@ a user without rights changes nothing, bad rules are refused."""
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -46,7 +47,7 @@ def test_live_samples_history_and_rules(device_factory: Factory, tmp_path: Path)
     started = time.monotonic()
     samples = live(port, admin.sid, 3)
     assert time.monotonic() - started < 10
-    assert [round(b["time"] - a["time"]) for a, b in zip(samples, samples[1:])] == [1, 1]
+    assert [round(b["time"] - a["time"]) for a, b in itertools.pairwise(samples)] == [1, 1]
     for sample in samples:
         assert 0 <= sample["cpu_user"] + sample["cpu_system"] <= 100
         assert 0 < sample["memory"] <= 100 and 0 < sample["volume"] <= 100

@@ -10,7 +10,6 @@ as an administrator. Running virtual machines is out of scope.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
@@ -22,6 +21,7 @@ from urllib.parse import urlparse
 
 import psutil
 
+from openstation import background
 from openstation.cluster.link import WebApiClient, pinned_client
 from openstation.config.sections import General, VMMCluster
 from openstation.config.store import ConfigStore
@@ -54,11 +54,8 @@ class VMMService:
             self._task = asyncio.get_running_loop().create_task(self._poll())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await background.ended(self._task)
+        self._task = None
 
     def _save(self, actor: str, action: str) -> None:
         with self.store.transaction(actor, "vmm") as tx:

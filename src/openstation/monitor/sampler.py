@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from openstation import offload
+from openstation import background, offload
 from openstation.config.sections import ResourceMonitorSettings
 from openstation.config.store import ConfigStore
 from openstation.errors import OpenStationError
@@ -132,9 +132,7 @@ class Sampler:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await background.ended(self._task)
             self._task = None
             if self.store.get(ResourceMonitorSettings).history:
                 with contextlib.suppress(OSError):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openstation import offload
+from openstation import background, offload
 from openstation.config.sections import (
     ScheduledTask,
     Share,
@@ -388,10 +388,7 @@ class TaskRunner:
     async def close(self) -> None:
         """The device stops: the schedule ends, running scripts are stopped and their
         results kept."""
-        if self._schedule is not None:
-            self._schedule.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._schedule
+        await background.ended(self._schedule)
         for running in list(self.running.values()):
             running.cancel()
         for running in list(self.running.values()):

@@ -14,14 +14,13 @@ that much. No real file system quota is used: the volume is a folder of the host
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from openstation import offload
+from openstation import background, offload
 from openstation.config.sections import Share
 from openstation.config.store import ConfigStore
 from openstation.storage.volume import metadata_folder
@@ -169,8 +168,5 @@ class Quotas:
             await asyncio.sleep(near if self._near() or self._filled else SCAN_EVERY)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await background.ended(self._task)
+        self._task = None

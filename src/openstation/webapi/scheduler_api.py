@@ -37,6 +37,7 @@ from openstation.webapi import envelope
 from openstation.webapi.context import WebContext
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
+from openstation.webapi.shares import flag
 
 DAYS = "0,1,2,3,4,5,6"
 TOKEN_LIFE = 300.0  # seconds a confirmed password stands for
@@ -122,14 +123,8 @@ def fields_of(kind: TaskKind, extra: Any) -> dict[str, Any]:
 
 
 def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    lowered = str(value).lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValidationError({"extra": f"{value!r} is no flag"})
+    """A flag inside DSM's JSON (refused with 120 when it is none)."""
+    return bool(flag(value))
 
 
 def register(registry: Registry, ctx: WebContext, tasks: TaskService, runner: TaskRunner,

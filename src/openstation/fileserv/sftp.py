@@ -162,14 +162,18 @@ class ShareFiles(asyncssh.SFTPServer):
         flags |= os.O_NONBLOCK
         if self.handles >= HANDLES:
             raise asyncssh.SFTPFailure(f"at most {HANDLES} files open in one session")
+        before = await self._run(_size, located.real) if writing else 0
         fd = await self._run(os.open, located.real, flags, 0o644)
-        kind = os.fstat(fd).st_mode
-        if not stat.S_ISREG(kind):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             os.close(fd)
-            raise asyncssh.SFTPFailure(f"{located.path} is a folder" if stat.S_ISDIR(kind)
+            raise asyncssh.SFTPFailure(f"{located.path} is a folder"
+                                       if stat.S_ISDIR(info.st_mode)
                                        else f"{located.path} is not a regular file")
         self.handles += 1
-        return _Handle(fd, located, writing)
+        if writing:  # a truncation frees what the file held
+            self.service.files.storage.quotas.wrote(located.share.name, info.st_size - before)
+        return _Handle(fd, located, writing, info.st_size)
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
         handle = _handle(file_obj)
@@ -185,7 +189,9 @@ class ShareFiles(asyncssh.SFTPServer):
             # EDQUOT as SFTP has it (no code of its own): a failure with the reason
             raise asyncssh.SFTPFailure(f"no room left: {files.full_why(share)}")
         written: int = await self._run(os.pwrite, handle.fd, data, offset)
-        files.storage.quotas.wrote(share, written)
+        grown = max(0, offset + written - handle.size)  # an overwrite in place takes nothing
+        handle.size += grown
+        files.storage.quotas.wrote(share, grown)
         handle.dirty = True
         return written
 
@@ -275,11 +281,12 @@ class ShareFiles(asyncssh.SFTPServer):
 
 
 class _Handle:
-    def __init__(self, fd: int, located: Located, writing: bool) -> None:
+    def __init__(self, fd: int, located: Located, writing: bool, size: int) -> None:
         self.fd = fd
         self.located = located
         self.writing = writing
         self.dirty = False
+        self.size = size  # as this handle has made it (for the share's quota)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """asyncssh asks where a file's data lies (SEEK_DATA / SEEK_HOLE) to skip holes."""
@@ -508,6 +515,14 @@ class SftpService:
             self._server = None
             self._listening_on = None
             self.port = 0
+
+
+def _size(path: Path) -> int:
+    """A file's size now (0: none yet)."""
+    try:
+        return path.lstat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _tree_bytes(path: Path) -> int:

@@ -299,8 +299,10 @@ def build_app(files: FileStation, signins: Signins, admits: Callable[[str, int],
         def begin_write(self, *, content_type: str | None = None) -> Any:
             writable(self.path, self.environ)
             check_room(self.environ, self.path)
-            return Bounded(super().begin_write(content_type=content_type),
-                           share_of(self.path))
+            before = os.path.getsize(self._file_path)
+            raw = super().begin_write(content_type=content_type)  # truncates: frees that
+            files.storage.quotas.wrote(share_of(self.path), -before)
+            return Bounded(raw, share_of(self.path))
 
         def end_write(self, *, with_errors: bool) -> None:
             super().end_write(with_errors=with_errors)

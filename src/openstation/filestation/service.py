@@ -366,6 +366,7 @@ class FileStation:
                 await offload.run(os.fsync, sink.fileno())  # seconds for a large file
             if times is not None:
                 times.apply(temporary)
+            replaced = located.real.stat().st_size if located.real.exists() else 0
             os.replace(temporary, located.real)
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
@@ -379,7 +380,7 @@ class FileStation:
             raise
         finally:
             self.storage.release(claimed, share)  # written (so counted as used) or given up
-        self.storage.quotas.wrote(share, written)
+        self.storage.quotas.wrote(share, written - replaced)
         self.storage.changed(located.real)
         return located.item()
 

@@ -98,10 +98,11 @@ class Quotas:
             self.claimed.pop(name, None)
 
     def wrote(self, name: str, size: int) -> None:
-        """A write through the device finished: counted now, not at the next walk (and
-        kept if a walk is under way: it may have passed that folder already)."""
-        if name in self.used:
-            self.used[name] += size
+        """A write through the device finished: what it changed in the share's use counted
+        now, not at the next walk (and kept if a walk is under way: it may have passed
+        that folder already)."""
+        if name in self.used:  # (negative: a file the write replaced or truncated)
+            self.used[name] = max(0, self.used[name] + size)
             self._since_walk[name] = self._since_walk.get(name, 0) + size
 
     # --- the walk ----------------------------------------------------------------------

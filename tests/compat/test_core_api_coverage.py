@@ -12,8 +12,8 @@ from openstation.testing import STRONG, DeviceProcess
 from tests.compat.api_coverage import measure
 
 Factory = Callable[..., DeviceProcess]
-REAL_FLOOR = 0.45  # answered from the device's own state
-ANSWERED_FLOOR = 0.85  # … or as a feature the device lacks, said so
+REAL_FLOOR = 0.47  # answered from the device's own state
+ANSWERED_FLOOR = 0.88  # … or as a feature the device lacks, said so
 
 
 def test_core_management_reads(device_factory: Factory, tmp_path: Path) -> None:

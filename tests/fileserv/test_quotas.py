@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import time
 from typing import Any
 
 import asyncssh
@@ -178,3 +179,37 @@ def test_quota_rights_and_bad_values(served: Served) -> None:
         answer = served.admin.call("SYNO.Core.Share", "set", name="alpha", share_quota=bad)
         assert answer["error"]["code"] == 120, bad
     assert served.admin.ok("SYNO.Core.Share", "get", name="alpha")["share_quota"] == 0
+
+
+def test_copies_share_the_room_and_rsync_stops_when_it_fills(served: Served,
+                                                             tmp_path: Any) -> None:
+    """Two copies that each fit but not together: one is refused, whichever runs first. An
+    rsync session writing when the share fills is ended."""
+    alpha, beta = served.volume / "alpha", served.volume / "beta"
+    served.admin.ok("SYNO.Core.Share", "set", name="alpha", share_quota=1)
+    for name in ("a.bin", "b.bin"):
+        (beta / name).write_bytes(b"c" * 600_000)
+    tasks = [served.admin.ok("SYNO.FileStation.CopyMove", "start", 3, path=f'["/beta/{n}"]',
+                             dest_folder_path="/alpha")["taskid"] for n in ("a.bin", "b.bin")]
+    ends = []
+    for task in tasks:
+        wait_for(lambda task=task: served.admin.call(
+            "SYNO.FileStation.CopyMove", "status", 3, taskid=task).get("data", {}).get(
+                "finished") or not served.admin.call("SYNO.FileStation.CopyMove", "status", 3,
+                                                     taskid=task)["success"], timeout=30)
+        ends.append(served.admin.call("SYNO.FileStation.CopyMove", "status", 3, taskid=task))
+    copied = sorted(p.name for p in alpha.glob("*.bin"))
+    assert len(copied) == 1, (copied, ends)
+    # DSM's per-path error: 416, no room (File Station's code for a full volume)
+    assert [e["error"]["errors"] for e in ends if not e["success"]] == [
+        [{"code": 416, "path": "/alpha"}]]
+    (alpha / copied[0]).unlink()
+    wait_for(lambda: used(served)["alpha"]["share_quota_used"] < 0.1, timeout=30)
+
+    source = tmp_path / "slow.bin"
+    source.write_bytes(b"r" * (20 * MIB))
+    started = time.monotonic()
+    slow = rsync(served, tmp_path, "bob", "--bwlimit=1000", str(source),
+                 "bob@127.0.0.1::alpha/")
+    assert slow.returncode != 0 and time.monotonic() - started < 15  # not 20 s: cut off
+    assert not (alpha / "slow.bin").exists()

@@ -110,10 +110,16 @@ class FileServers:
 
         self.wiring.storage.mounts_changed.append(mounts_changed)
         quotas = self.wiring.storage.quotas
-        quotas.full_changed.append(mounts_changed)  # a full share: read only, and back
+
+        async def filled() -> None:  # a full share: read only for smbd and rsync
+            if self.sftp is not None:
+                self.sftp.shares_filled(quotas.full)
+            await mounts_changed()
+
+        quotas.full_changed.append(filled)
         quotas.scanned.append(self.smb.quotas_scanned)
         return [lambda: self.wiring.storage.mounts_changed.remove(mounts_changed),
-                lambda: quotas.full_changed.remove(mounts_changed),
+                lambda: quotas.full_changed.remove(filled),
                 lambda: quotas.scanned.remove(self.smb.quotas_scanned),
                 bus.subscribe(smb_apply, smb.SECTIONS, "smb"),
                 bus.subscribe(self._moving(self._apply_ssh), ("file_services",), "ssh"),

@@ -39,7 +39,7 @@ from openstation.events import ConfigChanged
 from openstation.files import write_atomic
 from openstation.fileserv import rsync
 from openstation.filestation.service import FileStation, Located
-from openstation.storage.permissions import READ_ONLY
+from openstation.storage.permissions import READ_ONLY, READ_WRITE
 from openstation.storage.quota import folder_bytes
 
 LOGIN_TIMEOUT = 30.0  # seconds to authenticate
@@ -363,6 +363,7 @@ class SftpService:
         self._sessions: dict[asyncssh.SSHServerConnection, tuple[str, User | None]] = {}
         self._since: dict[asyncssh.SSHServerConnection, tuple[float, str]] = {}  # (when, id)
         self._channels: dict[SSHConnection, int] = {}  # SFTP and rsync
+        self._rsync_writing: dict[SSHConnection, set[str]] = {}  # the shares rsync may write
 
     def status(self) -> dict[str, dict[str, object]]:
         """SFTP's and rsync's (they share the SSH server and its port)."""
@@ -436,11 +437,14 @@ class SftpService:
 
             conn = process.channel.get_connection()
             self.opened(conn)
+            writing = {share.name for share, right in shares if right == READ_WRITE}
+            self._rsync_writing[conn] = self._rsync_writing.get(conn, set()) | writing
             try:
                 await rsync.serve(process, conf, self.host_key.parent / "rsync",
                                   self.volume, self.changed)
             finally:
                 self.closed(conn)
+                self._rsync_writing.pop(conn, None)
             return
         process.stderr.write(b"this device offers SFTP and rsync's daemon mode "
                              b"(rsync -e ssh SRC user@nas::share/), no shell\n")
@@ -491,6 +495,13 @@ class SftpService:
     def closed(self, conn: SSHConnection) -> None:
         if conn in self._channels:
             self._channels[conn] = max(0, self._channels[conn] - 1)
+
+    def shares_filled(self, full: frozenset[str]) -> None:
+        """rsync writes on its own: a session that may write into a share that has just
+        reached its quota ends (the next one finds that share read only)."""
+        for conn, writing in list(self._rsync_writing.items()):
+            if writing & full:
+                conn.close()
 
     def accounts_changed(self, _event: ConfigChanged | None = None) -> None:
         """A disabled, deleted, renamed or re-passworded account's sessions end."""

@@ -85,9 +85,18 @@ class CopyMove:
         # A move within a share takes no room; into another share, it counts there.
         adding = sizes(self.files, [i for i in items if i.at.share.name != dest.share.name],
                        self.task)[1] if self.move else self.total
-        if adding > self.room:
-            raise NoSpaceError(f"{adding} bytes do not fit: "
-                               f"{self.files.full_why(dest.share.name)}")
+        # Claimed, not only compared: several tasks started together share the room.
+        storage, share = self.files.storage, dest.share.name
+        if adding > self.room or not storage.claim(adding, share):
+            raise NoSpaceError(f"{adding} bytes do not fit: {self.files.full_why(share)}")
+        try:
+            self._transfer_all(items, dest, errors)
+        finally:
+            storage.release(adding, share)
+            storage.quotas.wrote(share, adding)  # at most; the next walk has it exactly
+        return {}
+
+    def _transfer_all(self, items: list[Item], dest: Located, errors: PathErrors) -> None:
         self.task.update(total=self.total, processed_size=0, progress=0.0,
                          dest_folder_path=dest.path)
         for item in items:
@@ -104,7 +113,6 @@ class CopyMove:
                 errors.add(item.path, exc)
         progress(self.task, self.total, self.total)
         self.task.update(processed_size=self.total)
-        return {}
 
     def advance(self, size: int) -> None:
         self.done += size

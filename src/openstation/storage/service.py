@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import threading
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
@@ -74,6 +75,7 @@ class StorageService:
         self.mounts_changed: list[Callable[[], Awaitable[None]]] = []
         self.claimed = 0  # bytes set aside by uploads in flight (filestation.upload)
         self.quotas = Quotas(store, volume)
+        self._claims = threading.Lock()
         # Told of every write made through the device, after it is made (HA replication).
         self.changed: Callable[[Path], None] = lambda _path: None
         self.renamed: Callable[[Path, Path], None] = lambda _src, _dst: None
@@ -97,17 +99,19 @@ class StorageService:
     def claim(self, size: int, share: str | None = None) -> bool:
         """Set `size` bytes aside for an upload, if they fit above the reserve (and in
         `share`'s quota)."""
-        if size > self.room(share):
-            return False
-        self.claimed += size
-        if share is not None:
-            self.quotas.claim(share, size)
-        return True
+        with self._claims:  # uploads on the loop, copy tasks in their threads
+            if size > self.room(share):
+                return False
+            self.claimed += size
+            if share is not None:
+                self.quotas.claim(share, size)
+            return True
 
     def release(self, size: int, share: str | None = None) -> None:
-        self.claimed = max(0, self.claimed - size)
-        if share is not None:
-            self.quotas.release(share, size)
+        with self._claims:
+            self.claimed = max(0, self.claimed - size)
+            if share is not None:
+                self.quotas.release(share, size)
 
     def share(self, name: str) -> Share:
         share = self.store.record(Share, name)

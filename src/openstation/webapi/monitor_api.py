@@ -3,28 +3,19 @@
 - SYNO.ResourceMonitor.Setting get/set: whether the usage history is kept.
 - SYNO.ResourceMonitor.EventRule list/create/set/delete: the alarm rules.
 - SYNO.ResourceMonitor.Log list: the alarms that fired (Log Center's entries).
-- `/monitor/history?range=10m|1h|1d|30d` (JSON) and `/monitor/live` (server-sent events,
-  one sample a second), for a signed-in page: the charts' data, with no polling."""
+
+The page and its data (history, live stream) are in ui/monitor.py."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
-from aiohttp import web
-
-from openstation.accounts.sessions import Session
 from openstation.config.store import ConfigStore
 from openstation.errors import ValidationError
-from openstation.monitor.history import METRICS, RANGES
 from openstation.monitor.sampler import Sampler
 from openstation.monitor.service import ResourceMonitorService
-from openstation.ui.kit import PageKit
 from openstation.webapi.dispatch import ApiCall
 from openstation.webapi.registry import Api, Handler, Registry
-
-HEARTBEAT = 15.0  # seconds: a comment line keeps proxies and idle timers from closing it
 
 
 def rule_json(rule: Any) -> dict[str, Any]:
@@ -93,36 +84,3 @@ def register(registry: Registry, store: ConfigStore, service: ResourceMonitorSer
     for name, (methods, changes) in apis.items():
         registry.add(Api(name, "entry.cgi", 1, 1, methods, changes=changes,
                          admin=frozenset(methods)))
-
-
-def add_pages(app: web.Application, kit: PageKit, sampler: Sampler) -> None:
-    async def history(request: web.Request, session: Session) -> web.Response:
-        span = request.query.get("range", "10m")
-        if span not in RANGES:
-            raise web.HTTPBadRequest(text=f"range: one of {', '.join(RANGES)}")
-        points = sampler.history.span(span, sampler.clock())
-        return web.json_response({"range": span, "metrics": list(METRICS),
-                                  "points": [[t, *values] for t, values in points]})
-
-    async def live(request: web.Request, session: Session) -> web.StreamResponse:
-        queue = sampler.subscribe()
-        if queue is None:
-            raise web.HTTPServiceUnavailable(text="too many live streams: try again later")
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                               "Cache-Control": "no-store"})
-        try:
-            await response.prepare(request)
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    line = await asyncio.wait_for(queue.get(), HEARTBEAT)
-                    await response.write(f"data: {line}\n\n".encode())
-                    continue
-                await response.write(b": still here\n\n")
-        except ConnectionResetError:
-            pass  # the page went away
-        finally:
-            sampler.unsubscribe(queue)
-        return response
-
-    app.router.add_get("/monitor/history", kit.signed_in(history))
-    app.router.add_get("/monitor/live", kit.signed_in(live))

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import ssl
 import time
@@ -92,6 +93,7 @@ from openstation.syslog.service import LogReceivingService, LogSendingService
 from openstation.ui.front import load_or_create_token
 from openstation.webapi.context import WebContext
 from openstation.webapi.login_crypto import LoginCrypto
+from openstation.webapi.system import temperature as host_temperature
 
 FOLLOWERS_DRAIN = 5.0  # seconds a stop waits for notifications and log sending to finish
 
@@ -291,6 +293,25 @@ class Device:
         await self.sampler.start()
         if store.get(HardwareSettings).beep_on_power_on:
             self.indicators.beep(self.clock(), "boot complete")
+
+    async def desktop_widgets(self) -> dict[str, Any]:
+        """What an administrator's desktop shows: System Health (status, uptime, the
+        host's temperature, the HA pair), Storage (volume1's use) and Backup (each Hyper
+        Backup task's last result). Files and sensors are read off the loop."""
+        usage, temperature = await offload.run(
+            lambda: (shutil.disk_usage(self.data_dir.volume), host_temperature()))
+        seconds = int(self.clock() - self.web.booted_at)
+        ha = self.ha.status()
+        return {"status": self.state.status.label, "good": self.state.status is Status.READY,
+                "uptime": f"{seconds // 86400} d {seconds // 3600 % 24} h "
+                          f"{seconds // 60 % 60} min",
+                "temperature": temperature,
+                "ha": f"{ha['role']} of {ha['cluster_name']}" if ha.get("member") else "",
+                "volume": {"percent": round(100 * (usage.total - usage.free) / usage.total, 1)
+                           if usage.total else 0.0,
+                           "free_gb": round(usage.free / 1e9, 1),
+                           "total_gb": round(usage.total / 1e9, 1)},
+                "backups": self.hyper_backup.summary()}
 
     async def _power(self, on: bool) -> None:
         """The power schedule on a virtual device: off stops the file services and the

@@ -105,7 +105,8 @@ def build(device: Device) -> web.Application:
                     device.vmm, device.change_ports, lambda: dict(device.ports),
                     lambda: device.resets.last, lambda: device.fingerprint,
                     FileServicesPages(kit, device.file_servers.settings,
-                                      device.file_service_status, device.settle))
+                                      device.file_service_status, device.settle),
+                    device.desktop_widgets)
     SharingPages(kit, station).routes(app)
     HyperBackupPages(kit, device.hyper_backup).routes(app)
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)

@@ -1,11 +1,17 @@
 """The desktop (with the seed's step-8 reminder after a reset), Options > Personal, and
-Log Center."""
+Log Center.
+
+The desktop is a page of app icons, each app a full page in the same frame (not windows
+on a canvas: every app is then a plain link that works without script, keyboard and screen
+reader included). An administrator also sees the widgets: System Health, Resource Monitor
+(live, from `/monitor/live`), Storage and Backup."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,24 +22,35 @@ from openstation.errors import OpenStationError
 from openstation.lifecycle.reset import RESET_ACTION
 from openstation.ui.kit import COOKIE, Messages, PageKit, problems
 
+_SCRIPT = (Path(__file__).parent / "static" / "desktop.js").read_text()
+
 
 class Desktop:
     """`/desktop`, `/personal`, `/logs`."""
 
-    def __init__(self, kit: PageKit, last_reset: Callable[[], dict[str, Any] | None]) -> None:
+    def __init__(self, kit: PageKit, last_reset: Callable[[], dict[str, Any] | None],
+                 widgets: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         self.kit = kit
         self.ctx = kit.ctx
         self.last_reset = last_reset
+        self.widgets = widgets  # an administrator's: health, storage, backups
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/desktop", self.kit.signed_in(self.desktop))
         app.router.add_get("/personal", self.kit.signed_in(self.personal))
         app.router.add_post("/personal", self.kit.signed_in(self.personal_save))
         app.router.add_get("/logs", self.kit.admin(self.logs))
+        app.router.add_get("/static/desktop.js", self.script)
 
     async def desktop(self, request: web.Request, session: Session) -> web.Response:
+        widgets = await self.widgets() if session.administrator else None
         return self.kit.render("desktop.html", request, session, title="Desktop",
-                               admin_reminder=self.admin_reminder())
+                               admin_reminder=self.admin_reminder(), widgets=widgets,
+                               admin=session.administrator)
+
+    async def script(self, _request: web.Request) -> web.Response:
+        return web.Response(text=_SCRIPT, content_type="text/javascript",
+                            headers={"Cache-Control": "max-age=3600"})
 
     def admin_reminder(self) -> bool:
         """After Mode 1: `admin` enabled while another administrator could take over."""

@@ -13,7 +13,7 @@ DSM's Control Panel, each calling the same services as the Web API:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +33,7 @@ from openstation.ui.restore import RestorePages
 from openstation.ui.security import SecurityPages
 from openstation.ui.shares import SharePages
 from openstation.ui.signin import SignIn
+from openstation.ui.storage_manager import StorageManagerPages
 from openstation.ui.users import UserPages
 
 
@@ -41,12 +42,13 @@ def add_page_routes(app: web.Application, kit: PageKit, network: NetworkService,
                     vmm: VMMService, change_ports: PortsChanger,
                     ports: Callable[[], dict[str, int]],
                     last_reset: Callable[[], dict[str, Any] | None],
-                    fingerprint: Callable[[], str], file_services: FileServicesPages) -> None:
+                    fingerprint: Callable[[], str], file_services: FileServicesPages,
+                    widgets: Callable[[], Awaitable[dict[str, Any]]]) -> None:
     """Every page of the device on `app` (whose middlewares include `kit.csrf`)."""
-    for area in (SignIn(kit), Desktop(kit, last_reset), UserPages(kit),
+    for area in (SignIn(kit), Desktop(kit, last_reset, widgets), UserPages(kit),
                  NetworkPages(kit, network, change_ports), SecurityPages(kit, security, ports),
                  SharePages(kit, kit.ctx.storage), RestorePages(kit, backups),
-                 FileStationPages(kit), file_services):
+                 FileStationPages(kit), StorageManagerPages(kit), file_services):
         area.routes(app)
     add_cluster_routes(kit, app, ha, vmm, lambda: ports().get("http", 0), fingerprint)
     app.router.add_get("/static/pages.js", pages_script)

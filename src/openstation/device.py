@@ -63,6 +63,7 @@ from openstation.monitor.sampler import Sampler
 from openstation.monitor.service import ResourceMonitorService
 from openstation.network.addresses import served
 from openstation.network.service import NetworkService
+from openstation.notify.centre import Centre
 from openstation.notify.notifier import Notifier
 from openstation.notify.service import NotificationService
 from openstation.notify.volume_watch import VolumeWatch
@@ -230,6 +231,8 @@ class Device:
             cache_dir=self.data_dir.system / "restic-cache",
             changed=lambda path: self.ha.changed(path),  # restored files reach the passive
             snapshot_config=self.backups.refresh_daily))
+        self.centre = Centre(store, self.data_dir.system / "notifications-read.json")
+        await offload.run(self.centre.load)
         self.sampler = Sampler(store, self.data_dir.volume,
                                self.data_dir.system / "monitor-history.json", self.clock)
         self.resource_monitor = ResourceMonitorService(store)

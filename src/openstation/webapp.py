@@ -30,6 +30,7 @@ from openstation.ui.front import add_front_routes
 from openstation.ui.hyper_backup import HyperBackupPages
 from openstation.ui.kit import PageKit
 from openstation.ui.monitor import MonitorPages
+from openstation.ui.notifications import NotificationPages
 from openstation.ui.pages import add_page_routes
 from openstation.ui.sharing import SharingPages
 from openstation.upgrade import UpgradeService
@@ -112,6 +113,7 @@ def build(device: Device) -> web.Application:
     add_front_routes(app, device.data_dir.panel_token, device.panel, device.snapshot)
     app.router.add_get(DESCRIPTION_PATH, device.discovery.ssdp_description)
     MonitorPages(kit, device.sampler).routes(app)
+    NotificationPages(kit, device.centre).routes(app)
     app.router.add_route("*", vault.PREFIX + "{tail:.*}", device.vault.handle)
     assistant.add_search_routes(app, device.options.hosts)
     return app

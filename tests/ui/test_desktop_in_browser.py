@@ -54,3 +54,30 @@ def test_desktop_widgets_and_storage_manager(device_factory: Factory, page: Any,
     expect(page.locator("#open-storage-manager")).to_have_count(0)
     page.goto(device.url + "/storage")
     expect(page.locator("p.error")).to_contain_text("Only administrators")
+
+
+def test_the_notification_bell(device_factory: Factory, page: Any, tmp_path: Path) -> None:
+    """What a person should see lands under the bell, counted until it is opened."""
+    import json
+
+    device = signed_in(device_factory(tmp_path / "data"), page)
+    admin = Web(device.url).login()
+    expect(page.locator("#bell")).to_be_visible()
+    expect(page.locator("#unread")).to_have_count(0)
+    admin.ok("SYNO.Core.Share", "create", name="old")
+    admin.ok("SYNO.Core.Share", "delete", name="old", confirm="true")
+    made = admin.ok("SYNO.Core.TaskScheduler", "create", type="script", name="nightly",
+                    owner="alice", extra=json.dumps({"script": "exit 3"}))
+    admin.ok("SYNO.Core.TaskScheduler", "run", tasks=json.dumps([{"id": made["id"]}]))
+    page.wait_for_timeout(2500)  # the run ends; the bell's count is at most 2 s old
+    page.goto(device.url + "/desktop")
+    expect(page.locator("#unread")).to_have_text("2")
+    page.click("#bell")
+    rows = page.locator("#notifications tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Scheduled task nightly failed")
+    expect(rows.nth(1)).to_contain_text("A shared folder's data was deleted")
+    expect(rows.nth(0)).to_contain_text("(new)")
+    shot(page, "05-notifications")
+    page.goto(device.url + "/desktop")
+    expect(page.locator("#unread")).to_have_count(0)  # read, and kept so

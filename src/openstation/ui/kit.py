@@ -46,6 +46,8 @@ class PageKit:
 
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
+        # An administrator's unread notifications, shown on every page (the bell)
+        self.unread: Callable[[str], int] = lambda _user: 0
 
     def render(self, name: str, request: web.Request, session: Session | None = None,
                messages: Messages | None = None, http_status: int = 200,
@@ -56,7 +58,10 @@ class PageKit:
             model=self.ctx.hardware.model_name,
             user=session.user if session and not session.restricted else None,
             csrf=csrf_token or (session.extra.get("csrf", "") if session else ""),
-            messages=messages or [], title=values.pop("title", "DSM"), **values)
+            messages=messages or [], title=values.pop("title", "DSM"),
+            bell=session is not None and session.administrator and not session.restricted,
+            unread=self.unread(session.user) if session and session.administrator else 0,
+            **values)
         response = web.Response(text=page, content_type="text/html", status=http_status)
         response.headers.update(page_headers(nonce))
         return response

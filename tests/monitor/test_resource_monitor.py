@@ -88,3 +88,47 @@ def test_live_samples_history_and_rules(device_factory: Factory, tmp_path: Path)
                     enable_history="true")["error"]["code"] == 105
     admin.ok(RULES, "delete", id=rule["id"])
     assert admin.ok(RULES, "list")["total"] == 0
+
+
+def until_closed(port: int, sid: str) -> float:
+    """Read a live stream to its end; the seconds it lasted."""
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/monitor/live", headers={"Cookie": f"id={sid}"})
+        response = conn.getresponse()
+        while response.read1(65536):  # (chunked: read1 knows where the stream ends)
+            pass
+    except (OSError, http.client.HTTPException):
+        pass
+    finally:
+        conn.close()
+    return time.monotonic() - started
+
+
+def test_a_stream_ends_with_its_session_and_with_the_device(device_factory: Factory,
+                                                             tmp_path: Path) -> None:
+    """Signing out ends a page's stream at once; an open stream does not hold a stop; one
+    session holds at most four streams."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    device = device_factory(tmp_path / "data")
+    assert device.install("nas1", "alice", STRONG).returncode == 0
+    port = device.runtime["ports"]["http"]
+    with ThreadPoolExecutor(6) as pool:
+        web = Web(device.url).login()
+        assert web.sid is not None
+        ending = pool.submit(until_closed, port, web.sid)
+        time.sleep(2)
+        web.ok("SYNO.API.Auth", "logout")
+        assert ending.result(timeout=10) < 6
+
+        other = Web(device.url).login()
+        assert other.sid is not None
+        open_ones = [pool.submit(until_closed, port, other.sid) for _ in range(4)]
+        time.sleep(2)
+        assert live(port, other.sid, 1) == [{"status": 503}]  # a fifth for one session
+        started = time.monotonic()
+        code, _out, _err = device.stop(timeout=30)
+        assert code == 0 and time.monotonic() - started < 8
+        assert all(f.result(timeout=10) < 20 for f in open_ones)

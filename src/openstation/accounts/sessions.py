@@ -72,6 +72,12 @@ class Sessions:
         session.last_seen = now
         return session
 
+    def alive(self, sid: str) -> bool:
+        """Whether `sid` is a live session (not touched: a stream's check is no activity)."""
+        session = self._by_sid.get(sid)
+        return session is not None and \
+            self._clock() - session.last_seen <= self._idle_timeout()
+
     def end(self, sid: str) -> bool:
         session = self._by_sid.pop(sid, None)
         if session is None:

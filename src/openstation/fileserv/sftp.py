@@ -185,7 +185,8 @@ class ShareFiles(asyncssh.SFTPServer):
         if not handle.writing:
             raise asyncssh.SFTPPermissionDenied("the file was opened for reading")
         files, share = self.service.files, handle.located.share.name
-        if len(data) > files.storage.room(share):
+        # what the write adds (a far offset makes a sparse file of that size: it counts)
+        if max(0, offset + len(data) - handle.size) > files.storage.room(share):
             # EDQUOT as SFTP has it (no code of its own): a failure with the reason
             raise asyncssh.SFTPFailure(f"no room left: {files.full_why(share)}")
         written: int = await self._run(os.pwrite, handle.fd, data, offset)

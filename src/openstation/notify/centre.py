@@ -9,6 +9,7 @@ system/, written when an account opens the list."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class Centre:
         self.path = marks  # system/notifications-read.json
         self.marks: dict[str, int] = {}
         self._cached: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self._keeping = threading.Lock()
 
     def load(self) -> None:
         """(At boot, in a worker thread.) The marks kept; anything unreadable: none."""
@@ -83,6 +85,7 @@ class Centre:
         self.marks[user] = newest
         return True
 
-    def keep(self) -> None:
-        """(A worker thread.)"""
-        write_atomic(self.path, json.dumps(self.marks).encode(), 0o600)
+    def keep(self, text: str) -> None:
+        """(A worker thread.) `text`: the marks, dumped on the loop."""
+        with self._keeping:  # two administrators opening the list at once
+            write_atomic(self.path, text.encode(), 0o600)

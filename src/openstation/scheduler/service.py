@@ -115,7 +115,7 @@ def power_time(raw: object) -> PowerTime:
                          else str(enabled).lower() in ("true", "1", "yes"),
                          hour=int(raw.get("hour", 0)), minute=int(raw.get("min", 0)),
                          week_days=sorted({int(d) for d in parts if str(d).strip()}))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError({"tasks": "hour, min and weekdays as numbers"}) from None
 
 

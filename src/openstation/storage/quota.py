@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -77,6 +78,7 @@ class Quotas:
         self.scanned: list[Callable[[], Awaitable[None]]] = []  # after every walk
         self._task: asyncio.Task[None] | None = None
         self._scanning = asyncio.Lock()
+        self._lock = threading.Lock()
 
     def room(self, name: str) -> int | None:
         """Bytes `name` may still take (None: no quota), less what is in flight. Asked
@@ -88,22 +90,25 @@ class Quotas:
         return limit - self.used.get(name, limit) - self.claimed.get(name, 0)
 
     def claim(self, name: str, size: int) -> None:
-        self.claimed[name] = self.claimed.get(name, 0) + size
+        with self._lock:
+            self.claimed[name] = self.claimed.get(name, 0) + size
 
     def release(self, name: str, size: int) -> None:
-        left = self.claimed.get(name, 0) - size
-        if left > 0:
-            self.claimed[name] = left
-        else:
-            self.claimed.pop(name, None)
+        with self._lock:
+            left = self.claimed.get(name, 0) - size
+            if left > 0:
+                self.claimed[name] = left
+            else:
+                self.claimed.pop(name, None)
 
     def wrote(self, name: str, size: int) -> None:
         """A write through the device finished: what it changed in the share's use counted
         now, not at the next walk (and kept if a walk is under way: it may have passed
         that folder already)."""
-        if name in self.used:  # (negative: a file the write replaced or truncated)
-            self.used[name] = max(0, self.used[name] + size)
-            self._since_walk[name] = self._since_walk.get(name, 0) + size
+        with self._lock:  # WebDAV's threads, copy tasks and the loop
+            if name in self.used:  # (negative: a file the write replaced or truncated)
+                self.used[name] = max(0, self.used[name] + size)
+                self._since_walk[name] = self._since_walk.get(name, 0) + size
 
     # --- the walk ----------------------------------------------------------------------
 
@@ -123,14 +128,16 @@ class Quotas:
         shares = [s for s in self.store.records(Share) if s.quota_mb]
         # a quota holds from now, with the share's use unknown (no room) until walked
         self.limits = {s.name: s.quota_mb << 20 for s in shares}
-        self._since_walk = {}
+        with self._lock:
+            self._since_walk = {}
         began = time.monotonic()
         sizes = await offload.run(lambda: {
             s.name: folder_bytes(metadata_folder(self.volume, s.name, s.encrypted))
             for s in shares})
         self._walk_took = time.monotonic() - began
-        self.used = {name: size + self._since_walk.get(name, 0)
-                     for name, size in sizes.items()}
+        with self._lock:
+            self.used = {name: size + self._since_walk.get(name, 0)
+                         for name, size in sizes.items()}
         self._filled = {n: t for n, t in self._filled.items() if n in sizes}
         full = frozenset(s.name for s in shares if self._full(s, time.monotonic()))
         if full != self.full:

@@ -9,6 +9,8 @@ reader included). An administrator also sees the widgets: System Health, Resourc
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from openstation.errors import OpenStationError
 from openstation.lifecycle.reset import RESET_ACTION
 from openstation.ui.kit import COOKIE, Messages, PageKit, problems
 
+log = logging.getLogger(__name__)
 _SCRIPT = (Path(__file__).parent / "static" / "desktop.js").read_text()
 
 
@@ -43,7 +46,12 @@ class Desktop:
         app.router.add_get("/static/desktop.js", self.script)
 
     async def desktop(self, request: web.Request, session: Session) -> web.Response:
-        widgets = await self.widgets() if session.administrator else None
+        widgets = None
+        if session.administrator:
+            try:
+                widgets = await self.widgets()
+            except (OSError, OpenStationError, sqlite3.Error):  # the icons still show
+                log.exception("the desktop's widgets could not be read")
         return self.kit.render("desktop.html", request, session, title="Desktop",
                                admin_reminder=self.admin_reminder(), widgets=widgets,
                                admin=session.administrator)

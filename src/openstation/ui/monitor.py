@@ -6,7 +6,6 @@ page, which never polls). Administrators only, as DSM's Resource Monitor."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 from aiohttp import web
@@ -16,7 +15,7 @@ from openstation.monitor.history import METRICS, RANGES
 from openstation.monitor.sampler import Sampler
 from openstation.ui.kit import PageKit
 
-HEARTBEAT = 15.0  # seconds: a comment line keeps proxies and idle timers from closing it
+HEARTBEAT = 5.0  # seconds: a comment line keeps proxies and idle timers from closing it
 STATIC = Path(__file__).parent / "static"
 UPLOT = STATIC / "vendor" / "uplot-1.6.32"
 FILES = {"/static/monitor.js": (STATIC / "monitor.js", "text/javascript"),
@@ -56,19 +55,23 @@ class MonitorPages:
                                  headers={"Cache-Control": "no-store"})
 
     async def live(self, request: web.Request, session: Session) -> web.StreamResponse:
-        queue = self.sampler.subscribe()
+        queue = self.sampler.subscribe(session.sid)
         if queue is None:
             raise web.HTTPServiceUnavailable(text="too many live streams: try again later")
+        sessions = self.kit.ctx.sessions
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-store"})
         try:
             await response.prepare(request)
-            while True:
-                with contextlib.suppress(TimeoutError):
+            while sessions.alive(session.sid):  # signed out, revoked or idle: it ends
+                try:
                     line = await asyncio.wait_for(queue.get(), HEARTBEAT)
-                    await response.write(f"data: {line}\n\n".encode())
+                except TimeoutError:
+                    await response.write(b": still here\n\n")
                     continue
-                await response.write(b": still here\n\n")
+                if line is None:  # the device stops
+                    break
+                await response.write(f"data: {line}\n\n".encode())
         except ConnectionResetError:
             pass  # the page went away
         finally:

@@ -3,6 +3,7 @@ first; opening it reads them all (the bell's count goes to nothing)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from aiohttp import web
@@ -27,6 +28,6 @@ class NotificationPages:
             "%Y-%m-%d %H:%M:%S"), "new": item["id"] > self.centre.marks.get(session.user, 0)}
             for item in self.centre.items()]
         if self.centre.read(session.user):
-            await offload.run(self.centre.keep)
+            await offload.run(self.centre.keep, json.dumps(self.centre.marks))
         return self.kit.render("notifications.html", request, session,
                                title="Notifications", items=items)

@@ -1,9 +1,13 @@
 """Storage Manager in the browser (`/storage`, administrators): the volume (size, used,
 free, file system, status in words and colour), the model's bays as the virtual disks they
-are (said so), and the shared folders with their sizes and quotas. The same facts as the
-Web API's Storage Manager (webapi/storage_info.py); sizes walked off the loop."""
+are (said so), and the shared folders with their sizes (walked off the loop, at most once a
+minute) and quotas. The same facts as the Web API's Storage Manager
+(webapi/storage_info.py)."""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 from aiohttp import web
 
@@ -14,6 +18,8 @@ from openstation.storage.quota import folder_bytes
 from openstation.storage.volume import metadata_folder
 from openstation.ui.kit import PageKit
 from openstation.webapi.storage_info import facts
+
+SIZES_FOR = 60.0  # seconds a walk of the shares' sizes is shown for
 
 
 def human(size: int) -> str:
@@ -28,6 +34,20 @@ class StorageManagerPages:
     def __init__(self, kit: PageKit) -> None:
         self.kit = kit
         self.ctx = kit.ctx
+        self._sizes: tuple[float, dict[str, int]] = (-SIZES_FOR, {})
+        self._walking = asyncio.Lock()  # one walk of the shares at a time, whoever asks
+
+    async def sizes(self, shares: list[Share]) -> dict[str, int]:
+        """Each share's size, walked at most once a minute (a share with a quota: its
+        quota walk's figure, fresher)."""
+        async with self._walking:
+            if time.monotonic() - self._sizes[0] >= SIZES_FOR:
+                storage = self.ctx.storage
+                walked = await offload.run(lambda: {
+                    s.name: folder_bytes(metadata_folder(storage.volume, s.name, s.encrypted))
+                    for s in shares if s.name not in storage.quotas.used})
+                self._sizes = (time.monotonic(), walked)
+        return {**self._sizes[1], **self.ctx.storage.quotas.used}
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/storage", self.kit.admin(self.page))
@@ -35,9 +55,9 @@ class StorageManagerPages:
     async def page(self, request: web.Request, session: Session) -> web.Response:
         storage = self.ctx.storage
         shares = self.ctx.store.records(Share)
-        found, sizes = await offload.run(lambda: (facts(self.ctx), [
-            folder_bytes(metadata_folder(storage.volume, s.name, s.encrypted))
-            for s in shares]))
+        found = await offload.run(facts, self.ctx)
+        walked = await self.sizes(shares)
+        sizes = [walked.get(s.name, 0) for s in shares]
         volume = found["volumes"][0]
         total, used = int(volume["size"]["total"]), int(volume["size"]["used"])
         percent = round(100 * used / total, 1) if total else 0.0

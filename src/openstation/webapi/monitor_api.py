@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openstation import offload
 from openstation.config.store import ConfigStore
 from openstation.errors import ValidationError
 from openstation.monitor.sampler import Sampler
@@ -66,8 +67,9 @@ def register(registry: Registry, store: ConfigStore, service: ResourceMonitorSer
     async def log_list(call: ApiCall) -> dict[str, Any]:
         offset = call.int_param("offset", 0)
         limit = call.int_param("limit", 100, low=1, high=1000)
-        entries = [e for e in store.audit_log(limit=offset + limit, section="resource_monitor")
-                   if e.action == "alarm"]
+        entries = await offload.run(lambda: [  # (settings changes are in the section too)
+            e for e in store.audit_log(limit=10_000, section="resource_monitor")
+            if e.action == "alarm"])
         if call.params.get("sort_direction", "DESC").upper() == "ASC":
             entries.reverse()
         return {"logs": [{"time": int(e.at), "rule_id": e.key, **e.detail}

@@ -18,8 +18,23 @@
     if (!spark) {
       return;
     }
-    const stream = new EventSource("/monitor/live");
-    stream.onmessage = (event) => {
+    let stream = null;
+    const open = () => {
+      stream = new EventSource("/monitor/live");
+      stream.onmessage = show;
+    };
+    // A hidden tab lets its connection go: a browser has six per device for every tab.
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden && stream) {
+        stream.close();
+        stream = null;
+      } else if (!document.hidden && !stream) {
+        open();
+      }
+    });
+    open();
+
+    function show(event) {
       const sample = JSON.parse(event.data);
       const load = sample.cpu_user + sample.cpu_system;
       document.getElementById("widget-cpu").textContent = load.toFixed(1) + " %";
@@ -42,6 +57,6 @@
       } else {
         plot.setData([times, cpu]);
       }
-    };
+    }
   });
 })();

@@ -71,8 +71,23 @@
     draw();
   }
 
+  let stream = null;
+
   function live() {
-    const stream = new EventSource("/monitor/live");
+    // A hidden tab lets its connection go: a browser has six per device for every tab.
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden && stream) {
+        stream.close();
+        stream = null;
+      } else if (!document.hidden && !stream) {
+        load(range).then(open);
+      }
+    });
+    open();
+  }
+
+  function open() {
+    stream = new EventSource("/monitor/live");
     stream.onmessage = (event) => {
       const sample = JSON.parse(event.data);
       show(sample);

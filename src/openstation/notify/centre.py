@@ -46,7 +46,8 @@ class Centre:
         self.store = store
         self.path = marks  # system/notifications-read.json
         self.marks: dict[str, int] = {}
-        self._cached: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self._cached: tuple[float, list[dict[str, Any]]] = (-CACHE_SECONDS, [])
+        self._newest = 0  # the newest audit entry looked at
         self._keeping = threading.Lock()
 
     def load(self) -> None:
@@ -59,19 +60,24 @@ class Centre:
             self.marks = {str(k): v for k, v in raw.items() if isinstance(v, int)}
 
     def items(self) -> list[dict[str, Any]]:
+        """The newest notable entries, newest first. Only entries added since the last
+        look are read (so a busy log — a task run every minute — cannot push an event out
+        of the bell before it is shown, unless SCAN entries come within CACHE_SECONDS)."""
         now = time.monotonic()
         if now - self._cached[0] < CACHE_SECONDS:
             return self._cached[1]
+        fresh = self.store.audit_log(limit=SCAN, after_id=self._newest)
         found = []
-        for entry in self.store.audit_log(limit=SCAN):
+        for entry in fresh:
             shown = headline(entry)
             if shown is not None:
                 found.append({"id": entry.id, "at": entry.at, "level": shown[0],
                               "text": shown[1], "by": entry.actor})
-            if len(found) >= SHOWN:
-                break
-        self._cached = (now, found)
-        return found
+        if fresh:
+            self._newest = fresh[0].id
+        items = (found + self._cached[1])[:SHOWN]
+        self._cached = (now, items)
+        return items
 
     def unread(self, user: str) -> int:
         seen = self.marks.get(user, 0)

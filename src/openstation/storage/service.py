@@ -11,6 +11,7 @@ import base64
 import json
 import shutil
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
@@ -27,7 +28,7 @@ from openstation.config.sections import (
     StorageSettings,
     User,
 )
-from openstation.config.store import ConfigStore, Transaction
+from openstation.config.store import ConfigStore, RowChange, Transaction
 from openstation.errors import (
     ConflictError,
     NotFoundError,
@@ -53,6 +54,8 @@ from openstation.storage.volume import (
     write_share_metadata,
 )
 
+RESERVE_FOR = 2.0  # seconds the reserve setting is kept for (a change: read at once)
+
 
 def quota_problem(quota_mb: object) -> str | None:
     """Why `quota_mb` is not a share quota in MB (0: none), or None."""
@@ -76,16 +79,26 @@ class StorageService:
         self.claimed = 0  # bytes set aside by uploads in flight (filestation.upload)
         self.quotas = Quotas(store, volume)
         self._claims = threading.Lock()
+        self._reserve_read: tuple[float, int] = (-RESERVE_FOR - 1, 0)  # (when, MB)
+        store.listeners.append(self._committed)
         # Told of every write made through the device, after it is made (HA replication).
         self.changed: Callable[[Path], None] = lambda _path: None
         self.renamed: Callable[[Path, Path], None] = lambda _src, _dst: None
 
     # --- shares --------------------------------------------------------------------------
 
+    def _committed(self, rows: list[RowChange]) -> None:
+        """(After any commit.) A changed reserve is read again at the next write."""
+        if any(row.section == StorageSettings.section for row in rows):
+            self._reserve_read = (-RESERVE_FOR - 1, 0)
+
     def reserve(self, total: int) -> int:
         """Bytes of a volume of `total` bytes uploads must leave free (the storage setting,
         or the default of max(1 GiB, 5 %))."""
-        configured = self.store.get(StorageSettings).reserve_mb
+        now = time.monotonic()
+        if now - self._reserve_read[0] > RESERVE_FOR:  # asked on every SFTP packet
+            self._reserve_read = (now, self.store.get(StorageSettings).reserve_mb)
+        configured = self._reserve_read[1]
         return configured << 20 if configured else max(1 << 30, total // 20)
 
     def room(self, share: str | None = None) -> int:

@@ -3,6 +3,7 @@ and stopped together."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import sqlite3
@@ -66,6 +67,7 @@ class FileServers:
         self.wiring = wiring
         self.sftp: SftpService | None = None  # made once SFTP or rsync is first on
         self.off = False  # powered off by the power schedule
+        self._switching = asyncio.Lock()  # the power switch, and each applier's run
         self.webdav = WebDavService(
             wiring.store, FileStation(wiring.storage), wiring.login, wiring.hosts,
             wiring.webdav_ports, wiring.admits, wiring.tls, wiring.changed, wiring.renamed)
@@ -73,11 +75,12 @@ class FileServers:
     async def power(self, on: bool) -> None:
         """The power schedule of a virtual device: off stops every file service (their
         settings stay as they are) until on starts them again."""
-        self.off = not on
-        if on:
-            await self.start()
-        else:
-            await self.close()
+        async with self._switching:  # no apply is half way when it switches
+            self.off = not on
+            if on:
+                await self.start()
+            else:
+                await self.close()
         await self.moved()
 
     async def start(self) -> None:
@@ -130,10 +133,11 @@ class FileServers:
                 ) -> Callable[[ConfigChanged], Awaitable[None]]:
         """An applier that also rewrites running.json when a service's port moved."""
         async def applier(_event: ConfigChanged) -> None:
-            if self.off:  # powered off: the settings apply when it is on again
-                return
-            before = self.ports()
-            await apply()
+            async with self._switching:
+                if self.off:  # powered off: the settings apply when it is on again
+                    return
+                before = self.ports()
+                await apply()
             if self.ports() != before:
                 await self.moved()
         return applier

@@ -38,16 +38,17 @@ class StorageManagerPages:
         self._walking = asyncio.Lock()  # one walk of the shares at a time, whoever asks
 
     async def sizes(self, shares: list[Share]) -> dict[str, int]:
-        """Each share's size, walked at most once a minute (a share with a quota: its
-        quota walk's figure, fresher)."""
+        """Each share's size, walked at most once a minute (and at once for a share the
+        last walk did not see)."""
         async with self._walking:
-            if time.monotonic() - self._sizes[0] >= SIZES_FOR:
+            if time.monotonic() - self._sizes[0] >= SIZES_FOR or \
+                    any(s.name not in self._sizes[1] for s in shares):
                 storage = self.ctx.storage
                 walked = await offload.run(lambda: {
                     s.name: folder_bytes(metadata_folder(storage.volume, s.name, s.encrypted))
-                    for s in shares if s.name not in storage.quotas.used})
+                    for s in shares})
                 self._sizes = (time.monotonic(), walked)
-        return {**self._sizes[1], **self.ctx.storage.quotas.used}
+        return self._sizes[1]
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/storage", self.kit.admin(self.page))

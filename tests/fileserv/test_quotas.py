@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncssh
 import smbclient
-from smbprotocol.exceptions import SMBOSError
+from smbprotocol.exceptions import SMBException, SMBOSError
 
 from openstation.testing import Web, wait_for
 from tests.fileserv.conftest import PASSWORDS, Served, dav, needs_samba, rsync, run, sftp
@@ -43,7 +43,7 @@ def smb_write(served: Served, name: str, size: int) -> None:
 def smb_writes(served: Served, name: str) -> bool:
     try:
         smb_write(served, name, 10)
-    except (OSError, ValueError):
+    except (OSError, ValueError, SMBException):  # refused, or not serving yet
         return False
     return True
 
@@ -52,10 +52,10 @@ def smb_refusal(served: Served, name: str) -> str | None:
     """Samba's status for an SMB write refused (None: written, or not serving yet)."""
     try:
         smb_write(served, name, 10)
-    except ValueError:  # smbprotocol's "cannot connect"
-        return None
     except SMBOSError as exc:
         return NTSTATUS.get(exc.ntstatus, hex(exc.ntstatus))
+    except (ValueError, SMBException):  # cannot connect, or smbd restarted under us
+        return None
     return None
 
 

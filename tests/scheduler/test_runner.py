@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,19 @@ async def no_mail(to: str, subject: str, body: str) -> str | None:
     return None
 
 
+def quick_runner(store: ConfigStore, service: TaskService, volume: Path,
+                 clock: Callable[[], float],
+                 power: Callable[[bool], Awaitable[None]]) -> TaskRunner:
+    """A runner on `volume` (made here) that looks at its schedule every 0.1 s."""
+    volume.mkdir()
+    runner = TaskRunner(store, service, Parts(
+        volume=volume, runs_dir=volume.with_name("task-runs"), clock=clock,
+        switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing,
+        power=power, shares_of=lambda _user: []))
+    runner.tick = 0.1
+    return runner
+
+
 async def power_to(on: bool) -> None:
     raise AssertionError("no power schedule here")
 
@@ -43,12 +57,7 @@ def test_a_task_runs_when_its_time_comes(tmp_path: Path, hardware: Hardware) -> 
         return base + time.monotonic() - start
 
     volume = tmp_path / "volume1"
-    volume.mkdir()
-    runner = TaskRunner(store, service, Parts(
-        volume=volume, runs_dir=tmp_path / "task-runs", clock=clock,
-        switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing,
-        power=power_to, shares_of=lambda _user: []))
-    runner.tick = 0.1
+    runner = quick_runner(store, service, volume, clock, power_to)
     at_315 = parse({"hour": 3, "minute": 15})
     due = service.create("admin", name="due", kind=TaskKind.SCRIPT, owner="root",
                          schedule=at_315, script="echo ran >> \"$VOLUME1/ran\"")
@@ -97,12 +106,7 @@ def test_the_power_schedule_switches_services_and_holds_tasks(tmp_path: Path,
         return clock_at[0] + time.monotonic() - start[0]
 
     volume = tmp_path / "volume1"
-    volume.mkdir()
-    runner = TaskRunner(store, service, Parts(
-        volume=volume, runs_dir=tmp_path / "task-runs", clock=clock,
-        switch=lambda *_: None, beep=lambda *_: None, mail=no_mail, settle=nothing,
-        power=power, shares_of=lambda _user: []))
-    runner.tick = 0.1
+    runner = quick_runner(store, service, volume, clock, power)
     service.set_power("admin", [power_time({"hour": 3, "min": 16, "weekdays": "0,1,2,3,4,5,6"})],
                       [power_time({"hour": 3, "min": 15}),
                        power_time({"enabled": False, "hour": 3, "min": 15})])
